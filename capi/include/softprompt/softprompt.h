@@ -1,0 +1,320 @@
+/*
+ * softprompt.h - the public C interface of softprompt.
+ *
+ * softprompt trains and serves soft prompts (PEFT's prompt-learning adapters) for frozen,
+ * pretrained transformer language models. This header is the whole public surface: C99, usable
+ * from C++ unchanged, and the only thing the Java, C# and Go bindings are generated from.
+ *
+ * Objects
+ *   sp_model    A frozen base model loaded from a Hugging Face model folder. Immutable once
+ *               created: any number of threads may use one model at the same time.
+ *   sp_adapter  A soft prompt of one method on one model. Several adapters may share a model.
+ *               An adapter holds mutable state: calls on one adapter are serialised internally,
+ *               so sharing an adapter between threads is safe but not parallel.
+ *   sp_trainer  Optimiser state (AdamW, schedule, accumulation) for one adapter.
+ *
+ * Conventions
+ *   - Every fallible function returns an sp_status. SP_OK (0) means success; on any other value,
+ *     sp_last_error() returns a message naming the problem, and every object involved is left
+ *     exactly as it was before the call (still valid and usable).
+ *   - Created objects come back through an out-parameter that is the first argument. *out is set
+ *     to NULL on failure.
+ *   - Each object is released with its own *_free function, which accepts NULL. An object keeps
+ *     what it depends on alive: an adapter keeps its model, a trainer keeps its adapter. Freeing
+ *     in any order is therefore safe.
+ *   - Handles are checked: passing a freed or foreign pointer where a handle is expected returns
+ *     SP_ERR_INVALID_HANDLE instead of crashing (as long as the memory was not reused for a new
+ *     handle of the same kind).
+ *   - Strings passed in are UTF-8 and NUL-terminated; the library copies what it keeps. Strings
+ *     returned are owned by the library (see each function for how long they stay valid).
+ *   - Parameter structs start with `struct_size`. Get one from its sp_*_default_params()
+ *     function, change the fields you need and pass its address; later versions append fields,
+ *     and the library reads only the first struct_size bytes, so code compiled against an older
+ *     header keeps working.
+ *   - Token ids, attention masks and labels are int32 arrays in row-major (batch, seq_len) order.
+ *     Logits are float32 arrays written into caller-owned buffers.
+ *   - No C++ exception, abort or assertion ever crosses this interface.
+ */
+#ifndef SOFTPROMPT_H
+#define SOFTPROMPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(SWIG)
+#define SP_API
+#elif defined(_WIN32)
+#if defined(SP_BUILDING_LIBRARY)
+#define SP_API __declspec(dllexport)
+#else
+#define SP_API __declspec(dllimport)
+#endif
+#else
+#define SP_API __attribute__((visibility("default")))
+#endif
+
+/* Every prototype is noexcept under C++: the definitions catch everything. */
+#if defined(__cplusplus) && !defined(SWIG)
+#define SP_NOEXCEPT noexcept
+#else
+#define SP_NOEXCEPT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------------
+ * Versions, statuses and errors
+ * --------------------------------------------------------------------------------------------- */
+
+/* Library version "MAJOR.MINOR.PATCH". Static string; never free it. */
+SP_API const char* sp_version(void) SP_NOEXCEPT;
+
+/* Result of every fallible call. The numeric values are stable and will never change. */
+typedef enum sp_status {
+  SP_OK = 0,
+  SP_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, a value out of range, inconsistent sizes */
+  SP_ERR_INVALID_HANDLE = 2,   /* a handle that is not a live object of the expected kind */
+  SP_ERR_NOT_FOUND = 3,        /* a missing file, folder or named tensor */
+  SP_ERR_IO = 4,               /* reading or writing a file failed */
+  SP_ERR_FORMAT = 5,           /* a file exists but is malformed (bad JSON, truncated, corrupt) */
+  SP_ERR_UNSUPPORTED = 6,      /* valid but not implemented: a model_type, task type, method */
+  SP_ERR_SHAPE_MISMATCH = 7,   /* sizes that do not fit: a weight, an adapter for another model */
+  SP_ERR_OUT_OF_RANGE = 8,     /* a token id outside the vocabulary, too many positions */
+  SP_ERR_BUFFER_TOO_SMALL = 9, /* an output buffer smaller than the result */
+  SP_ERR_DEVICE = 10,          /* the requested device (e.g. CUDA) is not available */
+  SP_ERR_BACKEND = 11,         /* the tensor library reported an error */
+  SP_ERR_OUT_OF_MEMORY = 12,   /* an allocation failed */
+  SP_ERR_INTERNAL = 13         /* a bug in softprompt; please report it with the message */
+} sp_status;
+
+/* Stable name of a status, e.g. "SP_ERR_NOT_FOUND". Static string; unknown values give
+ * "SP_ERR_UNKNOWN". */
+SP_API const char* sp_status_string(sp_status status) SP_NOEXCEPT;
+
+/* Message describing the last failed call made by this thread ("" if the last call succeeded).
+ * Never NULL. The pointer stays valid until this thread's next call into the library; copy the
+ * text if you need it longer. */
+SP_API const char* sp_last_error(void) SP_NOEXCEPT;
+
+/* Number of CUDA devices usable by this build (0 for CPU-only builds or machines without a GPU). */
+SP_API int32_t sp_cuda_device_count(void) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
+ * Models
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct sp_model sp_model;
+
+typedef enum sp_device_kind { SP_DEVICE_CPU = 0, SP_DEVICE_CUDA = 1 } sp_device_kind;
+
+/* Element type of the frozen weights and of the forward pass. Trainable prompt parameters are
+ * always float32 master copies, cast to this type where they enter the model. */
+typedef enum sp_dtype { SP_DTYPE_FLOAT32 = 0, SP_DTYPE_BFLOAT16 = 1, SP_DTYPE_FLOAT16 = 2 } sp_dtype;
+
+typedef struct sp_model_params {
+  size_t struct_size;         /* sizeof(sp_model_params); set by sp_model_default_params */
+  sp_device_kind device;      /* default SP_DEVICE_CPU */
+  int32_t device_index;       /* CUDA device ordinal; default 0; ignored on CPU */
+  sp_dtype dtype;             /* default SP_DTYPE_FLOAT32 */
+} sp_model_params;
+
+SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
+
+/* Loads a Hugging Face model folder: config.json plus model.safetensors, or the shards named by
+ * model.safetensors.index.json. Supported model_type values: "llama" (LLaMA 2/3, Mistral-shaped
+ * without sliding windows), "qwen2" and "gpt2". The weights are frozen: nothing ever changes them.
+ *   out          receives the new model; free it with sp_model_free.
+ *   model_folder path of the folder; copied.
+ *   params       NULL for defaults.
+ * Errors: SP_ERR_NOT_FOUND (folder or files missing), SP_ERR_FORMAT (bad config.json or
+ * safetensors, missing weight), SP_ERR_UNSUPPORTED (model_type or feature),
+ * SP_ERR_SHAPE_MISMATCH (a weight whose shape contradicts config.json), SP_ERR_DEVICE. */
+SP_API sp_status sp_model_create(sp_model** out, const char* model_folder, const sp_model_params* params) SP_NOEXCEPT;
+
+/* Releases the caller's reference. Adapters created on the model keep it alive until they are
+ * freed too. NULL is ignored. */
+SP_API void sp_model_free(sp_model* model) SP_NOEXCEPT;
+
+/* Sizes of a loaded model. */
+typedef struct sp_model_info {
+  size_t struct_size;          /* set by the caller to sizeof(sp_model_info) */
+  int64_t vocab_size;
+  int64_t hidden_size;
+  int64_t num_layers;
+  int64_t num_attention_heads;
+  int64_t num_key_value_heads;
+  int64_t head_dim;
+  int64_t max_position_embeddings;
+  char model_type[32];         /* NUL-terminated, e.g. "llama" */
+} sp_model_info;
+
+/* Fills *info (up to info->struct_size bytes, which the caller must set). */
+SP_API sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
+ * Batches and forward passes
+ * --------------------------------------------------------------------------------------------- */
+
+/* A batch of token sequences, all of length seq_len (pad to it). Arrays are borrowed for the
+ * duration of the call only. */
+typedef struct sp_batch {
+  size_t struct_size;            /* sizeof(sp_batch) */
+  const int32_t* input_ids;      /* batch_size * seq_len ids in [0, vocab_size) */
+  const int32_t* attention_mask; /* batch_size * seq_len, 1 = real token, 0 = padding; NULL = all 1 */
+  const int32_t* labels;         /* batch_size * seq_len targets in [0, vocab_size) or -100 (ignored);
+                                    NULL = input_ids with padded positions ignored */
+  int32_t batch_size;            /* > 0 */
+  int32_t seq_len;               /* > 0 */
+} sp_batch;
+
+/* An sp_batch with struct_size set and everything else zero/NULL. */
+SP_API sp_batch sp_batch_init(void) SP_NOEXCEPT;
+
+typedef enum sp_logits_mode {
+  /* batch_size * vocab_size values: for each row, the logits at its last position whose attention
+   * mask is 1 (the next-token distribution). */
+  SP_LOGITS_LAST = 0,
+  /* batch_size * seq_len * vocab_size values: the logits at every position of the caller's
+   * tokens. Virtual-token positions of prompt methods are not included. */
+  SP_LOGITS_ALL = 1
+} sp_logits_mode;
+
+/* Logits of the base model alone (no soft prompt).
+ *   out        caller-owned buffer of out_count floats; must hold the whole result.
+ * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, sizes, mask values), SP_ERR_OUT_OF_RANGE (ids),
+ * SP_ERR_BUFFER_TOO_SMALL. */
+SP_API sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, sp_logits_mode mode, float* out,
+                                 size_t out_count) SP_NOEXCEPT;
+
+/* Mean causal-LM loss of the base model alone, and optionally each row's log-likelihood (the sum
+ * of log-probabilities of its targets) into row_log_likelihood[batch_size] (may be NULL). Position
+ * i predicts label i + 1; labels of -100 are skipped. Changes nothing. */
+SP_API sp_status sp_model_eval_loss(const sp_model* model, const sp_batch* batch, float* mean_loss,
+                                    float* row_log_likelihood) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
+ * Adapters
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct sp_adapter sp_adapter;
+
+typedef enum sp_method { SP_METHOD_PROMPT_TUNING = 0 } sp_method;
+
+/* How a prompt table starts (PEFT's PromptTuningInit). */
+typedef enum sp_prompt_init {
+  SP_INIT_RANDOM = 0,       /* N(0, 1) */
+  SP_INIT_SAMPLE_VOCAB = 1, /* embeddings of num_virtual_tokens ids drawn uniformly from the vocabulary */
+  SP_INIT_TEXT = 2          /* embeddings of init_token_ids, cut or repeated to num_virtual_tokens */
+} sp_prompt_init;
+
+typedef struct sp_adapter_params {
+  size_t struct_size;              /* sizeof(sp_adapter_params) */
+  sp_method method;                /* default SP_METHOD_PROMPT_TUNING */
+  int32_t num_virtual_tokens;      /* > 0; default 20 */
+  sp_prompt_init init;             /* default SP_INIT_RANDOM */
+  const int32_t* init_token_ids;   /* SP_INIT_TEXT: the tokenised init text; borrowed during the call */
+  size_t num_init_token_ids;
+  const char* init_text;           /* optional; only recorded in adapter_config.json */
+  const char* tokenizer_name_or_path; /* optional; only recorded in adapter_config.json */
+  uint64_t seed;                   /* random draws; same seed as torch.manual_seed gives PEFT's values */
+} sp_adapter_params;
+
+SP_API sp_adapter_params sp_adapter_default_params(void) SP_NOEXCEPT;
+
+/* Creates a trainable adapter on `model` (which it keeps alive).
+ * Errors: SP_ERR_INVALID_ARGUMENT (zero tokens, TEXT without ids, unknown enum values),
+ * SP_ERR_OUT_OF_RANGE (init ids outside the vocabulary). */
+SP_API sp_status sp_adapter_create(sp_adapter** out, sp_model* model, const sp_adapter_params* params) SP_NOEXCEPT;
+
+/* Releases the adapter (trainers created on it keep it alive until freed). NULL is ignored. */
+SP_API void sp_adapter_free(sp_adapter* adapter) SP_NOEXCEPT;
+
+/* Writes the adapter in PEFT's folder layout (adapter_config.json + adapter_model.safetensors),
+ * creating the folder if needed. Each file is written to a temporary name, flushed and renamed,
+ * so an interrupted save never leaves a half-written file in place. PEFT loads the folder with
+ * PeftModel.from_pretrained on the matching transformers model. */
+SP_API sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) SP_NOEXCEPT;
+
+/* Loads a PEFT-layout adapter folder (written by PEFT or by sp_save_adapter) onto `model`.
+ * The loaded adapter is trainable. Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT, SP_ERR_UNSUPPORTED
+ * (another task type or method), SP_ERR_SHAPE_MISMATCH (an adapter made for another hidden size). */
+SP_API sp_status sp_load_adapter(sp_adapter** out, sp_model* model, const char* folder) SP_NOEXCEPT;
+
+/* Number of float32 values in the adapter's trainable tensor `name` ("prompt_embeddings" for
+ * prompt tuning). Errors: SP_ERR_NOT_FOUND for unknown names. */
+SP_API sp_status sp_adapter_parameter_size(const sp_adapter* adapter, const char* name, size_t* count) SP_NOEXCEPT;
+
+/* Copies the current values of trainable tensor `name` (row-major) into out[count]; count must
+ * equal sp_adapter_parameter_size. */
+SP_API sp_status sp_adapter_get_parameter(const sp_adapter* adapter, const char* name, float* out,
+                                          size_t count) SP_NOEXCEPT;
+
+/* Logits with the adapter's soft prompt; see sp_model_logits for modes and buffers. */
+SP_API sp_status sp_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_mode mode, float* out,
+                           size_t out_count) SP_NOEXCEPT;
+
+/* Mean loss and per-row log-likelihood with the adapter's soft prompt; see sp_model_eval_loss.
+ * For prompt methods the last virtual token predicts the first real token, so that token is a
+ * target too (as in PEFT). Changes nothing. */
+SP_API sp_status sp_eval_loss(const sp_adapter* adapter, const sp_batch* batch, float* mean_loss,
+                              float* row_log_likelihood) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
+ * Training
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct sp_trainer sp_trainer;
+
+typedef struct sp_trainer_params {
+  size_t struct_size;        /* sizeof(sp_trainer_params) */
+  double learning_rate;      /* peak rate; default 3e-2 (soft prompts like large rates) */
+  double beta1;              /* default 0.9 */
+  double beta2;              /* default 0.999 */
+  double eps;                /* default 1e-8 */
+  double weight_decay;       /* decoupled (AdamW); default 0.01, as torch.optim.AdamW */
+  double max_grad_norm;      /* clip the total gradient norm to this; 0 = off (default) */
+  int32_t warmup_steps;      /* linear warm-up from 0 over this many updates; default 0 */
+  int32_t total_steps;       /* linear decay to 0 at this update; 0 = constant rate (default) */
+  int32_t accumulation_steps; /* micro-batches per optimizer update; default 1 */
+} sp_trainer_params;
+
+SP_API sp_trainer_params sp_trainer_default_params(void) SP_NOEXCEPT;
+
+/* Creates optimizer state for `adapter` (which it keeps alive). The schedule matches
+ * transformers' get_linear_schedule_with_warmup. */
+SP_API sp_status sp_trainer_create(sp_trainer** out, sp_adapter* adapter, const sp_trainer_params* params) SP_NOEXCEPT;
+
+/* Releases the trainer. NULL is ignored. */
+SP_API void sp_trainer_free(sp_trainer* trainer) SP_NOEXCEPT;
+
+/* What one sp_train_step did. */
+typedef struct sp_train_result {
+  size_t struct_size;     /* set by the caller to sizeof(sp_train_result) */
+  float loss;             /* mean loss of this micro-batch */
+  int32_t updated;        /* 1 if this call applied an optimizer update, else 0 */
+  float grad_norm;        /* total gradient norm before clipping (when updated) */
+  float learning_rate;    /* rate used by that update (when updated) */
+  int64_t updates_done;   /* optimizer updates so far */
+} sp_train_result;
+
+/* One training step: forward with the soft prompt, shifted causal-LM cross-entropy (labels of
+ * -100 and virtual positions ignored), backward into the soft prompt only, and - every
+ * accumulation_steps calls - clipping and an AdamW update. The model is never changed.
+ *   result   may be NULL; otherwise the caller sets result->struct_size.
+ * Errors: as sp_logits, plus SP_ERR_INVALID_ARGUMENT for a batch without any target. On error
+ * nothing changes (no partial update). */
+SP_API sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) SP_NOEXCEPT;
+
+/* Copies the gradient of trainable tensor `name` that the latest optimizer update used (summed
+ * over its micro-batches, before clipping) into out[count]. SP_ERR_NOT_FOUND before the first
+ * update or for unknown names. */
+SP_API sp_status sp_trainer_get_gradient(const sp_trainer* trainer, const char* name, float* out,
+                                         size_t count) SP_NOEXCEPT;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOFTPROMPT_H */

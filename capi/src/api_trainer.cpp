@@ -1,0 +1,97 @@
+// Entry points: trainers.
+#include <string>
+
+#include "batch_check.h"
+#include "guard.h"
+#include "handles.h"
+#include "params.h"
+
+using namespace sp;
+using namespace sp::capi;
+
+namespace {
+engine::TrainerOptions trainer_options(const sp_trainer_params& params) {
+  require(params.learning_rate >= 0, "params->learning_rate must not be negative");
+  require(params.beta1 >= 0 && params.beta1 < 1, "params->beta1 must be in [0, 1)");
+  require(params.beta2 >= 0 && params.beta2 < 1, "params->beta2 must be in [0, 1)");
+  require(params.eps > 0, "params->eps must be positive");
+  require(params.weight_decay >= 0, "params->weight_decay must not be negative");
+  require(params.max_grad_norm >= 0, "params->max_grad_norm must not be negative (0 = no clipping)");
+  require(params.warmup_steps >= 0, "params->warmup_steps must not be negative");
+  require(params.total_steps >= 0, "params->total_steps must not be negative (0 = constant rate)");
+  require(params.accumulation_steps >= 1, "params->accumulation_steps must be at least 1");
+  engine::TrainerOptions options;
+  options.learning_rate = params.learning_rate;
+  options.beta1 = params.beta1;
+  options.beta2 = params.beta2;
+  options.eps = params.eps;
+  options.weight_decay = params.weight_decay;
+  options.max_grad_norm = params.max_grad_norm;
+  options.warmup_steps = params.warmup_steps;
+  options.total_steps = params.total_steps;
+  options.accumulation_steps = params.accumulation_steps;
+  return options;
+}
+}  // namespace
+
+extern "C" {
+
+sp_trainer_params sp_trainer_default_params(void) noexcept {
+  sp_trainer_params params{};
+  params.struct_size = sizeof(sp_trainer_params);
+  params.learning_rate = 3e-2;
+  params.beta1 = 0.9;
+  params.beta2 = 0.999;
+  params.eps = 1e-8;
+  params.weight_decay = 0.01;
+  params.max_grad_norm = 0;
+  params.warmup_steps = 0;
+  params.total_steps = 0;
+  params.accumulation_steps = 1;
+  return params;
+}
+
+sp_status sp_trainer_create(sp_trainer** out, sp_adapter* adapter, const sp_trainer_params* params) noexcept {
+  if (out) *out = nullptr;
+  return guard([&] {
+    require_not_null(out, "out");
+    const auto& core_adapter = checked(adapter, "adapter").adapter;
+    const sp_trainer_params settings = read_params(params, sp_trainer_default_params(), "sp_trainer_params");
+    auto handle = std::make_unique<sp_trainer>();
+    handle->trainer = engine::Trainer::create(core_adapter, trainer_options(settings));
+    register_handle(handle.get(), HandleKind::Trainer);
+    *out = handle.release();
+  });
+}
+
+void sp_trainer_free(sp_trainer* trainer) noexcept { free_handle(trainer, HandleKind::Trainer); }
+
+sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) noexcept {
+  return guard([&] {
+    const auto& core = checked(trainer, "trainer").trainer;
+    const engine::HostBatch host = checked_batch(batch, core->model_info());
+    if (result) require(result->struct_size >= sizeof(size_t), "result->struct_size must be set to sizeof(sp_train_result)");
+    const engine::TrainStepResult step = core->step(host);
+    if (result) {
+      sp_train_result full{};
+      full.struct_size = sizeof(sp_train_result);
+      full.loss = static_cast<float>(step.loss);
+      full.updated = step.updated ? 1 : 0;
+      full.grad_norm = static_cast<float>(step.grad_norm);
+      full.learning_rate = static_cast<float>(step.learning_rate);
+      full.updates_done = step.updates_done;
+      write_result(result, full, "sp_train_result");
+    }
+  });
+}
+
+sp_status sp_trainer_get_gradient(const sp_trainer* trainer, const char* name, float* out, size_t count) noexcept {
+  return guard([&] {
+    const auto& core = checked(trainer, "trainer").trainer;
+    require_not_null(name, "name");
+    require_not_null(out, "out");
+    core->copy_gradient(name, out, count);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,67 @@
+#include "batch_check.h"
+
+#include <string>
+
+#include "guard.h"
+#include "params.h"
+
+namespace sp::capi {
+
+namespace {
+std::string position(int64_t index, int64_t seq_len) {
+  return "row " + std::to_string(index / seq_len) + ", position " + std::to_string(index % seq_len);
+}
+}  // namespace
+
+engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& model) {
+  require_not_null(given, "batch");
+  const sp_batch batch = read_params(given, sp_batch_init(), "sp_batch");
+  require_not_null(batch.input_ids, "batch->input_ids");
+  require(batch.batch_size > 0, "batch->batch_size must be positive, got " + std::to_string(batch.batch_size));
+  require(batch.seq_len > 0, "batch->seq_len must be positive, got " + std::to_string(batch.seq_len));
+  const int64_t count = static_cast<int64_t>(batch.batch_size) * batch.seq_len;
+
+  for (int64_t i = 0; i < count; ++i) {
+    const int32_t id = batch.input_ids[i];
+    if (id < 0 || id >= model.vocab_size)
+      fail(ErrorKind::OutOfRange, "token id " + std::to_string(id) + " at " + position(i, batch.seq_len) +
+                                      " is outside the vocabulary [0, " + std::to_string(model.vocab_size) + ")");
+  }
+  if (batch.attention_mask)
+    for (int64_t i = 0; i < count; ++i)
+      require(batch.attention_mask[i] == 0 || batch.attention_mask[i] == 1,
+              "attention_mask value " + std::to_string(batch.attention_mask[i]) + " at " + position(i, batch.seq_len) +
+                  " must be 0 or 1");
+  if (batch.labels)
+    for (int64_t i = 0; i < count; ++i) {
+      const int32_t label = batch.labels[i];
+      if (label != -100 && (label < 0 || label >= model.vocab_size))
+        fail(ErrorKind::OutOfRange, "label " + std::to_string(label) + " at " + position(i, batch.seq_len) +
+                                        " is neither -100 nor inside the vocabulary [0, " +
+                                        std::to_string(model.vocab_size) + ")");
+    }
+
+  engine::HostBatch host;
+  host.input_ids = batch.input_ids;
+  host.attention_mask = batch.attention_mask;
+  host.labels = batch.labels;
+  host.batch_size = batch.batch_size;
+  host.seq_len = batch.seq_len;
+  return host;
+}
+
+engine::LogitsMode checked_logits_mode(sp_logits_mode mode) {
+  require(mode == SP_LOGITS_LAST || mode == SP_LOGITS_ALL,
+          "mode " + std::to_string(static_cast<int>(mode)) + " is not an sp_logits_mode");
+  return mode == SP_LOGITS_ALL ? engine::LogitsMode::All : engine::LogitsMode::Last;
+}
+
+void check_logits_buffer(const engine::HostBatch& batch, engine::LogitsMode mode, const engine::ModelInfo& model,
+                         const float* out, size_t out_count) {
+  require_not_null(out, "out");
+  const size_t needed = engine::logits_count(batch, mode, model.vocab_size);
+  if (out_count < needed)
+    throw BufferTooSmall("out holds " + std::to_string(out_count) + " floats but the logits need " + std::to_string(needed));
+}
+
+}  // namespace sp::capi

@@ -1,0 +1,19 @@
+// Validation of an sp_batch against a model, before anything reaches the core.
+#pragma once
+
+#include "engine/engine.h"
+#include "softprompt/softprompt.h"
+
+namespace sp::capi {
+
+// Throws InvalidArgument (NULLs, sizes, mask values) or OutOfRange (ids, labels).
+engine::HostBatch checked_batch(const sp_batch* batch, const engine::ModelInfo& model);
+
+// Throws InvalidArgument unless mode is a known sp_logits_mode.
+engine::LogitsMode checked_logits_mode(sp_logits_mode mode);
+
+// Checks an output buffer of out_count floats against what `mode` produces; BUFFER_TOO_SMALL otherwise.
+void check_logits_buffer(const engine::HostBatch& batch, engine::LogitsMode mode, const engine::ModelInfo& model,
+                         const float* out, size_t out_count);
+
+}  // namespace sp::capi

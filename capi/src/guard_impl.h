@@ -1,0 +1,52 @@
+// guard() is a template, so its body lives in a header; it needs only the narrowest LibTorch
+// header (for c10::Error), never torch/torch.h.
+#pragma once
+
+#include <c10/util/Exception.h>
+
+#include <new>
+#include <stdexcept>
+
+#include "util/errors.h"
+
+namespace sp::capi {
+
+// A NULL-free but dead or foreign handle: reported as SP_ERR_INVALID_HANDLE.
+struct HandleError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// An output buffer too small for the result: reported as SP_ERR_BUFFER_TOO_SMALL.
+struct BufferTooSmall : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+sp_status status_for(ErrorKind kind) noexcept;
+
+template <class Body>
+sp_status guard(Body&& body) noexcept {
+  try {
+    clear_error();
+    body();
+    return SP_OK;
+  } catch (const HandleError& error) {
+    return set_error(SP_ERR_INVALID_HANDLE, error.what());
+  } catch (const BufferTooSmall& error) {
+    return set_error(SP_ERR_BUFFER_TOO_SMALL, error.what());
+  } catch (const sp::Error& error) {
+    return set_error(status_for(error.kind()), error.what());
+  } catch (const c10::OutOfMemoryError& error) {
+    return set_error(SP_ERR_OUT_OF_MEMORY, error.what_without_backtrace());
+  } catch (const c10::Error& error) {
+    // what() carries a multi-line C++ backtrace; callers want the message.
+    return set_error(SP_ERR_BACKEND, error.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return set_error(SP_ERR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::exception& error) {
+    return set_error(SP_ERR_INTERNAL, error.what());
+  } catch (...) {
+    return set_error(SP_ERR_INTERNAL, "unknown C++ exception");
+  }
+}
+
+}  // namespace sp::capi

@@ -1,0 +1,35 @@
+// Reading versioned parameter structs: the caller's struct_size says how many bytes it knows;
+// fields beyond that keep their defaults, so callers built against older headers keep working.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+#include "guard.h"
+
+namespace sp::capi {
+
+template <class Params>
+Params read_params(const Params* given, Params defaults, const char* name) {
+  if (!given) return defaults;
+  require(given->struct_size >= sizeof(std::size_t) + 1 && given->struct_size <= (1u << 16),
+          std::string(name) + "->struct_size is " + std::to_string(given->struct_size) + "; set it with sizeof(" +
+              name + ") or start from the sp_*_default_params() value");
+  std::memcpy(&defaults, given, given->struct_size < sizeof(Params) ? given->struct_size : sizeof(Params));
+  defaults.struct_size = sizeof(Params);
+  return defaults;
+}
+
+// Copies the fields of `full` that fit into the caller's struct (whose struct_size the caller set).
+template <class Result>
+void write_result(Result* destination, const Result& full, const char* name) {
+  require(destination->struct_size >= sizeof(std::size_t) && destination->struct_size <= (1u << 16),
+          std::string(name) + "->struct_size must be set to sizeof(" + name + ")");
+  const std::size_t size = destination->struct_size < sizeof(Result) ? destination->struct_size : sizeof(Result);
+  const std::size_t caller_size = destination->struct_size;
+  std::memcpy(destination, &full, size);
+  destination->struct_size = caller_size;
+}
+
+}  // namespace sp::capi

@@ -1,0 +1,140 @@
+// The core's outward face: models, adapters and trainers over plain host arrays, with no LibTorch
+// type in sight, so that the C ABI (and anything else) can use the core without compiling against
+// LibTorch. Every function throws sp::Error (or a LibTorch error) on failure and changes nothing then.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace sp::engine {
+
+enum class Device { Cpu, Cuda };
+enum class DType { Float32, BFloat16, Float16 };
+
+struct ModelOptions {
+  Device device = Device::Cpu;
+  int device_index = 0;
+  DType dtype = DType::Float32;
+};
+
+struct ModelInfo {
+  std::string model_type;
+  int64_t vocab_size, hidden_size, num_layers, num_heads, num_kv_heads, head_dim, max_position_embeddings;
+};
+
+// A batch in caller memory (row-major int32, see softprompt.h). Must already be validated.
+struct HostBatch {
+  const int32_t* input_ids = nullptr;
+  const int32_t* attention_mask = nullptr;  // nullptr = no padding
+  const int32_t* labels = nullptr;          // nullptr = derived from ids and mask
+  int64_t batch_size = 0;
+  int64_t seq_len = 0;
+};
+
+enum class LogitsMode { Last, All };
+
+struct EvalResult {
+  double mean_loss = 0;
+  std::vector<float> row_log_likelihood;
+};
+
+class Model;
+class Adapter;
+
+class Model {
+ public:
+  static std::shared_ptr<Model> load(const std::string& folder, const ModelOptions& options);
+  ~Model();
+  const ModelInfo& info() const { return info_; }
+
+  void logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const;
+  EvalResult evaluate(const HostBatch& batch) const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  Model() = default;
+  std::unique_ptr<Impl> impl_;
+  ModelInfo info_{};
+};
+
+enum class PromptInit { Random, SampleVocab, Text };
+
+struct AdapterOptions {
+  int64_t num_virtual_tokens = 20;
+  PromptInit init = PromptInit::Random;
+  std::vector<int64_t> init_token_ids;
+  std::string init_text;
+  std::string tokenizer_name_or_path;
+  uint64_t seed = 0;
+};
+
+// A soft prompt on a model. Thread-safe: every call takes the adapter's lock.
+class Adapter {
+ public:
+  static std::shared_ptr<Adapter> create(std::shared_ptr<const Model> model, const AdapterOptions& options);
+  static std::shared_ptr<Adapter> load(std::shared_ptr<const Model> model, const std::string& folder);
+  ~Adapter();
+
+  void save(const std::string& folder) const;
+  void logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const;
+  EvalResult evaluate(const HostBatch& batch) const;
+  // Element count of a trainable tensor; throws NotFound for unknown names.
+  std::size_t parameter_size(const std::string& name) const;
+  void copy_parameter(const std::string& name, float* out, std::size_t count) const;
+  const Model& model() const { return *model_; }
+
+  struct Impl;
+  Impl& impl() const { return *impl_; }
+  std::mutex& mutex() const { return mutex_; }
+
+ private:
+  Adapter() = default;
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Impl> impl_;
+  mutable std::mutex mutex_;
+};
+
+struct TrainerOptions {
+  double learning_rate = 3e-2;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
+  double max_grad_norm = 0;
+  int64_t warmup_steps = 0, total_steps = 0, accumulation_steps = 1;
+};
+
+struct TrainStepResult {
+  double loss = 0;
+  bool updated = false;
+  double grad_norm = 0;
+  double learning_rate = 0;
+  int64_t updates_done = 0;
+};
+
+class Trainer {
+ public:
+  static std::shared_ptr<Trainer> create(std::shared_ptr<Adapter> adapter, const TrainerOptions& options);
+  ~Trainer();
+
+  TrainStepResult step(const HostBatch& batch);
+  const ModelInfo& model_info() const { return adapter_->model().info(); }
+  void copy_gradient(const std::string& name, float* out, std::size_t count) const;
+
+  struct Impl;
+
+ private:
+  Trainer() = default;
+  std::shared_ptr<Adapter> adapter_;
+  std::unique_ptr<Impl> impl_;
+};
+
+int cuda_device_count();
+
+// Total element count of an output of `mode` for `batch` on a model with `vocab_size`.
+std::size_t logits_count(const HostBatch& batch, LogitsMode mode, int64_t vocab_size);
+
+}  // namespace sp::engine

@@ -1,0 +1,102 @@
+#include "model/config.h"
+
+#include "model/config_reader.h"
+#include "model/families.h"
+#include "util/errors.h"
+
+namespace sp::model {
+
+bool ConfigReader::has(const std::string& key) const {
+  auto it = json_.find(key);
+  return it != json_.end() && !it->is_null();
+}
+
+const nlohmann::json& ConfigReader::at(const std::string& key) const {
+  auto it = json_.find(key);
+  if (it == json_.end() || it->is_null()) fail(ErrorKind::Format, source_ + ": missing required key \"" + key + "\"");
+  return *it;
+}
+
+int64_t ConfigReader::integer(const std::string& key) const {
+  const auto& value = at(key);
+  if (!value.is_number_integer()) fail(ErrorKind::Format, source_ + ": \"" + key + "\" must be an integer");
+  return value.get<int64_t>();
+}
+
+int64_t ConfigReader::integer(const std::string& key, int64_t fallback) const {
+  return has(key) ? integer(key) : fallback;
+}
+
+double ConfigReader::number(const std::string& key, double fallback) const {
+  if (!has(key)) return fallback;
+  const auto& value = at(key);
+  if (!value.is_number()) fail(ErrorKind::Format, source_ + ": \"" + key + "\" must be a number");
+  return value.get<double>();
+}
+
+bool ConfigReader::boolean(const std::string& key, bool fallback) const {
+  if (!has(key)) return fallback;
+  const auto& value = at(key);
+  if (!value.is_boolean()) fail(ErrorKind::Format, source_ + ": \"" + key + "\" must be true or false");
+  return value.get<bool>();
+}
+
+std::string ConfigReader::string(const std::string& key, const std::string& fallback) const {
+  if (!has(key)) return fallback;
+  const auto& value = at(key);
+  if (!value.is_string()) fail(ErrorKind::Format, source_ + ": \"" + key + "\" must be a string");
+  return value.get<std::string>();
+}
+
+const nlohmann::json* ConfigReader::object(const std::string& key) const {
+  if (!has(key)) return nullptr;
+  const auto& value = at(key);
+  if (!value.is_object()) fail(ErrorKind::Format, source_ + ": \"" + key + "\" must be an object");
+  return &value;
+}
+
+void ConfigReader::unsupported(const std::string& what) const {
+  fail(ErrorKind::Unsupported, source_ + ": " + what);
+}
+
+namespace {
+void check_positive(const ConfigReader& reader, const char* name, int64_t value) {
+  if (value <= 0) fail(ErrorKind::Format, reader.source() + ": " + name + " must be positive, got " + std::to_string(value));
+}
+}  // namespace
+
+ModelConfig parse_model_config(const std::string& json_text, const std::string& source_name) {
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& error) {
+    fail(ErrorKind::Format, source_name + " is not valid JSON: " + error.what());
+  }
+  if (!json.is_object()) fail(ErrorKind::Format, source_name + " is not a JSON object");
+  ConfigReader reader(json, source_name);
+
+  ModelConfig config;
+  config.model_type = reader.string("model_type", "");
+  if (config.model_type.empty()) fail(ErrorKind::Format, source_name + ": missing \"model_type\"");
+  const Family* family = find_family(config.model_type);
+  if (!family)
+    reader.unsupported("unsupported model_type \"" + config.model_type + "\" (supported: " + supported_model_types() + ")");
+  family->read_config(reader, config);
+
+  check_positive(reader, "vocab_size", config.vocab_size);
+  check_positive(reader, "hidden size", config.hidden_size);
+  check_positive(reader, "layer count", config.num_layers);
+  check_positive(reader, "attention head count", config.num_heads);
+  check_positive(reader, "key/value head count", config.num_kv_heads);
+  check_positive(reader, "head_dim", config.head_dim);
+  check_positive(reader, "intermediate size", config.intermediate_size);
+  check_positive(reader, "max_position_embeddings", config.max_position_embeddings);
+  if (config.num_heads % config.num_kv_heads != 0)
+    fail(ErrorKind::Format, source_name + ": num_attention_heads (" + std::to_string(config.num_heads) +
+                                ") is not a multiple of num_key_value_heads (" + std::to_string(config.num_kv_heads) + ")");
+  if (config.position == PositionKind::Rotary && config.head_dim % 2 != 0)
+    fail(ErrorKind::Format, source_name + ": rotary embeddings need an even head_dim");
+  return config;
+}
+
+}  // namespace sp::model

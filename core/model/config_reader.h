@@ -1,0 +1,31 @@
+// Typed, error-reporting access to a config.json object.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace sp::model {
+
+class ConfigReader {
+ public:
+  ConfigReader(const nlohmann::json& json, std::string source) : json_(json), source_(std::move(source)) {}
+
+  bool has(const std::string& key) const;  // present and not null
+  int64_t integer(const std::string& key) const;  // required
+  int64_t integer(const std::string& key, int64_t fallback) const;
+  double number(const std::string& key, double fallback) const;
+  bool boolean(const std::string& key, bool fallback) const;
+  std::string string(const std::string& key, const std::string& fallback) const;
+  const nlohmann::json* object(const std::string& key) const;  // nullptr when absent or null
+  const std::string& source() const { return source_; }
+  [[noreturn]] void unsupported(const std::string& what) const;
+
+ private:
+  const nlohmann::json& at(const std::string& key) const;
+  const nlohmann::json& json_;
+  std::string source_;
+};
+
+}  // namespace sp::model

@@ -1,0 +1,49 @@
+// The table of supported model families: how each reads its config.json and where each of its
+// weights lives in the checkpoint. Adding a family means adding a row here, not a new transformer.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+
+namespace sp::model {
+
+// Checkpoint names of one layer's weights. Empty strings mean "this family has no such tensor".
+// Families that store q, k, v in one fused matrix (GPT-2) name it in `fused_qkv`.
+struct LayerWeightNames {
+  std::string attn_norm_weight, attn_norm_bias;
+  std::string q_weight, k_weight, v_weight, q_bias, k_bias, v_bias;
+  std::string fused_qkv_weight, fused_qkv_bias;
+  std::string o_weight, o_bias;
+  std::string mlp_norm_weight, mlp_norm_bias;
+  std::string gate_weight, up_weight, up_bias, down_weight, down_bias;
+};
+
+struct ModelWeightNames {
+  std::string token_embedding;
+  std::string position_embedding;  // learned positions only
+  std::string final_norm_weight, final_norm_bias;
+  std::string lm_head;  // untied models only
+  // Conv1D layout (GPT-2): matrices stored as (in, out) instead of Linear's (out, in).
+  bool transposed_matrices = false;
+};
+
+class ConfigReader;
+
+struct Family {
+  const char* model_type;
+  void (*read_config)(const ConfigReader& reader, ModelConfig& config);
+  ModelWeightNames (*model_names)();
+  LayerWeightNames (*layer_names)(int64_t layer, const ModelConfig& config);
+};
+
+// nullptr for unsupported model types.
+const Family* find_family(const std::string& model_type);
+std::string supported_model_types();  // "gpt2, llama, qwen2", for error messages
+
+// Some checkpoints prefix every name with the base-model attribute (e.g. "transformer." for GPT-2
+// saved from GPT2LMHeadModel, none for the original upload). The loader tries each prefix.
+std::vector<std::string> checkpoint_prefixes(const ModelConfig& config);
+
+}  // namespace sp::model

@@ -1,0 +1,256 @@
+#include "model/transformer.h"
+
+#include <cmath>
+
+#include "io/file_util.h"
+#include "io/torch_tensors.h"
+#include "io/weight_store.h"
+#include "model/families.h"
+#include "model/rope.h"
+#include "util/errors.h"
+
+namespace sp::model {
+
+namespace {
+
+std::string shape_text(at::IntArrayRef shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+at::Tensor rotate_half(const at::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return at::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+}
+
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  return x * cos + rotate_half(x) * sin;
+}
+
+// GPT-2's "gelu_new", written as transformers writes it so that results match to the last bits.
+at::Tensor gelu_new(const at::Tensor& x) {
+  const double k = std::sqrt(2.0 / M_PI);
+  return 0.5 * x * (1.0 + at::tanh(k * (x + 0.044715 * at::pow(x, 3.0))));
+}
+
+// Boolean (B or 1, 1, S, P + S) mask, true = may attend: every query sees the prefix and the keys at or
+// before its own position, minus keys the caller masked out.
+at::Tensor build_attention_mask(const at::Tensor& key_mask, int64_t S, int64_t P, at::Device device) {
+  auto long_options = at::TensorOptions().dtype(at::kLong).device(device);
+  at::Tensor keys = at::arange(P + S, long_options);
+  at::Tensor queries = at::arange(P, P + S, long_options);
+  at::Tensor mask = keys.unsqueeze(0).le(queries.unsqueeze(1)).unsqueeze(0).unsqueeze(0);
+  if (key_mask.defined()) mask = mask.logical_and(key_mask.to(device).ne(0).unsqueeze(1).unsqueeze(1));
+  // A query that may see nothing (a pad before any real token) would produce NaN; let it see
+  // everything instead. Its output is padding and is never used.
+  return mask.logical_or(mask.any(-1, true).logical_not());
+}
+
+}  // namespace
+
+// Reads and checks every weight of a model folder, converting to the requested dtype and device.
+class TransformerLoader {
+ public:
+  TransformerLoader(const std::string& folder, at::Device device, at::ScalarType dtype)
+      : folder_(folder), device_(device), dtype_(dtype) {}
+
+  std::shared_ptr<const Transformer> load() {
+    const std::string config_path = io::join_path(folder_, "config.json");
+    if (!io::is_directory(folder_)) fail(ErrorKind::NotFound, "model folder not found: '" + folder_ + "'");
+    std::shared_ptr<Transformer> model(new Transformer());
+    model->config_ = parse_model_config(io::read_file(config_path), config_path);
+    model->folder_ = folder_;
+    model->device_ = device_;
+    model->dtype_ = dtype_;
+    config_ = &model->config_;
+    store_ = io::WeightStore::open_folder(folder_);
+    prefixes_ = checkpoint_prefixes(*config_);
+    const Family* family = find_family(config_->model_type);
+    names_ = family->model_names();
+
+    const ModelConfig& c = *config_;
+    model->token_embedding_ = weight(names_.token_embedding, {c.vocab_size, c.hidden_size}, false);
+    if (c.position == PositionKind::Learned)
+      model->position_embedding_ = weight(names_.position_embedding, {c.max_position_embeddings, c.hidden_size}, false);
+    model->final_norm_weight_ = weight(names_.final_norm_weight, {c.hidden_size}, false);
+    if (!names_.final_norm_bias.empty()) model->final_norm_bias_ = weight(names_.final_norm_bias, {c.hidden_size}, false);
+    model->lm_head_weight_ = c.tie_word_embeddings ? model->token_embedding_
+                                                    : unprefixed_weight(names_.lm_head, {c.vocab_size, c.hidden_size});
+    if (c.position == PositionKind::Rotary) model->rope_inv_freq_ = rope_inverse_frequencies(c).to(device_);
+    for (int64_t layer = 0; layer < c.num_layers; ++layer)
+      model->layers_.push_back(load_layer(family->layer_names(layer, c)));
+    return model;
+  }
+
+ private:
+  Transformer::Layer load_layer(const LayerWeightNames& n) {
+    const ModelConfig& c = *config_;
+    const int64_t d = c.hidden_size, q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
+    Transformer::Layer layer;
+    layer.attn_norm_weight = weight(n.attn_norm_weight, {d}, false);
+    layer.mlp_norm_weight = weight(n.mlp_norm_weight, {d}, false);
+    if (!n.attn_norm_bias.empty()) layer.attn_norm_bias = weight(n.attn_norm_bias, {d}, false);
+    if (!n.mlp_norm_bias.empty()) layer.mlp_norm_bias = weight(n.mlp_norm_bias, {d}, false);
+    if (!n.fused_qkv_weight.empty()) {
+      layer.qkv_weight = weight(n.fused_qkv_weight, {q_out + 2 * kv_out, d}, true);
+      if (!n.fused_qkv_bias.empty()) layer.qkv_bias = weight(n.fused_qkv_bias, {q_out + 2 * kv_out}, false);
+    } else {
+      layer.qkv_weight = at::cat({weight(n.q_weight, {q_out, d}, true), weight(n.k_weight, {kv_out, d}, true),
+                                  weight(n.v_weight, {kv_out, d}, true)});
+      if (!n.q_bias.empty())
+        layer.qkv_bias = at::cat({weight(n.q_bias, {q_out}, false), weight(n.k_bias, {kv_out}, false),
+                                  weight(n.v_bias, {kv_out}, false)});
+    }
+    layer.o_weight = weight(n.o_weight, {d, q_out}, true);
+    if (!n.o_bias.empty()) layer.o_bias = weight(n.o_bias, {d}, false);
+    if (c.mlp == MlpKind::GatedSilu) {
+      layer.gate_up_weight = at::cat({weight(n.gate_weight, {c.intermediate_size, d}, true),
+                                      weight(n.up_weight, {c.intermediate_size, d}, true)});
+    } else {
+      layer.up_weight = weight(n.up_weight, {c.intermediate_size, d}, true);
+    }
+    if (!n.up_bias.empty()) layer.up_bias = weight(n.up_bias, {c.intermediate_size}, false);
+    layer.down_weight = weight(n.down_weight, {d, c.intermediate_size}, true);
+    if (!n.down_bias.empty()) layer.down_bias = weight(n.down_bias, {d}, false);
+    return layer;
+  }
+
+  // `expected` is the Linear layout (out, in); families with Conv1D storage keep matrices as (in, out).
+  at::Tensor weight(const std::string& body_name, std::vector<int64_t> expected, bool matrix) {
+    for (const auto& prefix : prefixes_) {
+      if (store_.find(prefix + body_name)) {
+        const bool transposed = matrix && names_.transposed_matrices;
+        return convert(prefix + body_name, expected, transposed);
+      }
+    }
+    fail(ErrorKind::Format, "model folder '" + folder_ + "' lacks weight '" + body_name + "'");
+  }
+
+  at::Tensor unprefixed_weight(const std::string& name, std::vector<int64_t> expected) {
+    if (!store_.find(name))
+      fail(ErrorKind::Format, "model folder '" + folder_ + "' lacks weight '" + name +
+                                  "' (config.json says tie_word_embeddings is false)");
+    return convert(name, expected, false);
+  }
+
+  at::Tensor convert(const std::string& name, std::vector<int64_t> expected, bool transposed) {
+    const io::TensorView* view = store_.find(name);
+    std::vector<int64_t> stored_expected = expected;
+    if (transposed) std::reverse(stored_expected.begin(), stored_expected.end());
+    if (view->shape != stored_expected)
+      fail(ErrorKind::ShapeMismatch, "weight '" + name + "' has shape " + shape_text(view->shape) +
+                                         " but config.json implies " + shape_text(stored_expected));
+    at::Tensor tensor = io::tensor_from_view(*view, store_.file_of(name));
+    if (!at::isFloatingType(tensor.scalar_type()))
+      fail(ErrorKind::Format, "weight '" + name + "' is not a floating-point tensor");
+    if (transposed) tensor = tensor.t();
+    return tensor.to(device_, dtype_).contiguous();
+  }
+
+  std::string folder_;
+  at::Device device_;
+  at::ScalarType dtype_;
+  const ModelConfig* config_ = nullptr;
+  io::WeightStore store_;
+  std::vector<std::string> prefixes_;
+  ModelWeightNames names_;
+};
+
+std::shared_ptr<const Transformer> Transformer::load(const std::string& folder, at::Device device, at::ScalarType dtype) {
+  return TransformerLoader(folder, device, dtype).load();
+}
+
+at::Tensor Transformer::embed_tokens(const at::Tensor& ids) const { return at::embedding(token_embedding_, ids); }
+
+at::Tensor Transformer::lm_head(const at::Tensor& hidden) const { return at::linear(hidden, lm_head_weight_); }
+
+at::Tensor Transformer::norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) const {
+  if (config_.norm == NormKind::LayerNorm) return at::layer_norm(x, {config_.hidden_size}, weight, bias, config_.norm_eps);
+  // RMSNorm in float32, then back to the input dtype before the weight, as transformers does.
+  at::Tensor h = x.to(at::kFloat);
+  h = h * at::rsqrt(h.pow(2).mean(-1, true) + config_.norm_eps);
+  return weight * h.to(x.scalar_type());
+}
+
+at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                  const at::Tensor& mask, const KeyValuePrefix* prefix) const {
+  const int64_t B = x.size(0), S = x.size(1);
+  const int64_t H = config_.num_heads, Hkv = config_.num_kv_heads, hd = config_.head_dim;
+  at::Tensor qkv = at::linear(norm(x, layer.attn_norm_weight, layer.attn_norm_bias), layer.qkv_weight, layer.qkv_bias);
+  auto parts = qkv.split_with_sizes({H * hd, Hkv * hd, Hkv * hd}, -1);
+  at::Tensor q = parts[0].view({B, S, H, hd}).transpose(1, 2);
+  at::Tensor k = parts[1].view({B, S, Hkv, hd}).transpose(1, 2);
+  at::Tensor v = parts[2].view({B, S, Hkv, hd}).transpose(1, 2);
+  if (cos.defined()) {
+    q = apply_rotary(q, cos, sin);
+    k = apply_rotary(k, cos, sin);
+  }
+  if (prefix) {  // prefix keys are used as stored: never rotated
+    k = at::cat({prefix->key.to(k.scalar_type()), k}, 2);
+    v = at::cat({prefix->value.to(v.scalar_type()), v}, 2);
+  }
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  at::Tensor out;
+  if (!mask.defined()) {
+    out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, S > 1, scale, H != Hkv);
+  } else {
+    // With a mask, expand grouped heads first (as transformers does): fused GQA kernels want no mask.
+    if (H != Hkv) {
+      k = k.repeat_interleave(H / Hkv, 1);
+      v = v.repeat_interleave(H / Hkv, 1);
+    }
+    out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
+  }
+  return at::linear(out.transpose(1, 2).reshape({B, S, H * hd}), layer.o_weight, layer.o_bias);
+}
+
+at::Tensor Transformer::mlp(const Layer& layer, const at::Tensor& x) const {
+  at::Tensor h = norm(x, layer.mlp_norm_weight, layer.mlp_norm_bias);
+  if (config_.mlp == MlpKind::GatedSilu) {
+    auto gate_up = at::linear(h, layer.gate_up_weight).chunk(2, -1);
+    h = at::silu(gate_up[0]) * gate_up[1];
+  } else {
+    h = gelu_new(at::linear(h, layer.up_weight, layer.up_bias));
+  }
+  return at::linear(h, layer.down_weight, layer.down_bias);
+}
+
+at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
+  const at::Tensor& embeddings = inputs.embeddings;
+  const int64_t B = embeddings.size(0), S = embeddings.size(1);
+  const int64_t P = inputs.kv_prefix ? inputs.kv_prefix->front().key.size(2) : 0;
+  if (inputs.kv_prefix && static_cast<int64_t>(inputs.kv_prefix->size()) != config_.num_layers)
+    fail(ErrorKind::Internal, "key/value prefix has the wrong number of layers");
+
+  at::Tensor positions = inputs.position_ids;
+  if (!positions.defined()) {
+    if (config_.position == PositionKind::Learned && P + S > config_.max_position_embeddings)
+      fail(ErrorKind::OutOfRange, "sequence of " + std::to_string(P + S) + " positions exceeds the model's " +
+                                      std::to_string(config_.max_position_embeddings) + " learned positions");
+    positions = at::arange(P, P + S, at::TensorOptions().dtype(at::kLong).device(device_)).unsqueeze(0).expand({B, S});
+  }
+
+  at::Tensor x = embeddings;
+  at::Tensor cos, sin;
+  if (config_.position == PositionKind::Learned) {
+    x = x + at::embedding(position_embedding_, positions);
+  } else {
+    at::Tensor freqs = positions.unsqueeze(-1).to(at::kFloat) * rope_inv_freq_;
+    at::Tensor angles = at::cat({freqs, freqs}, -1);
+    cos = angles.cos().to(dtype_).unsqueeze(1);
+    sin = angles.sin().to(dtype_).unsqueeze(1);
+  }
+
+  at::Tensor mask;
+  if (inputs.attention_mask.defined() || P > 0) mask = build_attention_mask(inputs.attention_mask, S, P, device_);
+
+  for (std::size_t index = 0; index < layers_.size(); ++index) {
+    const Layer& layer = layers_[index];
+    x = x + attention(layer, x, cos, sin, mask, inputs.kv_prefix ? &(*inputs.kv_prefix)[index] : nullptr);
+    x = x + mlp(layer, x);
+  }
+  return norm(x, final_norm_weight_, final_norm_bias_);
+}
+
+}  // namespace sp::model

@@ -1,0 +1,81 @@
+// A frozen decoder-only transformer: one block implementation, parameterised by ModelConfig.
+// Immutable after loading, so any number of threads may run forward passes at once.
+//
+// Soft prompts enter through ForwardInputs in the three ways PEFT uses:
+//   - input embeddings instead of token ids (prompt tuning, P-tuning, MPT prepend vectors),
+//   - an attention mask and explicit position ids,
+//   - a per-layer key/value prefix (prefix tuning), used as already-rotated cache entries.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+
+namespace sp::model {
+
+// One layer's key/value prefix: key and value are (batch, num_kv_heads, prefix_length, head_dim).
+struct KeyValuePrefix {
+  at::Tensor key;
+  at::Tensor value;
+};
+
+struct ForwardInputs {
+  at::Tensor embeddings;      // (B, S, hidden) in the model's dtype and device
+  at::Tensor attention_mask;  // (B, P + S), nonzero = may be attended to; undefined = everything visible
+  at::Tensor position_ids;    // (B, S) int64; undefined = P, P+1, ..., P+S-1
+  const std::vector<KeyValuePrefix>* kv_prefix = nullptr;  // one entry per layer, or nullptr (P = 0)
+};
+
+class Transformer {
+ public:
+  // Reads config.json and the safetensors weights of a Hugging Face model folder.
+  static std::shared_ptr<const Transformer> load(const std::string& folder, at::Device device, at::ScalarType dtype);
+
+  const ModelConfig& config() const { return config_; }
+  at::Device device() const { return device_; }
+  at::ScalarType dtype() const { return dtype_; }
+  const std::string& folder() const { return folder_; }
+
+  // (B, S) int64 ids -> (B, S, hidden) in the model dtype (the word embeddings only; learned
+  // positions are added inside forward, to every input position including prepended prompts).
+  at::Tensor embed_tokens(const at::Tensor& ids) const;
+  const at::Tensor& token_embedding_weight() const { return token_embedding_; }
+
+  // Final hidden states after the last norm, (B, S, hidden).
+  at::Tensor forward(const ForwardInputs& inputs) const;
+  // Hidden states -> logits over the vocabulary, (..., vocab_size), in the model dtype.
+  at::Tensor lm_head(const at::Tensor& hidden) const;
+
+  struct Layer {
+    at::Tensor attn_norm_weight, attn_norm_bias;
+    at::Tensor qkv_weight, qkv_bias;  // q, k, v fused along the output axis
+    at::Tensor o_weight, o_bias;
+    at::Tensor mlp_norm_weight, mlp_norm_bias;
+    at::Tensor gate_up_weight;        // GatedSilu: gate and up fused along the output axis
+    at::Tensor up_weight, up_bias;    // GeluNew
+    at::Tensor down_weight, down_bias;
+  };
+
+ private:
+  Transformer() = default;
+  friend class TransformerLoader;
+
+  at::Tensor norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) const;
+  at::Tensor attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                       const at::Tensor& mask, const KeyValuePrefix* prefix) const;
+  at::Tensor mlp(const Layer& layer, const at::Tensor& x) const;
+
+  ModelConfig config_;
+  std::string folder_;
+  at::Device device_ = at::kCPU;
+  at::ScalarType dtype_ = at::kFloat;
+  at::Tensor token_embedding_, position_embedding_, final_norm_weight_, final_norm_bias_, lm_head_weight_;
+  at::Tensor rope_inv_freq_;  // float32, (head_dim / 2)
+  std::vector<Layer> layers_;
+};
+
+}  // namespace sp::model
