@@ -1,0 +1,209 @@
+/*
+ * Conformance with transformers and PEFT, through the public C API.
+ *
+ *   test_conformance <models-folder> <reference-folder>
+ *
+ * The reference folder is written by tests/reference/peft_reference.py, which runs transformers
+ * and PEFT on the same tiny model folders. Tolerances: base-model logits 1e-4, everything about
+ * prompt tuning 1e-5 (float32), initial tables exact.
+ */
+#include "conformance_constants.h"
+#include "test_support.h"
+
+static const char* models_root;
+static const char* reference_root;
+
+typedef struct variant {
+  const char* name;
+  char model_folder[512];
+  char reference_folder[512];
+  sp_model* model;
+  sp_model_info info;
+  int32_t* input_ids;
+  int32_t* attention_mask;
+  int32_t* labels;
+  sp_batch batch;
+} variant;
+
+static variant variants[4];
+static const char* const variant_names[4] = {"llama", "llama-tied", "qwen2", "gpt2"};
+
+static int setup_variant(void** state) {
+  variant* v = (variant*)*state;
+  size_t count = 0;
+  char path[600];
+  snprintf(v->model_folder, sizeof v->model_folder, "%s/%s", models_root, v->name);
+  snprintf(v->reference_folder, sizeof v->reference_folder, "%s/%s", reference_root, v->name);
+  if (sp_model_create(&v->model, v->model_folder, NULL) != SP_OK) {
+    fprintf(stderr, "cannot load %s: %s\n", v->model_folder, sp_last_error());
+    return -1;
+  }
+  v->info.struct_size = sizeof v->info;
+  if (sp_model_get_info(v->model, &v->info) != SP_OK) return -1;
+  v->input_ids = read_raw(test_path(path, sizeof path, v->reference_folder, "input_ids.i32"), 4, &count);
+  v->attention_mask = read_raw(test_path(path, sizeof path, v->reference_folder, "attention_mask.i32"), 4, &count);
+  v->labels = read_raw(test_path(path, sizeof path, v->reference_folder, "labels.i32"), 4, &count);
+  if (count != BATCH * SEQ_LEN) return -1;
+  v->batch = sp_batch_init();
+  v->batch.input_ids = v->input_ids;
+  v->batch.attention_mask = v->attention_mask;
+  v->batch.labels = v->labels;
+  v->batch.batch_size = BATCH;
+  v->batch.seq_len = SEQ_LEN;
+  printf("[%s]\n", v->name);
+  return 0;
+}
+
+static int teardown_variant(void** state) {
+  variant* v = (variant*)*state;
+  sp_model_free(v->model);
+  free(v->input_ids);
+  free(v->attention_mask);
+  free(v->labels);
+  return 0;
+}
+
+static float* reference(const variant* v, const char* name, size_t expected_count) {
+  char path[600];
+  size_t count = 0;
+  float* data = read_raw(test_path(path, sizeof path, v->reference_folder, name), 4, &count);
+  if (count != expected_count) fail_msg("%s/%s holds %zu floats, expected %zu", v->reference_folder, name, count, expected_count);
+  return data;
+}
+
+static size_t all_logits_count(const variant* v) { return (size_t)BATCH * SEQ_LEN * (size_t)v->info.vocab_size; }
+static size_t table_count(const variant* v, int tokens) { return (size_t)tokens * (size_t)v->info.hidden_size; }
+
+static sp_adapter* load_peft_adapter(variant* v) {
+  char folder[600];
+  sp_adapter* adapter = NULL;
+  SP_CHECK(sp_load_adapter(&adapter, v->model, test_path(folder, sizeof folder, v->reference_folder, "pt_init")));
+  return adapter;
+}
+
+static void base_model_logits_match_transformers(void** state) {
+  variant* v = (variant*)*state;
+  const size_t count = all_logits_count(v);
+  float* expected = reference(v, "base_logits.f32", count);
+  float* ours = malloc(count * sizeof(float));
+  SP_CHECK(sp_model_logits(v->model, &v->batch, SP_LOGITS_ALL, ours, count));
+  ASSERT_CLOSE("base logits vs transformers", ours, expected, count, 1e-4);
+  free(ours);
+  free(expected);
+}
+
+static void last_token_logits_are_the_last_real_position(void** state) {
+  variant* v = (variant*)*state;
+  const size_t V = (size_t)v->info.vocab_size;
+  float* expected = reference(v, "base_logits.f32", all_logits_count(v));
+  float* ours = malloc(BATCH * V * sizeof(float));
+  SP_CHECK(sp_model_logits(v->model, &v->batch, SP_LOGITS_LAST, ours, BATCH * V));
+  for (int row = 0; row < BATCH; ++row) {
+    int last = 0;
+    for (int t = 0; t < SEQ_LEN; ++t)
+      if (v->attention_mask[row * SEQ_LEN + t]) last = t;
+    ASSERT_CLOSE("last-token logits vs transformers", ours + row * V, expected + ((size_t)row * SEQ_LEN + last) * V, V, 1e-4);
+  }
+  free(ours);
+  free(expected);
+}
+
+static void peft_saved_adapter_gives_peft_logits(void** state) {
+  variant* v = (variant*)*state;
+  const size_t count = all_logits_count(v);
+  sp_adapter* adapter = load_peft_adapter(v);
+  float* expected = reference(v, "pt_logits.f32", count);
+  float* ours = malloc(count * sizeof(float));
+  SP_CHECK(sp_logits(adapter, &v->batch, SP_LOGITS_ALL, ours, count));
+  ASSERT_CLOSE("prompt-tuning logits vs PEFT", ours, expected, count, 1e-5);
+  free(ours);
+  free(expected);
+  sp_adapter_free(adapter);
+}
+
+static void prompt_tuning_loss_gradient_and_adamw_step_match_peft(void** state) {
+  variant* v = (variant*)*state;
+  const size_t table = table_count(v, NUM_VIRTUAL_TOKENS);
+  sp_adapter* adapter = load_peft_adapter(v);
+  float* expected_loss = reference(v, "pt_loss.f32", 1);
+  float* expected_grad = reference(v, "pt_grad.f32", table);
+  float* expected_after = reference(v, "pt_after_step.f32", table);
+
+  float loss = 0;
+  SP_CHECK(sp_eval_loss(adapter, &v->batch, &loss, NULL));
+  ASSERT_CLOSE("eval loss vs PEFT", &loss, expected_loss, 1, 1e-5);
+
+  sp_trainer_params params = sp_trainer_default_params();
+  params.learning_rate = LEARNING_RATE;
+  params.weight_decay = WEIGHT_DECAY;
+  sp_trainer* trainer = NULL;
+  SP_CHECK(sp_trainer_create(&trainer, adapter, &params));
+  sp_train_result result;
+  result.struct_size = sizeof result;
+  SP_CHECK(sp_train_step(trainer, &v->batch, &result));
+  assert_int_equal(result.updated, 1);
+  ASSERT_CLOSE("training-step loss vs PEFT", &result.loss, expected_loss, 1, 1e-5);
+
+  float* values = malloc(table * sizeof(float));
+  SP_CHECK(sp_trainer_get_gradient(trainer, "prompt_embeddings", values, table));
+  ASSERT_CLOSE("prompt gradient vs PEFT", values, expected_grad, table, 1e-5);
+  SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", values, table));
+  ASSERT_CLOSE("prompt after one AdamW step vs PEFT", values, expected_after, table, 1e-5);
+
+  free(values);
+  free(expected_loss);
+  free(expected_grad);
+  free(expected_after);
+  sp_trainer_free(trainer);
+  sp_adapter_free(adapter);
+}
+
+static void check_init(variant* v, sp_prompt_init init, int tokens, const char* file, const char* label) {
+  sp_adapter_params params = sp_adapter_default_params();
+  params.num_virtual_tokens = tokens;
+  params.init = init;
+  params.seed = INIT_SEED;
+  params.init_token_ids = TEXT_INIT_IDS;
+  params.num_init_token_ids = sizeof TEXT_INIT_IDS / sizeof TEXT_INIT_IDS[0];
+  sp_adapter* adapter = NULL;
+  SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
+  const size_t count = table_count(v, tokens);
+  float* expected = reference(v, file, count);
+  float* ours = malloc(count * sizeof(float));
+  SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", ours, count));
+  ASSERT_CLOSE(label, ours, expected, count, 0.0);
+  free(ours);
+  free(expected);
+  sp_adapter_free(adapter);
+}
+
+static void each_init_mode_gives_what_peft_gives(void** state) {
+  variant* v = (variant*)*state;
+  check_init(v, SP_INIT_RANDOM, NUM_VIRTUAL_TOKENS, "init_random.f32", "RANDOM init vs PEFT (seed 7)");
+  check_init(v, SP_INIT_SAMPLE_VOCAB, NUM_VIRTUAL_TOKENS, "init_sample_vocab.f32", "SAMPLE_VOCAB init vs PEFT (seed 7)");
+  check_init(v, SP_INIT_TEXT, TEXT_INIT_TOKENS, "init_text.f32", "TEXT init vs PEFT (ids 5 6 7 -> 8 rows)");
+}
+
+#define VARIANT_TESTS(index)                                                                             \
+  cmocka_unit_test_prestate_setup_teardown(base_model_logits_match_transformers, setup_variant,          \
+                                           teardown_variant, &variants[index]),                          \
+  cmocka_unit_test_prestate_setup_teardown(last_token_logits_are_the_last_real_position, setup_variant,  \
+                                           teardown_variant, &variants[index]),                          \
+  cmocka_unit_test_prestate_setup_teardown(peft_saved_adapter_gives_peft_logits, setup_variant,          \
+                                           teardown_variant, &variants[index]),                          \
+  cmocka_unit_test_prestate_setup_teardown(prompt_tuning_loss_gradient_and_adamw_step_match_peft,        \
+                                           setup_variant, teardown_variant, &variants[index]),           \
+  cmocka_unit_test_prestate_setup_teardown(each_init_mode_gives_what_peft_gives, setup_variant,          \
+                                           teardown_variant, &variants[index])
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s <models-folder> <reference-folder>\n", argv[0]);
+    return 2;
+  }
+  models_root = argv[1];
+  reference_root = argv[2];
+  for (int i = 0; i < 4; ++i) variants[i].name = variant_names[i];
+  const struct CMUnitTest tests[] = {VARIANT_TESTS(0), VARIANT_TESTS(1), VARIANT_TESTS(2), VARIANT_TESTS(3)};
+  return cmocka_run_group_tests_name("conformance with transformers and PEFT", tests, NULL, NULL);
+}

@@ -1,0 +1,76 @@
+/* Helpers shared by the C test suites: reading reference files, comparing arrays, paths. */
+#ifndef SP_TEST_SUPPORT_H
+#define SP_TEST_SUPPORT_H
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "softprompt/softprompt.h"
+
+/* Fails the current test with the library's message when a call does not return SP_OK. */
+#define SP_CHECK(call)                                                                              \
+  do {                                                                                              \
+    sp_status sp_check_status_ = (call);                                                            \
+    if (sp_check_status_ != SP_OK)                                                                  \
+      fail_msg("%s returned %s: %s", #call, sp_status_string(sp_check_status_), sp_last_error());   \
+  } while (0)
+
+/* Asserts that `call` returns `expected` and that the message contains `fragment`. */
+#define SP_EXPECT_ERROR(call, expected, fragment)                                                    \
+  do {                                                                                              \
+    sp_status sp_expect_status_ = (call);                                                           \
+    if (sp_expect_status_ != (expected))                                                            \
+      fail_msg("%s returned %s, expected %s (message: %s)", #call, sp_status_string(sp_expect_status_), \
+               sp_status_string(expected), sp_last_error());                                        \
+    if (strstr(sp_last_error(), (fragment)) == NULL)                                                \
+      fail_msg("%s: message \"%s\" does not mention \"%s\"", #call, sp_last_error(), (fragment));  \
+  } while (0)
+
+/* path = a/b into a static buffer (one at a time per call site is enough for tests). */
+static inline const char* test_path(char* buffer, size_t size, const char* folder, const char* name) {
+  snprintf(buffer, size, "%s/%s", folder, name);
+  return buffer;
+}
+
+/* Reads a whole raw file of `element_size`-byte elements; *count receives the element count.
+ * Fails the test if the file is missing. The caller frees the result. */
+static inline void* read_raw(const char* path, size_t element_size, size_t* count) {
+  FILE* file = fopen(path, "rb");
+  if (!file) fail_msg("cannot open reference file %s", path);
+  fseek(file, 0, SEEK_END);
+  long size = ftell(file);
+  fseek(file, 0, SEEK_SET);
+  void* data = malloc(size > 0 ? (size_t)size : 1);
+  if (size > 0 && fread(data, 1, (size_t)size, file) != (size_t)size) fail_msg("short read of %s", path);
+  fclose(file);
+  *count = (size_t)size / element_size;
+  return data;
+}
+
+static inline double max_abs_diff(const float* a, const float* b, size_t count) {
+  double worst = 0.0;
+  for (size_t i = 0; i < count; ++i) {
+    double diff = fabs((double)a[i] - (double)b[i]);
+    if (diff != diff) return INFINITY; /* NaN */
+    if (diff > worst) worst = diff;
+  }
+  return worst;
+}
+
+/* Asserts max |a - b| <= tolerance and prints the figure reached (for the record). */
+#define ASSERT_CLOSE(label, a, b, count, tolerance)                                                   \
+  do {                                                                                                \
+    double worst_ = max_abs_diff((a), (b), (count));                                                  \
+    printf("    %-48s max |diff| = %.3g (tolerance %.0e)\n", (label), worst_, (double)(tolerance));   \
+    if (!(worst_ <= (tolerance))) fail_msg("%s: max |diff| %.3g exceeds %.0e", (label), worst_, (double)(tolerance)); \
+  } while (0)
+
+#endif

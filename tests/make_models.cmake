@@ -1,0 +1,12 @@
+# Writes the tiny model folders every suite uses (run as a ctest fixture).
+foreach(variant llama llama-tied qwen2 gpt2)
+  execute_process(COMMAND ${GENERATOR} ${variant} ${OUT}/${variant} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "make_tiny_model ${variant} failed")
+  endif()
+endforeach()
+# The llama model again, split over three shards with an index file.
+execute_process(COMMAND ${GENERATOR} llama ${OUT}/llama-sharded --shards 3 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_tiny_model llama --shards 3 failed")
+endif()
