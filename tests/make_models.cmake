@@ -10,3 +10,8 @@ execute_process(COMMAND ${GENERATOR} llama ${OUT}/llama-sharded --shards 3 RESUL
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "make_tiny_model llama --shards 3 failed")
 endif()
+# A narrower llama, for adapters that do not fit.
+execute_process(COMMAND ${GENERATOR} llama ${OUT}/narrow-llama --hidden 32 --heads 2 --kv-heads 1 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_tiny_model narrow-llama failed")
+endif()

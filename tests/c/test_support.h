@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -53,6 +54,20 @@ static inline void* read_raw(const char* path, size_t element_size, size_t* coun
   fclose(file);
   *count = (size_t)size / element_size;
   return data;
+}
+
+/* mkdir -p. */
+static inline void make_dirs(const char* path) {
+  char partial[1024];
+  size_t length = strlen(path);
+  if (length >= sizeof partial) fail_msg("path too long: %s", path);
+  for (size_t i = 1; i <= length; ++i) {
+    if (path[i] == '/' || path[i] == '\0') {
+      memcpy(partial, path, i);
+      partial[i] = '\0';
+      mkdir(partial, 0755);
+    }
+  }
 }
 
 static inline double max_abs_diff(const float* a, const float* b, size_t count) {
