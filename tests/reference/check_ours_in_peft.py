@@ -1,0 +1,77 @@
+"""Loads adapter folders written by softprompt into PEFT and checks them (test tool only).
+
+For each variant in OURS/<variant>/ (written by tests/c/test_adapter_files.c):
+  - PeftModel.from_pretrained loads adapter/ onto the transformers model without complaint;
+  - PEFT's logits on the reference batch equal our_logits.f32 (max |diff| <= 1e-5);
+  - PEFT re-saving the loaded adapter produces a byte-identical adapter_model.safetensors and the
+    same adapter_config.json apart from the fields that name the writer.
+Exits non-zero on the first mismatch.
+"""
+import argparse
+import filecmp
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+import torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM
+
+TOLERANCE = 1e-5
+NUM_VIRTUAL_TOKENS = 6
+WRITER_FIELDS = {"peft_version", "base_model_name_or_path"}
+
+
+def check(variant, models, reference, ours):
+    folder = os.path.join(ours, variant, "adapter")
+    base = AutoModelForCausalLM.from_pretrained(os.path.join(models, variant), dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, folder)
+    model.eval()
+    assert model.peft_config["default"].num_virtual_tokens == NUM_VIRTUAL_TOKENS
+    ref = os.path.join(reference, variant)
+    ids = torch.from_numpy(np.fromfile(os.path.join(ref, "input_ids.i32"), dtype=np.int32).astype(np.int64))
+    mask = torch.from_numpy(np.fromfile(os.path.join(ref, "attention_mask.i32"), dtype=np.int32).astype(np.int64))
+    ids, mask = ids.view(3, -1), mask.view(3, -1)
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, NUM_VIRTUAL_TOKENS:]
+    our_logits = torch.from_numpy(np.fromfile(os.path.join(ours, variant, "our_logits.f32"), dtype=np.float32))
+    worst = (logits.reshape(-1) - our_logits).abs().max().item()
+    print(f"{variant}: PEFT logits on our adapter, max |diff| = {worst:.3g} (tolerance {TOLERANCE:g})")
+    if not worst <= TOLERANCE:
+        raise SystemExit(f"{variant}: logits differ by {worst}")
+
+    with tempfile.TemporaryDirectory() as resaved:
+        model.save_pretrained(resaved)
+        if not filecmp.cmp(os.path.join(folder, "adapter_model.safetensors"),
+                           os.path.join(resaved, "adapter_model.safetensors"), shallow=False):
+            raise SystemExit(f"{variant}: PEFT re-saves different adapter_model.safetensors bytes")
+        with open(os.path.join(folder, "adapter_config.json")) as ours_file, \
+                open(os.path.join(resaved, "adapter_config.json")) as peft_file:
+            ours_text, peft_text = ours_file.read(), peft_file.read()
+        ours_config, peft_config = json.loads(ours_text), json.loads(peft_text)
+        for field in WRITER_FIELDS:
+            ours_config.pop(field), peft_config.pop(field)
+        if ours_config != peft_config:
+            raise SystemExit(f"{variant}: adapter_config.json differs: ours {ours_config} vs PEFT {peft_config}")
+        if json.dumps(json.loads(ours_text), indent=2, sort_keys=True) != ours_text:
+            raise SystemExit(f"{variant}: adapter_config.json is not formatted as json.dumps(indent=2, sort_keys=True)")
+    print(f"{variant}: safetensors bytes identical to PEFT's re-save; config equal")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", required=True)
+    parser.add_argument("--reference", required=True)
+    parser.add_argument("--ours", required=True)
+    parser.add_argument("variants", nargs="+")
+    args = parser.parse_args()
+    for variant in args.variants:
+        check(variant, args.models, args.reference, args.ours)
+    print(f"{len(args.variants)} passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
