@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every test: builds softprompt and runs all suites with ctest (C API, conformance against
+# transformers and PEFT, training, files), then the C API suites again under AddressSanitizer and
+# LeakSanitizer in a separate build (build-asan/).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${SP_BUILD_DIR:-$root/build}
+start=$(date +%s)
+
+"$root/scripts/build.sh"
+(cd "$build" && ctest --output-on-failure)
+
+if [ "${SP_SKIP_ASAN:-0}" != 1 ]; then
+  echo "== C API suites under AddressSanitizer + LeakSanitizer (build-asan/)"
+  SP_BUILD_DIR=$root/build-asan SP_BUILD_TYPE=Debug "$root/scripts/build.sh" -DSP_ASAN=ON -DSP_BUILD_BENCH=OFF
+  (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+     LSAN_OPTIONS=suppressions=$root/tests/asan/lsan.supp:print_suppressions=0 \
+     ctest --output-on-failure -L asan)
+fi
+echo "all tests done in $(( $(date +%s) - start )) s"
