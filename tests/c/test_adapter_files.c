@@ -17,7 +17,8 @@ static const char* out_root;
 static sp_model* load(const char* variant) {
   char folder[512];
   sp_model* model = NULL;
-  SP_CHECK(sp_model_create(&model, test_path(folder, sizeof folder, models_root, variant), NULL));
+  sp_model_params params = test_model_params();
+  SP_CHECK(sp_model_create(&model, test_path(folder, sizeof folder, models_root, variant), &params));
   return model;
 }
 

@@ -21,7 +21,8 @@ static int setup(void** state) {
   static fixture f;
   char folder[512];
   memset(&f, 0, sizeof f);
-  if (sp_model_create(&f.model, test_path(folder, sizeof folder, models_root, "gpt2"), NULL) != SP_OK) return -1;
+  sp_model_params model_params = test_model_params();
+  if (sp_model_create(&f.model, test_path(folder, sizeof folder, models_root, "gpt2"), &model_params) != SP_OK) return -1;
   sp_adapter_params params = sp_adapter_default_params();
   params.num_virtual_tokens = 4;
   if (sp_adapter_create(&f.adapter, f.model, &params) != SP_OK) return -1;
@@ -280,7 +281,8 @@ static void adapter_for_another_hidden_size_is_a_shape_mismatch(void** state) {
   SP_CHECK(sp_save_adapter(f->adapter, adapter_folder));
   snprintf(model_folder, sizeof model_folder, "%s/narrow-llama", models_root);
   sp_model* narrow = NULL;
-  SP_CHECK(sp_model_create(&narrow, model_folder, NULL));
+  sp_model_params params = test_model_params();
+  SP_CHECK(sp_model_create(&narrow, model_folder, &params));
   sp_adapter* adapter = NULL;
   SP_EXPECT_ERROR(sp_load_adapter(&adapter, narrow, adapter_folder), SP_ERR_SHAPE_MISMATCH,
                   "token_dim 64 does not match the model's hidden size 32");

@@ -34,7 +34,8 @@ static int setup_variant(void** state) {
   char path[600];
   snprintf(v->model_folder, sizeof v->model_folder, "%s/%s", models_root, v->name);
   snprintf(v->reference_folder, sizeof v->reference_folder, "%s/%s", reference_root, v->name);
-  if (sp_model_create(&v->model, v->model_folder, NULL) != SP_OK) {
+  sp_model_params params = test_model_params();
+  if (sp_model_create(&v->model, v->model_folder, &params) != SP_OK) {
     fprintf(stderr, "cannot load %s: %s\n", v->model_folder, sp_last_error());
     return -1;
   }
@@ -87,7 +88,7 @@ static void base_model_logits_match_transformers(void** state) {
   float* expected = reference(v, "base_logits.f32", count);
   float* ours = malloc(count * sizeof(float));
   SP_CHECK(sp_model_logits(v->model, &v->batch, SP_LOGITS_ALL, ours, count));
-  ASSERT_CLOSE("base logits vs transformers", ours, expected, count, 1e-4);
+  ASSERT_CLOSE("base logits vs transformers", ours, expected, count, tolerance(1e-4));
   free(ours);
   free(expected);
 }
@@ -102,7 +103,7 @@ static void last_token_logits_are_the_last_real_position(void** state) {
     int last = 0;
     for (int t = 0; t < SEQ_LEN; ++t)
       if (v->attention_mask[row * SEQ_LEN + t]) last = t;
-    ASSERT_CLOSE("last-token logits vs transformers", ours + row * V, expected + ((size_t)row * SEQ_LEN + last) * V, V, 1e-4);
+    ASSERT_CLOSE("last-token logits vs transformers", ours + row * V, expected + ((size_t)row * SEQ_LEN + last) * V, V, tolerance(1e-4));
   }
   free(ours);
   free(expected);
@@ -115,7 +116,7 @@ static void peft_saved_adapter_gives_peft_logits(void** state) {
   float* expected = reference(v, "pt_logits.f32", count);
   float* ours = malloc(count * sizeof(float));
   SP_CHECK(sp_logits(adapter, &v->batch, SP_LOGITS_ALL, ours, count));
-  ASSERT_CLOSE("prompt-tuning logits vs PEFT", ours, expected, count, 1e-5);
+  ASSERT_CLOSE("prompt-tuning logits vs PEFT", ours, expected, count, tolerance(1e-5));
   free(ours);
   free(expected);
   sp_adapter_free(adapter);
@@ -131,7 +132,7 @@ static void prompt_tuning_loss_gradient_and_adamw_step_match_peft(void** state) 
 
   float loss = 0;
   SP_CHECK(sp_eval_loss(adapter, &v->batch, &loss, NULL));
-  ASSERT_CLOSE("eval loss vs PEFT", &loss, expected_loss, 1, 1e-5);
+  ASSERT_CLOSE("eval loss vs PEFT", &loss, expected_loss, 1, tolerance(1e-5));
 
   sp_trainer_params params = sp_trainer_default_params();
   params.learning_rate = LEARNING_RATE;
@@ -142,13 +143,13 @@ static void prompt_tuning_loss_gradient_and_adamw_step_match_peft(void** state) 
   result.struct_size = sizeof result;
   SP_CHECK(sp_train_step(trainer, &v->batch, &result));
   assert_int_equal(result.updated, 1);
-  ASSERT_CLOSE("training-step loss vs PEFT", &result.loss, expected_loss, 1, 1e-5);
+  ASSERT_CLOSE("training-step loss vs PEFT", &result.loss, expected_loss, 1, tolerance(1e-5));
 
   float* values = malloc(table * sizeof(float));
   SP_CHECK(sp_trainer_get_gradient(trainer, "prompt_embeddings", values, table));
-  ASSERT_CLOSE("prompt gradient vs PEFT", values, expected_grad, table, 1e-5);
+  ASSERT_CLOSE("prompt gradient vs PEFT", values, expected_grad, table, tolerance(1e-5));
   SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", values, table));
-  ASSERT_CLOSE("prompt after one AdamW step vs PEFT", values, expected_after, table, 1e-5);
+  ASSERT_CLOSE("prompt after one AdamW step vs PEFT", values, expected_after, table, tolerance(1e-5));
 
   free(values);
   free(expected_loss);
@@ -171,7 +172,7 @@ static void check_init(variant* v, sp_prompt_init init, int tokens, const char* 
   float* expected = reference(v, file, count);
   float* ours = malloc(count * sizeof(float));
   SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", ours, count));
-  ASSERT_CLOSE(label, ours, expected, count, 0.0);
+  ASSERT_CLOSE(label, ours, expected, count, running_on_cpu_float32() ? 0.0 : tolerance(1e-6));
   free(ours);
   free(expected);
   sp_adapter_free(adapter);

@@ -35,6 +35,32 @@
       fail_msg("%s: message \"%s\" does not mention \"%s\"", #call, sp_last_error(), (fragment));  \
   } while (0)
 
+/* Model parameters for the suites: CPU float32 unless SP_TEST_DEVICE=cuda and/or
+ * SP_TEST_DTYPE=bfloat16|float16 say otherwise (scripts/gpu-check.sh sets them). */
+static inline sp_model_params test_model_params(void) {
+  sp_model_params params = sp_model_default_params();
+  const char* device = getenv("SP_TEST_DEVICE");
+  const char* dtype = getenv("SP_TEST_DTYPE");
+  if (device && strcmp(device, "cuda") == 0) params.device = SP_DEVICE_CUDA;
+  if (dtype && strcmp(dtype, "bfloat16") == 0) params.dtype = SP_DTYPE_BFLOAT16;
+  if (dtype && strcmp(dtype, "float16") == 0) params.dtype = SP_DTYPE_FLOAT16;
+  return params;
+}
+
+/* True when the suites run on the CPU in float32, where results are bit-reproducible and the
+ * stated conformance tolerances apply. */
+static inline int running_on_cpu_float32(void) {
+  sp_model_params params = test_model_params();
+  return params.device == SP_DEVICE_CPU && params.dtype == SP_DTYPE_FLOAT32;
+}
+
+/* Conformance tolerances are stated for CPU float32; SP_TEST_TOLERANCE_SCALE widens them for
+ * other devices (gpu-check.sh reports the scale it used). */
+static inline double tolerance(double cpu_float32_tolerance) {
+  const char* scale = getenv("SP_TEST_TOLERANCE_SCALE");
+  return cpu_float32_tolerance * (scale ? atof(scale) : 1.0);
+}
+
 /* path = a/b into a static buffer (one at a time per call site is enough for tests). */
 static inline const char* test_path(char* buffer, size_t size, const char* folder, const char* name) {
   snprintf(buffer, size, "%s/%s", folder, name);
