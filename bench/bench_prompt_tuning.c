@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   batch.input_ids = ids;
   batch.batch_size = batch_size;
   batch.seq_len = seq_len;
+  batch.num_input_ids = (size_t)batch_size * seq_len;
 
   sp_adapter_params adapter_params = sp_adapter_default_params();
   adapter_params.num_virtual_tokens = virtual_tokens;

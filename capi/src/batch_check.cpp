@@ -11,6 +11,12 @@ namespace {
 std::string position(int64_t index, int64_t seq_len) {
   return "row " + std::to_string(index / seq_len) + ", position " + std::to_string(index % seq_len);
 }
+
+void check_count(const char* name, size_t given, int64_t needed) {
+  if (given != static_cast<size_t>(needed))
+    fail(ErrorKind::ShapeMismatch, std::string("batch->") + name + " has " + std::to_string(given) +
+                                       " values but batch_size * seq_len is " + std::to_string(needed));
+}
 }  // namespace
 
 engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& model) {
@@ -20,6 +26,9 @@ engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& 
   require(batch.batch_size > 0, "batch->batch_size must be positive, got " + std::to_string(batch.batch_size));
   require(batch.seq_len > 0, "batch->seq_len must be positive, got " + std::to_string(batch.seq_len));
   const int64_t count = static_cast<int64_t>(batch.batch_size) * batch.seq_len;
+  check_count("input_ids", batch.num_input_ids, count);
+  if (batch.attention_mask) check_count("attention_mask", batch.num_attention_mask, count);
+  if (batch.labels) check_count("labels", batch.num_labels, count);
 
   for (int64_t i = 0; i < count; ++i) {
     const int32_t id = batch.input_ids[i];

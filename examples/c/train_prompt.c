@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   batch.input_ids = ids;
   batch.batch_size = ROWS;
   batch.seq_len = SEQ_LEN;
+  batch.num_input_ids = ROWS * SEQ_LEN;
 
   sp_adapter_params adapter_params = sp_adapter_default_params();
   adapter_params.num_virtual_tokens = 16;

@@ -33,6 +33,7 @@ static sp_batch reference_batch(const char* variant, int32_t** ids, int32_t** ma
   batch.attention_mask = *mask;
   batch.batch_size = BATCH;
   batch.seq_len = SEQ_LEN;
+  batch.num_input_ids = batch.num_attention_mask = BATCH * SEQ_LEN;
   return batch;
 }
 

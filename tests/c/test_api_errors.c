@@ -32,6 +32,7 @@ static int setup(void** state) {
   f.batch.input_ids = f.ids;
   f.batch.batch_size = 2;
   f.batch.seq_len = 4;
+  f.batch.num_input_ids = 8;
   *state = &f;
   return 0;
 }
@@ -191,6 +192,7 @@ static void token_ids_outside_the_vocabulary_are_out_of_range(void** state) {
   labels[0] = 999;
   batch = f->batch;
   batch.labels = labels;
+  batch.num_labels = 8;
   SP_EXPECT_ERROR(sp_eval_loss(f->adapter, &batch, &loss, NULL), SP_ERR_OUT_OF_RANGE, "label 999");
   assert_still_usable(f);
 }
@@ -210,10 +212,18 @@ static void wrong_lengths_and_buffers_are_rejected(void** state) {
   for (int i = 0; i < 8; ++i) labels[i] = -100;
   batch = f->batch;
   batch.labels = labels;
+  batch.num_labels = 8;
   SP_EXPECT_ERROR(sp_train_step(f->trainer, &batch, NULL), SP_ERR_INVALID_ARGUMENT, "no target tokens");
+  batch.num_labels = 6; /* labels of the wrong length */
+  SP_EXPECT_ERROR(sp_train_step(f->trainer, &batch, NULL), SP_ERR_SHAPE_MISMATCH,
+                  "batch->labels has 6 values but batch_size * seq_len is 8");
+  batch = f->batch;
+  batch.num_input_ids = 9;
+  SP_EXPECT_ERROR(sp_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_SHAPE_MISMATCH, "input_ids has 9"); 
   int32_t mask[8] = {1, 1, 2, 1, 1, 1, 1, 1};
   batch = f->batch;
   batch.attention_mask = mask;
+  batch.num_attention_mask = 8;
   SP_EXPECT_ERROR(sp_train_step(f->trainer, &batch, NULL), SP_ERR_INVALID_ARGUMENT, "must be 0 or 1");
   sp_batch unset = f->batch;
   unset.struct_size = 0;
@@ -234,6 +244,7 @@ static void too_many_positions_for_learned_embeddings(void** state) {
   batch.input_ids = ids;
   batch.batch_size = 1;
   batch.seq_len = LONG_SEQ;
+  batch.num_input_ids = LONG_SEQ;
   float loss = 0;
   SP_EXPECT_ERROR(sp_eval_loss(f->adapter, &batch, &loss, NULL), SP_ERR_OUT_OF_RANGE, "260 positions");
   assert_still_usable(f);

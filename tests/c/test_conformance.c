@@ -51,6 +51,7 @@ static int setup_variant(void** state) {
   v->batch.labels = v->labels;
   v->batch.batch_size = BATCH;
   v->batch.seq_len = SEQ_LEN;
+  v->batch.num_input_ids = v->batch.num_attention_mask = v->batch.num_labels = BATCH * SEQ_LEN;
   printf("[%s]\n", v->name);
   return 0;
 }

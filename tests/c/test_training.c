@@ -26,6 +26,7 @@ static sp_batch make_batch(const int32_t* ids, int rows) {
   batch.input_ids = ids;
   batch.batch_size = rows;
   batch.seq_len = SEQ;
+  batch.num_input_ids = (size_t)rows * SEQ;
   return batch;
 }
 

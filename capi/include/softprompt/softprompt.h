@@ -93,7 +93,8 @@ typedef enum sp_status {
  * "SP_ERR_UNKNOWN". */
 SP_API const char* sp_status_string(sp_status status) SP_NOEXCEPT;
 
-/* Message describing the last failed call made by this thread ("" if the last call succeeded).
+/* Message describing the last failure of a status-returning call made by this thread ("" if that
+ * call succeeded).
  * Never NULL. The pointer stays valid until this thread's next call into the library; copy the
  * text if you need it longer. */
 SP_API const char* sp_last_error(void) SP_NOEXCEPT;
@@ -158,15 +159,19 @@ SP_API sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) S
  * --------------------------------------------------------------------------------------------- */
 
 /* A batch of token sequences, all of length seq_len (pad to it). Arrays are borrowed for the
- * duration of the call only. */
+ * duration of the call only. Each array comes with its element count, which must equal
+ * batch_size * seq_len, so that a wrong-length array is reported instead of read past its end. */
 typedef struct sp_batch {
   size_t struct_size;            /* sizeof(sp_batch) */
-  const int32_t* input_ids;      /* batch_size * seq_len ids in [0, vocab_size) */
-  const int32_t* attention_mask; /* batch_size * seq_len, 1 = real token, 0 = padding; NULL = all 1 */
-  const int32_t* labels;         /* batch_size * seq_len targets in [0, vocab_size) or -100 (ignored);
-                                    NULL = input_ids with padded positions ignored */
   int32_t batch_size;            /* > 0 */
   int32_t seq_len;               /* > 0 */
+  const int32_t* input_ids;      /* ids in [0, vocab_size) */
+  size_t num_input_ids;
+  const int32_t* attention_mask; /* 1 = real token, 0 = padding; NULL = all 1 */
+  size_t num_attention_mask;
+  const int32_t* labels;         /* targets in [0, vocab_size) or -100 (ignored);
+                                    NULL = input_ids with padded positions ignored */
+  size_t num_labels;
 } sp_batch;
 
 /* An sp_batch with struct_size set and everything else zero/NULL. */
