@@ -13,10 +13,6 @@ Batch with_default_labels(const Batch& batch) {
   return copy;
 }
 
-at::Tensor all_position_logits(const model::Transformer& model, const PreparedInputs& inputs) {
-  return model.lm_head(model.forward(inputs.forward_inputs()));
-}
-
 at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
                           LogitsSelection selection) {
   c10::InferenceMode guard;
@@ -43,13 +39,14 @@ at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPr
 Evaluation evaluate(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch) {
   c10::InferenceMode guard;
   PreparedInputs inputs(model, method, with_default_labels(batch));
+  at::Tensor hidden = model.forward(inputs.forward_inputs());
+  train::TargetLosses losses = train::target_losses(model, hidden, inputs.labels());
   Evaluation evaluation;
-  evaluation.num_targets = train::count_targets(inputs.labels());
+  evaluation.num_targets = losses.token_losses.size(0);
   if (evaluation.num_targets == 0)
     fail(ErrorKind::InvalidArgument, "the batch has no target tokens (every shifted label is -100)");
-  at::Tensor logits = all_position_logits(model, inputs);
-  evaluation.mean_loss = train::causal_lm_loss(logits, inputs.labels()).item<double>();
-  evaluation.row_log_likelihood = train::row_log_likelihood(logits, inputs.labels()).to(at::kCPU);
+  evaluation.mean_loss = train::mean_loss(losses).item<double>();
+  evaluation.row_log_likelihood = train::row_log_likelihood(losses, hidden.size(0)).to(at::kCPU);
   return evaluation;
 }
 

@@ -31,7 +31,4 @@ Evaluation evaluate(const model::Transformer& model, const methods::SoftPromptMe
 // The batch with labels filled in when it has none: input ids, -100 where the attention mask is 0.
 Batch with_default_labels(const Batch& batch);
 
-// Logits at every output position, (B, T, V) in the model dtype, with autograd as the caller set it.
-at::Tensor all_position_logits(const model::Transformer& model, const PreparedInputs& inputs);
-
 }  // namespace sp::prompting

@@ -2,28 +2,23 @@
 
 namespace sp::train {
 
-namespace {
-at::Tensor shifted_labels(const at::Tensor& labels) {
-  return at::constant_pad_nd(labels, {0, 1}, kIgnoredLabel).slice(1, 1);
-}
-}  // namespace
-
-at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& labels) {
-  const int64_t vocab = logits.size(-1);
-  return at::cross_entropy_loss(logits.to(at::kFloat).reshape({-1, vocab}), shifted_labels(labels).reshape({-1}), {},
-                                at::Reduction::Mean, kIgnoredLabel);
-}
-
-at::Tensor row_log_likelihood(const at::Tensor& logits, const at::Tensor& labels) {
-  const int64_t B = logits.size(0), T = logits.size(1), vocab = logits.size(-1);
-  at::Tensor per_token = at::cross_entropy_loss(logits.to(at::kFloat).reshape({-1, vocab}),
-                                                shifted_labels(labels).reshape({-1}), {}, at::Reduction::None,
-                                                kIgnoredLabel);
-  return -per_token.view({B, T}).sum(1);
+TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& labels) {
+  const int64_t T = hidden.size(1);
+  at::Tensor shifted = at::constant_pad_nd(labels, {0, 1}, kIgnoredLabel).slice(1, 1).reshape({-1});
+  at::Tensor positions = shifted.ne(kIgnoredLabel).nonzero().reshape({-1});
+  at::Tensor selected = hidden.reshape({-1, hidden.size(2)}).index_select(0, positions);
+  at::Tensor logits = model.lm_head(selected).to(at::kFloat);
+  TargetLosses losses;
+  losses.token_losses = at::cross_entropy_loss(logits, shifted.index_select(0, positions), {}, at::Reduction::None);
+  losses.rows = at::floor_divide(positions, T);
+  return losses;
 }
 
-int64_t count_targets(const at::Tensor& labels) {
-  return shifted_labels(labels).ne(kIgnoredLabel).sum().item<int64_t>();
+at::Tensor mean_loss(const TargetLosses& losses) { return losses.token_losses.mean(); }
+
+at::Tensor row_log_likelihood(const TargetLosses& losses, int64_t batch_size) {
+  at::Tensor sums = at::zeros({batch_size}, losses.token_losses.options());
+  return -sums.index_add(0, losses.rows, losses.token_losses);
 }
 
 }  // namespace sp::train

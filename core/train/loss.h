@@ -1,18 +1,26 @@
 // Causal language-modelling loss as transformers computes it: position i predicts label i + 1,
-// -100 labels are ignored, float32 arithmetic.
+// -100 labels are ignored, logits in float32. The output layer runs only at positions that have a
+// target (padding and virtual-token positions cost nothing), which gives transformers' numbers.
 #pragma once
 
 #include <ATen/ATen.h>
+
+#include "model/transformer.h"
 
 namespace sp::train {
 
 constexpr int64_t kIgnoredLabel = -100;
 
-// Mean cross-entropy over all non-ignored shifted targets. logits (B, T, V), labels (B, T).
-at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& labels);
-// Sum of log-probabilities of each row's targets, (B) float32.
-at::Tensor row_log_likelihood(const at::Tensor& logits, const at::Tensor& labels);
-// Number of non-ignored shifted targets.
-int64_t count_targets(const at::Tensor& labels);
+struct TargetLosses {
+  at::Tensor token_losses;  // (N) float32: cross-entropy of each target
+  at::Tensor rows;          // (N) int64: the batch row of each target
+};
+
+// Per-target losses from final hidden states (B, T, hidden) and labels (B, T). N may be 0.
+TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& labels);
+// Mean over all targets (transformers' reduction="mean").
+at::Tensor mean_loss(const TargetLosses& losses);
+// Sum of log-probabilities of each row's targets, (batch_size) float32.
+at::Tensor row_log_likelihood(const TargetLosses& losses, int64_t batch_size);
 
 }  // namespace sp::train

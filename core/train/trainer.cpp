@@ -28,9 +28,10 @@ Trainer::Trainer(std::shared_ptr<const model::Transformer> model, methods::SoftP
 StepResult Trainer::step(const prompting::Batch& batch) {
   at::AutoGradMode enable_grad(true);
   prompting::PreparedInputs inputs(*model_, &method_, prompting::with_default_labels(batch));
-  if (count_targets(inputs.labels()) == 0)
+  TargetLosses losses = target_losses(*model_, model_->forward(inputs.forward_inputs()), inputs.labels());
+  if (losses.token_losses.size(0) == 0)
     fail(ErrorKind::InvalidArgument, "the batch has no target tokens (every shifted label is -100)");
-  at::Tensor loss = causal_lm_loss(prompting::all_position_logits(*model_, inputs), inputs.labels());
+  at::Tensor loss = mean_loss(losses);
   (loss / static_cast<double>(config_.accumulation_steps)).backward();
 
   StepResult result;
