@@ -4,6 +4,8 @@
  *
  *   test_api_errors <models-folder> <scratch-folder>
  */
+#include <pthread.h>
+
 #include "test_support.h"
 
 static const char* models_root;
@@ -302,6 +304,26 @@ static void adapter_for_another_hidden_size_is_a_shape_mismatch(void** state) {
   assert_still_usable(f);
 }
 
+static void* fail_in_thread(void* argument) {
+  sp_model* model = (sp_model*)0x1;
+  (void)argument;
+  sp_model_create(&model, "/nonexistent/thread-model", NULL);
+  return strstr(sp_last_error(), "thread-model") ? argument : NULL;
+}
+
+static void last_error_belongs_to_the_calling_thread(void** state) {
+  fixture* f = (fixture*)*state;
+  sp_model* model = NULL;
+  SP_EXPECT_ERROR(sp_model_create(&model, "/nonexistent/main-model", NULL), SP_ERR_NOT_FOUND, "main-model");
+  pthread_t thread;
+  void* result = NULL;
+  pthread_create(&thread, NULL, fail_in_thread, f);
+  pthread_join(thread, &result);
+  assert_ptr_equal(result, f);                                  /* the thread saw its own message */
+  assert_non_null(strstr(sp_last_error(), "main-model"));       /* and ours is untouched */
+  assert_still_usable(f);
+}
+
 static void status_names_are_stable(void** state) {
   (void)state;
   assert_string_equal(sp_status_string(SP_OK), "SP_OK");
@@ -330,6 +352,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(too_many_positions_for_learned_embeddings),
       cmocka_unit_test(bad_adapter_and_trainer_parameters),
       cmocka_unit_test(adapter_for_another_hidden_size_is_a_shape_mismatch),
+      cmocka_unit_test(last_error_belongs_to_the_calling_thread),
       cmocka_unit_test(status_names_are_stable),
   };
   return cmocka_run_group_tests_name("C API error handling", tests, setup, teardown);

@@ -131,9 +131,20 @@ static void prompt_tuning_loss_gradient_and_adamw_step_match_peft(void** state) 
   float* expected_grad = reference(v, "pt_grad.f32", table);
   float* expected_after = reference(v, "pt_after_step.f32", table);
 
-  float loss = 0;
-  SP_CHECK(sp_eval_loss(adapter, &v->batch, &loss, NULL));
+  float* expected_rows = reference(v, "pt_row_log_likelihood.f32", BATCH);
+  float* table_before = malloc(table * sizeof(float));
+  float* table_after_eval = malloc(table * sizeof(float));
+  SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", table_before, table));
+  float loss = 0, rows[BATCH];
+  SP_CHECK(sp_eval_loss(adapter, &v->batch, &loss, rows));
   ASSERT_CLOSE("eval loss vs PEFT", &loss, expected_loss, 1, tolerance(1e-5));
+  ASSERT_CLOSE("per-row log-likelihood vs PEFT logits", rows, expected_rows, BATCH, tolerance(1e-4));
+  /* Evaluation changes nothing. */
+  SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", table_after_eval, table));
+  assert_memory_equal(table_before, table_after_eval, table * sizeof(float));
+  free(expected_rows);
+  free(table_before);
+  free(table_after_eval);
 
   sp_trainer_params params = sp_trainer_default_params();
   params.learning_rate = LEARNING_RATE;

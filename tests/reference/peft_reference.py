@@ -7,6 +7,7 @@ Test tool only: the library never runs Python. For every tiny model folder it wr
   pt_init/                                         a PEFT-saved prompt-tuning adapter folder (RANDOM init)
   pt_logits.f32                                    PEFT logits at the real positions, (B, S, V)
   pt_loss.f32                                      PEFT loss on the batch
+  pt_row_log_likelihood.f32                        per row, the sum of log p(target) from PEFT's logits
   pt_grad.f32                                      gradient of the prompt table, (n, d)
   pt_after_step.f32                                the table after one torch.optim.AdamW step
   init_random.f32, init_sample_vocab.f32, init_text.f32   tables PEFT initialises (seed 7; TEXT from ids 5, 6, 7)
@@ -94,6 +95,11 @@ def references(folder, out):
     output = peft_model(input_ids=ids, attention_mask=mask, labels=labels)
     write(os.path.join(out, "pt_logits.f32"), output.logits[:, NUM_VIRTUAL_TOKENS:].detach(), np.float32)
     write(os.path.join(out, "pt_loss.f32"), [output.loss.item()], np.float32)
+    # Position i predicts label i + 1 over the extended sequence (virtual labels are -100).
+    extended = torch.cat([torch.full((BATCH, NUM_VIRTUAL_TOKENS), -100), labels], dim=1)[:, 1:]
+    log_probs = torch.log_softmax(output.logits[:, :-1].detach().float(), dim=-1)
+    picked = log_probs.gather(-1, extended.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    write(os.path.join(out, "pt_row_log_likelihood.f32"), (picked * (extended != -100)).sum(dim=1), np.float32)
     output.loss.backward()
     write(os.path.join(out, "pt_grad.f32"), table.grad, np.float32)
     optimizer = torch.optim.AdamW([table], lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
