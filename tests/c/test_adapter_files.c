@@ -115,6 +115,28 @@ static void save_then_load_is_exact_and_training_continues(void** state) {
   free(mask);
 }
 
+static void objects_outlive_the_handles_they_depend_on(void** state) {
+  (void)state;
+  sp_model* model = load("gpt2");
+  sp_adapter* adapter = NULL;
+  SP_CHECK(sp_adapter_create(&adapter, model, NULL));
+  sp_trainer* trainer = NULL;
+  SP_CHECK(sp_trainer_create(&trainer, adapter, NULL));
+  sp_model_free(model);     /* the adapter keeps the model alive */
+  sp_adapter_free(adapter); /* the trainer keeps the adapter alive */
+  int32_t ids[6] = {5, 6, 7, 8, 9, 10};
+  sp_batch batch = sp_batch_init();
+  batch.batch_size = 1;
+  batch.seq_len = 6;
+  batch.input_ids = ids;
+  batch.num_input_ids = 6;
+  sp_train_result result;
+  result.struct_size = sizeof result;
+  SP_CHECK(sp_train_step(trainer, &batch, &result));
+  assert_true(result.loss > 0.0f);
+  sp_trainer_free(trainer);
+}
+
 static void export_adapters_for_peft(void** state) {
   (void)state;
   const char* variants[] = {"llama", "llama-tied", "qwen2", "gpt2"};
@@ -162,6 +184,7 @@ int main(int argc, char** argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sharded_checkpoint_gives_the_same_logits),
       cmocka_unit_test(save_then_load_is_exact_and_training_continues),
+      cmocka_unit_test(objects_outlive_the_handles_they_depend_on),
       cmocka_unit_test(export_adapters_for_peft),
   };
   return cmocka_run_group_tests_name("model and adapter files", tests, NULL, NULL);
