@@ -14,19 +14,34 @@ void copy_eval_result(const engine::EvalResult& result, float* mean_loss, float*
 }
 
 namespace {
-engine::AdapterOptions adapter_options(const sp_adapter_params& params, const engine::ModelInfo& model) {
-  require(params.method == SP_METHOD_PROMPT_TUNING,
-          "params->method " + std::to_string(static_cast<int>(params.method)) + " is not a supported sp_method");
+// The C enums and the core's share their order; method_config() casts between them.
+static_assert(static_cast<int>(methods::MethodKind::MultitaskPromptTuning) == SP_METHOD_MULTITASK_PROMPT_TUNING, "");
+static_assert(static_cast<int>(methods::PromptInit::OnlySourceShared) == SP_INIT_ONLY_SOURCE_SHARED, "");
+static_assert(static_cast<int>(methods::PromptInit::SampleVocab) == SP_INIT_SAMPLE_VOCAB, "");
+
+methods::MethodConfig method_config(const sp_adapter_params& params, const engine::ModelInfo& model) {
+  require(params.method >= SP_METHOD_PROMPT_TUNING && params.method <= SP_METHOD_MULTITASK_PROMPT_TUNING,
+          "params->method " + std::to_string(static_cast<int>(params.method)) + " is not an sp_method");
+  require(params.init >= SP_INIT_RANDOM && params.init <= SP_INIT_ONLY_SOURCE_SHARED,
+          "params->init " + std::to_string(static_cast<int>(params.init)) + " is not an sp_prompt_init");
+  require(params.encoder_type == SP_ENCODER_MLP || params.encoder_type == SP_ENCODER_LSTM,
+          "params->encoder_type " + std::to_string(static_cast<int>(params.encoder_type)) + " is not an sp_encoder_type");
   require(params.num_virtual_tokens > 0,
           "params->num_virtual_tokens must be positive, got " + std::to_string(params.num_virtual_tokens));
-  require(params.init == SP_INIT_RANDOM || params.init == SP_INIT_SAMPLE_VOCAB || params.init == SP_INIT_TEXT,
-          "params->init " + std::to_string(static_cast<int>(params.init)) + " is not an sp_prompt_init");
-  engine::AdapterOptions options;
-  options.num_virtual_tokens = params.num_virtual_tokens;
-  options.seed = params.seed;
-  options.init = params.init == SP_INIT_SAMPLE_VOCAB ? engine::PromptInit::SampleVocab
-                 : params.init == SP_INIT_TEXT       ? engine::PromptInit::Text
-                                                     : engine::PromptInit::Random;
+  require(params.encoder_hidden_size >= 0, "params->encoder_hidden_size must not be negative (0 = token_dim), got " +
+                                               std::to_string(params.encoder_hidden_size));
+  require(params.encoder_num_layers >= 1, "params->encoder_num_layers must be at least 1, got " +
+                                              std::to_string(params.encoder_num_layers));
+  require(params.encoder_dropout >= 0 && params.encoder_dropout < 1, "params->encoder_dropout must be in [0, 1)");
+  require(params.num_tasks >= 1, "params->num_tasks must be at least 1, got " + std::to_string(params.num_tasks));
+  require(params.num_ranks >= 1, "params->num_ranks must be at least 1, got " + std::to_string(params.num_ranks));
+  require(params.source_task >= 0, "params->source_task must not be negative");
+
+  methods::MethodConfig config;
+  config.kind = static_cast<methods::MethodKind>(params.method);  // the enums share their order
+  config.init = static_cast<methods::PromptInit>(params.init);
+  config.num_virtual_tokens = params.num_virtual_tokens;
+  config.seed = params.seed;
   if (params.init == SP_INIT_TEXT) {
     require(params.init_token_ids != nullptr && params.num_init_token_ids > 0,
             "SP_INIT_TEXT needs params->init_token_ids and a positive params->num_init_token_ids");
@@ -35,12 +50,22 @@ engine::AdapterOptions adapter_options(const sp_adapter_params& params, const en
       if (id < 0 || id >= model.vocab_size)
         fail(ErrorKind::OutOfRange, "init_token_ids[" + std::to_string(i) + "] = " + std::to_string(id) +
                                         " is outside the vocabulary [0, " + std::to_string(model.vocab_size) + ")");
-      options.init_token_ids.push_back(id);
+      config.init_token_ids.push_back(id);
     }
   }
-  if (params.init_text) options.init_text = params.init_text;
-  if (params.tokenizer_name_or_path) options.tokenizer_name_or_path = params.tokenizer_name_or_path;
-  return options;
+  if (params.init_text) config.init_text = params.init_text;
+  if (params.tokenizer_name_or_path) config.tokenizer_name_or_path = params.tokenizer_name_or_path;
+  config.encoder_hidden_size = params.encoder_hidden_size;
+  config.prefix_projection = params.prefix_projection != 0;
+  config.zero_init = params.prefix_zero_init != 0;
+  config.encoder_type = params.encoder_type == SP_ENCODER_LSTM ? methods::EncoderType::Lstm : methods::EncoderType::Mlp;
+  config.encoder_num_layers = params.encoder_num_layers;
+  config.encoder_dropout = params.encoder_dropout;
+  config.num_tasks = params.num_tasks;
+  config.num_ranks = params.num_ranks;
+  if (params.source_adapter) config.source_path = params.source_adapter;
+  config.source_task = params.source_task;
+  return config;
 }
 
 template <class Create>
@@ -61,6 +86,13 @@ sp_adapter_params sp_adapter_default_params(void) noexcept {
   params.num_virtual_tokens = 20;
   params.init = SP_INIT_RANDOM;
   params.seed = 0;
+  params.encoder_hidden_size = 0;
+  params.encoder_type = SP_ENCODER_MLP;
+  params.encoder_num_layers = 2;
+  params.encoder_dropout = 0.0f;
+  params.num_tasks = 1;
+  params.num_ranks = 1;
+  params.source_task = 0;
   return params;
 }
 
@@ -70,8 +102,8 @@ sp_status sp_adapter_create(sp_adapter** out, sp_model* model, const sp_adapter_
     require_not_null(out, "out");
     const auto& core_model = checked(model, "model").model;
     const sp_adapter_params settings = read_params(params, sp_adapter_default_params(), "sp_adapter_params");
-    const engine::AdapterOptions options = adapter_options(settings, core_model->info());
-    make_adapter(out, [&] { return engine::Adapter::create(core_model, options); });
+    const methods::MethodConfig config = method_config(settings, core_model->info());
+    make_adapter(out, [&] { return engine::Adapter::create(core_model, config); });
   });
 }
 
@@ -85,7 +117,51 @@ sp_status sp_load_adapter(sp_adapter** out, sp_model* model, const char* folder)
   });
 }
 
+sp_status sp_load_adapter_file(sp_adapter** out, sp_model* model, const char* path) noexcept {
+  if (out) *out = nullptr;
+  return guard([&] {
+    require_not_null(out, "out");
+    const auto& core_model = checked(model, "model").model;
+    require_not_null(path, "path");
+    make_adapter(out, [&] { return engine::Adapter::load_file(core_model, path); });
+  });
+}
+
 void sp_adapter_free(sp_adapter* adapter) noexcept { free_handle(adapter, HandleKind::Adapter); }
+
+sp_status sp_save_adapter_file(const sp_adapter* adapter, const char* path) noexcept {
+  return guard([&] {
+    const auto& core = checked(adapter, "adapter").adapter;
+    require_not_null(path, "path");
+    require(path[0] != '\0', "path must not be empty");
+    core->save_file(path);
+  });
+}
+
+sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) noexcept {
+  return guard([&] {
+    const engine::AdapterInfo& source = checked(adapter, "adapter").adapter->info();
+    require_not_null(info, "info");
+    sp_adapter_info full{};
+    full.struct_size = sizeof(sp_adapter_info);
+    full.method = static_cast<sp_method>(source.kind);
+    full.num_virtual_tokens = static_cast<int32_t>(source.num_virtual_tokens);
+    full.num_tasks = static_cast<int32_t>(source.num_tasks);
+    full.num_parameter_tensors = static_cast<int32_t>(source.parameter_names.size());
+    full.num_trainable_parameters = source.num_trainable_values;
+    write_result(info, full, "sp_adapter_info");
+  });
+}
+
+sp_status sp_adapter_parameter_name(const sp_adapter* adapter, int32_t index, const char** name) noexcept {
+  return guard([&] {
+    const engine::AdapterInfo& info = checked(adapter, "adapter").adapter->info();
+    require_not_null(name, "name");
+    require(index >= 0 && static_cast<size_t>(index) < info.parameter_names.size(),
+            "index " + std::to_string(index) + " is outside [0, " + std::to_string(info.parameter_names.size()) + ")");
+    *name = info.parameter_names[static_cast<size_t>(index)].c_str();
+  });
+}
 
 sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) noexcept {
   return guard([&] {
@@ -119,7 +195,7 @@ sp_status sp_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_
   return guard([&] {
     const auto& core = checked(adapter, "adapter").adapter;
     const engine::ModelInfo& info = core->model().info();
-    const engine::HostBatch host = checked_batch(batch, info);
+    const engine::HostBatch host = checked_adapter_batch(batch, *core);
     const engine::LogitsMode logits_mode = checked_logits_mode(mode);
     check_logits_buffer(host, logits_mode, info, out, out_count);
     core->logits(host, logits_mode, out, out_count);
@@ -130,7 +206,7 @@ sp_status sp_eval_loss(const sp_adapter* adapter, const sp_batch* batch, float* 
                        float* row_log_likelihood) noexcept {
   return guard([&] {
     const auto& core = checked(adapter, "adapter").adapter;
-    const engine::HostBatch host = checked_batch(batch, core->model().info());
+    const engine::HostBatch host = checked_adapter_batch(batch, *core);
     require_not_null(mean_loss, "mean_loss");
     copy_eval_result(core->evaluate(host), mean_loss, row_log_likelihood);
   });

@@ -69,7 +69,7 @@ void sp_trainer_free(sp_trainer* trainer) noexcept { free_handle(trainer, Handle
 sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) noexcept {
   return guard([&] {
     const auto& core = checked(trainer, "trainer").trainer;
-    const engine::HostBatch host = checked_batch(batch, core->model_info());
+    const engine::HostBatch host = checked_adapter_batch(batch, core->adapter());
     if (result) require(result->struct_size >= sizeof(size_t), "result->struct_size must be set to sizeof(sp_train_result)");
     const engine::TrainStepResult step = core->step(host);
     if (result) {

@@ -59,6 +59,21 @@ engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& 
   return host;
 }
 
+engine::HostBatch checked_adapter_batch(const sp_batch* given, const engine::Adapter& adapter) {
+  engine::HostBatch host = checked_batch(given, adapter.model().info());
+  const sp_batch batch = read_params(given, sp_batch_init(), "sp_batch");
+  const int64_t num_tasks = adapter.info().num_tasks;
+  if (num_tasks == 0) return host;  // task ids are ignored by methods without tasks
+  require(batch.task_ids != nullptr, "multitask prompt tuning needs batch->task_ids (one task per row)");
+  check_count("task_ids", batch.num_task_ids, batch.batch_size);
+  for (int32_t row = 0; row < batch.batch_size; ++row)
+    if (batch.task_ids[row] < 0 || batch.task_ids[row] >= num_tasks)
+      fail(ErrorKind::OutOfRange, "task id " + std::to_string(batch.task_ids[row]) + " of row " + std::to_string(row) +
+                                      " is outside [0, num_tasks = " + std::to_string(num_tasks) + ")");
+  host.task_ids = batch.task_ids;
+  return host;
+}
+
 engine::LogitsMode checked_logits_mode(sp_logits_mode mode) {
   require(mode == SP_LOGITS_LAST || mode == SP_LOGITS_ALL,
           "mode " + std::to_string(static_cast<int>(mode)) + " is not an sp_logits_mode");

@@ -33,6 +33,7 @@ sp_status status_for(ErrorKind kind) noexcept {
     case ErrorKind::ShapeMismatch: return SP_ERR_SHAPE_MISMATCH;
     case ErrorKind::OutOfRange: return SP_ERR_OUT_OF_RANGE;
     case ErrorKind::Device: return SP_ERR_DEVICE;
+    case ErrorKind::ModelMismatch: return SP_ERR_MODEL_MISMATCH;
     case ErrorKind::Internal: return SP_ERR_INTERNAL;
   }
   return SP_ERR_INTERNAL;
@@ -60,6 +61,7 @@ const char* sp_status_string(sp_status status) noexcept {
     case SP_ERR_BACKEND: return "SP_ERR_BACKEND";
     case SP_ERR_OUT_OF_MEMORY: return "SP_ERR_OUT_OF_MEMORY";
     case SP_ERR_INTERNAL: return "SP_ERR_INTERNAL";
+    case SP_ERR_MODEL_MISMATCH: return "SP_ERR_MODEL_MISMATCH";
   }
   return "SP_ERR_UNKNOWN";
 }

@@ -2,7 +2,7 @@
 // exactly as Python's json.dumps(indent=2, sort_keys=True) writes them) and
 // `adapter_model.safetensors` (PEFT's tensor keys, metadata {"format": "pt"}).
 // Folders written here load with PeftModel.from_pretrained on the matching transformers model,
-// and folders PEFT writes load here.
+// and folders PEFT writes load here, for all four methods.
 #pragma once
 
 #include <memory>
@@ -15,18 +15,14 @@ namespace sp::adapters {
 
 constexpr const char* kPeftConfigFile = "adapter_config.json";
 constexpr const char* kPeftWeightsFile = "adapter_model.safetensors";
-// The PEFT release whose file layout this code writes; recorded in "peft_version" with our name.
-constexpr const char* kPeftLayoutVersion = "0.21.2";
 
 // Creates the folder if needed; each file is replaced atomically.
 void save_peft_folder(const std::string& folder, const methods::SoftPromptMethod& method,
                       const model::Transformer& model);
 
-// The config text alone (what save_peft_folder writes to adapter_config.json).
-std::string peft_config_text(const methods::SoftPromptMethod& method, const model::Transformer& model);
-
 // Reads a PEFT folder and builds the method on `model`. Throws NotFound, Format, Unsupported
 // (another task type or method) or ShapeMismatch (an adapter made for another model size).
+// P-tuning and projected-prefix folders come back as their encoded tables (trainable directly).
 std::unique_ptr<methods::SoftPromptMethod> load_peft_folder(const std::string& folder, const model::Transformer& model);
 
 }  // namespace sp::adapters

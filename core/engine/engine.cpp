@@ -5,7 +5,8 @@
 #include <cstring>
 
 #include "adapters/peft_folder.h"
-#include "methods/prompt_tuning.h"
+#include "adapters/single_file.h"
+#include "methods/factory.h"
 #include "model/transformer.h"
 #include "prompting/forward.h"
 #include "train/trainer.h"
@@ -54,6 +55,7 @@ prompting::Batch to_batch(const HostBatch& host) {
   if (host.attention_mask && !all_ones(host.attention_mask, count))
     batch.attention_mask = host_tensor(host.attention_mask, host.batch_size, host.seq_len);
   if (host.labels) batch.labels = host_tensor(host.labels, host.batch_size, host.seq_len);
+  if (host.task_ids) batch.task_ids = host_tensor(host.task_ids, 1, host.batch_size).reshape({host.batch_size});
   return batch;
 }
 
@@ -131,29 +133,38 @@ EvalResult Model::evaluate(const HostBatch& batch) const {
 
 // --- Adapter
 
-std::shared_ptr<Adapter> Adapter::create(std::shared_ptr<const Model> model, const AdapterOptions& options) {
-  methods::PromptTuningConfig config;
-  config.num_virtual_tokens = options.num_virtual_tokens;
-  config.init = options.init == PromptInit::SampleVocab ? methods::PromptInit::SampleVocab
-                : options.init == PromptInit::Text      ? methods::PromptInit::Text
-                                                        : methods::PromptInit::Random;
-  config.init_token_ids = options.init_token_ids;
-  config.init_text = options.init_text;
-  config.tokenizer_name_or_path = options.tokenizer_name_or_path;
-  config.seed = options.seed;
+std::shared_ptr<Adapter> Adapter::wrap(std::shared_ptr<const Model> model, std::unique_ptr<Impl> impl) {
   std::shared_ptr<Adapter> adapter(new Adapter());
-  adapter->impl_ = std::make_unique<Impl>();
-  adapter->impl_->method = methods::PromptTuning::create(config, *model->impl().transformer);
+  const methods::SoftPromptMethod& method = *impl->method;
+  adapter->info_.kind = method.kind();
+  adapter->info_.num_virtual_tokens = method.num_virtual_tokens();
+  adapter->info_.num_tasks = method.kind() == methods::MethodKind::MultitaskPromptTuning ? method.config().num_tasks : 0;
+  adapter->info_.num_trainable_values = 0;
+  for (const auto& [name, tensor] : method.parameters()) {
+    adapter->info_.parameter_names.push_back(name);
+    adapter->info_.num_trainable_values += tensor.numel();
+  }
+  adapter->impl_ = std::move(impl);
   adapter->model_ = std::move(model);
   return adapter;
 }
 
+std::shared_ptr<Adapter> Adapter::create(std::shared_ptr<const Model> model, const methods::MethodConfig& config) {
+  auto impl = std::make_unique<Impl>();
+  impl->method = methods::create_method(config, *model->impl().transformer);
+  return wrap(std::move(model), std::move(impl));
+}
+
 std::shared_ptr<Adapter> Adapter::load(std::shared_ptr<const Model> model, const std::string& folder) {
-  std::shared_ptr<Adapter> adapter(new Adapter());
-  adapter->impl_ = std::make_unique<Impl>();
-  adapter->impl_->method = adapters::load_peft_folder(folder, *model->impl().transformer);
-  adapter->model_ = std::move(model);
-  return adapter;
+  auto impl = std::make_unique<Impl>();
+  impl->method = adapters::load_peft_folder(folder, *model->impl().transformer);
+  return wrap(std::move(model), std::move(impl));
+}
+
+std::shared_ptr<Adapter> Adapter::load_file(std::shared_ptr<const Model> model, const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->method = adapters::load_single_file(path, *model->impl().transformer);
+  return wrap(std::move(model), std::move(impl));
 }
 
 Adapter::~Adapter() = default;
@@ -161,6 +172,11 @@ Adapter::~Adapter() = default;
 void Adapter::save(const std::string& folder) const {
   std::lock_guard<std::mutex> lock(mutex_);
   adapters::save_peft_folder(folder, *impl_->method, *model_->impl().transformer);
+}
+
+void Adapter::save_file(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  adapters::save_single_file(path, *impl_->method, *model_->impl().transformer);
 }
 
 void Adapter::logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "methods/method_config.h"
+
 namespace sp::engine {
 
 enum class Device { Cpu, Cuda };
@@ -31,6 +33,7 @@ struct HostBatch {
   const int32_t* input_ids = nullptr;
   const int32_t* attention_mask = nullptr;  // nullptr = no padding
   const int32_t* labels = nullptr;          // nullptr = derived from ids and mask
+  const int32_t* task_ids = nullptr;        // batch_size task ids (multitask prompt tuning), or nullptr
   int64_t batch_size = 0;
   int64_t seq_len = 0;
 };
@@ -63,25 +66,27 @@ class Model {
   ModelInfo info_{};
 };
 
-enum class PromptInit { Random, SampleVocab, Text };
-
-struct AdapterOptions {
-  int64_t num_virtual_tokens = 20;
-  PromptInit init = PromptInit::Random;
-  std::vector<int64_t> init_token_ids;
-  std::string init_text;
-  std::string tokenizer_name_or_path;
-  uint64_t seed = 0;
+struct AdapterInfo {
+  methods::MethodKind kind;
+  int64_t num_virtual_tokens;
+  int64_t num_tasks;              // 0 unless multitask prompt tuning
+  int64_t num_trainable_values;   // total float32 values over all trainable tensors
+  std::vector<std::string> parameter_names;
 };
 
 // A soft prompt on a model. Thread-safe: every call takes the adapter's lock.
 class Adapter {
  public:
-  static std::shared_ptr<Adapter> create(std::shared_ptr<const Model> model, const AdapterOptions& options);
+  static std::shared_ptr<Adapter> create(std::shared_ptr<const Model> model, const methods::MethodConfig& config);
+  // PEFT folder layout.
   static std::shared_ptr<Adapter> load(std::shared_ptr<const Model> model, const std::string& folder);
+  // softprompt's single-file format.
+  static std::shared_ptr<Adapter> load_file(std::shared_ptr<const Model> model, const std::string& path);
   ~Adapter();
 
   void save(const std::string& folder) const;
+  void save_file(const std::string& path) const;
+  const AdapterInfo& info() const { return info_; }
   void logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const;
   EvalResult evaluate(const HostBatch& batch) const;
   // Element count of a trainable tensor; throws NotFound for unknown names.
@@ -95,8 +100,10 @@ class Adapter {
 
  private:
   Adapter() = default;
+  static std::shared_ptr<Adapter> wrap(std::shared_ptr<const Model> model, std::unique_ptr<Impl> impl);
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Impl> impl_;
+  AdapterInfo info_{};
   mutable std::mutex mutex_;
 };
 
@@ -121,7 +128,7 @@ class Trainer {
   ~Trainer();
 
   TrainStepResult step(const HostBatch& batch);
-  const ModelInfo& model_info() const { return adapter_->model().info(); }
+  const Adapter& adapter() const { return *adapter_; }
   void copy_gradient(const std::string& name, float* out, std::size_t count) const;
 
   struct Impl;

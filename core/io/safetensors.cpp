@@ -141,8 +141,22 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& 
   file->path_ = path;
   file->mapping_ = mapping;
   file->mapping_size_ = file_size;
-  const auto* bytes = static_cast<const std::uint8_t*>(mapping);
+  file->index(static_cast<const std::uint8_t*>(mapping), file_size);
+  return file;
+}
 
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::parse(std::string bytes, const std::string& name) {
+  if (bytes.size() < 8)
+    malformed(name, "content is " + std::to_string(bytes.size()) + " bytes, too short for the 8-byte header length");
+  std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
+  file->path_ = name;
+  file->owned_ = std::move(bytes);
+  file->index(reinterpret_cast<const std::uint8_t*>(file->owned_.data()), file->owned_.size());
+  return file;
+}
+
+void SafetensorsFile::index(const std::uint8_t* bytes, std::uint64_t file_size) {
+  const std::string& path = path_;
   const std::uint64_t header_size = read_le64(bytes);
   if (header_size > kMaxHeaderBytes)
     malformed(path, "header length " + std::to_string(header_size) + " exceeds the 100 MB limit");
@@ -166,7 +180,7 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& 
       if (!it.value().is_object()) malformed(path, "__metadata__ is not an object");
       for (auto meta = it.value().begin(); meta != it.value().end(); ++meta) {
         if (!meta.value().is_string()) malformed(path, "__metadata__ value '" + meta.key() + "' is not a string");
-        file->metadata_[meta.key()] = meta.value().get<std::string>();
+        metadata_[meta.key()] = meta.value().get<std::string>();
       }
       continue;
     }
@@ -182,9 +196,8 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& 
     view.shape = std::move(entry.shape);
     view.data = bytes + data_start + entry.begin;
     view.nbytes = static_cast<std::size_t>(entry.end - entry.begin);
-    file->tensors_.push_back(std::move(view));
+    tensors_.push_back(std::move(view));
   }
-  return file;
 }
 
 SafetensorsFile::~SafetensorsFile() {

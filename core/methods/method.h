@@ -4,20 +4,26 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
-#include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "methods/method_config.h"
 #include "model/transformer.h"
 
 namespace sp::methods {
 
+struct PromptRequest {
+  int64_t batch_size = 0;
+  at::Tensor task_ids;    // (B) int64 on the model's device; MPT only
+  bool training = false;  // dropout in encoders is active only while training
+};
+
 struct PromptContribution {
-  at::Tensor prepend_embeddings;                   // (B, n, hidden) float32, or undefined
-  std::vector<model::KeyValuePrefix> kv_prefix;    // one per layer, or empty
+  at::Tensor prepend_embeddings;                 // (B, n, hidden) float32, or undefined
+  std::vector<model::KeyValuePrefix> kv_prefix;  // one per layer (model dtype), or empty
 };
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
@@ -26,17 +32,24 @@ class SoftPromptMethod {
  public:
   virtual ~SoftPromptMethod() = default;
 
-  // PEFT's name for the method ("PROMPT_TUNING", ...).
-  virtual const char* peft_type() const = 0;
-  virtual int64_t num_virtual_tokens() const = 0;
-  // What a batch of `batch_size` rows receives. Differentiable with respect to parameters().
-  virtual PromptContribution contribute(int64_t batch_size) const = 0;
-  // Trainable tensors by name (the names used by sp_adapter_get_parameter and gradients).
+  const MethodConfig& config() const { return config_; }
+  MethodKind kind() const { return config_.kind; }
+  int64_t num_virtual_tokens() const { return config_.num_virtual_tokens; }
+
+  // What a batch receives. Differentiable with respect to parameters().
+  virtual PromptContribution contribute(const PromptRequest& request) const = 0;
+  // Trainable tensors by PEFT's in-memory names ("embedding.weight", "transform.0.weight", ...).
   virtual NamedTensors parameters() const = 0;
-  // The tensors PEFT stores in adapter_model.safetensors, by PEFT's keys.
+  // The tensors PEFT stores in adapter_model.safetensors, by PEFT's keys (encoders already applied).
   virtual NamedTensors tensors_for_saving() const = 0;
-  // Adds the method's own fields to a PEFT adapter_config.json object.
-  virtual void write_peft_config(nlohmann::json& config) const = 0;
+  // The prefix geometry PEFT records in adapter_config.json (token_dim, num_attention_heads).
+  virtual int64_t peft_token_dim() const;
+  virtual int64_t peft_num_attention_heads() const;
+
+ protected:
+  SoftPromptMethod(MethodConfig config, const model::ModelConfig& model) : config_(std::move(config)), model_(model) {}
+  MethodConfig config_;
+  model::ModelConfig model_;
 };
 
 }  // namespace sp::methods

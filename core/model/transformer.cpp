@@ -8,6 +8,7 @@
 #include "model/families.h"
 #include "model/rope.h"
 #include "util/errors.h"
+#include "util/fingerprint.h"
 
 namespace sp::model {
 
@@ -71,6 +72,7 @@ class TransformerLoader {
 
     const ModelConfig& c = *config_;
     model->token_embedding_ = weight(names_.token_embedding, {c.vocab_size, c.hidden_size}, false);
+    model->embedding_fingerprint_ = fingerprint(names_.token_embedding);
     if (c.position == PositionKind::Learned)
       model->position_embedding_ = weight(names_.position_embedding, {c.max_position_embeddings, c.hidden_size}, false);
     model->final_norm_weight_ = weight(names_.final_norm_weight, {c.hidden_size}, false);
@@ -125,6 +127,22 @@ class TransformerLoader {
       }
     }
     fail(ErrorKind::Format, "model folder '" + folder_ + "' lacks weight '" + body_name + "'");
+  }
+
+  std::string fingerprint(const std::string& body_name) const {
+    const io::TensorView* view = nullptr;
+    for (const auto& prefix : prefixes_)
+      if (!view) view = store_.find(prefix + body_name);
+    Fingerprint print;
+    print.add(io::dtype_name(view->dtype));
+    for (int64_t dim : view->shape) print.add(&dim, sizeof dim);
+    const int64_t rows = view->shape[0], row_bytes = static_cast<int64_t>(view->nbytes) / std::max<int64_t>(rows, 1);
+    const int64_t samples = std::min<int64_t>(rows, 64);
+    for (int64_t i = 0; i < samples; ++i) {
+      const int64_t row = samples > 1 ? i * (rows - 1) / (samples - 1) : 0;
+      print.add(view->data + row * row_bytes, static_cast<std::size_t>(row_bytes));
+    }
+    return print.hex();
   }
 
   at::Tensor unprefixed_weight(const std::string& name, std::vector<int64_t> expected) {

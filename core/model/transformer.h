@@ -39,6 +39,9 @@ class Transformer {
   at::Device device() const { return device_; }
   at::ScalarType dtype() const { return dtype_; }
   const std::string& folder() const { return folder_; }
+  // Identifies the checkpoint's token embedding (dtype, shape and 64 evenly spaced rows, as stored),
+  // independent of the dtype the model was loaded in; adapter files record it.
+  const std::string& embedding_fingerprint() const { return embedding_fingerprint_; }
 
   // (B, S) int64 ids -> (B, S, hidden) in the model dtype (the word embeddings only; learned
   // positions are added inside forward, to every input position including prepended prompts).
@@ -71,6 +74,7 @@ class Transformer {
 
   ModelConfig config_;
   std::string folder_;
+  std::string embedding_fingerprint_;
   at::Device device_ = at::kCPU;
   at::ScalarType dtype_ = at::kFloat;
   at::Tensor token_embedding_, position_embedding_, final_norm_weight_, final_norm_bias_, lm_head_weight_;

@@ -3,7 +3,7 @@
 namespace sp::prompting {
 
 PreparedInputs::PreparedInputs(const model::Transformer& model, const methods::SoftPromptMethod* method,
-                               const Batch& batch) {
+                               const Batch& batch, bool training) {
   const at::Device device = model.device();
   const int64_t B = batch.input_ids.size(0);
   at::Tensor ids = batch.input_ids.to(device);
@@ -13,7 +13,11 @@ PreparedInputs::PreparedInputs(const model::Transformer& model, const methods::S
   attention_mask_ = caller_mask_;
 
   if (!method) return;
-  methods::PromptContribution contribution = method->contribute(B);
+  methods::PromptRequest request;
+  request.batch_size = B;
+  request.training = training;
+  if (batch.task_ids.defined()) request.task_ids = batch.task_ids.to(device);
+  methods::PromptContribution contribution = method->contribute(request);
   const int64_t n = method->num_virtual_tokens();
   if (contribution.prepend_embeddings.defined()) {
     // Prompt methods: virtual vectors become ordinary leading positions; masks gain n ones, labels

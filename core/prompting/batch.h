@@ -17,12 +17,15 @@ struct Batch {
   at::Tensor input_ids;
   at::Tensor attention_mask;
   at::Tensor labels;
+  at::Tensor task_ids;  // (B) int64: one task per row (multitask prompt tuning); undefined otherwise
 };
 
 // Model inputs for one forward pass. Owns everything ForwardInputs points to.
 class PreparedInputs {
  public:
-  PreparedInputs(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch);
+  // `training` turns on dropout inside prompt encoders.
+  PreparedInputs(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
+                 bool training = false);
   PreparedInputs(const PreparedInputs&) = delete;
   PreparedInputs& operator=(const PreparedInputs&) = delete;
 

@@ -16,6 +16,7 @@ enum class ErrorKind {
   ShapeMismatch,    // tensors or buffers whose shapes do not fit together
   OutOfRange,       // token ids outside the vocabulary, task ids past num_tasks
   Device,           // the requested device is not available
+  ModelMismatch,    // an adapter file made for another base model
   Internal,         // a broken invariant inside the library
 };
 

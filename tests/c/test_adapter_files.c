@@ -78,11 +78,11 @@ static void save_then_load_is_exact_and_training_continues(void** state) {
   SP_CHECK(sp_load_adapter(&loaded, model, folder));
 
   size_t count = 0;
-  SP_CHECK(sp_adapter_parameter_size(loaded, "prompt_embeddings", &count));
+  SP_CHECK(sp_adapter_parameter_size(loaded, "embedding.weight", &count));
   assert_int_equal(count, 6 * 64);
   float before[6 * 64], after[6 * 64];
-  SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", before, count));
-  SP_CHECK(sp_adapter_get_parameter(loaded, "prompt_embeddings", after, count));
+  SP_CHECK(sp_adapter_get_parameter(adapter, "embedding.weight", before, count));
+  SP_CHECK(sp_adapter_get_parameter(loaded, "embedding.weight", after, count));
   assert_memory_equal(before, after, sizeof before);
 
   const size_t logits_count = (size_t)BATCH * 256;
@@ -95,14 +95,14 @@ static void save_then_load_is_exact_and_training_continues(void** state) {
   sp_trainer* resumed = NULL;
   SP_CHECK(sp_trainer_create(&resumed, loaded, NULL));
   SP_CHECK(sp_train_step(resumed, &batch, NULL));
-  SP_CHECK(sp_adapter_get_parameter(loaded, "prompt_embeddings", after, count));
+  SP_CHECK(sp_adapter_get_parameter(loaded, "embedding.weight", after, count));
   assert_true(max_abs_diff(before, after, count) > 0);
 
   /* Saving again over the same folder replaces the files. */
   SP_CHECK(sp_save_adapter(loaded, folder));
   sp_adapter* reloaded = NULL;
   SP_CHECK(sp_load_adapter(&reloaded, model, folder));
-  SP_CHECK(sp_adapter_get_parameter(reloaded, "prompt_embeddings", before, count));
+  SP_CHECK(sp_adapter_get_parameter(reloaded, "embedding.weight", before, count));
   assert_memory_equal(before, after, sizeof before);
 
   sp_trainer_free(resumed);

@@ -231,9 +231,9 @@ static void wrong_lengths_and_buffers_are_rejected(void** state) {
   unset.struct_size = 0;
   SP_EXPECT_ERROR(sp_train_step(f->trainer, &unset, NULL), SP_ERR_INVALID_ARGUMENT, "struct_size");
   size_t count = 0;
-  SP_EXPECT_ERROR(sp_adapter_parameter_size(f->adapter, "nope", &count), SP_ERR_NOT_FOUND, "prompt_embeddings");
+  SP_EXPECT_ERROR(sp_adapter_parameter_size(f->adapter, "nope", &count), SP_ERR_NOT_FOUND, "known: embedding.weight");
   float one = 0;
-  SP_EXPECT_ERROR(sp_adapter_get_parameter(f->adapter, "prompt_embeddings", &one, 1), SP_ERR_INVALID_ARGUMENT, "256 values");
+  SP_EXPECT_ERROR(sp_adapter_get_parameter(f->adapter, "embedding.weight", &one, 1), SP_ERR_INVALID_ARGUMENT, "256 values");
   assert_still_usable(f);
 }
 
@@ -298,7 +298,7 @@ static void adapter_for_another_hidden_size_is_a_shape_mismatch(void** state) {
   SP_CHECK(sp_model_create(&narrow, model_folder, &params));
   sp_adapter* adapter = NULL;
   SP_EXPECT_ERROR(sp_load_adapter(&adapter, narrow, adapter_folder), SP_ERR_SHAPE_MISMATCH,
-                  "token_dim 64 does not match the model's hidden size 32");
+                  "adapter token_dim 64 does not match the model's 32");
   assert_null(adapter);
   sp_model_free(narrow);
   assert_still_usable(f);

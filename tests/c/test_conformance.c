@@ -134,13 +134,13 @@ static void prompt_tuning_loss_gradient_and_adamw_step_match_peft(void** state) 
   float* expected_rows = reference(v, "pt_row_log_likelihood.f32", BATCH);
   float* table_before = malloc(table * sizeof(float));
   float* table_after_eval = malloc(table * sizeof(float));
-  SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", table_before, table));
+  SP_CHECK(sp_adapter_get_parameter(adapter, "embedding.weight", table_before, table));
   float loss = 0, rows[BATCH];
   SP_CHECK(sp_eval_loss(adapter, &v->batch, &loss, rows));
   ASSERT_CLOSE("eval loss vs PEFT", &loss, expected_loss, 1, tolerance(1e-5));
   ASSERT_CLOSE("per-row log-likelihood vs PEFT logits", rows, expected_rows, BATCH, tolerance(1e-4));
   /* Evaluation changes nothing. */
-  SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", table_after_eval, table));
+  SP_CHECK(sp_adapter_get_parameter(adapter, "embedding.weight", table_after_eval, table));
   assert_memory_equal(table_before, table_after_eval, table * sizeof(float));
   free(expected_rows);
   free(table_before);
@@ -158,9 +158,9 @@ static void prompt_tuning_loss_gradient_and_adamw_step_match_peft(void** state) 
   ASSERT_CLOSE("training-step loss vs PEFT", &result.loss, expected_loss, 1, tolerance(1e-5));
 
   float* values = malloc(table * sizeof(float));
-  SP_CHECK(sp_trainer_get_gradient(trainer, "prompt_embeddings", values, table));
+  SP_CHECK(sp_trainer_get_gradient(trainer, "embedding.weight", values, table));
   ASSERT_CLOSE("prompt gradient vs PEFT", values, expected_grad, table, tolerance(1e-5));
-  SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", values, table));
+  SP_CHECK(sp_adapter_get_parameter(adapter, "embedding.weight", values, table));
   ASSERT_CLOSE("prompt after one AdamW step vs PEFT", values, expected_after, table, tolerance(1e-5));
 
   free(values);
@@ -183,7 +183,7 @@ static void check_init(variant* v, sp_prompt_init init, int tokens, const char* 
   const size_t count = table_count(v, tokens);
   float* expected = reference(v, file, count);
   float* ours = malloc(count * sizeof(float));
-  SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", ours, count));
+  SP_CHECK(sp_adapter_get_parameter(adapter, "embedding.weight", ours, count));
   ASSERT_CLOSE(label, ours, expected, count, running_on_cpu_float32() ? 0.0 : tolerance(1e-6));
   free(ours);
   free(expected);

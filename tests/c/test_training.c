@@ -99,9 +99,9 @@ static void same_seed_gives_bit_identical_runs(void** state) {
   for (int run = 0; run < 3; ++run) {
     sp_adapter* adapter = new_adapter(model, run < 2 ? 5 : 6);
     train(adapter, &batch, 20, 0.05);
-    SP_CHECK(sp_adapter_parameter_size(adapter, "prompt_embeddings", &count));
+    SP_CHECK(sp_adapter_parameter_size(adapter, "embedding.weight", &count));
     tables[run] = malloc(count * sizeof(float));
-    SP_CHECK(sp_adapter_get_parameter(adapter, "prompt_embeddings", tables[run], count));
+    SP_CHECK(sp_adapter_get_parameter(adapter, "embedding.weight", tables[run], count));
     sp_adapter_free(adapter);
   }
   assert_memory_equal(tables[0], tables[1], count * sizeof(float));
@@ -140,11 +140,11 @@ static void accumulating_two_halves_equals_one_full_batch(void** state) {
   assert_int_equal(result.updates_done, 1);
 
   size_t count = 0;
-  SP_CHECK(sp_adapter_parameter_size(a, "prompt_embeddings", &count));
+  SP_CHECK(sp_adapter_parameter_size(a, "embedding.weight", &count));
   float* grad_whole = malloc(count * sizeof(float));
   float* grad_halves = malloc(count * sizeof(float));
-  SP_CHECK(sp_trainer_get_gradient(whole, "prompt_embeddings", grad_whole, count));
-  SP_CHECK(sp_trainer_get_gradient(halves, "prompt_embeddings", grad_halves, count));
+  SP_CHECK(sp_trainer_get_gradient(whole, "embedding.weight", grad_whole, count));
+  SP_CHECK(sp_trainer_get_gradient(halves, "embedding.weight", grad_halves, count));
   ASSERT_CLOSE("accumulated gradient vs full batch", grad_halves, grad_whole, count, 1e-6);
   free(grad_whole);
   free(grad_halves);
@@ -172,14 +172,14 @@ static void schedule_warms_up_then_decays_and_clipping_reports_the_norm(void** s
   /* transformers' get_linear_schedule_with_warmup(warmup 2, total 6) at updates 0..6 */
   const float expected[7] = {0.0f, 0.05f, 0.1f, 0.075f, 0.05f, 0.025f, 0.0f};
   size_t count = 0;
-  SP_CHECK(sp_adapter_parameter_size(adapter, "prompt_embeddings", &count));
+  SP_CHECK(sp_adapter_parameter_size(adapter, "embedding.weight", &count));
   float* grad = malloc(count * sizeof(float));
   for (int step = 0; step < 7; ++step) {
     sp_train_result result;
     result.struct_size = sizeof result;
     SP_CHECK(sp_train_step(trainer, &batch, &result));
     assert_float_equal(result.learning_rate, expected[step], 1e-7);
-    SP_CHECK(sp_trainer_get_gradient(trainer, "prompt_embeddings", grad, count));
+    SP_CHECK(sp_trainer_get_gradient(trainer, "embedding.weight", grad, count));
     double norm = 0;
     for (size_t i = 0; i < count; ++i) norm += (double)grad[i] * grad[i];
     assert_float_equal(result.grad_norm, sqrt(norm), 1e-4 * sqrt(norm));
@@ -214,9 +214,9 @@ static void* train_in_thread(void* argument) {
   for (int i = 0; i < 15; ++i)
     if (sp_train_step(trainer, &batch, NULL) != SP_OK) return NULL;
   sp_eval_loss(adapter, &batch, &w->loss, NULL);
-  sp_adapter_parameter_size(adapter, "prompt_embeddings", &w->count);
+  sp_adapter_parameter_size(adapter, "embedding.weight", &w->count);
   w->table = malloc(w->count * sizeof(float));
-  sp_adapter_get_parameter(adapter, "prompt_embeddings", w->table, w->count);
+  sp_adapter_get_parameter(adapter, "embedding.weight", w->table, w->count);
   sp_trainer_free(trainer);
   sp_adapter_free(adapter);
   return w;

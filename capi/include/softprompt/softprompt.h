@@ -86,7 +86,8 @@ typedef enum sp_status {
   SP_ERR_DEVICE = 10,          /* the requested device (e.g. CUDA) is not available */
   SP_ERR_BACKEND = 11,         /* the tensor library reported an error */
   SP_ERR_OUT_OF_MEMORY = 12,   /* an allocation failed */
-  SP_ERR_INTERNAL = 13         /* a bug in softprompt; please report it with the message */
+  SP_ERR_INTERNAL = 13,        /* a bug in softprompt; please report it with the message */
+  SP_ERR_MODEL_MISMATCH = 14   /* an adapter file trained on another base model */
 } sp_status;
 
 /* Stable name of a status, e.g. "SP_ERR_NOT_FOUND". Static string; unknown values give
@@ -172,6 +173,10 @@ typedef struct sp_batch {
   const int32_t* labels;         /* targets in [0, vocab_size) or -100 (ignored);
                                     NULL = input_ids with padded positions ignored */
   size_t num_labels;
+  /* Appended in 0.2. */
+  const int32_t* task_ids;       /* one task per row, in [0, num_tasks): required by multitask prompt
+                                    tuning adapters, ignored by every other method and by the base model */
+  size_t num_task_ids;           /* must equal batch_size when task_ids is given */
 } sp_batch;
 
 /* An sp_batch with struct_size set and everything else zero/NULL. */
@@ -205,14 +210,27 @@ SP_API sp_status sp_model_eval_loss(const sp_model* model, const sp_batch* batch
 
 typedef struct sp_adapter sp_adapter;
 
-typedef enum sp_method { SP_METHOD_PROMPT_TUNING = 0 } sp_method;
+/* The soft-prompt methods, as PEFT defines them for causal language models. */
+typedef enum sp_method {
+  SP_METHOD_PROMPT_TUNING = 0,          /* a table of virtual-token embeddings prepended to the input */
+  SP_METHOD_PREFIX_TUNING = 1,          /* keys and values prepended in every attention layer */
+  SP_METHOD_P_TUNING = 2,               /* a table passed through an MLP or LSTM encoder, then prepended */
+  SP_METHOD_MULTITASK_PROMPT_TUNING = 3 /* a shared table times a per-task low-rank matrix (needs task ids) */
+} sp_method;
 
-/* How a prompt table starts (PEFT's PromptTuningInit). */
+/* How a prompt table starts (PEFT's PromptTuningInit and MultitaskPromptTuningInit). Prefix tuning
+ * and P-tuning accept only SP_INIT_RANDOM. */
 typedef enum sp_prompt_init {
-  SP_INIT_RANDOM = 0,       /* N(0, 1) */
-  SP_INIT_SAMPLE_VOCAB = 1, /* embeddings of num_virtual_tokens ids drawn uniformly from the vocabulary */
-  SP_INIT_TEXT = 2          /* embeddings of init_token_ids, cut or repeated to num_virtual_tokens */
+  SP_INIT_RANDOM = 0,               /* N(0, 1) */
+  SP_INIT_SAMPLE_VOCAB = 1,         /* prompt tuning: embeddings of ids drawn uniformly from the vocabulary */
+  SP_INIT_TEXT = 2,                 /* prompt tuning, MPT: embeddings of init_token_ids, cut or repeated */
+  SP_INIT_AVERAGE_SOURCE_TASKS = 3, /* MPT: source table, task factors averaged over the source tasks */
+  SP_INIT_EXACT_SOURCE_TASK = 4,    /* MPT: source table and the factors of source_task */
+  SP_INIT_ONLY_SOURCE_SHARED = 5    /* MPT: source table; factors random */
 } sp_prompt_init;
+
+/* P-tuning's prompt encoder (PEFT's encoder_reparameterization_type). */
+typedef enum sp_encoder_type { SP_ENCODER_MLP = 0, SP_ENCODER_LSTM = 1 } sp_encoder_type;
 
 typedef struct sp_adapter_params {
   size_t struct_size;              /* sizeof(sp_adapter_params) */
@@ -224,13 +242,28 @@ typedef struct sp_adapter_params {
   const char* init_text;           /* optional; only recorded in adapter_config.json */
   const char* tokenizer_name_or_path; /* optional; only recorded in adapter_config.json */
   uint64_t seed;                   /* random draws; same seed as torch.manual_seed gives PEFT's values */
+  /* Appended in 0.2: prefix tuning and P-tuning. */
+  int32_t encoder_hidden_size;     /* width of the reparameterisation network; 0 = token_dim (default) */
+  int32_t prefix_projection;       /* prefix tuning: 1 = produce the prefix with an MLP; default 0 */
+  int32_t prefix_zero_init;        /* prefix tuning: 1 = PEFT's init_weights "zero"; default 0 */
+  sp_encoder_type encoder_type;    /* P-tuning: default SP_ENCODER_MLP */
+  int32_t encoder_num_layers;      /* P-tuning LSTM layers (>= 1); default 2; ignored by the MLP */
+  float encoder_dropout;           /* P-tuning LSTM dropout between layers, in [0, 1); default 0 */
+  /* Appended in 0.2: multitask prompt tuning. */
+  int32_t num_tasks;               /* >= 1; default 1 */
+  int32_t num_ranks;               /* rank of each task's factorisation, >= 1; default 1 */
+  const char* source_adapter;      /* SOURCE inits: a PEFT MPT adapter folder or its adapter_model.safetensors */
+  int32_t source_task;             /* SP_INIT_EXACT_SOURCE_TASK: the source task to copy; default 0 */
 } sp_adapter_params;
 
 SP_API sp_adapter_params sp_adapter_default_params(void) SP_NOEXCEPT;
 
-/* Creates a trainable adapter on `model` (which it keeps alive).
- * Errors: SP_ERR_INVALID_ARGUMENT (zero tokens, TEXT without ids, unknown enum values),
- * SP_ERR_OUT_OF_RANGE (init ids outside the vocabulary). */
+/* Creates a trainable adapter on `model` (which it keeps alive). With the same seed as
+ * torch.manual_seed, every method starts from exactly the values PEFT starts from.
+ * Errors: SP_ERR_INVALID_ARGUMENT (zero tokens, negative sizes, TEXT without ids, an init mode the
+ * method lacks, unknown enum values, SOURCE inits without source_adapter or with num_tasks != 1),
+ * SP_ERR_OUT_OF_RANGE (init ids outside the vocabulary, source_task past the source's tasks),
+ * SP_ERR_NOT_FOUND / SP_ERR_FORMAT / SP_ERR_SHAPE_MISMATCH (the MPT source adapter). */
 SP_API sp_status sp_adapter_create(sp_adapter** out, sp_model* model, const sp_adapter_params* params) SP_NOEXCEPT;
 
 /* Releases the adapter (trainers created on it keep it alive until freed). NULL is ignored. */
@@ -243,12 +276,46 @@ SP_API void sp_adapter_free(sp_adapter* adapter) SP_NOEXCEPT;
 SP_API sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) SP_NOEXCEPT;
 
 /* Loads a PEFT-layout adapter folder (written by PEFT or by sp_save_adapter) onto `model`.
- * The loaded adapter is trainable. Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT, SP_ERR_UNSUPPORTED
- * (another task type or method), SP_ERR_SHAPE_MISMATCH (an adapter made for another hidden size). */
+ * The loaded adapter is trainable. PEFT stores P-tuning and projected prefixes as their encoder
+ * outputs only, so those come back as plain tables (trained directly, without the encoder).
+ * Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT, SP_ERR_UNSUPPORTED (another task type or method),
+ * SP_ERR_SHAPE_MISMATCH (an adapter made for another model size). */
 SP_API sp_status sp_load_adapter(sp_adapter** out, sp_model* model, const char* folder) SP_NOEXCEPT;
 
-/* Number of float32 values in the adapter's trainable tensor `name` ("prompt_embeddings" for
- * prompt tuning). Errors: SP_ERR_NOT_FOUND for unknown names. */
+/* Writes the adapter as one file in softprompt's own format (documented in
+ * core/adapters/single_file_format.md): magic number, format version, the method's configuration,
+ * every trainable tensor (encoders included, so training resumes exactly), zlib compression, a
+ * CRC-32 over the whole file and a record of the base model (family, hidden size, layer count,
+ * vocabulary size, embedding fingerprint). Written to a temporary file in the same folder, flushed
+ * and renamed: a crash mid-save leaves the previous file intact. */
+SP_API sp_status sp_save_adapter_file(const sp_adapter* adapter, const char* path) SP_NOEXCEPT;
+
+/* Loads a file written by sp_save_adapter_file onto `model`. Errors: SP_ERR_NOT_FOUND,
+ * SP_ERR_FORMAT (empty, truncated, corrupted: the message names the check that failed),
+ * SP_ERR_UNSUPPORTED (a newer format version), SP_ERR_MODEL_MISMATCH (trained on another base
+ * model; the message names what differs). */
+SP_API sp_status sp_load_adapter_file(sp_adapter** out, sp_model* model, const char* path) SP_NOEXCEPT;
+
+/* What an adapter is. */
+typedef struct sp_adapter_info {
+  size_t struct_size;               /* set by the caller to sizeof(sp_adapter_info) */
+  sp_method method;
+  int32_t num_virtual_tokens;
+  int32_t num_tasks;                /* multitask prompt tuning; 0 for the other methods */
+  int32_t num_parameter_tensors;    /* trainable tensors; names via sp_adapter_parameter_name */
+  int64_t num_trainable_parameters; /* float32 values over all trainable tensors */
+} sp_adapter_info;
+
+/* Fills *info (up to info->struct_size bytes, which the caller must set). */
+SP_API sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) SP_NOEXCEPT;
+
+/* Name of trainable tensor `index` (0 <= index < num_parameter_tensors), as PEFT names it in
+ * memory: "embedding.weight", "transform.0.weight", "lstm_head.weight_ih_l0", "prefix_task_cols", ...
+ * *name points into the adapter and stays valid until the adapter is freed. */
+SP_API sp_status sp_adapter_parameter_name(const sp_adapter* adapter, int32_t index, const char** name) SP_NOEXCEPT;
+
+/* Number of float32 values in the adapter's trainable tensor `name` ("embedding.weight" is the
+ * prompt table of every method). Errors: SP_ERR_NOT_FOUND for unknown names. */
 SP_API sp_status sp_adapter_parameter_size(const sp_adapter* adapter, const char* name, size_t* count) SP_NOEXCEPT;
 
 /* Copies the current values of trainable tensor `name` (row-major) into out[count]; count must
@@ -261,6 +328,7 @@ SP_API sp_status sp_logits(const sp_adapter* adapter, const sp_batch* batch, sp_
                            size_t out_count) SP_NOEXCEPT;
 
 /* Mean loss and per-row log-likelihood with the adapter's soft prompt; see sp_model_eval_loss.
+ * Multitask prompt tuning adapters need batch->task_ids here, in sp_logits and in sp_train_step.
  * For prompt methods the last virtual token predicts the first real token, so that token is a
  * target too (as in PEFT). Changes nothing. */
 SP_API sp_status sp_eval_loss(const sp_adapter* adapter, const sp_batch* batch, float* mean_loss,

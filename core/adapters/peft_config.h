@@ -1,0 +1,24 @@
+// adapter_config.json <-> MethodConfig, with exactly the fields PEFT's config classes declare.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "methods/method.h"
+#include "model/transformer.h"
+
+namespace sp::adapters {
+
+// The PEFT release whose file layout this code writes; recorded in "peft_version" with our name.
+constexpr const char* kPeftLayoutVersion = "0.21.2";
+
+// Every declared field of the method's PEFT config class, completed from the model as PEFT completes it.
+nlohmann::json peft_config_json(const methods::SoftPromptMethod& method, const model::Transformer& model);
+
+// Reads a PEFT config (missing optional keys take PEFT's defaults, unknown keys are ignored) and
+// checks it against the model. `path` names the file in error messages. The result has
+// encoded_only set where PEFT's file holds encoder outputs (P-tuning, projected prefixes).
+methods::MethodConfig parse_peft_config(const nlohmann::json& config, const std::string& path,
+                                        const model::Transformer& model);
+
+}  // namespace sp::adapters

@@ -1,0 +1,97 @@
+#include "methods/multitask_prompt_tuning.h"
+
+#include "io/file_util.h"
+#include "io/safetensors.h"
+#include "io/torch_tensors.h"
+#include "methods/init.h"
+#include "util/errors.h"
+
+namespace sp::methods {
+
+namespace {
+at::Tensor source_tensor(const io::SafetensorsFile& file, const std::string& name) {
+  const io::TensorView* view = file.find(name);
+  if (!view) fail(ErrorKind::Format, "MPT source '" + file.path() + "' has no tensor \"" + name + "\"");
+  return io::tensor_from_view(*view, nullptr).to(at::kFloat).clone();
+}
+
+std::string shape_text(at::IntArrayRef shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+void expect_shape(const at::Tensor& tensor, at::IntArrayRef shape, const std::string& what) {
+  if (tensor.sizes() != shape)
+    fail(ErrorKind::ShapeMismatch, "MPT source " + what + " has shape " + shape_text(tensor.sizes()) +
+                                       " but this adapter needs " + shape_text(shape));
+}
+}  // namespace
+
+MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const model::Transformer& model,
+                                             bool loading)
+    : SoftPromptMethod(config, model.config()) {
+  const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
+  // PEFT's draw order: the table (RANDOM or TEXT), then cols, then rows, each factor N(0, 0.02^2).
+  at::Generator generator = make_generator(config.seed);
+  at::Tensor table = initial_prompt_table(config, model, T, generator, loading);
+  at::Tensor cols = at::empty({config.num_tasks, T, config.num_ranks}, at::kFloat).normal_(0.0, 0.02, generator);
+  at::Tensor rows = at::empty({config.num_tasks, config.num_ranks, d}, at::kFloat).normal_(0.0, 0.02, generator);
+  table_ = trainable(table, model.device());
+  cols_ = trainable(cols, model.device());
+  rows_ = trainable(rows, model.device());
+  const bool from_source = config.init == PromptInit::AverageSourceTasks || config.init == PromptInit::ExactSourceTask ||
+                           config.init == PromptInit::OnlySourceShared;
+  if (from_source && !loading) initialise_from_source();
+}
+
+void MultitaskPromptTuning::initialise_from_source() {
+  if (config_.source_path.empty())
+    fail(ErrorKind::InvalidArgument, std::string(prompt_init_name(config_.init)) + " needs a source adapter path");
+  std::string path = config_.source_path;
+  if (io::is_directory(path)) path = io::join_path(path, "adapter_model.safetensors");
+  if (!io::is_regular_file(path)) fail(ErrorKind::NotFound, "MPT source adapter not found: '" + path + "'");
+  auto file = io::SafetensorsFile::open(path);
+  at::Tensor table = source_tensor(*file, "prompt_embeddings");
+  expect_shape(table, table_.sizes(), "prompt_embeddings");
+  at::Tensor cols, rows;
+  if (config_.init != PromptInit::OnlySourceShared) {
+    // AVERAGE_SOURCE_TASKS and EXACT_SOURCE_TASK load strictly: the target has exactly one task.
+    if (config_.num_tasks != 1)
+      fail(ErrorKind::InvalidArgument, std::string(prompt_init_name(config_.init)) + " needs num_tasks = 1, got " +
+                                           std::to_string(config_.num_tasks));
+    cols = source_tensor(*file, "prefix_task_cols");
+    rows = source_tensor(*file, "prefix_task_rows");
+    if (cols.dim() != 3 || rows.dim() != 3 || cols.size(0) != rows.size(0))
+      fail(ErrorKind::Format, "MPT source '" + path + "' has inconsistent task factors");
+    if (config_.init == PromptInit::AverageSourceTasks) {
+      cols = cols.mean(0, true);
+      rows = rows.mean(0, true);
+    } else {
+      if (config_.source_task < 0 || config_.source_task >= cols.size(0))
+        fail(ErrorKind::OutOfRange, "source task " + std::to_string(config_.source_task) + " is outside the source's " +
+                                        std::to_string(cols.size(0)) + " tasks");
+      cols = cols[config_.source_task].unsqueeze(0);
+      rows = rows[config_.source_task].unsqueeze(0);
+    }
+    expect_shape(cols, cols_.sizes(), "prefix_task_cols");
+    expect_shape(rows, rows_.sizes(), "prefix_task_rows");
+  }
+  at::NoGradGuard no_grad;
+  table_.copy_(table);
+  if (cols.defined()) {
+    cols_.copy_(cols);
+    rows_.copy_(rows);
+  }
+}
+
+PromptContribution MultitaskPromptTuning::contribute(const PromptRequest& request) const {
+  if (!request.task_ids.defined()) fail(ErrorKind::InvalidArgument, "multitask prompt tuning needs task ids for every row");
+  at::Tensor task_cols = cols_.index_select(0, request.task_ids);  // (B, T, r)
+  at::Tensor task_rows = rows_.index_select(0, request.task_ids);  // (B, r, d)
+  PromptContribution contribution;
+  contribution.prepend_embeddings = table_.unsqueeze(0) * at::matmul(task_cols, task_rows);
+  return contribution;
+}
+
+}  // namespace sp::methods

@@ -1,0 +1,36 @@
+// Multitask prompt tuning (Wang et al. 2023) as PEFT implements it: a shared (T, hidden) table P and,
+// per task, a rank-r factorisation cols (T, r) @ rows (r, hidden); a row with task t receives
+// P * (cols_t @ rows_t) (Hadamard product), prepended like prompt tuning.
+#pragma once
+
+#include "methods/method.h"
+
+namespace sp::methods {
+
+class MultitaskPromptTuning final : public SoftPromptMethod {
+ public:
+  // Target initialisations (AVERAGE_SOURCE_TASKS, EXACT_SOURCE_TASK, ONLY_SOURCE_SHARED) read the
+  // source adapter named by config.source_path (a PEFT folder or its adapter_model.safetensors).
+  // `loading` skips the TEXT lookup and the source initialisation: the tensors are about to be
+  // overwritten (PEFT re-runs the source initialisation even then - quirk 10 of the spec - and fails
+  // if the source file is gone; we do not).
+  MultitaskPromptTuning(const MethodConfig& config, const model::Transformer& model, bool loading);
+
+  PromptContribution contribute(const PromptRequest& request) const override;
+  NamedTensors parameters() const override {
+    return {{"embedding.weight", table_}, {"prefix_task_cols", cols_}, {"prefix_task_rows", rows_}};
+  }
+  // PEFT stores the raw shared table and both factors.
+  NamedTensors tensors_for_saving() const override {
+    return {{"prompt_embeddings", table_.detach()}, {"prefix_task_cols", cols_.detach()}, {"prefix_task_rows", rows_.detach()}};
+  }
+
+ private:
+  void initialise_from_source();
+
+  at::Tensor table_;  // (T, hidden)
+  at::Tensor cols_;   // (num_tasks, T, r)
+  at::Tensor rows_;   // (num_tasks, r, hidden)
+};
+
+}  // namespace sp::methods

@@ -1,0 +1,115 @@
+#include "methods/p_tuning.h"
+
+#include <cmath>
+
+#include "util/errors.h"
+
+namespace sp::methods {
+
+namespace {
+at::Tensor uniform(std::vector<int64_t> shape, double bound, at::Generator& generator) {
+  at::Tensor t = at::empty(shape, at::kFloat);
+  t.uniform_(-bound, bound, generator);
+  return t;
+}
+}  // namespace
+
+PTuning::PTuning(const MethodConfig& config, const model::Transformer& model)
+    : SoftPromptMethod(config, model.config()) {
+  const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
+  const int64_t h = config.encoder_hidden_size > 0 ? config.encoder_hidden_size : d;
+  const at::Device device = model.device();
+  at::Generator generator = make_generator(config.seed);
+  table_ = trainable(normal_table(T, d, generator), device);
+  if (config.encoded_only) return;
+
+  // PEFT's construction order: embedding, then (LSTM parameters, MLP) or the MLP's three Linears.
+  if (config.encoder_type == EncoderType::Lstm) {
+    // torch.nn.LSTM: every tensor U(-1/sqrt(h), 1/sqrt(h)), per layer: forward then reverse direction.
+    const double bound = 1.0 / std::sqrt(static_cast<double>(h));
+    for (int64_t layer = 0; layer < config.encoder_num_layers; ++layer) {
+      const int64_t in = layer == 0 ? d : 2 * h;
+      LstmLayer l;
+      l.w_ih = uniform({4 * h, in}, bound, generator);
+      l.w_hh = uniform({4 * h, h}, bound, generator);
+      l.b_ih = uniform({4 * h}, bound, generator);
+      l.b_hh = uniform({4 * h}, bound, generator);
+      l.w_ih_reverse = uniform({4 * h, in}, bound, generator);
+      l.w_hh_reverse = uniform({4 * h, h}, bound, generator);
+      l.b_ih_reverse = uniform({4 * h}, bound, generator);
+      l.b_hh_reverse = uniform({4 * h}, bound, generator);
+      for (at::Tensor* t : {&l.w_ih, &l.w_hh, &l.b_ih, &l.b_hh, &l.w_ih_reverse, &l.w_hh_reverse, &l.b_ih_reverse, &l.b_hh_reverse})
+        *t = trainable(*t, device);
+      lstm_.push_back(l);
+    }
+    mlp_.push_back(make_linear(2 * h, 2 * h, generator));
+    mlp_.push_back(make_linear(2 * h, d, generator));
+  } else {
+    mlp_.push_back(make_linear(d, h, generator));
+    mlp_.push_back(make_linear(h, h, generator));
+    mlp_.push_back(make_linear(h, d, generator));
+  }
+  for (auto& linear : mlp_) linear = {trainable(linear.weight, device), trainable(linear.bias, device)};
+  dropout_generator_ = make_generator(config.seed + 1);
+}
+
+at::Tensor PTuning::encode(bool training) const {
+  if (config_.encoded_only) return table_;
+  at::Tensor x = table_.unsqueeze(0);  // (1, T, d): PEFT runs the encoder once and tiles the result
+  if (config_.encoder_type == EncoderType::Lstm) {
+    const int64_t h = lstm_.front().w_hh.size(1);
+    at::Tensor zeros = at::zeros({2, 1, h}, x.options());
+    for (std::size_t index = 0; index < lstm_.size(); ++index) {
+      const LstmLayer& l = lstm_[index];
+      // One layer per call, so that dropout between layers draws from the adapter's own generator.
+      x = std::get<0>(at::lstm(x, {zeros, zeros},
+                               {l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse},
+                               /*has_biases=*/true, /*num_layers=*/1, /*dropout=*/0.0, training,
+                               /*bidirectional=*/true, /*batch_first=*/true));
+      if (training && config_.encoder_dropout > 0 && index + 1 < lstm_.size()) {
+        const double keep = 1.0 - config_.encoder_dropout;
+        at::Tensor mask = at::empty_like(x, at::TensorOptions().device(at::kCPU)).bernoulli_(keep, dropout_generator_);
+        x = x * mask.to(x.device()) / keep;
+      }
+    }
+    x = at::linear(at::relu(at::linear(x, mlp_[0].weight, mlp_[0].bias)), mlp_[1].weight, mlp_[1].bias);
+  } else {
+    x = at::relu(at::linear(x, mlp_[0].weight, mlp_[0].bias));
+    x = at::relu(at::linear(x, mlp_[1].weight, mlp_[1].bias));
+    x = at::linear(x, mlp_[2].weight, mlp_[2].bias);
+  }
+  return x.squeeze(0);
+}
+
+PromptContribution PTuning::contribute(const PromptRequest& request) const {
+  PromptContribution contribution;
+  contribution.prepend_embeddings = encode(request.training).unsqueeze(0).expand({request.batch_size, -1, -1});
+  return contribution;
+}
+
+NamedTensors PTuning::parameters() const {
+  NamedTensors named = {{"embedding.weight", table_}};
+  for (std::size_t k = 0; k < lstm_.size(); ++k) {
+    const std::string s = std::to_string(k);
+    const LstmLayer& l = lstm_[k];
+    named.insert(named.end(), {{"lstm_head.weight_ih_l" + s, l.w_ih}, {"lstm_head.weight_hh_l" + s, l.w_hh},
+                               {"lstm_head.bias_ih_l" + s, l.b_ih}, {"lstm_head.bias_hh_l" + s, l.b_hh},
+                               {"lstm_head.weight_ih_l" + s + "_reverse", l.w_ih_reverse},
+                               {"lstm_head.weight_hh_l" + s + "_reverse", l.w_hh_reverse},
+                               {"lstm_head.bias_ih_l" + s + "_reverse", l.b_ih_reverse},
+                               {"lstm_head.bias_hh_l" + s + "_reverse", l.b_hh_reverse}});
+  }
+  for (std::size_t k = 0; k < mlp_.size(); ++k) {
+    const std::string index = std::to_string(2 * k);  // Linears sit at 0, 2, 4 of PEFT's Sequential
+    named.emplace_back("mlp_head." + index + ".weight", mlp_[k].weight);
+    named.emplace_back("mlp_head." + index + ".bias", mlp_[k].bias);
+  }
+  return named;
+}
+
+NamedTensors PTuning::tensors_for_saving() const {
+  at::NoGradGuard no_grad;
+  return {{"prompt_embeddings", encode(false).detach()}};
+}
+
+}  // namespace sp::methods

@@ -1,0 +1,35 @@
+// P-tuning (Liu et al. 2021) as PEFT implements it: a (n, token_dim) table passed through a prompt
+// encoder - an MLP (Linear, ReLU, Linear, ReLU, Linear) or a bidirectional LSTM followed by
+// (Linear, ReLU, Linear) - and prepended to the input embeddings like prompt tuning.
+#pragma once
+
+#include <vector>
+
+#include "methods/init.h"
+#include "methods/method.h"
+
+namespace sp::methods {
+
+class PTuning final : public SoftPromptMethod {
+ public:
+  PTuning(const MethodConfig& config, const model::Transformer& model);
+
+  PromptContribution contribute(const PromptRequest& request) const override;
+  NamedTensors parameters() const override;
+  // PEFT saves the encoder's output, not the encoder: quirk 9 of the spec. We run the encoder
+  // without dropout for the save; PEFT saving in training mode with LSTM dropout stores a noisy copy.
+  NamedTensors tensors_for_saving() const override;
+
+ private:
+  at::Tensor encode(bool training) const;  // (T, token_dim) float32
+
+  struct LstmLayer {
+    at::Tensor w_ih, w_hh, b_ih, b_hh, w_ih_reverse, w_hh_reverse, b_ih_reverse, b_hh_reverse;
+  };
+  at::Tensor table_;               // (T, token_dim)
+  std::vector<Linear> mlp_;        // MLP head: 3 Linears (MLP) or 2 (after the LSTM)
+  std::vector<LstmLayer> lstm_;    // LSTM only
+  mutable at::Generator dropout_generator_;
+};
+
+}  // namespace sp::methods
