@@ -58,18 +58,28 @@ at::Tensor PTuning::encode(bool training) const {
   at::Tensor x = table_.unsqueeze(0);  // (1, T, d): PEFT runs the encoder once and tiles the result
   if (config_.encoder_type == EncoderType::Lstm) {
     const int64_t h = lstm_.front().w_hh.size(1);
-    at::Tensor zeros = at::zeros({2, 1, h}, x.options());
-    for (std::size_t index = 0; index < lstm_.size(); ++index) {
-      const LstmLayer& l = lstm_[index];
+    const auto layers = static_cast<int64_t>(lstm_.size());
+    auto weights_of = [](const LstmLayer& l) {
+      return std::vector<at::Tensor>{l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse};
+    };
+    const bool dropout = training && config_.encoder_dropout > 0 && layers > 1;
+    if (!dropout) {
+      // All layers in one call: the same operation torch.nn.LSTM runs, so results match PEFT's bit for bit.
+      std::vector<at::Tensor> weights;
+      for (const auto& l : lstm_)
+        for (auto& w : weights_of(l)) weights.push_back(w);
+      at::Tensor zeros = at::zeros({2 * layers, 1, h}, x.options());
+      x = std::get<0>(at::lstm(x, {zeros, zeros}, weights, true, layers, 0.0, training, true, true));
+    } else {
       // One layer per call, so that dropout between layers draws from the adapter's own generator.
-      x = std::get<0>(at::lstm(x, {zeros, zeros},
-                               {l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse},
-                               /*has_biases=*/true, /*num_layers=*/1, /*dropout=*/0.0, training,
-                               /*bidirectional=*/true, /*batch_first=*/true));
-      if (training && config_.encoder_dropout > 0 && index + 1 < lstm_.size()) {
-        const double keep = 1.0 - config_.encoder_dropout;
-        at::Tensor mask = at::empty_like(x, at::TensorOptions().device(at::kCPU)).bernoulli_(keep, dropout_generator_);
-        x = x * mask.to(x.device()) / keep;
+      at::Tensor zeros = at::zeros({2, 1, h}, x.options());
+      for (int64_t index = 0; index < layers; ++index) {
+        x = std::get<0>(at::lstm(x, {zeros, zeros}, weights_of(lstm_[index]), true, 1, 0.0, training, true, true));
+        if (index + 1 < layers) {
+          const double keep = 1.0 - config_.encoder_dropout;
+          at::Tensor mask = at::empty(x.sizes(), at::kFloat).bernoulli_(keep, dropout_generator_);
+          x = x * mask.to(x.device()) / keep;
+        }
       }
     }
     x = at::linear(at::relu(at::linear(x, mlp_[0].weight, mlp_[0].bias)), mlp_[1].weight, mlp_[1].bias);

@@ -1,6 +1,7 @@
 """Loads adapter folders written by softprompt into PEFT and checks them (test tool only).
 
-For each variant in OURS/<variant>/ (written by tests/c/test_adapter_files.c):
+For each variant, every adapter in OURS/<variant>/ and OURS/<variant>/<case>/ (written by
+tests/c/test_adapter_files.c and tests/c/test_methods.c):
   - PeftModel.from_pretrained loads adapter/ onto the transformers model without complaint;
   - PEFT's logits on the reference batch equal our_logits.f32 (max |diff| <= 1e-5);
   - PEFT re-saving the loaded adapter produces a byte-identical adapter_model.safetensors and the
@@ -20,33 +21,46 @@ from peft import PeftModel
 from transformers import AutoModelForCausalLM
 
 TOLERANCE = 1e-5
-NUM_VIRTUAL_TOKENS = 6
 WRITER_FIELDS = {"peft_version", "base_model_name_or_path"}
 
 
-def check(variant, models, reference, ours):
-    folder = os.path.join(ours, variant, "adapter")
+def adapter_folders(ours, variant):
+    root = os.path.join(ours, variant)
+    if os.path.isdir(os.path.join(root, "adapter")):
+        yield root
+    for case in sorted(os.listdir(root)):
+        if os.path.isdir(os.path.join(root, case, "adapter")):
+            yield os.path.join(root, case)
+
+
+def check(variant, case_folder, models, reference):
+    folder = os.path.join(case_folder, "adapter")
+    label = os.path.relpath(case_folder, os.path.dirname(os.path.dirname(case_folder)))
     base = AutoModelForCausalLM.from_pretrained(os.path.join(models, variant), dtype=torch.float32)
     model = PeftModel.from_pretrained(base, folder)
     model.eval()
-    assert model.peft_config["default"].num_virtual_tokens == NUM_VIRTUAL_TOKENS
+    config = model.peft_config["default"]
     ref = os.path.join(reference, variant)
     ids = torch.from_numpy(np.fromfile(os.path.join(ref, "input_ids.i32"), dtype=np.int32).astype(np.int64))
     mask = torch.from_numpy(np.fromfile(os.path.join(ref, "attention_mask.i32"), dtype=np.int32).astype(np.int64))
     ids, mask = ids.view(3, -1), mask.view(3, -1)
+    extra = {}
+    if config.peft_type == "MULTITASK_PROMPT_TUNING":
+        extra["task_ids"] = torch.tensor([0, 1, 2]) if config.num_tasks == 3 else torch.zeros(3, dtype=torch.long)
     with torch.no_grad():
-        logits = model(input_ids=ids, attention_mask=mask).logits[:, NUM_VIRTUAL_TOKENS:]
-    our_logits = torch.from_numpy(np.fromfile(os.path.join(ours, variant, "our_logits.f32"), dtype=np.float32))
+        logits = model(input_ids=ids, attention_mask=mask, **extra).logits
+    logits = logits[:, logits.shape[1] - ids.shape[1]:]  # drop virtual positions of prompt methods
+    our_logits = torch.from_numpy(np.fromfile(os.path.join(case_folder, "our_logits.f32"), dtype=np.float32))
     worst = (logits.reshape(-1) - our_logits).abs().max().item()
-    print(f"{variant}: PEFT logits on our adapter, max |diff| = {worst:.3g} (tolerance {TOLERANCE:g})")
+    print(f"{label}: PEFT logits on our {config.peft_type} adapter, max |diff| = {worst:.3g} (tolerance {TOLERANCE:g})")
     if not worst <= TOLERANCE:
-        raise SystemExit(f"{variant}: logits differ by {worst}")
+        raise SystemExit(f"{label}: logits differ by {worst}")
 
     with tempfile.TemporaryDirectory() as resaved:
         model.save_pretrained(resaved)
         if not filecmp.cmp(os.path.join(folder, "adapter_model.safetensors"),
                            os.path.join(resaved, "adapter_model.safetensors"), shallow=False):
-            raise SystemExit(f"{variant}: PEFT re-saves different adapter_model.safetensors bytes")
+            raise SystemExit(f"{label}: PEFT re-saves different adapter_model.safetensors bytes")
         with open(os.path.join(folder, "adapter_config.json")) as ours_file, \
                 open(os.path.join(resaved, "adapter_config.json")) as peft_file:
             ours_text, peft_text = ours_file.read(), peft_file.read()
@@ -54,10 +68,10 @@ def check(variant, models, reference, ours):
         for field in WRITER_FIELDS:
             ours_config.pop(field), peft_config.pop(field)
         if ours_config != peft_config:
-            raise SystemExit(f"{variant}: adapter_config.json differs: ours {ours_config} vs PEFT {peft_config}")
+            raise SystemExit(f"{label}: adapter_config.json differs: ours {ours_config} vs PEFT {peft_config}")
         if json.dumps(json.loads(ours_text), indent=2, sort_keys=True) != ours_text:
-            raise SystemExit(f"{variant}: adapter_config.json is not formatted as json.dumps(indent=2, sort_keys=True)")
-    print(f"{variant}: safetensors bytes identical to PEFT's re-save; config equal")
+            raise SystemExit(f"{label}: adapter_config.json is not formatted as json.dumps(indent=2, sort_keys=True)")
+    print(f"{label}: safetensors bytes identical to PEFT's re-save; config equal")
 
 
 def main():
@@ -67,9 +81,14 @@ def main():
     parser.add_argument("--ours", required=True)
     parser.add_argument("variants", nargs="+")
     args = parser.parse_args()
+    checked = 0
     for variant in args.variants:
-        check(variant, args.models, args.reference, args.ours)
-    print(f"{len(args.variants)} passed, 0 failed")
+        for case_folder in adapter_folders(args.ours, variant):
+            check(variant, case_folder, args.models, args.reference)
+            checked += 1
+    if checked == 0:
+        raise SystemExit("no adapter folders found")
+    print(f"ours_in_peft: {checked} passed, 0 failed")
     return 0
 
 

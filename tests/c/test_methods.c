@@ -1,0 +1,247 @@
+/*
+ * Prefix tuning, P-tuning (MLP and LSTM) and multitask prompt tuning against PEFT, through the C API.
+ *
+ *   test_methods <models-folder> <reference-folder> <methods-reference-folder> <out-folder>
+ *
+ * For every base-model variant and every case of tests/reference/methods_reference.py: the initial
+ * tensors equal PEFT's for the same seed (exactly), and logits, loss, the gradient of every
+ * trainable tensor and every tensor after one AdamW step agree with PEFT (float32; logits and loss
+ * within 1e-5 absolute, tensors within 1e-5 * max(1, |value|); dropout off). PEFT's saved folder loads here with PEFT's logits. Our trained adapter of each case is
+ * written to <out>/<variant>/<case>/adapter with our logits, for check_ours_in_peft.py.
+ */
+#include "conformance_constants.h"
+#include "test_support.h"
+
+#define METHOD_SEED 11
+#define METHOD_TOKENS 4
+#define ADAMW_EPS 1e-3 /* see methods_reference.py: keeps the first AdamW update well conditioned */
+
+/* |ours - PEFT| <= tolerance * max(1, |PEFT|): absolute for values up to 1, relative above (gradients
+ * of MPT's task factors reach 20-30, where float32 resolution alone is 2e-6). Returns the worst ratio. */
+static double worst_scaled_diff(const float* ours, const float* reference, size_t count) {
+  double worst = 0;
+  for (size_t i = 0; i < count; ++i) {
+    double scale = fabs(reference[i]) > 1.0 ? fabs(reference[i]) : 1.0;
+    double diff = fabs((double)ours[i] - reference[i]) / scale;
+    if (diff != diff) return INFINITY;
+    if (diff > worst) worst = diff;
+  }
+  return worst;
+}
+
+static const char* models_root;
+static const char* reference_root;
+static const char* methods_root;
+static const char* out_root;
+
+typedef struct method_case {
+  const char* name;
+  sp_method method;
+  sp_prompt_init init;
+  int prefix_projection, encoder_hidden_size, lstm, num_tasks, source_task;
+  int uses_source;
+} method_case;
+
+static const method_case cases[] = {
+    {"prefix", SP_METHOD_PREFIX_TUNING, SP_INIT_RANDOM, 0, 0, 0, 1, 0, 0},
+    {"prefix_projection", SP_METHOD_PREFIX_TUNING, SP_INIT_RANDOM, 1, 32, 0, 1, 0, 0},
+    {"ptuning_mlp", SP_METHOD_P_TUNING, SP_INIT_RANDOM, 0, 32, 0, 1, 0, 0},
+    {"ptuning_lstm", SP_METHOD_P_TUNING, SP_INIT_RANDOM, 0, 16, 1, 1, 0, 0},
+    {"mpt_source", SP_METHOD_MULTITASK_PROMPT_TUNING, SP_INIT_RANDOM, 0, 0, 0, 3, 0, 0},
+    {"mpt_average_source_tasks", SP_METHOD_MULTITASK_PROMPT_TUNING, SP_INIT_AVERAGE_SOURCE_TASKS, 0, 0, 0, 1, 0, 1},
+    {"mpt_exact_source_task", SP_METHOD_MULTITASK_PROMPT_TUNING, SP_INIT_EXACT_SOURCE_TASK, 0, 0, 0, 1, 1, 1},
+    {"mpt_only_source_shared", SP_METHOD_MULTITASK_PROMPT_TUNING, SP_INIT_ONLY_SOURCE_SHARED, 0, 0, 0, 1, 0, 1},
+    {"mpt_random", SP_METHOD_MULTITASK_PROMPT_TUNING, SP_INIT_RANDOM, 0, 0, 0, 1, 0, 0},
+    {"mpt_text", SP_METHOD_MULTITASK_PROMPT_TUNING, SP_INIT_TEXT, 0, 0, 0, 1, 0, 0},
+};
+#define NUM_CASES (sizeof cases / sizeof cases[0])
+
+static const char* const variants[] = {"llama", "llama-tied", "qwen2", "gpt2"};
+
+typedef struct state {
+  const char* variant;
+  sp_model* model;
+  sp_model_info info;
+  int32_t *ids, *mask, *labels;
+} state;
+
+static float* read_floats(const char* folder, const char* name, size_t expected) {
+  char path[1024];
+  size_t count = 0;
+  float* data = read_raw(test_path(path, sizeof path, folder, name), 4, &count);
+  if (count != expected) fail_msg("%s/%s holds %zu floats, expected %zu", folder, name, count, expected);
+  return data;
+}
+
+static void run_case(state* s, const method_case* c) {
+  char folder[768], path[1024], source[1024];
+  snprintf(folder, sizeof folder, "%s/%s/%s", methods_root, s->variant, c->name);
+  snprintf(source, sizeof source, "%s/%s/mpt_source/peft_trained/adapter_model.safetensors", methods_root, s->variant);
+  printf("  [%s / %s]\n", s->variant, c->name);
+
+  sp_adapter_params params = sp_adapter_default_params();
+  params.method = c->method;
+  params.init = c->init;
+  params.num_virtual_tokens = METHOD_TOKENS;
+  params.seed = METHOD_SEED;
+  params.prefix_projection = c->prefix_projection;
+  params.encoder_hidden_size = c->encoder_hidden_size;
+  params.encoder_type = c->lstm ? SP_ENCODER_LSTM : SP_ENCODER_MLP;
+  params.num_tasks = c->num_tasks;
+  params.num_ranks = 2;
+  params.source_task = c->source_task;
+  params.source_adapter = c->uses_source ? source : NULL;
+  params.init_token_ids = TEXT_INIT_IDS;
+  params.num_init_token_ids = 3;
+  sp_adapter* adapter = NULL;
+  SP_CHECK(sp_adapter_create(&adapter, s->model, &params));
+
+  int32_t task_ids[BATCH] = {0, 1, 2};
+  if (c->num_tasks == 1) task_ids[1] = task_ids[2] = 0;
+  sp_batch batch = sp_batch_init();
+  batch.batch_size = BATCH;
+  batch.seq_len = SEQ_LEN;
+  batch.input_ids = s->ids;
+  batch.attention_mask = s->mask;
+  batch.labels = s->labels;
+  batch.num_input_ids = batch.num_attention_mask = batch.num_labels = BATCH * SEQ_LEN;
+  batch.task_ids = task_ids;
+  batch.num_task_ids = BATCH;
+
+  sp_adapter_info info;
+  info.struct_size = sizeof info;
+  SP_CHECK(sp_adapter_get_info(adapter, &info));
+  for (int i = 0; i < info.num_parameter_tensors; ++i) {  /* the same starting point as PEFT */
+    const char* name = NULL;
+    size_t count = 0;
+    SP_CHECK(sp_adapter_parameter_name(adapter, i, &name));
+    SP_CHECK(sp_adapter_parameter_size(adapter, name, &count));
+    float* ours = malloc(count * sizeof(float));
+    SP_CHECK(sp_adapter_get_parameter(adapter, name, ours, count));
+    snprintf(path, sizeof path, "init__%s.f32", name);
+    float* expected = read_floats(folder, path, count);
+    char label[128];
+    snprintf(label, sizeof label, "init %s", name);
+    ASSERT_CLOSE(label, ours, expected, count, running_on_cpu_float32() ? 0.0 : tolerance(1e-6));
+    free(ours);
+    free(expected);
+  }
+
+  const size_t logits_count = (size_t)BATCH * SEQ_LEN * (size_t)s->info.vocab_size;
+  float* logits = malloc(logits_count * sizeof(float));
+  float* expected = read_floats(folder, "logits.f32", logits_count);
+  SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
+  ASSERT_CLOSE("logits vs PEFT", logits, expected, logits_count, tolerance(1e-5));
+  free(expected);
+  float loss = 0;
+  float* expected_loss = read_floats(folder, "loss.f32", 1);
+  SP_CHECK(sp_eval_loss(adapter, &batch, &loss, NULL));
+  ASSERT_CLOSE("loss vs PEFT", &loss, expected_loss, 1, tolerance(1e-5));
+  free(expected_loss);
+
+  sp_trainer_params trainer_params = sp_trainer_default_params();
+  trainer_params.learning_rate = LEARNING_RATE;
+  trainer_params.weight_decay = WEIGHT_DECAY;
+  trainer_params.eps = ADAMW_EPS;
+  sp_trainer* trainer = NULL;
+  SP_CHECK(sp_trainer_create(&trainer, adapter, &trainer_params));
+  SP_CHECK(sp_train_step(trainer, &batch, NULL));
+  double worst_grad = 0, worst_after = 0;
+  for (int i = 0; i < info.num_parameter_tensors; ++i) {
+    const char* name = NULL;
+    size_t count = 0;
+    SP_CHECK(sp_adapter_parameter_name(adapter, i, &name));
+    SP_CHECK(sp_adapter_parameter_size(adapter, name, &count));
+    float* ours = malloc(count * sizeof(float));
+    SP_CHECK(sp_trainer_get_gradient(trainer, name, ours, count));
+    snprintf(path, sizeof path, "grad__%s.f32", name);
+    float* reference = read_floats(folder, path, count);
+    double diff = worst_scaled_diff(ours, reference, count);
+    if (diff > worst_grad) worst_grad = diff;
+    if (!(diff <= tolerance(1e-5))) fail_msg("gradient of %s differs from PEFT's by %.3g (scaled)", name, diff);
+    free(reference);
+    SP_CHECK(sp_adapter_get_parameter(adapter, name, ours, count));
+    snprintf(path, sizeof path, "after__%s.f32", name);
+    reference = read_floats(folder, path, count);
+    diff = worst_scaled_diff(ours, reference, count);
+    if (diff > worst_after) worst_after = diff;
+    if (!(diff <= tolerance(1e-5))) fail_msg("%s after one AdamW step differs from PEFT's by %.3g", name, diff);
+    free(ours);
+    free(reference);
+  }
+  printf("    %-48s max scaled diff = %.3g (tolerance 1e-05)\n", "gradients of every trainable tensor vs PEFT", worst_grad);
+  printf("    %-48s max scaled diff = %.3g (tolerance 1e-05)\n", "every tensor after one AdamW step vs PEFT", worst_after);
+
+  /* PEFT's saved folder (encoded form for P-tuning and projected prefixes) loads with PEFT's logits. */
+  sp_adapter* loaded = NULL;
+  SP_CHECK(sp_load_adapter(&loaded, s->model, test_path(path, sizeof path, folder, "peft")));
+  expected = read_floats(folder, "peft_loaded_logits.f32", logits_count);
+  SP_CHECK(sp_logits(loaded, &batch, SP_LOGITS_ALL, logits, logits_count));
+  ASSERT_CLOSE("PEFT-saved folder: logits vs PEFT", logits, expected, logits_count, tolerance(1e-5));
+  free(expected);
+
+  /* Our trained adapter, for PEFT to load (check_ours_in_peft.py). */
+  char ours_folder[768];
+  snprintf(ours_folder, sizeof ours_folder, "%s/%s/%s", out_root, s->variant, c->name);
+  make_dirs(ours_folder);
+  SP_CHECK(sp_save_adapter(adapter, test_path(path, sizeof path, ours_folder, "adapter")));
+  SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
+  FILE* file = fopen(test_path(path, sizeof path, ours_folder, "our_logits.f32"), "wb");
+  assert_non_null(file);
+  assert_int_equal(fwrite(logits, sizeof(float), logits_count, file), logits_count);
+  fclose(file);
+
+  free(logits);
+  sp_adapter_free(loaded);
+  sp_trainer_free(trainer);
+  sp_adapter_free(adapter);
+}
+
+static int setup_variant(void** st) {
+  state* s = (state*)*st;
+  char folder[512], path[600];
+  size_t count = 0;
+  sp_model_params params = test_model_params();
+  if (sp_model_create(&s->model, test_path(folder, sizeof folder, models_root, s->variant), &params) != SP_OK) return -1;
+  s->info.struct_size = sizeof s->info;
+  if (sp_model_get_info(s->model, &s->info) != SP_OK) return -1;
+  test_path(folder, sizeof folder, reference_root, s->variant);
+  s->ids = read_raw(test_path(path, sizeof path, folder, "input_ids.i32"), 4, &count);
+  s->mask = read_raw(test_path(path, sizeof path, folder, "attention_mask.i32"), 4, &count);
+  s->labels = read_raw(test_path(path, sizeof path, folder, "labels.i32"), 4, &count);
+  return 0;
+}
+
+static int teardown_variant(void** st) {
+  state* s = (state*)*st;
+  sp_model_free(s->model);
+  free(s->ids);
+  free(s->mask);
+  free(s->labels);
+  return 0;
+}
+
+static void every_method_matches_peft(void** st) {
+  state* s = (state*)*st;
+  for (size_t i = 0; i < NUM_CASES; ++i) run_case(s, &cases[i]);
+}
+
+int main(int argc, char** argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: %s <models-folder> <reference-folder> <methods-reference-folder> <out-folder>\n", argv[0]);
+    return 2;
+  }
+  models_root = argv[1];
+  reference_root = argv[2];
+  methods_root = argv[3];
+  out_root = argv[4];
+  static state states[4];
+  for (int i = 0; i < 4; ++i) states[i].variant = variants[i];
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, setup_variant, teardown_variant, &states[0]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, setup_variant, teardown_variant, &states[1]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, setup_variant, teardown_variant, &states[2]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, setup_variant, teardown_variant, &states[3]),
+  };
+  return cmocka_run_group_tests_name("prefix tuning, P-tuning and MPT against PEFT", tests, NULL, NULL);
+}
