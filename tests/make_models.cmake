@@ -15,3 +15,8 @@ execute_process(COMMAND ${GENERATOR} llama ${OUT}/narrow-llama --hidden 32 --hea
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "make_tiny_model narrow-llama failed")
 endif()
+# The llama model's shape with other weights: only the embedding fingerprint differs.
+execute_process(COMMAND ${GENERATOR} llama ${OUT}/llama-other-weights --seed 99 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_tiny_model llama-other-weights failed")
+endif()
