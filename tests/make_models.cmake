@@ -20,3 +20,10 @@ execute_process(COMMAND ${GENERATOR} llama ${OUT}/llama-other-weights --seed 99 
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "make_tiny_model llama-other-weights failed")
 endif()
+# GPT-2 small's attention shape (12 layers, 768 wide, 12 heads) with a small MLP and vocabulary:
+# enough for the parameter counts of every method, which do not depend on those.
+execute_process(COMMAND ${GENERATOR} gpt2 ${OUT}/gpt2-small-shape --layers 12 --hidden 768 --heads 12
+                --intermediate 64 --vocab 256 --positions 64 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_tiny_model gpt2-small-shape failed")
+endif()

@@ -286,6 +286,89 @@ static void bad_adapter_and_trainer_parameters(void** state) {
   assert_still_usable(f);
 }
 
+static void bad_method_parameters_are_named(void** state) {
+  fixture* f = (fixture*)*state;
+  sp_adapter* adapter = NULL;
+  sp_adapter_params params = sp_adapter_default_params();
+  params.method = (sp_method)17;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "is not an sp_method");
+  params = sp_adapter_default_params();
+  params.method = SP_METHOD_PREFIX_TUNING;
+  params.num_virtual_tokens = 0;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "num_virtual_tokens must be positive");
+  params = sp_adapter_default_params();
+  params.method = SP_METHOD_PREFIX_TUNING;
+  params.prefix_projection = 1;
+  params.encoder_hidden_size = -4;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "encoder_hidden_size must not be negative");
+  params = sp_adapter_default_params();
+  params.method = SP_METHOD_PREFIX_TUNING;
+  params.init = SP_INIT_SAMPLE_VOCAB;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "PREFIX_TUNING has no SAMPLE_VOCAB");
+  params = sp_adapter_default_params();
+  params.method = SP_METHOD_P_TUNING;
+  params.encoder_type = SP_ENCODER_LSTM;
+  params.encoder_num_layers = 0;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "encoder_num_layers");
+  params.encoder_num_layers = 2;
+  params.encoder_dropout = 1.5f;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "encoder_dropout");
+  params.encoder_dropout = 0.0f;
+  params.encoder_type = (sp_encoder_type)5;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "sp_encoder_type");
+  params = sp_adapter_default_params();
+  params.method = SP_METHOD_MULTITASK_PROMPT_TUNING;
+  params.num_tasks = 0;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "num_tasks must be at least 1");
+  params.num_tasks = 1;
+  params.num_ranks = -1;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "num_ranks");
+  params.num_ranks = 1;
+  params.init = SP_INIT_AVERAGE_SOURCE_TASKS;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "needs a source adapter path");
+  params.source_adapter = "/nonexistent/source/adapter_model.safetensors";
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_NOT_FOUND, "/nonexistent/source");
+  params.init = SP_INIT_SAMPLE_VOCAB;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "no SAMPLE_VOCAB");
+  params = sp_adapter_default_params();
+  params.method = SP_METHOD_PROMPT_TUNING;
+  params.init = SP_INIT_EXACT_SOURCE_TASK;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "prompt tuning has no EXACT_SOURCE_TASK");
+  assert_null(adapter);
+  assert_still_usable(f);
+}
+
+static void task_ids_are_checked_for_multitask_adapters(void** state) {
+  fixture* f = (fixture*)*state;
+  sp_adapter_params params = sp_adapter_default_params();
+  params.method = SP_METHOD_MULTITASK_PROMPT_TUNING;
+  params.num_tasks = 3;
+  sp_adapter* mpt = NULL;
+  SP_CHECK(sp_adapter_create(&mpt, f->model, &params));
+  sp_trainer* trainer = NULL;
+  SP_CHECK(sp_trainer_create(&trainer, mpt, NULL));
+  float loss = 0, logits[2 * 256];
+  sp_batch batch = f->batch;
+  SP_EXPECT_ERROR(sp_eval_loss(mpt, &batch, &loss, NULL), SP_ERR_INVALID_ARGUMENT, "needs batch->task_ids");
+  int32_t tasks[2] = {1, 3};
+  batch.task_ids = tasks;
+  batch.num_task_ids = 2;
+  SP_EXPECT_ERROR(sp_train_step(trainer, &batch, NULL), SP_ERR_OUT_OF_RANGE, "task id 3 of row 1 is outside [0, num_tasks = 3)");
+  tasks[1] = -1;
+  SP_EXPECT_ERROR(sp_logits(mpt, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_OUT_OF_RANGE, "task id -1");
+  tasks[1] = 2;
+  batch.num_task_ids = 1;
+  SP_EXPECT_ERROR(sp_train_step(trainer, &batch, NULL), SP_ERR_SHAPE_MISMATCH, "task_ids has 1 values");
+  batch.num_task_ids = 2;
+  SP_CHECK(sp_train_step(trainer, &batch, NULL));
+  SP_CHECK(sp_logits(mpt, &batch, SP_LOGITS_LAST, logits, 2 * 256));
+  /* Other methods ignore task ids, as PEFT does. */
+  SP_CHECK(sp_eval_loss(f->adapter, &batch, &loss, NULL));
+  sp_trainer_free(trainer);
+  sp_adapter_free(mpt);
+  assert_still_usable(f);
+}
+
 static void adapter_for_another_hidden_size_is_a_shape_mismatch(void** state) {
   fixture* f = (fixture*)*state;
   /* An adapter saved on the 64-wide gpt2 model, loaded onto a 32-wide llama. */
@@ -351,6 +434,8 @@ int main(int argc, char** argv) {
       cmocka_unit_test(wrong_lengths_and_buffers_are_rejected),
       cmocka_unit_test(too_many_positions_for_learned_embeddings),
       cmocka_unit_test(bad_adapter_and_trainer_parameters),
+      cmocka_unit_test(bad_method_parameters_are_named),
+      cmocka_unit_test(task_ids_are_checked_for_multitask_adapters),
       cmocka_unit_test(adapter_for_another_hidden_size_is_a_shape_mismatch),
       cmocka_unit_test(last_error_belongs_to_the_calling_thread),
       cmocka_unit_test(status_names_are_stable),

@@ -87,6 +87,56 @@ static void two_hundred_steps_halve_the_loss_on_gpt2(void** state) {
   check_learning("gpt2");
 }
 
+/* Each method, its settings, and the steps and learning rate it gets to halve the task's loss. */
+typedef struct learning_case {
+  const char* label;
+  sp_method method;
+  int prefix_projection, lstm, num_tasks, steps;
+  double learning_rate;
+} learning_case;
+
+static const learning_case learning_cases[] = {
+    {"prefix tuning", SP_METHOD_PREFIX_TUNING, 0, 0, 1, 200, 0.05},
+    {"prefix tuning + projection", SP_METHOD_PREFIX_TUNING, 1, 0, 1, 200, 3e-3},
+    {"P-tuning (MLP)", SP_METHOD_P_TUNING, 0, 0, 1, 200, 3e-3},
+    {"P-tuning (LSTM)", SP_METHOD_P_TUNING, 0, 1, 1, 200, 3e-3},
+    {"multitask prompt tuning", SP_METHOD_MULTITASK_PROMPT_TUNING, 0, 0, 2, 200, 0.1},
+};
+
+static void every_method_halves_the_loss(void** state) {
+  (void)state;
+  const char* variants[] = {"llama", "gpt2"};
+  int32_t ids[ROWS * SEQ];
+  task_ids(ids);
+  int32_t tasks[ROWS] = {0, 1, 0, 1};
+  for (int v = 0; v < 2; ++v) {
+    sp_model* model = load(variants[v]);
+    sp_batch batch = make_batch(ids, ROWS);
+    batch.task_ids = tasks;
+    batch.num_task_ids = ROWS;
+    for (size_t c = 0; c < sizeof learning_cases / sizeof learning_cases[0]; ++c) {
+      const learning_case* lc = &learning_cases[c];
+      sp_adapter_params params = sp_adapter_default_params();
+      params.method = lc->method;
+      params.num_virtual_tokens = 8;
+      params.seed = 1;
+      params.prefix_projection = lc->prefix_projection;
+      params.encoder_type = lc->lstm ? SP_ENCODER_LSTM : SP_ENCODER_MLP;
+      params.num_tasks = lc->num_tasks;
+      sp_adapter* adapter = NULL;
+      SP_CHECK(sp_adapter_create(&adapter, model, &params));
+      float start = 0;
+      SP_CHECK(sp_eval_loss(adapter, &batch, &start, NULL));
+      float end = train(adapter, &batch, lc->steps, lc->learning_rate);
+      printf("    %-6s %-28s loss %.4f -> %.4f after %d steps at lr %g (%.0f%% of the start)\n", variants[v], lc->label,
+             start, end, lc->steps, lc->learning_rate, 100.0 * end / start);
+      if (!(end < 0.5f * start)) fail_msg("%s on %s: loss %.4f did not fall below half of %.4f", lc->label, variants[v], end, start);
+      sp_adapter_free(adapter);
+    }
+    sp_model_free(model);
+  }
+}
+
 static void same_seed_gives_bit_identical_runs(void** state) {
   (void)state;
   if (!running_on_cpu_float32()) skip(); /* bit-reproducibility is promised for CPU runs */
@@ -252,6 +302,7 @@ int main(int argc, char** argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(two_hundred_steps_halve_the_loss_on_llama),
       cmocka_unit_test(two_hundred_steps_halve_the_loss_on_gpt2),
+      cmocka_unit_test(every_method_halves_the_loss),
       cmocka_unit_test(same_seed_gives_bit_identical_runs),
       cmocka_unit_test(accumulating_two_halves_equals_one_full_batch),
       cmocka_unit_test(schedule_warms_up_then_decays_and_clipping_reports_the_norm),
