@@ -14,13 +14,7 @@ static const char* models_root;
 static const char* reference_root;
 static const char* out_root;
 
-static sp_model* load(const char* variant) {
-  char folder[512];
-  sp_model* model = NULL;
-  sp_model_params params = test_model_params();
-  SP_CHECK(sp_model_create(&model, test_path(folder, sizeof folder, models_root, variant), &params));
-  return model;
-}
+static sp_model* load(const char* variant) { return load_test_model(models_root, variant); }
 
 static sp_batch reference_batch(const char* variant, int32_t** ids, int32_t** mask) {
   char folder[512], path[600];

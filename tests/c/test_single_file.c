@@ -15,13 +15,7 @@
 static const char* models_root;
 static const char* scratch_root;
 
-static sp_model* load(const char* variant) {
-  char folder[512];
-  sp_model* model = NULL;
-  sp_model_params params = test_model_params();
-  SP_CHECK(sp_model_create(&model, test_path(folder, sizeof folder, models_root, variant), &params));
-  return model;
-}
+static sp_model* load(const char* variant) { return load_test_model(models_root, variant); }
 
 static sp_adapter_params method_params(sp_method method, int variant) {
   sp_adapter_params params = sp_adapter_default_params();

@@ -82,6 +82,16 @@ static inline void* read_raw(const char* path, size_t element_size, size_t* coun
   return data;
 }
 
+/* The model <models_root>/<variant>, with test_model_params(); fails the test if it does not load. */
+static inline sp_model* load_test_model(const char* models_root, const char* variant) {
+  char folder[1024];
+  sp_model* model = NULL;
+  sp_model_params params = test_model_params();
+  snprintf(folder, sizeof folder, "%s/%s", models_root, variant);
+  SP_CHECK(sp_model_create(&model, folder, &params));
+  return model;
+}
+
 /* mkdir -p. */
 static inline void make_dirs(const char* path) {
   char partial[1024];

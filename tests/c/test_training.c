@@ -30,13 +30,7 @@ static sp_batch make_batch(const int32_t* ids, int rows) {
   return batch;
 }
 
-static sp_model* load(const char* variant) {
-  char folder[512];
-  sp_model* model = NULL;
-  sp_model_params params = test_model_params();
-  SP_CHECK(sp_model_create(&model, test_path(folder, sizeof folder, models_root, variant), &params));
-  return model;
-}
+static sp_model* load(const char* variant) { return load_test_model(models_root, variant); }
 
 static sp_adapter* new_adapter(sp_model* model, uint64_t seed) {
   sp_adapter_params params = sp_adapter_default_params();
