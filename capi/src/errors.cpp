@@ -6,9 +6,11 @@ namespace sp::capi {
 
 namespace {
 thread_local std::string last_error;
+thread_local sp_status last_status = SP_OK;
 }
 
 sp_status set_error(sp_status status, const std::string& message) noexcept {
+  last_status = status;
   try {
     last_error = message;
   } catch (...) {
@@ -17,7 +19,10 @@ sp_status set_error(sp_status status, const std::string& message) noexcept {
   return status;
 }
 
-void clear_error() noexcept { last_error.clear(); }
+void clear_error() noexcept {
+  last_error.clear();
+  last_status = SP_OK;
+}
 
 void require(bool condition, const std::string& message) {
   if (!condition) fail(ErrorKind::InvalidArgument, message);
@@ -44,6 +49,8 @@ sp_status status_for(ErrorKind kind) noexcept {
 extern "C" {
 
 const char* sp_last_error(void) noexcept { return sp::capi::last_error.c_str(); }
+
+sp_status sp_last_status(void) noexcept { return sp::capi::last_status; }
 
 const char* sp_status_string(sp_status status) noexcept {
   switch (status) {

@@ -410,6 +410,14 @@ static void last_error_belongs_to_the_calling_thread(void** state) {
 static void status_names_are_stable(void** state) {
   (void)state;
   assert_string_equal(sp_status_string(SP_OK), "SP_OK");
+  sp_model* model = NULL;
+  sp_model_create(&model, "/nonexistent", NULL);
+  assert_int_equal(sp_last_status(), SP_ERR_NOT_FOUND);
+  assert_int_equal(sp_adapter_default_params().struct_size, sizeof(sp_adapter_params));
+  sp_batch batch = sp_batch_init();
+  float loss = 0;
+  assert_int_equal(sp_model_eval_loss(NULL, &batch, &loss, NULL), SP_ERR_INVALID_ARGUMENT);
+  assert_int_equal(sp_last_status(), SP_ERR_INVALID_ARGUMENT);
   assert_string_equal(sp_status_string(SP_ERR_SHAPE_MISMATCH), "SP_ERR_SHAPE_MISMATCH");
   assert_string_equal(sp_status_string((sp_status)1234), "SP_ERR_UNKNOWN");
   assert_int_equal(SP_ERR_INTERNAL, 13);

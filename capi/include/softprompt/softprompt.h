@@ -100,6 +100,10 @@ SP_API const char* sp_status_string(sp_status status) SP_NOEXCEPT;
  * text if you need it longer. */
 SP_API const char* sp_last_error(void) SP_NOEXCEPT;
 
+/* Status of the last status-returning call made by this thread (SP_OK if it succeeded). Lets
+ * bindings that wrap handle-returning helpers learn the status after the fact. */
+SP_API sp_status sp_last_status(void) SP_NOEXCEPT;
+
 /* Number of CUDA devices usable by this build (0 for CPU-only builds or machines without a GPU). */
 SP_API int32_t sp_cuda_device_count(void) SP_NOEXCEPT;
 

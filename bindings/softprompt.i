@@ -1,0 +1,254 @@
+/*
+ * softprompt.i - the one SWIG interface for every binding (Java, C#, Go).
+ *
+ * It wraps capi/include/softprompt/softprompt.h plus a thin binding layer (the spb_* functions
+ * below) whose signatures SWIG maps well: handles come back as return values (NULL on failure,
+ * then sp_last_status() and sp_last_error() say why), arrays travel as (pointer, count) pairs, and
+ * batches are passed as arrays instead of a struct of pointers. The layer adds no behaviour: each
+ * spb_* function fills the C ABI's structs and calls the matching sp_* function.
+ *
+ * Per-language typemaps live in <lang>/typemaps.i and map:
+ *   (const int32_t* INPUT, size_t INPUT_COUNT)   -> int[] / int[] / []int32      (may be null/nil: count 0)
+ *   (float* OUTPUT, size_t OUTPUT_COUNT)         -> float[] / float[] / []float32 (filled in place)
+ *   const char* arguments                         -> String / string / string (UTF-8)
+ *   const char* results                           -> String / string / string (UTF-8, copied)
+ * The idiomatic classes (Model, Adapter, Trainer, exceptions or errors) are hand-written beside
+ * them in <lang>/ and are the public surface of each binding.
+ */
+%module softprompt
+
+%{
+#include <string.h>
+#include "softprompt/softprompt.h"
+%}
+
+%include <stdint.i>
+
+#if defined(SWIGJAVA)
+%include "java/typemaps.i"
+#elif defined(SWIGCSHARP)
+%include "csharp/typemaps.i"
+#elif defined(SWIGGO)
+%include "go/typemaps.i"
+#endif
+
+/* Array and string conventions used by the binding layer (the typemaps above define them). */
+%apply (const int32_t* INPUT, size_t INPUT_COUNT) {
+  (const int32_t* input_ids, size_t num_input_ids),
+  (const int32_t* attention_mask, size_t num_attention_mask),
+  (const int32_t* labels, size_t num_labels),
+  (const int32_t* task_ids, size_t num_task_ids),
+  (const int32_t* init_token_ids, size_t num_init_token_ids)
+};
+%apply (float* OUTPUT, size_t OUTPUT_COUNT) {
+  (float* out, size_t out_count),
+  (float* mean_loss_out, size_t mean_loss_count),
+  (float* rows_out, size_t rows_count)
+};
+
+/* Opaque handles: empty structs give each language a pointer-holding class or type. They are
+ * created and freed only through the library (spb_*_create, sp_*_free), never by SWIG. */
+%nodefaultctor sp_model;
+%nodefaultdtor sp_model;
+%nodefaultctor sp_adapter;
+%nodefaultdtor sp_adapter;
+%nodefaultctor sp_trainer;
+%nodefaultdtor sp_trainer;
+struct sp_model {};
+struct sp_adapter {};
+struct sp_trainer {};
+
+/* The C ABI calls whose pointer-heavy signatures the spb_* layer replaces. */
+%ignore sp_model_create;
+%ignore sp_model_logits;
+%ignore sp_model_eval_loss;
+%ignore sp_adapter_create;
+%ignore sp_load_adapter;
+%ignore sp_load_adapter_file;
+%ignore sp_adapter_parameter_name;
+%ignore sp_adapter_parameter_size;
+%ignore sp_adapter_get_parameter;
+%ignore sp_logits;
+%ignore sp_eval_loss;
+%ignore sp_trainer_create;
+%ignore sp_train_step;
+%ignore sp_trainer_get_gradient;
+%ignore sp_model_get_info;
+%ignore sp_adapter_get_info;
+%ignore sp_batch;
+%ignore sp_batch_init;
+%ignore sp_adapter_params::init_token_ids;
+%ignore sp_adapter_params::num_init_token_ids;
+%ignore sp_adapter_params::init_text;
+%ignore sp_adapter_params::tokenizer_name_or_path;
+%ignore sp_adapter_params::source_adapter;
+
+%include "softprompt/softprompt.h"
+
+%inline %{
+/* ---- Handles: NULL on failure (then sp_last_status() / sp_last_error()). ---- */
+
+sp_model* spb_model_create(const char* model_folder, const sp_model_params* params) {
+  sp_model* model = NULL;
+  sp_model_create(&model, model_folder, params);
+  return model;
+}
+
+/* params' pointer fields are ignored above; the arrays and strings come as arguments here
+ * (NULL or empty = not given). */
+sp_adapter* spb_adapter_create(sp_model* model, const sp_adapter_params* params, const int32_t* init_token_ids,
+                               size_t num_init_token_ids, const char* init_text, const char* tokenizer_name_or_path,
+                               const char* source_adapter) {
+  sp_adapter* adapter = NULL;
+  sp_adapter_params copy = params ? *params : sp_adapter_default_params();
+  copy.init_token_ids = init_token_ids;
+  copy.num_init_token_ids = num_init_token_ids;
+  copy.init_text = init_text && init_text[0] ? init_text : NULL;
+  copy.tokenizer_name_or_path = tokenizer_name_or_path && tokenizer_name_or_path[0] ? tokenizer_name_or_path : NULL;
+  copy.source_adapter = source_adapter && source_adapter[0] ? source_adapter : NULL;
+  sp_adapter_create(&adapter, model, &copy);
+  return adapter;
+}
+
+sp_adapter* spb_load_adapter(sp_model* model, const char* folder) {
+  sp_adapter* adapter = NULL;
+  sp_load_adapter(&adapter, model, folder);
+  return adapter;
+}
+
+sp_adapter* spb_load_adapter_file(sp_model* model, const char* path) {
+  sp_adapter* adapter = NULL;
+  sp_load_adapter_file(&adapter, model, path);
+  return adapter;
+}
+
+sp_trainer* spb_trainer_create(sp_adapter* adapter, const sp_trainer_params* params) {
+  sp_trainer* trainer = NULL;
+  sp_trainer_create(&trainer, adapter, params);
+  return trainer;
+}
+
+/* ---- Information: struct_size is 0 in the result on failure. ---- */
+
+sp_model_info spb_model_info(const sp_model* model) {
+  sp_model_info info;
+  memset(&info, 0, sizeof info);
+  info.struct_size = sizeof info;
+  if (sp_model_get_info(model, &info) != SP_OK) info.struct_size = 0;
+  return info;
+}
+
+sp_adapter_info spb_adapter_info(const sp_adapter* adapter) {
+  sp_adapter_info info;
+  memset(&info, 0, sizeof info);
+  info.struct_size = sizeof info;
+  if (sp_adapter_get_info(adapter, &info) != SP_OK) info.struct_size = 0;
+  return info;
+}
+
+/* NULL on failure; otherwise valid while the adapter lives (bindings copy it at once). */
+const char* spb_adapter_parameter_name(const sp_adapter* adapter, int32_t index) {
+  const char* name = NULL;
+  return sp_adapter_parameter_name(adapter, index, &name) == SP_OK ? name : NULL;
+}
+
+/* -1 on failure. */
+int64_t spb_adapter_parameter_size(const sp_adapter* adapter, const char* name) {
+  size_t count = 0;
+  return sp_adapter_parameter_size(adapter, name, &count) == SP_OK ? (int64_t)count : -1;
+}
+
+sp_status spb_adapter_get_parameter(const sp_adapter* adapter, const char* name, float* out, size_t out_count) {
+  return sp_adapter_get_parameter(adapter, name, out, out_count);
+}
+
+sp_status spb_trainer_get_gradient(const sp_trainer* trainer, const char* name, float* out, size_t out_count) {
+  return sp_trainer_get_gradient(trainer, name, out, out_count);
+}
+
+%}
+
+/* Helpers for the batch functions below (not wrapped themselves). */
+%{
+/* ---- Batches as arrays: the same rules as sp_batch (each array's count must equal
+ * batch_size * seq_len; task_ids one per row; NULL/empty arrays = not given). ---- */
+
+static sp_batch spb_batch(int32_t batch_size, int32_t seq_len, const int32_t* input_ids, size_t num_input_ids,
+                          const int32_t* attention_mask, size_t num_attention_mask, const int32_t* labels,
+                          size_t num_labels, const int32_t* task_ids, size_t num_task_ids) {
+  sp_batch batch = sp_batch_init();
+  batch.batch_size = batch_size;
+  batch.seq_len = seq_len;
+  batch.input_ids = input_ids;
+  batch.num_input_ids = num_input_ids;
+  batch.attention_mask = num_attention_mask ? attention_mask : NULL;
+  batch.num_attention_mask = num_attention_mask;
+  batch.labels = num_labels ? labels : NULL;
+  batch.num_labels = num_labels;
+  batch.task_ids = num_task_ids ? task_ids : NULL;
+  batch.num_task_ids = num_task_ids;
+  return batch;
+}
+
+#define SPB_BATCH_PARAMETERS                                                                               \
+  int32_t batch_size, int32_t seq_len, const int32_t *input_ids, size_t num_input_ids,                     \
+      const int32_t *attention_mask, size_t num_attention_mask, const int32_t *labels, size_t num_labels, \
+      const int32_t *task_ids, size_t num_task_ids
+#define SPB_BATCH_ARGUMENTS                                                                                 \
+  batch_size, seq_len, input_ids, num_input_ids, attention_mask, num_attention_mask, labels, num_labels, \
+      task_ids, num_task_ids
+%}
+
+/* SWIG does not expand macros in declarations it wraps, so the batch functions are spelled out. */
+%inline %{
+sp_status spb_model_logits(const sp_model* model, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+                           size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                           const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                           sp_logits_mode mode, float* out, size_t out_count) {
+  sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
+  return sp_model_logits(model, &batch, mode, out, out_count);
+}
+
+sp_status spb_logits(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+                     size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                     const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                     sp_logits_mode mode, float* out, size_t out_count) {
+  sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
+  return sp_logits(adapter, &batch, mode, out, out_count);
+}
+
+/* mean_loss_out: 1 float; rows_out: batch_size floats or empty. */
+sp_status spb_model_eval_loss(const sp_model* model, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+                              size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                              const int32_t* labels, size_t num_labels, const int32_t* task_ids,
+                              size_t num_task_ids, float* mean_loss_out, size_t mean_loss_count, float* rows_out,
+                              size_t rows_count) {
+  sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
+  if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
+    return sp_model_eval_loss(model, &batch, NULL, NULL); /* reports the NULL output */
+  return sp_model_eval_loss(model, &batch, mean_loss_out, rows_count ? rows_out : NULL);
+}
+
+sp_status spb_eval_loss(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+                        size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                        const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                        float* mean_loss_out, size_t mean_loss_count, float* rows_out, size_t rows_count) {
+  sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
+  if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
+    return sp_eval_loss(adapter, &batch, NULL, NULL);
+  return sp_eval_loss(adapter, &batch, mean_loss_out, rows_count ? rows_out : NULL);
+}
+
+/* result: filled when the call succeeds (struct_size set here). */
+sp_status spb_train_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+                         size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                         const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                         sp_train_result* result) {
+  sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
+  if (result) {
+    memset(result, 0, sizeof *result);
+    result->struct_size = sizeof *result;
+  }
+  return sp_train_step(trainer, &batch, result);
+}
+%}
