@@ -1,0 +1,180 @@
+using System;
+using System.Collections.Generic;
+using SoftPrompt.Interop;
+
+namespace SoftPrompt
+{
+    /// <summary>
+    /// A soft prompt of one method on one model. Calls on one adapter are serialised by the
+    /// library (sharing it between threads is safe, not parallel). The adapter keeps its
+    /// <see cref="Model"/> referenced, and the native adapter keeps the native model alive.
+    /// </summary>
+    public sealed class Adapter : IDisposable
+    {
+        private readonly AdapterHandle handle;
+
+        private Adapter(Model model, AdapterHandle handle)
+        {
+            Model = model;
+            this.handle = handle;
+        }
+
+        /// <summary>Creates a trainable adapter on <paramref name="model"/>.</summary>
+        /// <exception cref="SoftPromptException">InvalidArgument, OutOfRange, and the MPT source adapter's NotFound / Format / ShapeMismatch.</exception>
+        public static Adapter Create(Model model, AdapterOptions options = null)
+        {
+            if (model == null)
+                throw new ArgumentNullException("model");
+            options = options ?? new AdapterOptions();
+            NativeAdapterParams native = options.ToNative();
+            AdapterHandle created = Native.spb_adapter_create(model.Handle, ref native, options.InitTokenIds,
+                                                              options.InitText, options.TokenizerNameOrPath,
+                                                              options.SourceAdapter);
+            return new Adapter(model, Errors.CheckHandle(created, "Adapter.Create"));
+        }
+
+        /// <summary>Loads a PEFT-layout adapter folder (adapter_config.json + adapter_model.safetensors).</summary>
+        public static Adapter Load(Model model, string folder)
+        {
+            if (model == null)
+                throw new ArgumentNullException("model");
+            if (folder == null)
+                throw new ArgumentNullException("folder");
+            return new Adapter(model, Errors.CheckHandle(Native.spb_load_adapter(model.Handle, folder), "Adapter.Load"));
+        }
+
+        /// <summary>Loads a file written by <see cref="SaveFile"/>.</summary>
+        public static Adapter LoadFile(Model model, string path)
+        {
+            if (model == null)
+                throw new ArgumentNullException("model");
+            if (path == null)
+                throw new ArgumentNullException("path");
+            return new Adapter(model, Errors.CheckHandle(Native.spb_load_adapter_file(model.Handle, path), "Adapter.LoadFile"));
+        }
+
+        /// <summary>The model this adapter was created on.</summary>
+        public Model Model { get; private set; }
+
+        /// <summary>Writes PEFT's folder layout, creating the folder if needed (atomic per file).</summary>
+        public void Save(string folder)
+        {
+            if (folder == null)
+                throw new ArgumentNullException("folder");
+            Errors.Check(Native.sp_save_adapter(Handle, folder));
+        }
+
+        /// <summary>Writes softprompt's single-file format (encoders included, so training resumes exactly).</summary>
+        public void SaveFile(string path)
+        {
+            if (path == null)
+                throw new ArgumentNullException("path");
+            Errors.Check(Native.sp_save_adapter_file(Handle, path));
+        }
+
+        /// <summary>Method, sizes and parameter counts.</summary>
+        public AdapterInfo Info
+        {
+            get { return new AdapterInfo(ReadInfo()); }
+        }
+
+        /// <summary>Names of the trainable tensors, as PEFT names them ("embedding.weight", ...).</summary>
+        public IReadOnlyList<string> ParameterNames
+        {
+            get
+            {
+                var names = new string[ReadInfo().NumParameterTensors];
+                for (int i = 0; i < names.Length; ++i)
+                {
+                    names[i] = Native.spb_adapter_parameter_name(Handle, i);
+                    if (names[i] == null)
+                        throw Errors.Last("Adapter.ParameterNames");
+                }
+                return names;
+            }
+        }
+
+        /// <summary>Current values of trainable tensor <paramref name="name"/>, row-major.</summary>
+        public float[] Parameter(string name)
+        {
+            var values = new float[ParameterSize(name)];
+            Errors.Check(Native.spb_adapter_get_parameter(Handle, name, values));
+            return values;
+        }
+
+        /// <summary>Logits with this soft prompt, as a new array.</summary>
+        public float[] Logits(Batch batch, LogitsMode mode = LogitsMode.Last)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            var output = new float[batch.LogitsCount(mode, Model.VocabSize)];
+            Logits(batch, mode, output);
+            return output;
+        }
+
+        /// <summary>Logits with this soft prompt, written into <paramref name="output"/> (which must hold them all).</summary>
+        public void Logits(Batch batch, LogitsMode mode, float[] output)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            if (output == null)
+                throw new ArgumentNullException("output");
+            Errors.Check(Native.spb_logits(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
+                                           batch.Labels, batch.TaskIds, mode, output));
+        }
+
+        /// <summary>Mean loss and per-row log-likelihood with this soft prompt. Changes nothing.</summary>
+        public EvalResult EvalLoss(Batch batch)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            var mean = new float[1];
+            var rows = new float[batch.BatchSize];
+            Errors.Check(Native.spb_eval_loss(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
+                                              batch.Labels, batch.TaskIds, mean, rows));
+            return new EvalResult(mean[0], rows);
+        }
+
+        /// <summary>True once Dispose has run.</summary>
+        public bool IsDisposed
+        {
+            get { return handle.IsClosed; }
+        }
+
+        /// <summary>Releases this object's reference to the native adapter. Safe to call more than once.</summary>
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        internal AdapterHandle Handle
+        {
+            get
+            {
+                if (handle.IsClosed)
+                    throw new ObjectDisposedException("SoftPrompt.Adapter", "the adapter was disposed");
+                return handle;
+            }
+        }
+
+        /// <summary>Element count of trainable tensor <paramref name="name"/> (NotFound for unknown names).</summary>
+        internal int ParameterSize(string name)
+        {
+            if (name == null)
+                throw new ArgumentNullException("name");
+            long size = Native.spb_adapter_parameter_size(Handle, name);
+            if (size < 0)
+                throw Errors.Last("Adapter.Parameter");
+            return checked((int)size);
+        }
+
+        private NativeAdapterInfo ReadInfo()
+        {
+            NativeAdapterInfo native = Native.spb_adapter_info(Handle);
+            if (native.StructSize == UIntPtr.Zero)
+                throw Errors.Last("Adapter.Info");
+            StructLayouts.Verify<NativeAdapterInfo>(native.StructSize);
+            return native;
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using SoftPrompt.Interop;
+
+namespace SoftPrompt
+{
+    /// <summary>What an adapter is (sp_adapter_info).</summary>
+    public sealed class AdapterInfo
+    {
+        internal AdapterInfo(NativeAdapterInfo native)
+        {
+            Method = native.Method;
+            NumVirtualTokens = native.NumVirtualTokens;
+            NumTasks = native.NumTasks;
+            NumParameterTensors = native.NumParameterTensors;
+            NumTrainableParameters = native.NumTrainableParameters;
+        }
+
+        public Method Method { get; private set; }
+        public int NumVirtualTokens { get; private set; }
+
+        /// <summary>Multitask prompt tuning's task count; 0 for the other methods.</summary>
+        public int NumTasks { get; private set; }
+
+        /// <summary>Trainable tensors (see Adapter.ParameterNames).</summary>
+        public int NumParameterTensors { get; private set; }
+
+        /// <summary>float32 values over all trainable tensors.</summary>
+        public long NumTrainableParameters { get; private set; }
+    }
+}

@@ -1,0 +1,18 @@
+namespace SoftPrompt
+{
+    /// <summary>Result of EvalLoss: the mean causal-LM loss and each row's log-likelihood.</summary>
+    public sealed class EvalResult
+    {
+        internal EvalResult(float meanLoss, float[] rowLogLikelihoods)
+        {
+            MeanLoss = meanLoss;
+            RowLogLikelihoods = rowLogLikelihoods;
+        }
+
+        /// <summary>Mean cross-entropy over every target of the batch.</summary>
+        public float MeanLoss { get; private set; }
+
+        /// <summary>Per row, the sum of the log-probabilities of its targets.</summary>
+        public float[] RowLogLikelihoods { get; private set; }
+    }
+}

@@ -1,0 +1,64 @@
+// SafeHandles over the library's opaque objects. The P/Invoke marshaller creates them for the
+// handles that spb_*_create returns (so a handle is owned from the instant it exists), and the
+// csin typemap AddRef's them around every call (so Dispose on another thread waits for running
+// calls, and a disposed handle raises ObjectDisposedException before reaching C). ReleaseHandle
+// runs exactly once, from Dispose or from the finalizer, and drops the caller's C reference; the
+// C side refcounts, so an adapter keeps its model (and a trainer its adapter) alive on its own.
+using System;
+using System.Runtime.InteropServices;
+
+namespace SoftPrompt.Interop
+{
+    internal abstract class NativeHandle : SafeHandle
+    {
+        protected NativeHandle() : base(IntPtr.Zero, true)
+        {
+        }
+
+        public override bool IsInvalid
+        {
+            get { return handle == IntPtr.Zero; }
+        }
+    }
+
+    internal sealed class ModelHandle : NativeHandle
+    {
+        // The marshaller needs a parameterless constructor to create returned handles.
+        public ModelHandle()
+        {
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            // The raw IntPtr entry point: the handle is already closed, so it cannot be AddRef'd.
+            NativePINVOKE.sp_model_free(handle);
+            return true;
+        }
+    }
+
+    internal sealed class AdapterHandle : NativeHandle
+    {
+        public AdapterHandle()
+        {
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            NativePINVOKE.sp_adapter_free(handle);
+            return true;
+        }
+    }
+
+    internal sealed class TrainerHandle : NativeHandle
+    {
+        public TrainerHandle()
+        {
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            NativePINVOKE.sp_trainer_free(handle);
+            return true;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+// Blittable twins of the C structs that cross the boundary by value or by reference (see the
+// SPCS_STRUCT typemaps in typemaps.i). Field order and types follow softprompt.h exactly;
+// LayoutKind.Sequential then gives the C (x86-64 / AArch64 SysV) layout, padding included.
+// StructLayouts.Verify compares each size with the C sizeof at run time, so a header change that
+// is not mirrored here fails loudly instead of corrupting memory.
+using System;
+using System.Runtime.InteropServices;
+
+namespace SoftPrompt.Interop
+{
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeModelParams
+    {
+        public UIntPtr StructSize;
+        public Device Device;
+        public int DeviceIndex;
+        public DType DType;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeAdapterParams
+    {
+        public UIntPtr StructSize;
+        public Method Method;
+        public int NumVirtualTokens;
+        public PromptInit Init;
+        // The four pointer fields below are passed as separate arguments of spb_adapter_create
+        // (which overwrites them), so they stay zero here; they exist to keep the layout.
+        public IntPtr InitTokenIds;
+        public UIntPtr NumInitTokenIds;
+        public IntPtr InitText;
+        public IntPtr TokenizerNameOrPath;
+        public ulong Seed;
+        public int EncoderHiddenSize;
+        public int PrefixProjection;
+        public int PrefixZeroInit;
+        public EncoderType EncoderType;
+        public int EncoderNumLayers;
+        public float EncoderDropout;
+        public int NumTasks;
+        public int NumRanks;
+        public IntPtr SourceAdapter;
+        public int SourceTask;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeTrainerParams
+    {
+        public UIntPtr StructSize;
+        public double LearningRate;
+        public double Beta1;
+        public double Beta2;
+        public double Eps;
+        public double WeightDecay;
+        public double MaxGradNorm;
+        public int WarmupSteps;
+        public int TotalSteps;
+        public int AccumulationSteps;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe struct NativeModelInfo
+    {
+        public UIntPtr StructSize;
+        public long VocabSize;
+        public long HiddenSize;
+        public long NumLayers;
+        public long NumAttentionHeads;
+        public long NumKeyValueHeads;
+        public long HeadDim;
+        public long MaxPositionEmbeddings;
+        public fixed byte ModelType[32]; // NUL-terminated UTF-8
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeAdapterInfo
+    {
+        public UIntPtr StructSize;
+        public Method Method;
+        public int NumVirtualTokens;
+        public int NumTasks;
+        public int NumParameterTensors;
+        public long NumTrainableParameters;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeTrainResult
+    {
+        public UIntPtr StructSize;
+        public float Loss;
+        public int Updated;
+        public float GradNorm;
+        public float LearningRate;
+        public long UpdatesDone;
+    }
+
+    /// <summary>A pinned array as the C wrapper's spcs_span: pointer and element count, passed by value.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe struct NativeSpan
+    {
+        public void* Data;
+        public UIntPtr Count;
+
+        public NativeSpan(void* data, int count)
+        {
+            Data = data;
+            Count = (UIntPtr)(uint)count;
+        }
+    }
+}

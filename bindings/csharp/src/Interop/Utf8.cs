@@ -1,0 +1,35 @@
+// UTF-8 in both directions. Mono's default string marshalling is not UTF-8 on every platform,
+// so strings never cross the boundary as `string`: arguments go as NUL-terminated UTF-8 bytes
+// and results come back as pointers decoded here.
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace SoftPrompt.Interop
+{
+    internal static class Utf8
+    {
+        // Strict: a lone surrogate in a path is a caller bug, better reported than replaced by '?'.
+        private static readonly UTF8Encoding Strict = new UTF8Encoding(false, true);
+
+        /// <summary>NUL-terminated UTF-8 bytes of <paramref name="text"/>; null stays null (C NULL).</summary>
+        internal static byte[] Encode(string text)
+        {
+            if (text == null)
+                return null;
+            if (text.IndexOf('\0') >= 0)
+                throw new ArgumentException("a string passed to softprompt contains a NUL character, which C would cut it at: \"" +
+                                            text.Replace("\0", "\\0") + "\"");
+            int length = Strict.GetByteCount(text);
+            byte[] bytes = new byte[length + 1]; // the last byte stays 0
+            Strict.GetBytes(text, 0, text.Length, bytes, 0);
+            return bytes;
+        }
+
+        /// <summary>Copies a NUL-terminated UTF-8 string owned by the library; NULL gives null.</summary>
+        internal static string Decode(IntPtr text)
+        {
+            return Marshal.PtrToStringUTF8(text);
+        }
+    }
+}

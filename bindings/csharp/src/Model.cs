@@ -1,0 +1,116 @@
+using System;
+using SoftPrompt.Interop;
+
+namespace SoftPrompt
+{
+    /// <summary>
+    /// A frozen base model loaded from a Hugging Face model folder. Immutable: any number of
+    /// threads may use one model, and any number of adapters may share it. Dispose releases this
+    /// object's reference; adapters created on the model keep the native model alive on their own.
+    /// </summary>
+    public sealed class Model : IDisposable
+    {
+        private readonly ModelHandle handle;
+
+        private Model(ModelHandle handle)
+        {
+            this.handle = handle;
+            try
+            {
+                VocabSize = ReadInfo().VocabSize; // sizes every logits buffer; the model never changes
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Loads config.json plus model.safetensors (or its shards) from <paramref name="folder"/>.
+        /// Supported model types: llama, qwen2, gpt2.
+        /// </summary>
+        /// <exception cref="SoftPromptException">NotFound, Format, Unsupported, ShapeMismatch, Device.</exception>
+        public static Model Open(string folder, ModelOptions options = null)
+        {
+            if (folder == null)
+                throw new ArgumentNullException("folder");
+            NativeModelParams native = (options ?? new ModelOptions()).ToNative();
+            return new Model(Errors.CheckHandle(Native.spb_model_create(folder, ref native), "Model.Open"));
+        }
+
+        /// <summary>The model's vocabulary size (the width of every logits row).</summary>
+        public long VocabSize { get; private set; }
+
+        /// <summary>The model's sizes and type.</summary>
+        public ModelInfo Info
+        {
+            get { return new ModelInfo(ReadInfo()); }
+        }
+
+        /// <summary>Logits of the base model alone (no soft prompt), as a new array.</summary>
+        public float[] Logits(Batch batch, LogitsMode mode = LogitsMode.Last)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            var output = new float[batch.LogitsCount(mode, VocabSize)];
+            Logits(batch, mode, output);
+            return output;
+        }
+
+        /// <summary>Logits of the base model alone, written into <paramref name="output"/> (which must hold them all).</summary>
+        public void Logits(Batch batch, LogitsMode mode, float[] output)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            if (output == null)
+                throw new ArgumentNullException("output");
+            Errors.Check(Native.spb_model_logits(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds,
+                                                 batch.AttentionMask, batch.Labels, batch.TaskIds, mode, output));
+        }
+
+        /// <summary>Mean causal-LM loss and per-row log-likelihood of the base model alone.</summary>
+        public EvalResult EvalLoss(Batch batch)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            var mean = new float[1];
+            var rows = new float[batch.BatchSize];
+            Errors.Check(Native.spb_model_eval_loss(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds,
+                                                    batch.AttentionMask, batch.Labels, batch.TaskIds, mean, rows));
+            return new EvalResult(mean[0], rows);
+        }
+
+        /// <summary>True once Dispose has run.</summary>
+        public bool IsDisposed
+        {
+            get { return handle.IsClosed; }
+        }
+
+        /// <summary>Releases this object's reference to the native model. Safe to call more than once.</summary>
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        /// <summary>The live handle; ObjectDisposedException after Dispose.</summary>
+        internal ModelHandle Handle
+        {
+            get
+            {
+                if (handle.IsClosed)
+                    throw new ObjectDisposedException("SoftPrompt.Model", "the model was disposed");
+                return handle;
+            }
+        }
+
+        private NativeModelInfo ReadInfo()
+        {
+            NativeModelInfo native = Native.spb_model_info(Handle);
+            if (native.StructSize == UIntPtr.Zero)
+                throw Errors.Last("Model.Info");
+            StructLayouts.Verify<NativeModelInfo>(native.StructSize);
+            return native;
+        }
+    }
+}

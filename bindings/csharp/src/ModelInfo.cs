@@ -1,0 +1,32 @@
+using System;
+using SoftPrompt.Interop;
+
+namespace SoftPrompt
+{
+    /// <summary>Sizes of a loaded model (sp_model_info).</summary>
+    public sealed class ModelInfo
+    {
+        internal unsafe ModelInfo(NativeModelInfo native)
+        {
+            VocabSize = native.VocabSize;
+            HiddenSize = native.HiddenSize;
+            NumLayers = native.NumLayers;
+            NumAttentionHeads = native.NumAttentionHeads;
+            NumKeyValueHeads = native.NumKeyValueHeads;
+            HeadDim = native.HeadDim;
+            MaxPositionEmbeddings = native.MaxPositionEmbeddings;
+            ModelType = Utf8.Decode((IntPtr)native.ModelType); // a copy of the struct: the buffer needs no pinning
+        }
+
+        public long VocabSize { get; private set; }
+        public long HiddenSize { get; private set; }
+        public long NumLayers { get; private set; }
+        public long NumAttentionHeads { get; private set; }
+        public long NumKeyValueHeads { get; private set; }
+        public long HeadDim { get; private set; }
+        public long MaxPositionEmbeddings { get; private set; }
+
+        /// <summary>config.json's model_type, e.g. "llama".</summary>
+        public string ModelType { get; private set; }
+    }
+}

@@ -1,0 +1,100 @@
+using System;
+using System.Collections.Generic;
+using SoftPrompt.Interop;
+
+namespace SoftPrompt
+{
+    /// <summary>
+    /// AdamW state, schedule and gradient accumulation for one adapter. Only the adapter's soft
+    /// prompt is trained; the model never changes. Keeps its <see cref="Adapter"/> referenced.
+    /// </summary>
+    public sealed class Trainer : IDisposable
+    {
+        private readonly TrainerHandle handle;
+
+        // Tensor sizes, read once: an adapter's tensors never change, and Gradient must work even
+        // after the managed Adapter was disposed (the native trainer keeps the native adapter alive).
+        private readonly Dictionary<string, int> parameterSizes = new Dictionary<string, int>();
+
+        private Trainer(Adapter adapter, TrainerHandle handle)
+        {
+            Adapter = adapter;
+            this.handle = handle;
+            try
+            {
+                foreach (string name in adapter.ParameterNames)
+                    parameterSizes[name] = adapter.ParameterSize(name);
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Creates optimiser state for <paramref name="adapter"/>.</summary>
+        public static Trainer Create(Adapter adapter, TrainerOptions options = null)
+        {
+            if (adapter == null)
+                throw new ArgumentNullException("adapter");
+            NativeTrainerParams native = (options ?? new TrainerOptions()).ToNative();
+            return new Trainer(adapter, Errors.CheckHandle(Native.spb_trainer_create(adapter.Handle, ref native), "Trainer.Create"));
+        }
+
+        /// <summary>The adapter this trainer trains.</summary>
+        public Adapter Adapter { get; private set; }
+
+        /// <summary>
+        /// One training step on <paramref name="batch"/>: forward, causal-LM loss, backward into the
+        /// soft prompt and, every AccumulationSteps calls, clipping and an AdamW update. On error
+        /// nothing changes.
+        /// </summary>
+        public TrainResult Step(Batch batch)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            var result = new NativeTrainResult();
+            Errors.Check(Native.spb_train_step(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
+                                               batch.Labels, batch.TaskIds, ref result));
+            return new TrainResult(result);
+        }
+
+        /// <summary>
+        /// The gradient of trainable tensor <paramref name="name"/> that the latest update used
+        /// (summed over its micro-batches, before clipping). NotFound before the first update.
+        /// </summary>
+        public float[] Gradient(string name)
+        {
+            if (name == null)
+                throw new ArgumentNullException("name");
+            int size;
+            // An unknown name still goes to the library, which names it in its NotFound message; the
+            // one-float buffer only keeps the NULL-buffer check from answering first.
+            var values = new float[parameterSizes.TryGetValue(name, out size) ? size : 1];
+            Errors.Check(Native.spb_trainer_get_gradient(Handle, name, values));
+            return values;
+        }
+
+        /// <summary>True once Dispose has run.</summary>
+        public bool IsDisposed
+        {
+            get { return handle.IsClosed; }
+        }
+
+        /// <summary>Releases this object's reference to the native trainer. Safe to call more than once.</summary>
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        internal TrainerHandle Handle
+        {
+            get
+            {
+                if (handle.IsClosed)
+                    throw new ObjectDisposedException("SoftPrompt.Trainer", "the trainer was disposed");
+                return handle;
+            }
+        }
+    }
+}
