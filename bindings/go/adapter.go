@@ -1,0 +1,239 @@
+package softprompt
+
+import "runtime"
+
+// Adapter is a soft prompt of one method on one Model. Calls on one adapter are serialised by the
+// library, so sharing it between goroutines is safe but not parallel.
+type Adapter struct {
+	object[Sp_adapter]
+	model     *Model // keeps the Go Model reachable for as long as the adapter is
+	vocabSize int    // the model's, for sizing logits (the model itself may be closed meanwhile)
+}
+
+// AdapterInfo describes an adapter.
+type AdapterInfo struct {
+	Method                 Method
+	NumVirtualTokens       int
+	NumTasks               int // multitask prompt tuning; 0 for the other methods
+	NumParameterTensors    int
+	NumTrainableParameters int64 // float32 values over all trainable tensors
+}
+
+// NewAdapter creates a trainable adapter on m. opts nil means DefaultAdapterOptions(). With the
+// same Seed as torch.manual_seed, every method starts from exactly PEFT's values.
+func NewAdapter(m *Model, opts *AdapterOptions) (*Adapter, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	var ids []int32
+	var initText, tokenizer, source string
+	if opts != nil {
+		ids, initText, tokenizer, source = opts.InitTokenIDs, opts.InitText, opts.TokenizerNameOrPath, opts.SourceAdapter
+	}
+	return newAdapter(m, func(model Sp_model) Sp_adapter {
+		return Spb_adapter_create(model, opts, ids, initText, tokenizer, source)
+	})
+}
+
+// LoadAdapter loads a PEFT-layout adapter folder (adapter_config.json and
+// adapter_model.safetensors, written by PEFT or by Save) onto m. The loaded adapter is trainable.
+func LoadAdapter(m *Model, folder string) (*Adapter, error) {
+	if err := checkString("adapter folder", folder); err != nil {
+		return nil, err
+	}
+	return newAdapter(m, func(model Sp_model) Sp_adapter { return Spb_load_adapter(model, folder) })
+}
+
+// LoadAdapterFile loads a file written by SaveFile onto m.
+func LoadAdapterFile(m *Model, path string) (*Adapter, error) {
+	if err := checkString("adapter file", path); err != nil {
+		return nil, err
+	}
+	return newAdapter(m, func(model Sp_model) Sp_adapter { return Spb_load_adapter_file(model, path) })
+}
+
+// newAdapter runs one of the creating C calls on m's handle and wraps its result.
+func newAdapter(m *Model, create func(Sp_model) Sp_adapter) (*Adapter, error) {
+	if m == nil {
+		return nil, newError(StatusInvalidArgument, "the Model is nil")
+	}
+	h, err := m.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer m.release()
+	handle, err := lockedCall(func() (Sp_adapter, bool) {
+		a := create(h)
+		return a, a.Swigcptr() != 0
+	})
+	runtime.KeepAlive(m)
+	if err != nil {
+		return nil, err
+	}
+	a := &Adapter{object: newObject(handle, "Adapter"), model: m, vocabSize: m.info.VocabSize}
+	runtime.SetFinalizer(a, (*Adapter).Close)
+	return a, nil
+}
+
+// Close releases the adapter (trainers on it keep it alive until they are closed). Closing twice
+// is a no-op.
+func (a *Adapter) Close() error {
+	a.close(Sp_adapter_free)
+	runtime.SetFinalizer(a, nil)
+	return nil
+}
+
+// Model returns the model the adapter was created on.
+func (a *Adapter) Model() *Model { return a.model }
+
+// Save writes the adapter in PEFT's folder layout (adapter_config.json and
+// adapter_model.safetensors), creating the folder if needed. PEFT loads it with
+// PeftModel.from_pretrained.
+func (a *Adapter) Save(folder string) error {
+	return a.save("adapter folder", folder, Sp_save_adapter)
+}
+
+// SaveFile writes the adapter as one file in softprompt's own format (every trainable tensor,
+// encoders included, so training resumes exactly; compressed and checksummed).
+func (a *Adapter) SaveFile(path string) error {
+	return a.save("adapter file", path, Sp_save_adapter_file)
+}
+
+func (a *Adapter) save(what, path string, save func(Sp_adapter, string) Enum_SS_sp_status) error {
+	if err := checkString(what, path); err != nil {
+		return err
+	}
+	h, err := a.acquire()
+	if err != nil {
+		return err
+	}
+	defer a.release()
+	err = callStatus(func() Enum_SS_sp_status { return save(h, path) })
+	runtime.KeepAlive(a)
+	return err
+}
+
+// Info returns what the adapter is.
+func (a *Adapter) Info() (AdapterInfo, error) {
+	h, err := a.acquire()
+	if err != nil {
+		return AdapterInfo{}, err
+	}
+	defer a.release()
+	info, err := lockedCall(func() (AdapterInfo, bool) {
+		r := Spb_adapter_info(h)
+		return r.info, r.ok
+	})
+	runtime.KeepAlive(a)
+	return info, err
+}
+
+// ParameterNames returns the names of the trainable tensors, as PEFT names them in memory
+// ("embedding.weight", "transform.0.weight", "lstm_head.weight_ih_l0", "prefix_task_cols", ...).
+func (a *Adapter) ParameterNames() ([]string, error) {
+	info, err := a.Info()
+	if err != nil {
+		return nil, err
+	}
+	h, err := a.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer a.release()
+	names := make([]string, info.NumParameterTensors)
+	for i := range names {
+		// A NULL name comes back as "": no tensor has an empty name, so "" means failure.
+		names[i], err = lockedCall(func() (string, bool) {
+			name := Spb_adapter_parameter_name(h, i)
+			return name, name != ""
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	runtime.KeepAlive(a)
+	return names, nil
+}
+
+// parameterSize returns the number of float32 values of trainable tensor name.
+func parameterSize(adapter Sp_adapter, name string) (int, error) {
+	size, err := lockedCall(func() (int64, bool) {
+		n := Spb_adapter_parameter_size(adapter, name)
+		return n, n >= 0
+	})
+	return int(size), err
+}
+
+// Parameter returns a copy of the current values of trainable tensor name (row-major).
+func (a *Adapter) Parameter(name string) ([]float32, error) {
+	if err := checkString("parameter name", name); err != nil {
+		return nil, err
+	}
+	h, err := a.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer a.release()
+	size, err := parameterSize(h, name)
+	if err != nil {
+		return nil, err
+	}
+	values := make([]float32, size)
+	err = callStatus(func() Enum_SS_sp_status {
+		return Spb_adapter_get_parameter(h, name, values)
+	})
+	runtime.KeepAlive(a)
+	if err != nil {
+		return nil, err
+	}
+	return values, nil
+}
+
+// Logits runs the model with the adapter's soft prompt and returns the logits (see LogitsMode for
+// the layout). Multitask prompt tuning adapters need batch.TaskIDs.
+func (a *Adapter) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
+	count, err := batch.logitsCount(mode, a.vocabSize)
+	if err != nil {
+		return nil, err
+	}
+	h, err := a.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer a.release()
+	out := make([]float32, count)
+	err = callStatus(func() Enum_SS_sp_status {
+		return Spb_logits(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
+			batch.Labels, batch.TaskIDs, Enum_SS_sp_logits_mode(mode), out)
+	})
+	runtime.KeepAlive(a)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EvalLoss returns the mean loss and each row's log-likelihood with the adapter's soft prompt. For
+// prompt methods the last virtual token predicts the first real token, so that token is a target
+// too (as in PEFT). Nothing changes.
+func (a *Adapter) EvalLoss(batch Batch) (Loss, error) {
+	if err := batch.check(); err != nil {
+		return Loss{}, err
+	}
+	h, err := a.acquire()
+	if err != nil {
+		return Loss{}, err
+	}
+	defer a.release()
+	mean := make([]float32, 1)
+	rows := make([]float32, batch.BatchSize)
+	err = callStatus(func() Enum_SS_sp_status {
+		return Spb_eval_loss(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
+			batch.Labels, batch.TaskIDs, mean, rows)
+	})
+	runtime.KeepAlive(a)
+	if err != nil {
+		return Loss{}, err
+	}
+	return Loss{Mean: mean[0], RowLogLikelihoods: rows}, nil
+}

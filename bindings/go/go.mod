@@ -1,0 +1,3 @@
+module softprompt.dev/softprompt
+
+go 1.19

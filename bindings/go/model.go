@@ -1,0 +1,126 @@
+package softprompt
+
+import "runtime"
+
+// Model is a frozen base model loaded from a Hugging Face model folder. Its weights never change;
+// any number of goroutines may use it (and adapters on it) at the same time.
+type Model struct {
+	object[Sp_model]
+	info ModelInfo // immutable, read once at Open
+}
+
+// ModelInfo describes a loaded model.
+type ModelInfo struct {
+	ModelType             string // "llama", "qwen2" or "gpt2"
+	VocabSize             int
+	HiddenSize            int
+	NumLayers             int
+	NumAttentionHeads     int
+	NumKeyValueHeads      int
+	HeadDim               int
+	MaxPositionEmbeddings int
+}
+
+// Open loads a model folder (config.json plus model.safetensors, or the shards named by
+// model.safetensors.index.json). opts nil means DefaultModelOptions().
+func Open(folder string, opts *ModelOptions) (*Model, error) {
+	if err := checkString("model folder", folder); err != nil {
+		return nil, err
+	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	handle, err := lockedCall(func() (Sp_model, bool) {
+		h := Spb_model_create(folder, opts)
+		return h, h.Swigcptr() != 0
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{object: newObject(handle, "Model")}
+	runtime.SetFinalizer(m, (*Model).Close)
+	if m.info, err = m.readInfo(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Close releases the model. Adapters created on it keep working (the library keeps the model
+// alive until they are closed too). Closing twice is a no-op.
+func (m *Model) Close() error {
+	m.close(Sp_model_free)
+	runtime.SetFinalizer(m, nil)
+	return nil
+}
+
+func (m *Model) readInfo() (ModelInfo, error) {
+	h, err := m.acquire()
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	defer m.release()
+	info, err := lockedCall(func() (ModelInfo, bool) {
+		r := Spb_model_info(h)
+		return r.info, r.ok
+	})
+	runtime.KeepAlive(m)
+	return info, err
+}
+
+// Info returns the model's sizes.
+func (m *Model) Info() (ModelInfo, error) {
+	if _, err := m.acquire(); err != nil {
+		return ModelInfo{}, err
+	}
+	m.release()
+	return m.info, nil
+}
+
+// Logits runs the base model alone (no soft prompt) and returns its logits (see LogitsMode for
+// the layout).
+func (m *Model) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
+	count, err := batch.logitsCount(mode, m.info.VocabSize)
+	if err != nil {
+		return nil, err
+	}
+	h, err := m.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer m.release()
+	out := make([]float32, count)
+	err = callStatus(func() Enum_SS_sp_status {
+		return Spb_model_logits(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
+			batch.Labels, batch.TaskIDs, Enum_SS_sp_logits_mode(mode), out)
+	})
+	runtime.KeepAlive(m)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EvalLoss returns the base model's mean causal-LM loss on the batch and each row's
+// log-likelihood. Position i predicts label i+1; labels of -100 are skipped.
+func (m *Model) EvalLoss(batch Batch) (Loss, error) {
+	if err := batch.check(); err != nil {
+		return Loss{}, err
+	}
+	h, err := m.acquire()
+	if err != nil {
+		return Loss{}, err
+	}
+	defer m.release()
+	mean := make([]float32, 1)
+	rows := make([]float32, batch.BatchSize)
+	err = callStatus(func() Enum_SS_sp_status {
+		return Spb_model_eval_loss(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
+			batch.Labels, batch.TaskIDs, mean, rows)
+	})
+	runtime.KeepAlive(m)
+	if err != nil {
+		return Loss{}, err
+	}
+	return Loss{Mean: mean[0], RowLogLikelihoods: rows}, nil
+}

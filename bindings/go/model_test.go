@@ -1,0 +1,88 @@
+package softprompt
+
+import (
+	"math"
+	"regexp"
+	"testing"
+)
+
+// The tiny llama model has the sizes make_tiny_model gives it.
+func TestOpenReadsTheModelSizes(t *testing.T) {
+	info := try(llama.Info()).get(t)
+	t.Logf("model info: %+v", info)
+	if info.ModelType != "llama" || info.VocabSize != 256 || info.HiddenSize != 64 || info.NumLayers != 2 {
+		t.Fatalf("unexpected model info %+v (want llama, vocab 256, hidden 64, 2 layers)", info)
+	}
+	if info.HeadDim*info.NumAttentionHeads != info.HiddenSize || info.NumKeyValueHeads <= 0 {
+		t.Fatalf("inconsistent head sizes in %+v", info)
+	}
+}
+
+func TestVersionAndDevices(t *testing.T) {
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(Version()) {
+		t.Fatalf("Version() = %q, want MAJOR.MINOR.PATCH", Version())
+	}
+	if n := CUDADeviceCount(); n < 0 {
+		t.Fatalf("CUDADeviceCount() = %d", n)
+	}
+	t.Logf("softprompt %s, %d CUDA device(s)", Version(), CUDADeviceCount())
+}
+
+// The Default*Options functions return the defaults softprompt.h documents.
+func TestDefaultOptionsAreTheDocumentedCDefaults(t *testing.T) {
+	if got, want := DefaultModelOptions(), (ModelOptions{Device: DeviceCPU, DeviceIndex: 0, DType: DTypeFloat32}); got != want {
+		t.Errorf("DefaultModelOptions() = %+v, want %+v", got, want)
+	}
+	a := DefaultAdapterOptions()
+	if a.Method != MethodPromptTuning || a.NumVirtualTokens != 20 || a.Init != InitRandom || a.EncoderHiddenSize != 0 ||
+		a.PrefixProjection || a.PrefixZeroInit || a.EncoderType != EncoderMLP || a.EncoderNumLayers != 2 ||
+		a.EncoderDropout != 0 || a.NumTasks != 1 || a.NumRanks != 1 || a.SourceTask != 0 || a.InitTokenIDs != nil ||
+		a.InitText != "" || a.TokenizerNameOrPath != "" || a.SourceAdapter != "" {
+		t.Errorf("DefaultAdapterOptions() = %+v", a)
+	}
+	want := TrainerOptions{LearningRate: 3e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, AccumulationSteps: 1}
+	if got := DefaultTrainerOptions(); got != want {
+		t.Errorf("DefaultTrainerOptions() = %+v, want %+v", got, want)
+	}
+}
+
+// The base model's LAST logits are its ALL logits at each row's last unmasked position, and the
+// mean loss is minus the summed row log-likelihoods over the number of targets.
+func TestModelLogitsAndLossAgree(t *testing.T) {
+	batch := taskBatch()
+	batch.AttentionMask = make([]int32, len(batch.InputIDs))
+	valid := []int{10, 7, 10, 4} // real tokens per row; the rest is padding
+	targets := 0
+	for row, n := range valid {
+		for i := 0; i < n; i++ {
+			batch.AttentionMask[row*taskSeqLen+i] = 1
+		}
+		targets += n - 1 // position i predicts token i+1
+	}
+	vocab := llama.info.VocabSize
+	all := try(llama.Logits(batch, LogitsAll)).get(t)
+	last := try(llama.Logits(batch, LogitsLast)).get(t)
+	if len(all) != taskRows*taskSeqLen*vocab || len(last) != taskRows*vocab {
+		t.Fatalf("got %d and %d logits, want %d and %d", len(all), len(last), taskRows*taskSeqLen*vocab, taskRows*vocab)
+	}
+	for row, n := range valid {
+		at := all[(row*taskSeqLen+n-1)*vocab : (row*taskSeqLen+n)*vocab]
+		for v := range at {
+			if at[v] != last[row*vocab+v] || math.IsNaN(float64(at[v])) {
+				t.Fatalf("row %d: LAST logit %d = %v, ALL logit at position %d = %v", row, v, last[row*vocab+v], n-1, at[v])
+			}
+		}
+	}
+	loss := try(llama.EvalLoss(batch)).get(t)
+	sum := 0.0
+	for _, ll := range loss.RowLogLikelihoods {
+		if !(ll < 0) {
+			t.Fatalf("row log-likelihoods %v must be negative", loss.RowLogLikelihoods)
+		}
+		sum += float64(ll)
+	}
+	if got := -sum / float64(targets); math.Abs(got-float64(loss.Mean)) > 1e-4*math.Abs(got) {
+		t.Fatalf("mean loss %v, but -sum(row log-likelihoods)/targets = %v", loss.Mean, got)
+	}
+	t.Logf("base model: mean loss %.4f over %d targets", loss.Mean, targets)
+}

@@ -1,0 +1,59 @@
+package softprompt
+
+import (
+	"strings"
+	"sync"
+)
+
+// swigHandle is what the SWIG handle types (Sp_model, Sp_adapter, Sp_trainer) have in common.
+type swigHandle interface{ Swigcptr() uintptr }
+
+// object guards the C handle of a Model, Adapter or Trainer against use after Close.
+//
+// Calls hold the read lock for as long as they use the handle, so any number of them may run at
+// once, and Close (the write lock) waits for them before it frees the handle: a handle is never
+// freed while C code uses it, and a call after Close gets an error instead of a freed pointer.
+//
+// The handle is kept as the SWIG interface value it came back as, so that calls do not box the
+// pointer into an interface (an allocation) each time.
+type object[H swigHandle] struct {
+	mu     sync.RWMutex
+	handle H
+	live   bool   // false once closed
+	kind   string // "Model", "Adapter" or "Trainer", for error messages
+}
+
+func newObject[H swigHandle](handle H, kind string) object[H] {
+	return object[H]{handle: handle, live: true, kind: kind}
+}
+
+// acquire returns the live handle with the read lock held; call release when the C call is done.
+func (o *object[H]) acquire() (H, error) {
+	o.mu.RLock()
+	if !o.live {
+		o.mu.RUnlock()
+		var none H
+		return none, newError(StatusInvalidHandle, "the "+o.kind+" is closed")
+	}
+	return o.handle, nil
+}
+
+func (o *object[H]) release() { o.mu.RUnlock() }
+
+// close frees the handle once; later calls do nothing.
+func (o *object[H]) close(free func(H)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.live {
+		free(o.handle)
+		o.live = false
+	}
+}
+
+// checkString rejects strings that C would silently cut short at a NUL byte.
+func checkString(what, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return newError(StatusInvalidArgument, what+" contains a NUL byte")
+	}
+	return nil
+}

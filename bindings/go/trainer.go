@@ -1,0 +1,118 @@
+package softprompt
+
+import "runtime"
+
+// Trainer holds the optimiser state (AdamW, schedule, gradient accumulation) for one Adapter.
+// Only the soft prompt is trained; the model never changes.
+type Trainer struct {
+	object[Sp_trainer]
+	adapter *Adapter       // keeps the Go Adapter reachable for as long as the trainer is
+	sizes   map[string]int // trainable tensor sizes, read at creation: Gradient works even after the Adapter is closed
+}
+
+// TrainResult is what one Step did.
+type TrainResult struct {
+	Loss         float32 // mean loss of this micro-batch
+	Updated      bool    // whether this step applied an optimizer update
+	GradNorm     float32 // total gradient norm before clipping (when Updated)
+	LearningRate float32 // rate used by that update (when Updated)
+	UpdatesDone  int64   // optimizer updates so far
+}
+
+// NewTrainer creates optimiser state for a. opts nil means DefaultTrainerOptions(). The schedule
+// matches transformers' get_linear_schedule_with_warmup.
+func NewTrainer(a *Adapter, opts *TrainerOptions) (*Trainer, error) {
+	if a == nil {
+		return nil, newError(StatusInvalidArgument, "the Adapter is nil")
+	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	names, err := a.ParameterNames()
+	if err != nil {
+		return nil, err
+	}
+	h, err := a.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer a.release()
+	sizes := make(map[string]int, len(names))
+	for _, name := range names {
+		if sizes[name], err = parameterSize(h, name); err != nil {
+			return nil, err
+		}
+	}
+	handle, err := lockedCall(func() (Sp_trainer, bool) {
+		t := Spb_trainer_create(h, opts)
+		return t, t.Swigcptr() != 0
+	})
+	runtime.KeepAlive(a)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{object: newObject(handle, "Trainer"), adapter: a, sizes: sizes}
+	runtime.SetFinalizer(t, (*Trainer).Close)
+	return t, nil
+}
+
+// Close releases the trainer. Closing twice is a no-op.
+func (t *Trainer) Close() error {
+	t.close(Sp_trainer_free)
+	runtime.SetFinalizer(t, nil)
+	return nil
+}
+
+// Adapter returns the adapter the trainer trains.
+func (t *Trainer) Adapter() *Adapter { return t.adapter }
+
+// Step runs one training step: forward with the soft prompt, causal-LM cross-entropy, backward
+// into the soft prompt and, every AccumulationSteps calls, clipping and an AdamW update. On error
+// nothing changes.
+func (t *Trainer) Step(batch Batch) (TrainResult, error) {
+	if err := batch.check(); err != nil {
+		return TrainResult{}, err
+	}
+	h, err := t.acquire()
+	if err != nil {
+		return TrainResult{}, err
+	}
+	defer t.release()
+	var result TrainResult
+	err = callStatus(func() Enum_SS_sp_status {
+		return Spb_train_step(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
+			batch.Labels, batch.TaskIDs, &result)
+	})
+	runtime.KeepAlive(t)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	return result, nil
+}
+
+// Gradient returns the gradient of trainable tensor name that the latest optimizer update used
+// (summed over its micro-batches, before clipping). StatusNotFound before the first update or for
+// unknown names.
+func (t *Trainer) Gradient(name string) ([]float32, error) {
+	if err := checkString("parameter name", name); err != nil {
+		return nil, err
+	}
+	size, known := t.sizes[name]
+	if !known {
+		return nil, newError(StatusNotFound, "the adapter has no trainable tensor named \""+name+"\"")
+	}
+	h, err := t.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer t.release()
+	gradient := make([]float32, size)
+	err = callStatus(func() Enum_SS_sp_status {
+		return Spb_trainer_get_gradient(h, name, gradient)
+	})
+	runtime.KeepAlive(t)
+	if err != nil {
+		return nil, err
+	}
+	return gradient, nil
+}
