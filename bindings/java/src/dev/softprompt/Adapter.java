@@ -1,0 +1,246 @@
+package dev.softprompt;
+
+import dev.softprompt.internal.SoftPromptNative;
+import dev.softprompt.internal.sp_adapter;
+import dev.softprompt.internal.sp_adapter_info;
+import dev.softprompt.internal.sp_adapter_params;
+import dev.softprompt.internal.sp_model;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A soft prompt of one method on one model (sp_adapter). Calls on one adapter are serialised by
+ * the library, so sharing an adapter between threads is safe but not parallel; use one adapter
+ * per thread for parallel work (several adapters may share a model).
+ *
+ * <p>The adapter keeps its {@link Model} object reachable (and the library keeps the native model
+ * alive), so it stays usable even if the Model is closed first.
+ */
+public final class Adapter implements AutoCloseable {
+  private final NativeHandle<sp_adapter> handle;
+  private final Model model;
+
+  private Adapter(Model model, sp_adapter pointer) {
+    this.handle = NativeHandle.register(this, "Adapter", pointer, SoftPromptNative::sp_adapter_free);
+    this.model = model;
+  }
+
+  /**
+   * Creates a trainable adapter on model.
+   *
+   * @throws SoftPromptException INVALID_ARGUMENT, OUT_OF_RANGE, or the source adapter's NOT_FOUND,
+   *     FORMAT, SHAPE_MISMATCH
+   */
+  public static Adapter create(Model model, AdapterOptions options) {
+    Checks.notNull(model, "model");
+    Checks.notNull(options, "options");
+    sp_model nativeModel = model.acquire();
+    sp_adapter_params params = null;
+    try {
+      params = options.toNative();
+      sp_adapter pointer = SoftPromptNative.spb_adapter_create(nativeModel, params, options.initTokenIds(),
+          options.initText(), options.tokenizerNameOrPath(), options.sourceAdapter());
+      if (pointer == null) {
+        throw Errors.last();
+      }
+      return new Adapter(model, pointer);
+    } finally {
+      model.release();
+      if (params != null) {
+        params.delete();
+      }
+    }
+  }
+
+  /**
+   * Loads a PEFT-layout adapter folder (adapter_config.json + adapter_model.safetensors) onto
+   * model. P-tuning and projected prefixes come back as plain tables (PEFT stores only their
+   * encoder outputs).
+   *
+   * @throws SoftPromptException NOT_FOUND, FORMAT, UNSUPPORTED, SHAPE_MISMATCH
+   */
+  public static Adapter load(Model model, String folder) {
+    Checks.notNull(model, "model");
+    sp_model nativeModel = model.acquire();
+    try {
+      sp_adapter pointer = SoftPromptNative.spb_load_adapter(nativeModel, folder);
+      if (pointer == null) {
+        throw Errors.last();
+      }
+      return new Adapter(model, pointer);
+    } finally {
+      model.release();
+    }
+  }
+
+  /**
+   * Loads a file written by {@link #saveFile} onto model (encoders included).
+   *
+   * @throws SoftPromptException NOT_FOUND, FORMAT, UNSUPPORTED, MODEL_MISMATCH
+   */
+  public static Adapter loadFile(Model model, String path) {
+    Checks.notNull(model, "model");
+    sp_model nativeModel = model.acquire();
+    try {
+      sp_adapter pointer = SoftPromptNative.spb_load_adapter_file(nativeModel, path);
+      if (pointer == null) {
+        throw Errors.last();
+      }
+      return new Adapter(model, pointer);
+    } finally {
+      model.release();
+    }
+  }
+
+  /** The model this adapter was created on. */
+  public Model model() {
+    return model;
+  }
+
+  /** Writes PEFT's folder layout, creating the folder if needed (atomically per file). */
+  public void save(String folder) {
+    sp_adapter adapter = handle.acquire();
+    try {
+      Errors.check(SoftPromptNative.sp_save_adapter(adapter, folder));
+    } finally {
+      handle.release();
+    }
+  }
+
+  /** Writes softprompt's single-file format (everything trainable, encoders included). */
+  public void saveFile(String path) {
+    sp_adapter adapter = handle.acquire();
+    try {
+      Errors.check(SoftPromptNative.sp_save_adapter_file(adapter, path));
+    } finally {
+      handle.release();
+    }
+  }
+
+  public AdapterInfo info() {
+    sp_adapter adapter = handle.acquire();
+    try {
+      sp_adapter_info info = SoftPromptNative.spb_adapter_info(adapter);
+      try {
+        if (info.getStruct_size() == 0) {
+          throw Errors.last();
+        }
+        return new AdapterInfo(Method.of(info.getMethod()), info.getNum_virtual_tokens(), info.getNum_tasks(),
+            info.getNum_parameter_tensors(), info.getNum_trainable_parameters());
+      } finally {
+        info.delete();
+      }
+    } finally {
+      handle.release();
+    }
+  }
+
+  /** Names of the trainable tensors, as PEFT names them in memory ("embedding.weight", ...). */
+  public List<String> parameterNames() {
+    int count = info().numParameterTensors();
+    List<String> names = new ArrayList<>(count);
+    sp_adapter adapter = handle.acquire();
+    try {
+      for (int i = 0; i < count; ++i) {
+        String name = SoftPromptNative.spb_adapter_parameter_name(adapter, i);
+        if (name == null) {
+          throw Errors.last();
+        }
+        names.add(name);
+      }
+    } finally {
+      handle.release();
+    }
+    return Collections.unmodifiableList(names);
+  }
+
+  /** Number of float32 values in trainable tensor name. @throws SoftPromptException NOT_FOUND */
+  public long parameterSize(String name) {
+    sp_adapter adapter = handle.acquire();
+    try {
+      long size = SoftPromptNative.spb_adapter_parameter_size(adapter, name);
+      if (size < 0) {
+        throw Errors.last();
+      }
+      return size;
+    } finally {
+      handle.release();
+    }
+  }
+
+  /** Current values of trainable tensor name, row-major. @throws SoftPromptException NOT_FOUND */
+  public float[] parameter(String name) {
+    sp_adapter adapter = handle.acquire();
+    try {
+      long size = SoftPromptNative.spb_adapter_parameter_size(adapter, name);
+      if (size < 0) {
+        throw Errors.last();
+      }
+      float[] values = new float[Checks.arrayLength(size, "parameter " + name)];
+      Errors.check(SoftPromptNative.spb_adapter_get_parameter(adapter, name, values));
+      return values;
+    } finally {
+      handle.release();
+    }
+  }
+
+  /** Logits with the soft prompt; see {@link LogitsMode} for the size. */
+  public float[] logits(Batch batch, LogitsMode mode) {
+    float[] out = new float[Checks.arrayLength(
+        Checks.notNull(mode, "mode").resultSize(Checks.notNull(batch, "batch"), model.vocabSize()), "the logits")];
+    logits(batch, mode, out);
+    return out;
+  }
+
+  /** Logits with the soft prompt into out, which must hold the whole result. */
+  public void logits(Batch batch, LogitsMode mode, float[] out) {
+    Checks.notNull(batch, "batch");
+    Checks.notNull(mode, "mode");
+    Checks.notNull(out, "out");
+    sp_adapter adapter = handle.acquire();
+    try {
+      Errors.check(SoftPromptNative.spb_logits(adapter, batch.batchSize(), batch.seqLen(), batch.inputIds,
+          batch.attentionMask, batch.labels, batch.taskIds, mode.c, out));
+    } finally {
+      handle.release();
+    }
+  }
+
+  /**
+   * Mean loss and per-row log-likelihood with the soft prompt. For prompt methods the last virtual
+   * token predicts the first real token, so that token is a target too (as in PEFT). Changes nothing.
+   */
+  public Evaluation evalLoss(Batch batch) {
+    Checks.notNull(batch, "batch");
+    float[] meanLoss = new float[1];
+    float[] rows = new float[Math.max(0, batch.batchSize())];
+    sp_adapter adapter = handle.acquire();
+    try {
+      Errors.check(SoftPromptNative.spb_eval_loss(adapter, batch.batchSize(), batch.seqLen(), batch.inputIds,
+          batch.attentionMask, batch.labels, batch.taskIds, meanLoss, rows));
+    } finally {
+      handle.release();
+    }
+    return new Evaluation(meanLoss[0], rows);
+  }
+
+  /** The native handle for one call (paired with {@link #release()}); for Trainer.create. */
+  sp_adapter acquire() {
+    return handle.acquire();
+  }
+
+  void release() {
+    handle.release();
+  }
+
+  public boolean isClosed() {
+    return handle.isClosed();
+  }
+
+  /** Releases this reference to the native adapter (trainers on it keep it alive). Idempotent. */
+  @Override
+  public void close() {
+    handle.close();
+  }
+}

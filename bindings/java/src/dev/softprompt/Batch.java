@@ -1,0 +1,116 @@
+package dev.softprompt;
+
+import java.util.Arrays;
+
+/**
+ * A batch of token sequences, all seqLen long (pad to it), as int arrays in row-major
+ * (batchSize, seqLen) order. Immutable: the builder copies the arrays once, so one Batch can be
+ * used for any number of calls without copying again. The library checks sizes and values when
+ * a batch is used (a wrong-length array is reported as {@link Status#INVALID_ARGUMENT}).
+ */
+public final class Batch {
+  private final int batchSize;
+  private final int seqLen;
+  final int[] inputIds;
+  final int[] attentionMask;
+  final int[] labels;
+  final int[] taskIds;
+
+  private Batch(Builder builder) {
+    batchSize = builder.batchSize;
+    seqLen = builder.seqLen;
+    inputIds = copy(builder.inputIds);
+    attentionMask = copy(builder.attentionMask);
+    labels = copy(builder.labels);
+    taskIds = copy(builder.taskIds);
+  }
+
+  /** A batch of just these ids (no mask, labels = the ids, no task ids). */
+  public static Batch of(int batchSize, int seqLen, int... inputIds) {
+    return builder(batchSize, seqLen).inputIds(inputIds).build();
+  }
+
+  public static Builder builder(int batchSize, int seqLen) {
+    return new Builder(batchSize, seqLen);
+  }
+
+  public int batchSize() {
+    return batchSize;
+  }
+
+  public int seqLen() {
+    return seqLen;
+  }
+
+  /** Copies of the arrays (null where not given). */
+  public int[] inputIds() {
+    return copy(inputIds);
+  }
+
+  public int[] attentionMask() {
+    return copy(attentionMask);
+  }
+
+  public int[] labels() {
+    return copy(labels);
+  }
+
+  public int[] taskIds() {
+    return copy(taskIds);
+  }
+
+  private static int[] copy(int[] values) {
+    return values == null ? null : values.clone();
+  }
+
+  @Override
+  public String toString() {
+    return "Batch{" + batchSize + "x" + seqLen + ", inputIds=" + Arrays.toString(inputIds) + ", attentionMask="
+        + Arrays.toString(attentionMask) + ", labels=" + Arrays.toString(labels) + ", taskIds="
+        + Arrays.toString(taskIds) + "}";
+  }
+
+  /** Builds a {@link Batch}; every array but inputIds is optional. */
+  public static final class Builder {
+    private final int batchSize;
+    private final int seqLen;
+    private int[] inputIds;
+    private int[] attentionMask;
+    private int[] labels;
+    private int[] taskIds;
+
+    private Builder(int batchSize, int seqLen) {
+      this.batchSize = batchSize;
+      this.seqLen = seqLen;
+    }
+
+    /** Ids in [0, vocabSize), batchSize * seqLen of them. */
+    public Builder inputIds(int... inputIds) {
+      this.inputIds = inputIds;
+      return this;
+    }
+
+    /** 1 = real token, 0 = padding; not given = all 1. */
+    public Builder attentionMask(int... attentionMask) {
+      this.attentionMask = attentionMask;
+      return this;
+    }
+
+    /** Targets in [0, vocabSize) or -100 (ignored); not given = the input ids, padding ignored. */
+    public Builder labels(int... labels) {
+      this.labels = labels;
+      return this;
+    }
+
+    /** One task per row, in [0, numTasks): required by multitask prompt tuning adapters only. */
+    public Builder taskIds(int... taskIds) {
+      this.taskIds = taskIds;
+      return this;
+    }
+
+    public Batch build() {
+      Checks.notNull(inputIds, "inputIds");
+      return new Batch(this);
+    }
+  }
+}

@@ -1,0 +1,24 @@
+package dev.softprompt;
+
+import dev.softprompt.internal.sp_encoder_type;
+
+/** P-tuning's prompt encoder (PEFT's encoder_reparameterization_type). */
+public enum EncoderType {
+  MLP(sp_encoder_type.SP_ENCODER_MLP),
+  LSTM(sp_encoder_type.SP_ENCODER_LSTM);
+
+  final sp_encoder_type c;
+
+  EncoderType(sp_encoder_type c) {
+    this.c = c;
+  }
+
+  static EncoderType of(sp_encoder_type c) {
+    for (EncoderType type : values()) {
+      if (type.c == c) {
+        return type;
+      }
+    }
+    throw new IllegalStateException("softprompt: encoder type " + c + " has no Java counterpart");
+  }
+}

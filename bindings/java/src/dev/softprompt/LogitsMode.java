@@ -1,0 +1,29 @@
+package dev.softprompt;
+
+import dev.softprompt.internal.sp_logits_mode;
+
+/** Which logits a forward pass returns. */
+public enum LogitsMode {
+  /**
+   * batchSize * vocabSize values: for each row, the logits at its last position whose attention
+   * mask is 1 (the next-token distribution).
+   */
+  LAST(sp_logits_mode.SP_LOGITS_LAST),
+  /**
+   * batchSize * seqLen * vocabSize values: the logits at every position of the caller's tokens
+   * (virtual-token positions of prompt methods are not included).
+   */
+  ALL(sp_logits_mode.SP_LOGITS_ALL);
+
+  final sp_logits_mode c;
+
+  LogitsMode(sp_logits_mode c) {
+    this.c = c;
+  }
+
+  /** Number of floats this mode returns for a batch on a vocabulary of vocabSize tokens. */
+  long resultSize(Batch batch, long vocabSize) {
+    long rows = this == LAST ? batch.batchSize() : (long) batch.batchSize() * batch.seqLen();
+    return rows * vocabSize;
+  }
+}

@@ -1,0 +1,126 @@
+package dev.softprompt;
+
+import dev.softprompt.internal.SoftPromptNative;
+import dev.softprompt.internal.sp_model;
+import dev.softprompt.internal.sp_model_info;
+import dev.softprompt.internal.sp_model_params;
+
+/**
+ * A frozen base model loaded from a Hugging Face model folder (sp_model). Immutable once loaded:
+ * any number of threads may use one model, and adapters on it, at the same time.
+ *
+ * <p>Close it when done (try-with-resources). Adapters created on the model keep the native model
+ * alive, so closing the Java object while adapters are in use is safe; the Model object itself
+ * can no longer be used after close().
+ */
+public final class Model implements AutoCloseable {
+  private final NativeHandle<sp_model> handle;
+  private final ModelInfo info;
+
+  private Model(sp_model pointer, ModelInfo info) {
+    this.handle = NativeHandle.register(this, "Model", pointer, SoftPromptNative::sp_model_free);
+    this.info = info;
+  }
+
+  /** Loads a model folder with the default options. */
+  public static Model open(String folder) {
+    return open(folder, new ModelOptions());
+  }
+
+  /**
+   * Loads a model folder: config.json plus model.safetensors (or shards with an index).
+   *
+   * @throws SoftPromptException NOT_FOUND, FORMAT, UNSUPPORTED, SHAPE_MISMATCH, DEVICE
+   */
+  public static Model open(String folder, ModelOptions options) {
+    sp_model_params params = Checks.notNull(options, "options").toNative();
+    sp_model pointer;
+    try {
+      pointer = SoftPromptNative.spb_model_create(folder, params);
+      if (pointer == null) {
+        throw Errors.last();
+      }
+    } finally {
+      params.delete();
+    }
+    sp_model_info nativeInfo = SoftPromptNative.spb_model_info(pointer);
+    try {
+      if (nativeInfo.getStruct_size() == 0) {
+        SoftPromptException failure = Errors.last();
+        SoftPromptNative.sp_model_free(pointer);
+        throw failure;
+      }
+      return new Model(pointer, new ModelInfo(nativeInfo));
+    } finally {
+      nativeInfo.delete();
+    }
+  }
+
+  /** The model's sizes (read once when it was loaded: a model never changes). */
+  public ModelInfo info() {
+    handle.acquire();
+    handle.release();
+    return info;
+  }
+
+  /** Vocabulary size, for sizing logits buffers; usable after close (the adapters still need it). */
+  long vocabSize() {
+    return info.vocabSize();
+  }
+
+  /** Logits of the base model alone (no soft prompt); see {@link LogitsMode} for the size. */
+  public float[] logits(Batch batch, LogitsMode mode) {
+    float[] out = new float[Checks.arrayLength(
+        Checks.notNull(mode, "mode").resultSize(Checks.notNull(batch, "batch"), vocabSize()), "the logits")];
+    logits(batch, mode, out);
+    return out;
+  }
+
+  /** Logits of the base model alone into out, which must hold the whole result. */
+  public void logits(Batch batch, LogitsMode mode, float[] out) {
+    Checks.notNull(batch, "batch");
+    Checks.notNull(mode, "mode");
+    Checks.notNull(out, "out");
+    sp_model model = handle.acquire();
+    try {
+      Errors.check(SoftPromptNative.spb_model_logits(model, batch.batchSize(), batch.seqLen(), batch.inputIds,
+          batch.attentionMask, batch.labels, batch.taskIds, mode.c, out));
+    } finally {
+      handle.release();
+    }
+  }
+
+  /** Mean causal-LM loss and per-row log-likelihood of the base model alone. Changes nothing. */
+  public Evaluation evalLoss(Batch batch) {
+    Checks.notNull(batch, "batch");
+    float[] meanLoss = new float[1];
+    float[] rows = new float[Math.max(0, batch.batchSize())];
+    sp_model model = handle.acquire();
+    try {
+      Errors.check(SoftPromptNative.spb_model_eval_loss(model, batch.batchSize(), batch.seqLen(), batch.inputIds,
+          batch.attentionMask, batch.labels, batch.taskIds, meanLoss, rows));
+    } finally {
+      handle.release();
+    }
+    return new Evaluation(meanLoss[0], rows);
+  }
+
+  /** The native handle for one call (paired with {@link #release()}); for Adapter.create/load. */
+  sp_model acquire() {
+    return handle.acquire();
+  }
+
+  void release() {
+    handle.release();
+  }
+
+  public boolean isClosed() {
+    return handle.isClosed();
+  }
+
+  /** Releases this reference to the native model. Idempotent. */
+  @Override
+  public void close() {
+    handle.close();
+  }
+}

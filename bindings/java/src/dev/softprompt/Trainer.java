@@ -1,0 +1,108 @@
+package dev.softprompt;
+
+import dev.softprompt.internal.SoftPromptNative;
+import dev.softprompt.internal.sp_adapter;
+import dev.softprompt.internal.sp_train_result;
+import dev.softprompt.internal.sp_trainer;
+import dev.softprompt.internal.sp_trainer_params;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Optimiser state (AdamW, schedule, accumulation) for one adapter (sp_trainer). It keeps its
+ * {@link Adapter} object reachable, and the library keeps the native adapter alive.
+ */
+public final class Trainer implements AutoCloseable {
+  private final NativeHandle<sp_trainer> handle;
+  private final Adapter adapter;
+  /** Size of each trainable tensor, fixed for the adapter's life: sizes gradient buffers even
+   *  after the Adapter object is closed (the native adapter lives on inside the trainer). */
+  private final Map<String, Integer> parameterSizes;
+
+  private Trainer(Adapter adapter, sp_trainer pointer, Map<String, Integer> parameterSizes) {
+    this.handle = NativeHandle.register(this, "Trainer", pointer, SoftPromptNative::sp_trainer_free);
+    this.adapter = adapter;
+    this.parameterSizes = parameterSizes;
+  }
+
+  /** Creates optimiser state for adapter. @throws SoftPromptException INVALID_ARGUMENT */
+  public static Trainer create(Adapter adapter, TrainerOptions options) {
+    Checks.notNull(adapter, "adapter");
+    Checks.notNull(options, "options");
+    Map<String, Integer> sizes = new HashMap<>();
+    for (String name : adapter.parameterNames()) {
+      sizes.put(name, Checks.arrayLength(adapter.parameterSize(name), "parameter " + name));
+    }
+    sp_adapter nativeAdapter = adapter.acquire();
+    sp_trainer_params params = null;
+    try {
+      params = options.toNative();
+      sp_trainer pointer = SoftPromptNative.spb_trainer_create(nativeAdapter, params);
+      if (pointer == null) {
+        throw Errors.last();
+      }
+      return new Trainer(adapter, pointer, sizes);
+    } finally {
+      adapter.release();
+      if (params != null) {
+        params.delete();
+      }
+    }
+  }
+
+  /** The adapter this trainer trains. */
+  public Adapter adapter() {
+    return adapter;
+  }
+
+  /**
+   * One training step: forward with the soft prompt, causal-LM cross-entropy, backward into the
+   * soft prompt only and, every accumulationSteps steps, clipping and an AdamW update. On error
+   * nothing changes.
+   */
+  public TrainResult step(Batch batch) {
+    Checks.notNull(batch, "batch");
+    sp_train_result result = new sp_train_result();
+    try {
+      sp_trainer trainer = handle.acquire();
+      try {
+        Errors.check(SoftPromptNative.spb_train_step(trainer, batch.batchSize(), batch.seqLen(), batch.inputIds,
+            batch.attentionMask, batch.labels, batch.taskIds, result));
+      } finally {
+        handle.release();
+      }
+      return new TrainResult(result);
+    } finally {
+      result.delete();
+    }
+  }
+
+  /**
+   * The gradient of trainable tensor name that the latest optimiser update used (summed over its
+   * micro-batches, before clipping).
+   *
+   * @throws SoftPromptException NOT_FOUND before the first update or for unknown names
+   */
+  public float[] gradient(String name) {
+    Integer size = name == null ? null : parameterSizes.get(name);
+    // An unknown name gets an empty buffer: the library then reports it (NOT_FOUND, its message).
+    float[] out = new float[size == null ? 0 : size];
+    sp_trainer trainer = handle.acquire();
+    try {
+      Errors.check(SoftPromptNative.spb_trainer_get_gradient(trainer, name, out));
+    } finally {
+      handle.release();
+    }
+    return out;
+  }
+
+  public boolean isClosed() {
+    return handle.isClosed();
+  }
+
+  /** Releases the optimiser state. Idempotent. */
+  @Override
+  public void close() {
+    handle.close();
+  }
+}

@@ -1,0 +1,114 @@
+package dev.softprompt.tests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import dev.softprompt.Adapter;
+import dev.softprompt.AdapterInfo;
+import dev.softprompt.Batch;
+import dev.softprompt.Method;
+import dev.softprompt.Model;
+import dev.softprompt.TrainResult;
+import dev.softprompt.Trainer;
+import dev.softprompt.TrainerOptions;
+import dev.softprompt.tests.TestSupport.MethodCase;
+import java.util.List;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+/** Every method can be created, described, and trained through Java, with the loss falling. */
+public class MethodsTest {
+  /** Steps per method: enough for every method to cut the loss by a quarter on this task. */
+  private static final int STEPS = 60;
+  private static final float MAX_LOSS_RATIO = 0.75f;
+
+  private static Model model;
+
+  @BeforeClass
+  public static void openModel() {
+    model = TestSupport.openModel();
+  }
+
+  @AfterClass
+  public static void closeModel() {
+    model.close();
+  }
+
+  @Test
+  public void promptTuning() {
+    trainAndCheck(MethodCase.PROMPT_TUNING, Method.PROMPT_TUNING);
+  }
+
+  @Test
+  public void prefixTuning() {
+    trainAndCheck(MethodCase.PREFIX_TUNING, Method.PREFIX_TUNING);
+  }
+
+  @Test
+  public void prefixTuningWithProjection() {
+    trainAndCheck(MethodCase.PREFIX_TUNING_PROJECTION, Method.PREFIX_TUNING);
+  }
+
+  @Test
+  public void pTuningWithAnMlp() {
+    trainAndCheck(MethodCase.P_TUNING_MLP, Method.P_TUNING);
+  }
+
+  @Test
+  public void pTuningWithAnLstm() {
+    trainAndCheck(MethodCase.P_TUNING_LSTM, Method.P_TUNING);
+  }
+
+  /** The task ids travel with each batch (rows alternate between tasks 0 and 1). */
+  @Test
+  public void multitaskPromptTuningWithTaskIds() {
+    trainAndCheck(MethodCase.MULTITASK_PROMPT_TUNING, Method.MULTITASK_PROMPT_TUNING);
+  }
+
+  private static void trainAndCheck(MethodCase method, Method expected) {
+    Batch batch = TestSupport.taskBatch();
+    try (Adapter adapter = Adapter.create(model, method.options());
+        Trainer trainer = Trainer.create(adapter, new TrainerOptions().learningRate(method.learningRate))) {
+      AdapterInfo info = adapter.info();
+      assertEquals(expected, info.method());
+      assertEquals(8, info.numVirtualTokens());
+      assertEquals(expected == Method.MULTITASK_PROMPT_TUNING ? 2 : 0, info.numTasks());
+      List<String> names = adapter.parameterNames();
+      assertEquals(info.numParameterTensors(), names.size());
+      long total = 0;
+      for (String name : names) {
+        total += adapter.parameter(name).length;
+      }
+      assertEquals(info.numTrainableParameters(), total);
+
+      float start = adapter.evalLoss(batch).meanLoss();
+      TrainResult result = null;
+      for (int step = 1; step <= STEPS; ++step) {
+        result = trainer.step(batch);
+        assertTrue(result.updated());
+        assertEquals(step, result.updatesDone());
+      }
+      float end = adapter.evalLoss(batch).meanLoss();
+      System.out.printf("    %-26s loss %.4f -> %.4f after %d steps%n", method, start, end, STEPS);
+      assertTrue(method + ": loss " + start + " -> " + end, end < MAX_LOSS_RATIO * start);
+
+      // The latest update's gradient is there for every trainable tensor, at its size.
+      for (String name : names) {
+        float[] gradient = trainer.gradient(name);
+        assertEquals(adapter.parameterSize(name), gradient.length);
+        assertFalse(name + " has an all-zero gradient", allZero(gradient));
+      }
+    }
+  }
+
+  private static boolean allZero(float[] values) {
+    for (float value : values) {
+      if (value != 0f) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

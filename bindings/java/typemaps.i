@@ -1,0 +1,158 @@
+/*
+ * java/typemaps.i - the Java side of the conventions softprompt.i relies on. Included by
+ * bindings/softprompt.i under SWIGJAVA, before any declaration it wraps (typemaps apply only to
+ * declarations that come after them).
+ *
+ * SWIG runs in C mode (no -c++), so JCALLn(...) expands to (*jenv)->Fn(jenv, ...). Those macros
+ * are expanded only inside { } typemap bodies; code in %{ %} blocks calls (*jenv)-> directly.
+ *
+ * The generated classes (package dev.softprompt.internal) are not the public API: the
+ * hand-written classes in dev.softprompt wrap them.
+ */
+
+/* Enums become proper Java enums (swigValue() / swigToEnum()) instead of SWIG's default
+ * "typesafe enum" classes, so the public enums can name their C constants directly. */
+%include <enums.swg>
+
+/* ---- Integers -------------------------------------------------------------------------------
+ * stdint.i types int64_t as long on 64-bit targets and SWIG maps C long to a Java int, which would
+ * truncate num_trainable_parameters and the like; make both 64-bit types a Java long. uint64_t
+ * (the adapter seed) is a long too, not a BigInteger: the bits are passed unchanged, so a seed
+ * above 2^63 is written as the negative long with the same bits. size_t is already a Java long. */
+%apply long long { int64_t };
+%apply long long { uint64_t };
+
+/* A zero-length Java array arrives as a non-NULL pointer to one of these and a count of 0, without
+ * asking the JVM for its elements: Get<Type>ArrayElements may return NULL for an empty array,
+ * which would be indistinguishable from an allocation failure. */
+%{
+static int32_t spj_no_ints[1];
+static float spj_no_floats[1];
+%}
+
+/* ---- int32 input arrays: (const int32_t* INPUT, size_t INPUT_COUNT) -> int[] -----------------
+ * One JNI call fetches the whole array (no per-element calls); JNI_ABORT on release because the
+ * library never writes into its inputs, so nothing needs copying back. null means "not given":
+ * pointer NULL, count 0. If the JVM cannot provide the elements, an OutOfMemoryError is pending
+ * and the wrapper returns at once (the Java caller sees that error). */
+%typemap(jni) (const int32_t* INPUT, size_t INPUT_COUNT) "jintArray"
+%typemap(jtype) (const int32_t* INPUT, size_t INPUT_COUNT) "int[]"
+%typemap(jstype) (const int32_t* INPUT, size_t INPUT_COUNT) "int[]"
+%typemap(javain) (const int32_t* INPUT, size_t INPUT_COUNT) "$javainput"
+%typemap(in) (const int32_t* INPUT, size_t INPUT_COUNT) {
+  $1 = NULL;
+  $2 = 0;
+  if ($input) {
+    $2 = (size_t)JCALL1(GetArrayLength, jenv, $input);
+    $1 = spj_no_ints;
+    if ($2 > 0) {
+      $1 = (int32_t*)JCALL2(GetIntArrayElements, jenv, $input, NULL);
+      if (!$1) return $null;
+    }
+  }
+}
+%typemap(freearg) (const int32_t* INPUT, size_t INPUT_COUNT) {
+  if ($1 && $1 != spj_no_ints) JCALL3(ReleaseIntArrayElements, jenv, $input, (jint*)$1, JNI_ABORT);
+}
+
+/* ---- float output arrays: (float* OUTPUT, size_t OUTPUT_COUNT) -> float[] filled in place -----
+ * Mode 0 on release copies the results back into the Java array (when the JVM handed out a copy)
+ * and frees the copy. null means "no buffer": pointer NULL, count 0. */
+%typemap(jni) (float* OUTPUT, size_t OUTPUT_COUNT) "jfloatArray"
+%typemap(jtype) (float* OUTPUT, size_t OUTPUT_COUNT) "float[]"
+%typemap(jstype) (float* OUTPUT, size_t OUTPUT_COUNT) "float[]"
+%typemap(javain) (float* OUTPUT, size_t OUTPUT_COUNT) "$javainput"
+%typemap(in) (float* OUTPUT, size_t OUTPUT_COUNT) {
+  $1 = NULL;
+  $2 = 0;
+  if ($input) {
+    $2 = (size_t)JCALL1(GetArrayLength, jenv, $input);
+    $1 = spj_no_floats;
+    if ($2 > 0) {
+      $1 = (float*)JCALL2(GetFloatArrayElements, jenv, $input, NULL);
+      if (!$1) return $null;
+    }
+  }
+}
+%typemap(freearg) (float* OUTPUT, size_t OUTPUT_COUNT) {
+  if ($1 && $1 != spj_no_floats) JCALL3(ReleaseFloatArrayElements, jenv, $input, (jfloat*)$1, 0);
+}
+
+/* ---- Strings in: const char* <- String as UTF-8 ----------------------------------------------
+ * SWIG's default uses GetStringUTFChars, which yields *modified* UTF-8: a character outside the
+ * BMP (e.g. an emoji in a file name) becomes two 3-byte surrogates, so the file is created under
+ * a different name than the one asked for. Instead Java encodes the String as real UTF-8 plus a
+ * NUL terminator (SoftPromptNative.utf8z) and C receives those bytes unchanged. null stays NULL. */
+%typemap(jni) const char* "jbyteArray"
+%typemap(jtype) const char* "byte[]"
+%typemap(jstype) const char* "String"
+%typemap(javain) const char* "$module.utf8z($javainput)"
+%typemap(in) const char* {
+  $1 = NULL;
+  if ($input) { /* never empty: utf8z appends the NUL */
+    $1 = (char*)JCALL2(GetByteArrayElements, jenv, $input, NULL);
+    if (!$1) return $null;
+  }
+}
+%typemap(freearg) const char* {
+  if ($1) JCALL3(ReleaseByteArrayElements, jenv, $input, (jbyte*)$1, JNI_ABORT);
+}
+
+/* ---- Strings out: const char* -> String decoded from UTF-8 ------------------------------------
+ * NewStringUTF would read the bytes as modified UTF-8 (and treats invalid sequences as a fatal
+ * error under -Xcheck:jni); the bytes travel as a byte[] and Java decodes them (SoftPromptNative.utf8).
+ * NULL becomes null. */
+%typemap(out) const char* {
+  $result = NULL;
+  if ($1) {
+    const jsize length = (jsize)strlen($1);
+    $result = JCALL1(NewByteArray, jenv, length);
+    if ($result) JCALL4(SetByteArrayRegion, jenv, $result, 0, length, (const jbyte*)$1);
+  }
+}
+%typemap(javaout) const char* {
+    return $module.utf8($jnicall);
+  }
+
+/* sp_model_info.model_type (char[32]): read-only, decoded like the strings above; the bytes end
+ * at the first NUL or at the end of the array. */
+%immutable sp_model_info::model_type;
+%typemap(jni) char [ANY] "jbyteArray"
+%typemap(jtype) char [ANY] "byte[]"
+%typemap(jstype) char [ANY] "String"
+%typemap(out) char [ANY] {
+  const char* end = (const char*)memchr($1, 0, $1_dim0);
+  const jsize length = (jsize)(end ? (size_t)(end - $1) : (size_t)$1_dim0);
+  $result = JCALL1(NewByteArray, jenv, length);
+  if ($result) JCALL4(SetByteArrayRegion, jenv, $result, 0, length, (const jbyte*)$1);
+}
+%typemap(javaout) char [ANY] {
+    return $module.utf8($jnicall);
+  }
+
+%pragma(java) modulecode=%{
+  /** The UTF-8 bytes of s followed by a NUL terminator, or null for null. */
+  static byte[] utf8z(String s) {
+    if (s == null) return null;
+    byte[] bytes = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return java.util.Arrays.copyOf(bytes, bytes.length + 1);
+  }
+
+  /** The String that UTF-8 bytes encode, or null for null. */
+  static String utf8(byte[] bytes) {
+    return bytes == null ? null : new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+  }
+%}
+
+/* ---- Proxy classes ----------------------------------------------------------------------------
+ * SWIG 4.1 gives every proxy a finalize(), deprecated for removal since Java 18 (and a -Xlint
+ * warning). The public classes free their native objects in close(), so drop it everywhere. */
+%typemap(javafinalize) SWIGTYPE ""
+
+/* The JNI library is loaded the first time any generated class touches a native method (see
+ * src/dev/softprompt/internal/NativeLoader.java for where it is looked for). */
+%pragma(java) jniclasscode=%{
+  static {
+    NativeLoader.load();
+  }
+%}
