@@ -82,6 +82,13 @@ SPCS_HANDLE(sp_model, SoftPrompt.Interop.ModelHandle)
 SPCS_HANDLE(sp_adapter, SoftPrompt.Interop.AdapterHandle)
 SPCS_HANDLE(sp_trainer, SoftPrompt.Interop.TrainerHandle)
 
+/* Only the SafeHandles free, through the raw IntPtr entry points (NativePINVOKE.sp_*_free). The
+ * handle-typed wrappers SWIG also generates would AddRef a handle and free it under the
+ * SafeHandle's feet (a double free at Dispose), so they are private and never called. */
+%csmethodmodifiers sp_model_free "private unsafe";
+%csmethodmodifiers sp_adapter_free "private unsafe";
+%csmethodmodifiers sp_trainer_free "private unsafe";
+
 /* ---- Structs: by value as results, by reference as arguments ----------------------------- */
 
 %define SPCS_STRUCT(CTYPE, CSTYPE)

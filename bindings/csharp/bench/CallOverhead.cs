@@ -21,6 +21,11 @@ internal static class CallOverhead
         return watch.Elapsed.TotalMilliseconds * 1e6 / calls;
     }
 
+    private static string Fixed1(double value)
+    {
+        return value.ToString("F1", CultureInfo.InvariantCulture);
+    }
+
     private static int Main(string[] args)
     {
         if (args.Length < 1)
@@ -56,12 +61,11 @@ internal static class CallOverhead
                 sink += adapter.Logits(batch).Length;
             double allocatingNs = NanosecondsPerCall(watch, logitsCalls);
 
-            Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-                                            "{{\"language\": \"csharp\", \"info_ns\": {0:F1}, \"logits_ns\": {1:F1}}}", infoNs,
-                                            logitsNs));
-            Console.Error.WriteLine(string.Format(CultureInfo.InvariantCulture,
-                                                  "(allocating adapter.Logits(batch): {0:F1} ns per call; checksum {1})",
-                                                  allocatingNs, sink));
+            // Concatenated: in String.Format, "{1:F1}}}" would take the closing braces into the format.
+            Console.WriteLine("{\"language\": \"csharp\", \"info_ns\": " + Fixed1(infoNs) + ", \"logits_ns\": " +
+                              Fixed1(logitsNs) + "}");
+            Console.Error.WriteLine("(allocating adapter.Logits(batch): " + Fixed1(allocatingNs) + " ns per call; checksum " +
+                                    sink + ")");
         }
         return 0;
     }

@@ -1,4 +1,3 @@
-using System;
 using SoftPrompt.Interop;
 
 namespace SoftPrompt
@@ -15,7 +14,7 @@ namespace SoftPrompt
             NumKeyValueHeads = native.NumKeyValueHeads;
             HeadDim = native.HeadDim;
             MaxPositionEmbeddings = native.MaxPositionEmbeddings;
-            ModelType = Utf8.Decode((IntPtr)native.ModelType); // a copy of the struct: the buffer needs no pinning
+            ModelType = Utf8.Decode(native.ModelType, 32); // `native` is a copy on the stack: no pinning needed
         }
 
         public long VocabSize { get; private set; }

@@ -31,5 +31,14 @@ namespace SoftPrompt.Interop
         {
             return Marshal.PtrToStringUTF8(text);
         }
+
+        /// <summary>A NUL-terminated UTF-8 string in a fixed-size C char array; stops at the array's end if the NUL is missing.</summary>
+        internal static unsafe string Decode(byte* chars, int capacity)
+        {
+            int length = 0;
+            while (length < capacity && chars[length] != 0)
+                ++length;
+            return Strict.GetString(chars, length);
+        }
     }
 }
