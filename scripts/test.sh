@@ -12,7 +12,8 @@ start=$(date +%s)
 
 if [ "${SP_SKIP_ASAN:-0}" != 1 ]; then
   echo "== C API suites under AddressSanitizer + LeakSanitizer (build-asan/)"
-  SP_BUILD_DIR=$root/build-asan SP_BUILD_TYPE=Debug "$root/scripts/build.sh" -DSP_ASAN=ON -DSP_BUILD_BENCH=OFF
+  SP_BUILD_DIR=$root/build-asan SP_BUILD_TYPE=Debug "$root/scripts/build.sh" -DSP_ASAN=ON -DSP_BUILD_BENCH=OFF \
+    -DSP_BUILD_BINDINGS=OFF
   (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
      LSAN_OPTIONS=suppressions=$root/tests/asan/lsan.supp:print_suppressions=0 \
      ctest --output-on-failure -L asan)

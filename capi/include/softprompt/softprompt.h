@@ -197,8 +197,9 @@ typedef enum sp_logits_mode {
 
 /* Logits of the base model alone (no soft prompt).
  *   out        caller-owned buffer of out_count floats; must hold the whole result.
- * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, sizes, mask values), SP_ERR_OUT_OF_RANGE (ids),
- * SP_ERR_BUFFER_TOO_SMALL. */
+ * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, non-positive batch_size or seq_len, mask values other
+ * than 0/1), SP_ERR_SHAPE_MISMATCH (an array whose count is not batch_size * seq_len, or task ids
+ * not batch_size), SP_ERR_OUT_OF_RANGE (ids, labels, task ids), SP_ERR_BUFFER_TOO_SMALL. */
 SP_API sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, sp_logits_mode mode, float* out,
                                  size_t out_count) SP_NOEXCEPT;
 
@@ -245,7 +246,8 @@ typedef struct sp_adapter_params {
   size_t num_init_token_ids;
   const char* init_text;           /* optional; only recorded in adapter_config.json */
   const char* tokenizer_name_or_path; /* optional; only recorded in adapter_config.json */
-  uint64_t seed;                   /* random draws; same seed as torch.manual_seed gives PEFT's values */
+  uint64_t seed;                   /* random draws; same seed as torch.manual_seed gives PEFT's values.
+                                      As in PyTorch's CPU generator, only the low 32 bits matter. */
   /* Appended in 0.2: prefix tuning and P-tuning. */
   int32_t encoder_hidden_size;     /* width of the reparameterisation network; 0 = token_dim (default) */
   int32_t prefix_projection;       /* prefix tuning: 1 = produce the prefix with an MLP; default 0 */
