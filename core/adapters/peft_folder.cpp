@@ -14,11 +14,8 @@ namespace sp::adapters {
 void save_peft_folder(const std::string& folder, const methods::SoftPromptMethod& method,
                       const model::Transformer& model) {
   io::make_directories(folder);
-  std::vector<io::OwnedTensorToWrite> owned;
-  for (const auto& [name, tensor] : method.tensors_for_saving()) owned.push_back(io::tensor_to_write(name, tensor));
-  std::vector<io::TensorToWrite> entries;
-  for (const auto& item : owned) entries.push_back(item.entry);
-  io::write_safetensors(io::join_path(folder, kPeftWeightsFile), entries, {{"format", "pt"}});
+  io::write_file_atomically(io::join_path(folder, kPeftWeightsFile),
+                            io::encode_tensors(method.tensors_for_saving(), {{"format", "pt"}}));
   io::write_file_atomically(io::join_path(folder, kPeftConfigFile),
                             peft_config_json(method, model).dump(2, ' ', /*ensure_ascii=*/true));
 }

@@ -71,15 +71,11 @@ void check_base_model(const nlohmann::json& recorded, const model::Transformer& 
 }  // namespace
 
 void save_single_file(const std::string& path, const methods::SoftPromptMethod& method, const model::Transformer& model) {
-  std::vector<io::OwnedTensorToWrite> owned;
-  for (const auto& [name, tensor] : method.parameters()) owned.push_back(io::tensor_to_write(name, tensor));
-  std::vector<io::TensorToWrite> entries;
-  for (const auto& item : owned) entries.push_back(item.entry);
   nlohmann::json method_record = {{"peft_config", peft_config_json(method, model)},
                                   {"encoded_only", method.config().encoded_only},
                                   {"seed", method.config().seed}};
-  const std::string payload = io::encode_safetensors(
-      entries, {{kMethodKey, method_record.dump()}, {kBaseModelKey, base_model_record(model).dump()}});
+  const std::string payload = io::encode_tensors(
+      method.parameters(), {{kMethodKey, method_record.dump()}, {kBaseModelKey, base_model_record(model).dump()}});
 
   uLongf compressed_size = compressBound(payload.size());
   std::string compressed(compressed_size, '\0');

@@ -52,16 +52,16 @@ at::Tensor tensor_from_view(const TensorView& view, std::shared_ptr<const void> 
   return copy;
 }
 
-OwnedTensorToWrite tensor_to_write(const std::string& name, const at::Tensor& tensor) {
-  OwnedTensorToWrite out;
-  out.storage = tensor.detach().to(at::kCPU).contiguous();
-  if (out.storage.data_ptr() == tensor.data_ptr()) out.storage = out.storage.clone();
-  out.entry.name = name;
-  out.entry.dtype = to_dtype(out.storage.scalar_type());
-  out.entry.shape = out.storage.sizes().vec();
-  out.entry.data = out.storage.data_ptr();
-  out.entry.nbytes = out.storage.nbytes();
-  return out;
+std::string encode_tensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                           const std::map<std::string, std::string>& metadata) {
+  std::vector<at::Tensor> storage;  // contiguous CPU copies that the entries point into
+  std::vector<TensorToWrite> entries;
+  for (const auto& [name, tensor] : tensors) {
+    storage.push_back(tensor.detach().to(at::kCPU).contiguous());
+    const at::Tensor& host = storage.back();
+    entries.push_back({name, to_dtype(host.scalar_type()), host.sizes().vec(), host.data_ptr(), host.nbytes()});
+  }
+  return encode_safetensors(entries, metadata);
 }
 
 }  // namespace sp::io

@@ -3,7 +3,11 @@
 
 #include <ATen/ATen.h>
 
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "io/safetensors.h"
 
@@ -16,11 +20,8 @@ DType to_dtype(at::ScalarType type);
 // keeps `owner` (the mapped file) alive and must never be written to. Otherwise a private copy.
 at::Tensor tensor_from_view(const TensorView& view, std::shared_ptr<const void> owner);
 
-// A tensor ready for write_safetensors: `storage` holds a contiguous CPU copy that `entry.data` points into.
-struct OwnedTensorToWrite {
-  at::Tensor storage;
-  TensorToWrite entry;
-};
-OwnedTensorToWrite tensor_to_write(const std::string& name, const at::Tensor& tensor);
+// Named tensors (any device, any layout) as a complete safetensors file; see encode_safetensors.
+std::string encode_tensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                           const std::map<std::string, std::string>& metadata);
 
 }  // namespace sp::io

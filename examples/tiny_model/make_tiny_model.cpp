@@ -53,12 +53,9 @@ class WeightWriter {
   }
 
   void write(const std::string& folder, int shards) const {
-    std::vector<sp::io::OwnedTensorToWrite> owned;
-    for (const auto& [name, tensor] : tensors_) owned.push_back(sp::io::tensor_to_write(name, tensor));
     if (shards <= 1) {
-      std::vector<sp::io::TensorToWrite> entries;
-      for (const auto& item : owned) entries.push_back(item.entry);
-      sp::io::write_safetensors(sp::io::join_path(folder, "model.safetensors"), entries, {{"format", "pt"}});
+      sp::io::write_file_atomically(sp::io::join_path(folder, "model.safetensors"),
+                                    sp::io::encode_tensors(tensors_, {{"format", "pt"}}));
       return;
     }
     nlohmann::json index;
@@ -66,13 +63,13 @@ class WeightWriter {
     for (int shard = 0; shard < shards; ++shard) {
       char file_name[64];
       std::snprintf(file_name, sizeof file_name, "model-%05d-of-%05d.safetensors", shard + 1, shards);
-      std::vector<sp::io::TensorToWrite> entries;
-      for (std::size_t i = shard; i < owned.size(); i += shards) {
-        entries.push_back(owned[i].entry);
-        index["weight_map"][owned[i].entry.name] = file_name;
-        total += owned[i].entry.nbytes;
+      std::vector<std::pair<std::string, at::Tensor>> part;
+      for (std::size_t i = shard; i < tensors_.size(); i += shards) {
+        part.push_back(tensors_[i]);
+        index["weight_map"][tensors_[i].first] = file_name;
+        total += tensors_[i].second.nbytes();
       }
-      sp::io::write_safetensors(sp::io::join_path(folder, file_name), entries, {{"format", "pt"}});
+      sp::io::write_file_atomically(sp::io::join_path(folder, file_name), sp::io::encode_tensors(part, {{"format", "pt"}}));
     }
     index["metadata"]["total_size"] = total;
     sp::io::write_file_atomically(sp::io::join_path(folder, "model.safetensors.index.json"), index.dump(2));
