@@ -118,21 +118,20 @@ class TransformerLoader {
     return layer;
   }
 
-  // `expected` is the Linear layout (out, in); families with Conv1D storage keep matrices as (in, out).
-  at::Tensor weight(const std::string& body_name, std::vector<int64_t> expected, bool matrix) {
-    for (const auto& prefix : prefixes_) {
-      if (store_.find(prefix + body_name)) {
-        const bool transposed = matrix && names_.transposed_matrices;
-        return convert(prefix + body_name, expected, transposed);
-      }
-    }
+  // The checkpoint name of a body weight: the first prefix under which the store has it.
+  std::string resolve(const std::string& body_name) const {
+    for (const auto& prefix : prefixes_)
+      if (store_.find(prefix + body_name)) return prefix + body_name;
     fail(ErrorKind::Format, "model folder '" + folder_ + "' lacks weight '" + body_name + "'");
   }
 
+  // `expected` is the Linear layout (out, in); families with Conv1D storage keep matrices as (in, out).
+  at::Tensor weight(const std::string& body_name, std::vector<int64_t> expected, bool matrix) {
+    return convert(resolve(body_name), expected, matrix && names_.transposed_matrices);
+  }
+
   std::string fingerprint(const std::string& body_name) const {
-    const io::TensorView* view = nullptr;
-    for (const auto& prefix : prefixes_)
-      if (!view) view = store_.find(prefix + body_name);
+    const io::TensorView* view = store_.find(resolve(body_name));
     Fingerprint print;
     print.add(io::dtype_name(view->dtype));
     for (int64_t dim : view->shape) print.add(&dim, sizeof dim);

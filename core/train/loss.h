@@ -16,7 +16,8 @@ struct TargetLosses {
   at::Tensor rows;          // (N) int64: the batch row of each target
 };
 
-// Per-target losses from final hidden states (B, T, hidden) and labels (B, T). N may be 0.
+// Per-target losses from final hidden states (B, T, hidden) and labels (B, T). Throws
+// InvalidArgument when no position has a target (the mean would be 0/0).
 TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& labels);
 // Mean over all targets (transformers' reduction="mean").
 at::Tensor mean_loss(const TargetLosses& losses);

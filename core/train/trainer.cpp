@@ -29,8 +29,6 @@ StepResult Trainer::step(const prompting::Batch& batch) {
   at::AutoGradMode enable_grad(true);
   prompting::PreparedInputs inputs(*model_, &method_, prompting::with_default_labels(batch), /*training=*/true);
   TargetLosses losses = target_losses(*model_, model_->forward(inputs.forward_inputs()), inputs.labels());
-  if (losses.token_losses.size(0) == 0)
-    fail(ErrorKind::InvalidArgument, "the batch has no target tokens (every shifted label is -100)");
   at::Tensor loss = mean_loss(losses);
   (loss / static_cast<double>(config_.accumulation_steps)).backward();
 
