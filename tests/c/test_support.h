@@ -112,13 +112,6 @@ static inline double tolerance(double cpu_float32_tolerance) {
   return cpu_float32_tolerance * (scale ? atof(scale) : 1.0);
 }
 
-/* True when the suites run on the CPU in float32, where results are bit-reproducible run to run
- * (used for the checks that demand identical values, e.g. the same seed giving the same table). */
-static inline int running_on_cpu_float32(void) {
-  sp_model_params params = test_model_params();
-  return params.device == SP_DEVICE_CPU && params.dtype == SP_DTYPE_FLOAT32;
-}
-
 /* path = a/b into a static buffer (one at a time per call site is enough for tests). */
 static inline const char* test_path(char* buffer, size_t size, const char* folder, const char* name) {
   snprintf(buffer, size, "%s/%s", folder, name);
