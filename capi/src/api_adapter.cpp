@@ -1,4 +1,5 @@
 // Entry points: adapters (create, save, load, inspect, forward passes).
+#include <algorithm>
 #include <string>
 
 #include "batch_check.h"
@@ -96,11 +97,17 @@ sp_adapter_params sp_adapter_default_params(void) noexcept {
   return params;
 }
 
+sp_adapter_info sp_adapter_info_init(void) noexcept {
+  sp_adapter_info info{};
+  info.struct_size = sizeof(sp_adapter_info);
+  return info;
+}
+
 sp_status sp_adapter_create(sp_adapter** out, sp_model* model, const sp_adapter_params* params) noexcept {
   if (out) *out = nullptr;
   return guard([&] {
     require_not_null(out, "out");
-    const auto& core_model = checked(model, "model").model;
+    const auto core_model = checked(model, "model");
     const sp_adapter_params settings = read_params(params, sp_adapter_default_params(), "sp_adapter_params");
     const methods::MethodConfig config = method_config(settings, core_model->info());
     make_adapter(out, [&] { return engine::Adapter::create(core_model, config); });
@@ -111,7 +118,7 @@ sp_status sp_load_adapter(sp_adapter** out, sp_model* model, const char* folder)
   if (out) *out = nullptr;
   return guard([&] {
     require_not_null(out, "out");
-    const auto& core_model = checked(model, "model").model;
+    const auto core_model = checked(model, "model");
     require_not_null(folder, "folder");
     make_adapter(out, [&] { return engine::Adapter::load(core_model, folder); });
   });
@@ -121,7 +128,7 @@ sp_status sp_load_adapter_file(sp_adapter** out, sp_model* model, const char* pa
   if (out) *out = nullptr;
   return guard([&] {
     require_not_null(out, "out");
-    const auto& core_model = checked(model, "model").model;
+    const auto core_model = checked(model, "model");
     require_not_null(path, "path");
     make_adapter(out, [&] { return engine::Adapter::load_file(core_model, path); });
   });
@@ -131,7 +138,7 @@ void sp_adapter_free(sp_adapter* adapter) noexcept { free_handle(adapter, Handle
 
 sp_status sp_save_adapter_file(const sp_adapter* adapter, const char* path) noexcept {
   return guard([&] {
-    const auto& core = checked(adapter, "adapter").adapter;
+    const auto core = checked(adapter, "adapter");
     require_not_null(path, "path");
     require(path[0] != '\0', "path must not be empty");
     core->save_file(path);
@@ -140,7 +147,8 @@ sp_status sp_save_adapter_file(const sp_adapter* adapter, const char* path) noex
 
 sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) noexcept {
   return guard([&] {
-    const engine::AdapterInfo& source = checked(adapter, "adapter").adapter->info();
+    const auto core = checked(adapter, "adapter");
+    const engine::AdapterInfo& source = core->info();
     require_not_null(info, "info");
     sp_adapter_info full{};
     full.struct_size = sizeof(sp_adapter_info);
@@ -149,13 +157,15 @@ sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) 
     full.num_tasks = static_cast<int32_t>(source.num_tasks);
     full.num_parameter_tensors = static_cast<int32_t>(source.parameter_names.size());
     full.num_trainable_parameters = source.num_trainable_values;
+    full.vocab_size = core->model().info().vocab_size;
     write_result(info, full, "sp_adapter_info");
   });
 }
 
 sp_status sp_adapter_parameter_name(const sp_adapter* adapter, int32_t index, const char** name) noexcept {
   return guard([&] {
-    const engine::AdapterInfo& info = checked(adapter, "adapter").adapter->info();
+    const auto core = checked(adapter, "adapter");
+    const engine::AdapterInfo& info = core->info();
     require_not_null(name, "name");
     require(index >= 0 && static_cast<size_t>(index) < info.parameter_names.size(),
             "index " + std::to_string(index) + " is outside [0, " + std::to_string(info.parameter_names.size()) + ")");
@@ -165,7 +175,7 @@ sp_status sp_adapter_parameter_name(const sp_adapter* adapter, int32_t index, co
 
 sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) noexcept {
   return guard([&] {
-    const auto& core = checked(adapter, "adapter").adapter;
+    const auto core = checked(adapter, "adapter");
     require_not_null(folder, "folder");
     require(folder[0] != '\0', "folder must not be empty");
     core->save(folder);
@@ -174,16 +184,32 @@ sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) noexcep
 
 sp_status sp_adapter_parameter_size(const sp_adapter* adapter, const char* name, size_t* count) noexcept {
   return guard([&] {
-    const auto& core = checked(adapter, "adapter").adapter;
+    const auto core = checked(adapter, "adapter");
     require_not_null(name, "name");
     require_not_null(count, "count");
     *count = core->parameter_size(name);
   });
 }
 
+sp_status sp_adapter_parameter_shape(const sp_adapter* adapter, const char* name, int64_t* dims, size_t max_dims,
+                                     size_t* num_dims) noexcept {
+  return guard([&] {
+    const auto core = checked(adapter, "adapter");
+    require_not_null(name, "name");
+    require_not_null(num_dims, "num_dims");
+    require(dims != nullptr || max_dims == 0, "dims must not be NULL when max_dims > 0");
+    const std::vector<int64_t> shape = core->parameter_shape(name);
+    *num_dims = shape.size();
+    if (max_dims < shape.size())
+      throw BufferTooSmall("'" + std::string(name) + "' has " + std::to_string(shape.size()) +
+                           " dimensions but dims holds " + std::to_string(max_dims));
+    std::copy(shape.begin(), shape.end(), dims);
+  });
+}
+
 sp_status sp_adapter_get_parameter(const sp_adapter* adapter, const char* name, float* out, size_t count) noexcept {
   return guard([&] {
-    const auto& core = checked(adapter, "adapter").adapter;
+    const auto core = checked(adapter, "adapter");
     require_not_null(name, "name");
     require_not_null(out, "out");
     core->copy_parameter(name, out, count);
@@ -193,7 +219,7 @@ sp_status sp_adapter_get_parameter(const sp_adapter* adapter, const char* name, 
 sp_status sp_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_mode mode, float* out,
                     size_t out_count) noexcept {
   return guard([&] {
-    const auto& core = checked(adapter, "adapter").adapter;
+    const auto core = checked(adapter, "adapter");
     const engine::ModelInfo& info = core->model().info();
     const engine::HostBatch host = checked_adapter_batch(batch, *core);
     const engine::LogitsMode logits_mode = checked_logits_mode(mode);
@@ -205,7 +231,7 @@ sp_status sp_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_
 sp_status sp_eval_loss(const sp_adapter* adapter, const sp_batch* batch, float* mean_loss,
                        float* row_log_likelihood) noexcept {
   return guard([&] {
-    const auto& core = checked(adapter, "adapter").adapter;
+    const auto core = checked(adapter, "adapter");
     const engine::HostBatch host = checked_adapter_batch(batch, *core);
     require_not_null(mean_loss, "mean_loss");
     copy_eval_result(core->evaluate(host), mean_loss, row_log_likelihood);

@@ -22,6 +22,9 @@ engine::ModelOptions model_options(const sp_model_params& params) {
   options.dtype = params.dtype == SP_DTYPE_BFLOAT16 ? engine::DType::BFloat16
                   : params.dtype == SP_DTYPE_FLOAT16 ? engine::DType::Float16
                                                      : engine::DType::Float32;
+  require(params.allow_tf32 == 0 || params.allow_tf32 == 1,
+          "params->allow_tf32 must be 0 or 1, got " + std::to_string(params.allow_tf32));
+  options.allow_tf32 = params.allow_tf32 == 1;
   return options;
 }
 
@@ -50,7 +53,14 @@ sp_model_params sp_model_default_params(void) noexcept {
   params.device = SP_DEVICE_CPU;
   params.device_index = 0;
   params.dtype = SP_DTYPE_FLOAT32;
+  params.allow_tf32 = 0;
   return params;
+}
+
+sp_model_info sp_model_info_init(void) noexcept {
+  sp_model_info info{};
+  info.struct_size = sizeof(sp_model_info);
+  return info;
 }
 
 sp_batch sp_batch_init(void) noexcept {
@@ -76,7 +86,8 @@ void sp_model_free(sp_model* model) noexcept { free_handle(model, HandleKind::Mo
 
 sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) noexcept {
   return guard([&] {
-    const engine::ModelInfo& source = checked(model, "model").model->info();
+    const auto core = checked(model, "model");
+    const engine::ModelInfo& source = core->info();
     require_not_null(info, "info");
     sp_model_info full{};
     full.struct_size = sizeof(sp_model_info);
@@ -95,21 +106,21 @@ sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) noexcept
 sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, sp_logits_mode mode, float* out,
                           size_t out_count) noexcept {
   return guard([&] {
-    const engine::Model& core = *checked(model, "model").model;
-    const engine::HostBatch host = checked_batch(batch, core.info());
+    const auto core = checked(model, "model");
+    const engine::HostBatch host = checked_batch(batch, core->info());
     const engine::LogitsMode logits_mode = checked_logits_mode(mode);
-    check_logits_buffer(host, logits_mode, core.info(), out, out_count);
-    core.logits(host, logits_mode, out, out_count);
+    check_logits_buffer(host, logits_mode, core->info(), out, out_count);
+    core->logits(host, logits_mode, out, out_count);
   });
 }
 
 sp_status sp_model_eval_loss(const sp_model* model, const sp_batch* batch, float* mean_loss,
                              float* row_log_likelihood) noexcept {
   return guard([&] {
-    const engine::Model& core = *checked(model, "model").model;
-    const engine::HostBatch host = checked_batch(batch, core.info());
+    const auto core = checked(model, "model");
+    const engine::HostBatch host = checked_batch(batch, core->info());
     require_not_null(mean_loss, "mean_loss");
-    fill_eval(core.evaluate(host), mean_loss, row_log_likelihood);
+    fill_eval(core->evaluate(host), mean_loss, row_log_likelihood);
   });
 }
 

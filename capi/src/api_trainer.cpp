@@ -1,4 +1,5 @@
 // Entry points: trainers.
+#include <cmath>
 #include <string>
 
 #include "batch_check.h"
@@ -10,13 +11,18 @@ using namespace sp;
 using namespace sp::capi;
 
 namespace {
+// A finite value >= 0 (NaN and infinities fail: a step with them turns every parameter non-finite).
+bool finite_non_negative(double value) { return std::isfinite(value) && value >= 0; }
+
 engine::TrainerOptions trainer_options(const sp_trainer_params& params) {
-  require(params.learning_rate >= 0, "params->learning_rate must not be negative");
+  require(finite_non_negative(params.learning_rate),
+          "params->learning_rate must be finite and not negative, got " + std::to_string(params.learning_rate));
   require(params.beta1 >= 0 && params.beta1 < 1, "params->beta1 must be in [0, 1)");
   require(params.beta2 >= 0 && params.beta2 < 1, "params->beta2 must be in [0, 1)");
-  require(params.eps > 0, "params->eps must be positive");
-  require(params.weight_decay >= 0, "params->weight_decay must not be negative");
-  require(params.max_grad_norm >= 0, "params->max_grad_norm must not be negative (0 = no clipping)");
+  require(finite_non_negative(params.eps) && params.eps > 0, "params->eps must be finite and positive");
+  require(finite_non_negative(params.weight_decay), "params->weight_decay must be finite and not negative");
+  require(finite_non_negative(params.max_grad_norm),
+          "params->max_grad_norm must be finite and not negative (0 = no clipping)");
   require(params.warmup_steps >= 0, "params->warmup_steps must not be negative");
   require(params.total_steps >= 0, "params->total_steps must not be negative (0 = constant rate)");
   require(params.accumulation_steps >= 1, "params->accumulation_steps must be at least 1");
@@ -51,11 +57,17 @@ sp_trainer_params sp_trainer_default_params(void) noexcept {
   return params;
 }
 
+sp_train_result sp_train_result_init(void) noexcept {
+  sp_train_result result{};
+  result.struct_size = sizeof(sp_train_result);
+  return result;
+}
+
 sp_status sp_trainer_create(sp_trainer** out, sp_adapter* adapter, const sp_trainer_params* params) noexcept {
   if (out) *out = nullptr;
   return guard([&] {
     require_not_null(out, "out");
-    const auto& core_adapter = checked(adapter, "adapter").adapter;
+    const auto core_adapter = checked(adapter, "adapter");
     const sp_trainer_params settings = read_params(params, sp_trainer_default_params(), "sp_trainer_params");
     auto handle = std::make_unique<sp_trainer>();
     handle->trainer = engine::Trainer::create(core_adapter, trainer_options(settings));
@@ -68,7 +80,7 @@ void sp_trainer_free(sp_trainer* trainer) noexcept { free_handle(trainer, Handle
 
 sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) noexcept {
   return guard([&] {
-    const auto& core = checked(trainer, "trainer").trainer;
+    const auto core = checked(trainer, "trainer");
     const engine::HostBatch host = checked_adapter_batch(batch, core->adapter());
     if (result) require(result->struct_size >= sizeof(size_t), "result->struct_size must be set to sizeof(sp_train_result)");
     const engine::TrainStepResult step = core->step(host);
@@ -87,7 +99,7 @@ sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_train_res
 
 sp_status sp_trainer_get_gradient(const sp_trainer* trainer, const char* name, float* out, size_t count) noexcept {
   return guard([&] {
-    const auto& core = checked(trainer, "trainer").trainer;
+    const auto core = checked(trainer, "trainer");
     require_not_null(name, "name");
     require_not_null(out, "out");
     core->copy_gradient(name, out, count);

@@ -23,12 +23,16 @@ const char* kind_name(HandleKind kind) {
   return "handle";
 }
 
-template <class Handle>
-const Handle& check(const Handle* handle, HandleKind kind, const char* name) {
+// Copies the handle's engine reference while the registry lock keeps the handle from being freed.
+template <class Handle, class Object>
+std::shared_ptr<Object> acquire(const Handle* handle, std::shared_ptr<Object> Handle::*member, HandleKind kind,
+                                const char* name) {
   require(handle != nullptr, std::string(name) + " must not be NULL");
-  if (!is_live(handle, kind))
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  auto it = registry().find(handle);
+  if (it == registry().end() || it->second != kind)
     throw HandleError(std::string(name) + " is not a live " + kind_name(kind) + " (freed, or never created)");
-  return *handle;
+  return handle->*member;
 }
 }  // namespace
 
@@ -45,14 +49,14 @@ bool unregister_handle(const void* handle, HandleKind kind) {
   return true;
 }
 
-bool is_live(const void* handle, HandleKind kind) {
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  auto it = registry().find(handle);
-  return it != registry().end() && it->second == kind;
+std::shared_ptr<engine::Model> checked(const sp_model* handle, const char* name) {
+  return acquire(handle, &sp_model::model, HandleKind::Model, name);
 }
-
-const sp_model& checked(const sp_model* handle, const char* name) { return check(handle, HandleKind::Model, name); }
-const sp_adapter& checked(const sp_adapter* handle, const char* name) { return check(handle, HandleKind::Adapter, name); }
-const sp_trainer& checked(const sp_trainer* handle, const char* name) { return check(handle, HandleKind::Trainer, name); }
+std::shared_ptr<engine::Adapter> checked(const sp_adapter* handle, const char* name) {
+  return acquire(handle, &sp_adapter::adapter, HandleKind::Adapter, name);
+}
+std::shared_ptr<engine::Trainer> checked(const sp_trainer* handle, const char* name) {
+  return acquire(handle, &sp_trainer::trainer, HandleKind::Trainer, name);
+}
 
 }  // namespace sp::capi

@@ -1,5 +1,10 @@
 // The objects behind the opaque C handles, and a registry of live handles so that a freed or
 // foreign pointer is reported as SP_ERR_INVALID_HANDLE instead of being dereferenced.
+//
+// Every entry point takes its own reference to the engine objects it uses (checked() returns a
+// shared_ptr copied under the registry lock), and holds it for the whole call. A *_free on another
+// thread then only unregisters the handle and drops the handle's reference: the object lives until
+// the running call returns, so a concurrent free is never a use-after-free.
 #pragma once
 
 #include <memory>
@@ -24,12 +29,13 @@ enum class HandleKind { Model, Adapter, Trainer };
 void register_handle(const void* handle, HandleKind kind);
 // Removes the handle; false when it was not registered (never created, or already freed).
 bool unregister_handle(const void* handle, HandleKind kind);
-bool is_live(const void* handle, HandleKind kind);
 
-// Throw InvalidHandle-style errors (mapped to SP_ERR_INVALID_HANDLE) for NULL or dead handles.
-const sp_model& checked(const sp_model* handle, const char* name);
-const sp_adapter& checked(const sp_adapter* handle, const char* name);
-const sp_trainer& checked(const sp_trainer* handle, const char* name);
+// The engine object behind a live handle, as a reference owned by the caller. NULL throws
+// InvalidArgument (SP_ERR_INVALID_ARGUMENT); a freed or foreign handle throws HandleError
+// (SP_ERR_INVALID_HANDLE).
+std::shared_ptr<engine::Model> checked(const sp_model* handle, const char* name);
+std::shared_ptr<engine::Adapter> checked(const sp_adapter* handle, const char* name);
+std::shared_ptr<engine::Trainer> checked(const sp_trainer* handle, const char* name);
 
 // Frees a handle of the given type if it is live; ignores NULL and dead handles.
 template <class Handle>

@@ -1,5 +1,7 @@
 // Reading versioned parameter structs: the caller's struct_size says how many bytes it knows;
-// fields beyond that keep their defaults, so callers built against older headers keep working.
+// fields beyond that keep their defaults, so callers built against older headers keep working, and
+// fields beyond what this library knows must be zero (refused otherwise, as libgit2 refuses an
+// unknown options version).
 #pragma once
 
 #include <cstddef>
@@ -16,6 +18,14 @@ Params read_params(const Params* given, Params defaults, const char* name) {
   require(given->struct_size >= sizeof(std::size_t) + 1 && given->struct_size <= (1u << 16),
           std::string(name) + "->struct_size is " + std::to_string(given->struct_size) + "; set it with sizeof(" +
               name + ") or start from the sp_*_default_params() value");
+  // A caller built against a newer header may pass a longer struct. Its extra fields are fine while
+  // they hold zero (their default); a non-zero one asks for something this version cannot do.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(given);
+  for (std::size_t offset = sizeof(Params); offset < given->struct_size; ++offset)
+    require(bytes[offset] == 0, std::string(name) + " is " + std::to_string(given->struct_size) +
+                                    " bytes and sets a field at byte " + std::to_string(offset) +
+                                    ", beyond the " + std::to_string(sizeof(Params)) +
+                                    " bytes this version of softprompt knows; upgrade the library or leave it zero");
   std::memcpy(&defaults, given, given->struct_size < sizeof(Params) ? given->struct_size : sizeof(Params));
   defaults.struct_size = sizeof(Params);
   return defaults;

@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Context.h>
 
 #include <cstring>
 
@@ -117,17 +118,33 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const ModelOptions
   const model::ModelConfig& c = model->impl_->transformer->config();
   model->info_ = {c.model_type, c.vocab_size, c.hidden_size, c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim,
                   c.max_position_embeddings};
+  model->allow_tf32_ = options.allow_tf32;
   return model;
+}
+
+void Model::use_precision() const {
+  if (!impl_->transformer->device().is_cuda()) return;
+  // LibTorch lets cuDNN (the LSTM) use TF32 unless told otherwise; a float32 model must compute in
+  // float32. The switch is process-wide, so it is set from the model at every call.
+  // Written only when it changes (and under a lock), so that models sharing a setting never race.
+  static std::mutex precision_mutex;
+  const auto precision = allow_tf32_ ? at::Float32Precision::TF32 : at::Float32Precision::IEEE;
+  std::lock_guard<std::mutex> lock(precision_mutex);
+  for (auto op : {at::Float32Op::MATMUL, at::Float32Op::CONV, at::Float32Op::RNN})
+    if (at::globalContext().float32Precision(at::Float32Backend::CUDA, op) != precision)
+      at::globalContext().setFloat32Precision(at::Float32Backend::CUDA, op, precision);
 }
 
 Model::~Model() = default;
 
 void Model::logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const {
+  use_precision();
   auto selection = mode == LogitsMode::All ? prompting::LogitsSelection::AllTokens : prompting::LogitsSelection::LastToken;
   copy_out(prompting::compute_logits(*impl_->transformer, nullptr, to_batch(batch), selection), out, out_count);
 }
 
 EvalResult Model::evaluate(const HostBatch& batch) const {
+  use_precision();
   return to_result(prompting::evaluate(*impl_->transformer, nullptr, to_batch(batch)));
 }
 
@@ -171,16 +188,19 @@ Adapter::~Adapter() = default;
 
 void Adapter::save(const std::string& folder) const {
   std::lock_guard<std::mutex> lock(mutex_);
+  model_->use_precision();  // P-tuning and projected prefixes run their encoder to save
   adapters::save_peft_folder(folder, *impl_->method, *model_->impl().transformer);
 }
 
 void Adapter::save_file(const std::string& path) const {
   std::lock_guard<std::mutex> lock(mutex_);
+  model_->use_precision();
   adapters::save_single_file(path, *impl_->method, *model_->impl().transformer);
 }
 
 void Adapter::logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const {
   std::lock_guard<std::mutex> lock(mutex_);
+  model_->use_precision();
   auto selection = mode == LogitsMode::All ? prompting::LogitsSelection::AllTokens : prompting::LogitsSelection::LastToken;
   copy_out(prompting::compute_logits(*model_->impl().transformer, impl_->method.get(), to_batch(batch), selection), out,
            out_count);
@@ -188,12 +208,19 @@ void Adapter::logits(const HostBatch& batch, LogitsMode mode, float* out, std::s
 
 EvalResult Adapter::evaluate(const HostBatch& batch) const {
   std::lock_guard<std::mutex> lock(mutex_);
+  model_->use_precision();
   return to_result(prompting::evaluate(*model_->impl().transformer, impl_->method.get(), to_batch(batch)));
 }
 
 std::size_t Adapter::parameter_size(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mutex_);
   return static_cast<std::size_t>(named(impl_->method->parameters(), name, "trainable tensor").numel());
+}
+
+std::vector<int64_t> Adapter::parameter_shape(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const at::IntArrayRef sizes = named(impl_->method->parameters(), name, "trainable tensor").sizes();
+  return {sizes.begin(), sizes.end()};
 }
 
 void Adapter::copy_parameter(const std::string& name, float* out, std::size_t count) const {
@@ -226,6 +253,7 @@ Trainer::~Trainer() = default;
 
 TrainStepResult Trainer::step(const HostBatch& batch) {
   std::lock_guard<std::mutex> lock(adapter_->mutex());
+  adapter_->model().use_precision();
   train::StepResult step = impl_->trainer->step(to_batch(batch));
   return {step.loss, step.updated, step.grad_norm, step.learning_rate, step.updates_done};
 }

@@ -21,6 +21,7 @@ struct ModelOptions {
   Device device = Device::Cpu;
   int device_index = 0;
   DType dtype = DType::Float32;
+  bool allow_tf32 = false;  // CUDA float32: let cuBLAS/cuDNN use TF32 (see sp_model_params)
 };
 
 struct ModelInfo {
@@ -53,6 +54,9 @@ class Model {
   static std::shared_ptr<Model> load(const std::string& folder, const ModelOptions& options);
   ~Model();
   const ModelInfo& info() const { return info_; }
+  // Sets LibTorch's float32 precision for this model's CUDA work on the calling thread (a no-op on
+  // the CPU); every engine call that computes runs it first.
+  void use_precision() const;
 
   void logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const;
   EvalResult evaluate(const HostBatch& batch) const;
@@ -64,6 +68,7 @@ class Model {
   Model() = default;
   std::unique_ptr<Impl> impl_;
   ModelInfo info_{};
+  bool allow_tf32_ = false;
 };
 
 struct AdapterInfo {
@@ -91,6 +96,7 @@ class Adapter {
   EvalResult evaluate(const HostBatch& batch) const;
   // Element count of a trainable tensor; throws NotFound for unknown names.
   std::size_t parameter_size(const std::string& name) const;
+  std::vector<int64_t> parameter_shape(const std::string& name) const;
   void copy_parameter(const std::string& name, float* out, std::size_t count) const;
   const Model& model() const { return *model_; }
 

@@ -1,5 +1,8 @@
 #include "methods/p_tuning.h"
 
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/util/Exception.h>
+
 #include <cmath>
 
 #include "util/errors.h"
@@ -42,6 +45,7 @@ PTuning::PTuning(const MethodConfig& config, const model::Transformer& model)
         *t = trainable(*t, device);
       lstm_.push_back(l);
     }
+    flatten_lstm_weights();
     mlp_.push_back(make_linear(2 * h, 2 * h, generator));
     mlp_.push_back(make_linear(2 * h, d, generator));
   } else {
@@ -51,6 +55,27 @@ PTuning::PTuning(const MethodConfig& config, const model::Transformer& model)
   }
   for (auto& linear : mlp_) linear = {trainable(linear.weight, device), trainable(linear.bias, device)};
   dropout_generator_ = make_generator(config.seed + 1);
+}
+
+void PTuning::flatten_lstm_weights() {
+  if (lstm_.empty() || !table_.device().is_cuda() || !at::globalContext().userEnabledCuDNN() ||
+      !at::detail::getCUDAHooks().hasCuDNN())
+    return;
+  std::vector<at::Tensor> weights;  // per layer: forward then reverse, each (w_ih, w_hh, b_ih, b_hh)
+  for (const auto& l : lstm_)
+    for (const at::Tensor& w : {l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse})
+      weights.push_back(w);
+  const int64_t input_size = lstm_.front().w_ih.size(1), hidden = lstm_.front().w_hh.size(1);
+  constexpr int64_t kCudnnLstmMode = 2;  // CUDNN_LSTM
+  at::NoGradGuard no_grad;
+  try {
+    // Copies the values into one buffer and makes every weight a view of it (same values, same
+    // tensors, so the optimizer and saving see no difference).
+    at::_cudnn_rnn_flatten_weight(weights, /*weight_stride0=*/4, input_size, kCudnnLstmMode, hidden, /*proj_size=*/0,
+                                  static_cast<int64_t>(lstm_.size()), /*batch_first=*/true, /*bidirectional=*/true);
+  } catch (const c10::Error&) {
+    // Only a speed and memory optimisation: without it cuDNN copies the weights at each call.
+  }
 }
 
 at::Tensor PTuning::encode(bool training) const {

@@ -22,6 +22,9 @@ class PTuning final : public SoftPromptMethod {
 
  private:
   at::Tensor encode(bool training) const;  // (T, token_dim) float32
+  // On CUDA with cuDNN: moves the LSTM weights into one buffer in cuDNN's layout (what
+  // torch.nn.LSTM.flatten_parameters does), so that cuDNN need not copy them at every call.
+  void flatten_lstm_weights();
 
   struct LstmLayer {
     at::Tensor w_ih, w_hh, b_ih, b_hh, w_ih_reverse, w_hh_reverse, b_ih_reverse, b_hh_reverse;

@@ -24,13 +24,21 @@
  *     in any order is therefore safe.
  *   - Handles are checked: passing a freed or foreign pointer where a handle is expected returns
  *     SP_ERR_INVALID_HANDLE instead of crashing (as long as the memory was not reused for a new
- *     handle of the same kind).
+ *     handle of the same kind). A call holds a reference to every object it uses until it returns:
+ *     freeing an object while another thread is inside a call on it is safe (the free releases the
+ *     caller's reference; the object goes when the running call ends, and later calls with the
+ *     freed handle return SP_ERR_INVALID_HANDLE).
  *   - Strings passed in are UTF-8 and NUL-terminated; the library copies what it keeps. Strings
  *     returned are owned by the library (see each function for how long they stay valid).
  *   - Parameter structs start with `struct_size`. Get one from its sp_*_default_params()
  *     function, change the fields you need and pass its address; later versions append fields,
  *     and the library reads only the first struct_size bytes, so code compiled against an older
- *     header keeps working.
+ *     header keeps working. A struct larger than this library knows (built against a newer header)
+ *     is accepted only if every byte beyond the known fields is zero: a field the library cannot
+ *     honour is refused with SP_ERR_INVALID_ARGUMENT, never silently ignored.
+ *   - Result structs (sp_model_info, sp_adapter_info, sp_train_result) also start with
+ *     `struct_size`: get one from its *_init() function. The library writes at most struct_size
+ *     bytes, so a caller built against an older header receives the fields it knows.
  *   - Token ids, attention masks and labels are int32 arrays in row-major (batch, seq_len) order.
  *     Logits are float32 arrays written into caller-owned buffers.
  *   - No C++ exception, abort or assertion ever crosses this interface.
@@ -124,6 +132,13 @@ typedef struct sp_model_params {
   sp_device_kind device;      /* default SP_DEVICE_CPU */
   int32_t device_index;       /* CUDA device ordinal; default 0; ignored on CPU */
   sp_dtype dtype;             /* default SP_DTYPE_FLOAT32 */
+  /* Appended in 0.3. */
+  int32_t allow_tf32;         /* CUDA float32 models only. 0 (default): matrix products and the
+                                 P-tuning LSTM compute in float32 (LibTorch otherwise lets cuDNN use
+                                 TF32, whose 10-bit mantissa changes results at the 1e-3 level).
+                                 1: allow TF32 in cuBLAS and cuDNN for speed. TF32 is a process-wide
+                                 LibTorch switch: softprompt sets it from the model at each CUDA call,
+                                 so models with different settings should not run concurrently. */
 } sp_model_params;
 
 SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
@@ -145,7 +160,7 @@ SP_API void sp_model_free(sp_model* model) SP_NOEXCEPT;
 
 /* Sizes of a loaded model. */
 typedef struct sp_model_info {
-  size_t struct_size;          /* set by the caller to sizeof(sp_model_info) */
+  size_t struct_size;          /* sizeof(sp_model_info); set by sp_model_info_init */
   int64_t vocab_size;
   int64_t hidden_size;
   int64_t num_layers;
@@ -156,7 +171,10 @@ typedef struct sp_model_info {
   char model_type[32];         /* NUL-terminated, e.g. "llama" */
 } sp_model_info;
 
-/* Fills *info (up to info->struct_size bytes, which the caller must set). */
+/* An sp_model_info with struct_size set and everything else zero. */
+SP_API sp_model_info sp_model_info_init(void) SP_NOEXCEPT;
+
+/* Fills *info (up to info->struct_size bytes; start from sp_model_info_init()). */
 SP_API sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) SP_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------------
@@ -304,15 +322,21 @@ SP_API sp_status sp_load_adapter_file(sp_adapter** out, sp_model* model, const c
 
 /* What an adapter is. */
 typedef struct sp_adapter_info {
-  size_t struct_size;               /* set by the caller to sizeof(sp_adapter_info) */
+  size_t struct_size;               /* sizeof(sp_adapter_info); set by sp_adapter_info_init */
   sp_method method;
   int32_t num_virtual_tokens;
   int32_t num_tasks;                /* multitask prompt tuning; 0 for the other methods */
   int32_t num_parameter_tensors;    /* trainable tensors; names via sp_adapter_parameter_name */
   int64_t num_trainable_parameters; /* float32 values over all trainable tensors */
+  /* Appended in 0.3. */
+  int64_t vocab_size;               /* the vocabulary of the adapter's model: logits buffers hold
+                                       batch_size (* seq_len) * vocab_size floats */
 } sp_adapter_info;
 
-/* Fills *info (up to info->struct_size bytes, which the caller must set). */
+/* An sp_adapter_info with struct_size set and everything else zero. */
+SP_API sp_adapter_info sp_adapter_info_init(void) SP_NOEXCEPT;
+
+/* Fills *info (up to info->struct_size bytes; start from sp_adapter_info_init()). */
 SP_API sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) SP_NOEXCEPT;
 
 /* Name of trainable tensor `index` (0 <= index < num_parameter_tensors), as PEFT names it in
@@ -323,6 +347,18 @@ SP_API sp_status sp_adapter_parameter_name(const sp_adapter* adapter, int32_t in
 /* Number of float32 values in the adapter's trainable tensor `name` ("embedding.weight" is the
  * prompt table of every method). Errors: SP_ERR_NOT_FOUND for unknown names. */
 SP_API sp_status sp_adapter_parameter_size(const sp_adapter* adapter, const char* name, size_t* count) SP_NOEXCEPT;
+
+/* The most dimensions a trainable tensor has (MPT's task factors have 3). */
+#define SP_MAX_PARAMETER_DIMS 8
+
+/* Shape of the adapter's trainable tensor `name`, in PEFT's layout (e.g. "lstm_head.weight_ih_l0"
+ * is (4 * hidden, input) with PyTorch's i, f, g, o gate blocks; "prefix_task_cols" is
+ * (num_tasks, num_virtual_tokens, num_ranks)). Writes the rank to *num_dims and the sizes to
+ * dims[0 .. rank); dims must hold max_dims values (SP_MAX_PARAMETER_DIMS always suffices).
+ * Errors: SP_ERR_NOT_FOUND for unknown names, SP_ERR_BUFFER_TOO_SMALL when max_dims < rank
+ * (*num_dims is set to the rank even then). */
+SP_API sp_status sp_adapter_parameter_shape(const sp_adapter* adapter, const char* name, int64_t* dims,
+                                            size_t max_dims, size_t* num_dims) SP_NOEXCEPT;
 
 /* Copies the current values of trainable tensor `name` (row-major) into out[count]; count must
  * equal sp_adapter_parameter_size. */
@@ -348,7 +384,7 @@ typedef struct sp_trainer sp_trainer;
 
 typedef struct sp_trainer_params {
   size_t struct_size;        /* sizeof(sp_trainer_params) */
-  double learning_rate;      /* peak rate; default 3e-2 (soft prompts like large rates) */
+  double learning_rate;      /* peak rate, finite and >= 0; default 3e-2 (soft prompts like large rates) */
   double beta1;              /* default 0.9 */
   double beta2;              /* default 0.999 */
   double eps;                /* default 1e-8 */
@@ -370,7 +406,7 @@ SP_API void sp_trainer_free(sp_trainer* trainer) SP_NOEXCEPT;
 
 /* What one sp_train_step did. */
 typedef struct sp_train_result {
-  size_t struct_size;     /* set by the caller to sizeof(sp_train_result) */
+  size_t struct_size;     /* sizeof(sp_train_result); set by sp_train_result_init */
   float loss;             /* mean loss of this micro-batch */
   int32_t updated;        /* 1 if this call applied an optimizer update, else 0 */
   float grad_norm;        /* total gradient norm before clipping (when updated) */
@@ -378,17 +414,24 @@ typedef struct sp_train_result {
   int64_t updates_done;   /* optimizer updates so far */
 } sp_train_result;
 
+/* An sp_train_result with struct_size set and everything else zero. */
+SP_API sp_train_result sp_train_result_init(void) SP_NOEXCEPT;
+
 /* One training step: forward with the soft prompt, shifted causal-LM cross-entropy (labels of
  * -100 and virtual positions ignored), backward into the soft prompt only, and - every
  * accumulation_steps calls - clipping and an AdamW update. The model is never changed.
- *   result   may be NULL; otherwise the caller sets result->struct_size.
+ *   result   may be NULL; otherwise start from sp_train_result_init().
  * Errors: as sp_logits, plus SP_ERR_INVALID_ARGUMENT for a batch without any target. On error
  * nothing changes (no partial update). */
 SP_API sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) SP_NOEXCEPT;
 
-/* Copies the gradient of trainable tensor `name` that the latest optimizer update used (summed
- * over its micro-batches, before clipping) into out[count]. SP_ERR_NOT_FOUND before the first
- * update or for unknown names. */
+/* Copies the gradient of trainable tensor `name` that the latest optimizer update used into
+ * out[count], before clipping. With accumulation_steps > 1 it is the MEAN of the micro-batches'
+ * gradients (each micro-batch's mean loss is divided by accumulation_steps before its backward
+ * pass), which is what transformers' Trainer computes too (it divides each micro-batch's loss by
+ * gradient_accumulation_steps, or by the token count of the whole accumulated batch); grad_norm in
+ * sp_train_result is this gradient's norm. SP_ERR_NOT_FOUND before the first update or for unknown
+ * names. */
 SP_API sp_status sp_trainer_get_gradient(const sp_trainer* trainer, const char* name, float* out,
                                          size_t count) SP_NOEXCEPT;
 
