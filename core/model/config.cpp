@@ -1,10 +1,14 @@
 #include "model/config.h"
 
+#include <cmath>
+
 #include "model/config_reader.h"
 #include "model/families.h"
 #include "util/errors.h"
 
 namespace sp::model {
+
+bool ConfigReader::present(const std::string& key) const { return json_.find(key) != json_.end(); }
 
 bool ConfigReader::has(const std::string& key) const {
   auto it = json_.find(key);
@@ -55,15 +59,35 @@ const nlohmann::json* ConfigReader::object(const std::string& key) const {
   return &value;
 }
 
+const nlohmann::json& ConfigReader::array(const std::string& key) const {
+  const auto& value = at(key);
+  if (!value.is_array()) fail(ErrorKind::Format, source_ + ": \"" + key + "\" must be an array");
+  return value;
+}
+
 void ConfigReader::unsupported(const std::string& what) const {
   fail(ErrorKind::Unsupported, source_ + ": " + what);
 }
 
-namespace {
-void check_positive(const ConfigReader& reader, const char* name, int64_t value) {
-  if (value <= 0) fail(ErrorKind::Format, reader.source() + ": " + name + " must be positive, got " + std::to_string(value));
+void ConfigReader::format_error(const std::string& what) const { fail(ErrorKind::Format, source_ + ": " + what); }
+
+int64_t ConfigReader::size(const std::string& key, int64_t max) const {
+  const int64_t value = integer(key);
+  if (value < 1 || value > max)
+    format_error("\"" + key + "\" must be between 1 and " + std::to_string(max) + ", got " + std::to_string(value));
+  return value;
 }
-}  // namespace
+
+int64_t ConfigReader::size(const std::string& key, int64_t max, int64_t fallback) const {
+  return has(key) ? size(key, max) : fallback;
+}
+
+double ConfigReader::positive(const std::string& key, double fallback) const {
+  const double value = number(key, fallback);
+  if (!std::isfinite(value) || value <= 0)
+    format_error("\"" + key + "\" must be a finite number > 0, got " + std::to_string(value));
+  return value;
+}
 
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source_name) {
   nlohmann::json json;
@@ -83,19 +107,17 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     reader.unsupported("unsupported model_type \"" + config.model_type + "\" (supported: " + supported_model_types() + ")");
   family->read_config(reader, config);
 
-  check_positive(reader, "vocab_size", config.vocab_size);
-  check_positive(reader, "hidden size", config.hidden_size);
-  check_positive(reader, "layer count", config.num_layers);
-  check_positive(reader, "attention head count", config.num_heads);
-  check_positive(reader, "key/value head count", config.num_kv_heads);
-  check_positive(reader, "head_dim", config.head_dim);
-  check_positive(reader, "intermediate size", config.intermediate_size);
-  check_positive(reader, "max_position_embeddings", config.max_position_embeddings);
+  // The family readers bounded every size they read; what remains are sizes derived from others.
+  if (config.head_dim < 1 || config.head_dim > kMaxHeadDim)
+    reader.format_error("head_dim must be between 1 and " + std::to_string(kMaxHeadDim) + ", got " +
+                        std::to_string(config.head_dim));
   if (config.num_heads % config.num_kv_heads != 0)
-    fail(ErrorKind::Format, source_name + ": num_attention_heads (" + std::to_string(config.num_heads) +
-                                ") is not a multiple of num_key_value_heads (" + std::to_string(config.num_kv_heads) + ")");
+    reader.format_error("num_attention_heads (" + std::to_string(config.num_heads) +
+                        ") is not a multiple of num_key_value_heads (" + std::to_string(config.num_kv_heads) + ")");
   if (config.position == PositionKind::Rotary && config.head_dim % 2 != 0)
-    fail(ErrorKind::Format, source_name + ": rotary embeddings need an even head_dim");
+    reader.format_error("rotary embeddings need an even head_dim, got " + std::to_string(config.head_dim));
+  if (config.rope.type == "dynamic" && config.head_dim <= 2)
+    reader.format_error("dynamic rope scaling needs head_dim > 2 (its exponent is dim / (dim - 2))");
   return config;
 }
 

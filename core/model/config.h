@@ -1,9 +1,14 @@
 // What a frozen base model is: sizes and the few switches in which the supported families differ.
 // Parsed from a Hugging Face `config.json`; the per-family rules live in model/families.cpp.
+//
+// Every key that changes the forward pass in transformers' modeling code for these families is either
+// represented here (and implemented) or refused by the family reader with Unsupported; the sizes are
+// checked against plausible bounds (kMax* below) before anything is allocated from them.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sp::model {
 
@@ -11,18 +16,22 @@ enum class NormKind { RmsNorm, LayerNorm };
 enum class PositionKind { Rotary, Learned };
 enum class MlpKind { GatedSilu /* SwiGLU: down(silu(gate(x)) * up(x)) */, GeluNew /* down(gelu_tanh(up(x))) */ };
 
-// RoPE frequency rules as Hugging Face names them (`rope_type`): "default" or "llama3".
+// RoPE frequency rules as Hugging Face names them (`rope_type`): "default", "linear", "dynamic",
+// "yarn" or "llama3". Fields unused by a type keep their defaults.
 struct RopeConfig {
   std::string type = "default";
   double theta = 10000.0;
-  double factor = 1.0;
-  double low_freq_factor = 1.0;
-  double high_freq_factor = 4.0;
-  int64_t original_max_position_embeddings = 0;
+  double factor = 1.0;                         // linear, dynamic, yarn, llama3
+  double low_freq_factor = 1.0;                // llama3
+  double high_freq_factor = 4.0;               // llama3
+  int64_t original_max_position_embeddings = 0;  // llama3, yarn
+  double beta_fast = 32.0, beta_slow = 1.0;    // yarn: the ramp's boundaries in rotations
+  bool truncate = true;                        // yarn: round the ramp's boundaries outwards
+  double attention_factor = 1.0;               // yarn: multiplies cos and sin (resolved at parse time)
 };
 
 struct ModelConfig {
-  std::string model_type;  // "llama", "qwen2", "gpt2" (the config.json value)
+  std::string model_type;  // "llama", "mistral", "qwen2", "gpt2" (the config.json value)
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
   int64_t num_layers = 0;
@@ -37,13 +46,27 @@ struct ModelConfig {
   MlpKind mlp = MlpKind::GatedSilu;
   bool attention_qkv_bias = false;
   bool attention_output_bias = false;
-  bool mlp_bias = false;
+  bool mlp_bias = false;  // gated MLP: gate, up and down; GeluNew: up and down
   bool tie_word_embeddings = false;
   RopeConfig rope;
+  // Sliding-window attention as transformers applies it: a query sees only the `sliding_window` most
+  // recent keys (itself included) on the layers marked in `sliding_layers`. 0 = no layer has one.
+  int64_t sliding_window = 0;
+  std::vector<bool> sliding_layers;  // num_layers entries when sliding_window > 0
 };
 
-// Parses config.json text. Throws Unsupported for an unknown model_type or feature
-// (e.g. sliding-window attention), Format for missing or ill-typed keys.
+// Plausible upper bounds of the sizes a config.json may state (far above any released model of these
+// families, far below what would exhaust a machine's memory or overflow a product of two of them).
+constexpr int64_t kMaxVocabSize = int64_t{1} << 24;
+constexpr int64_t kMaxHiddenSize = int64_t{1} << 17;
+constexpr int64_t kMaxLayers = int64_t{1} << 12;
+constexpr int64_t kMaxHeads = int64_t{1} << 12;
+constexpr int64_t kMaxHeadDim = int64_t{1} << 12;
+constexpr int64_t kMaxIntermediateSize = int64_t{1} << 20;
+constexpr int64_t kMaxPositions = int64_t{1} << 31;
+
+// Parses config.json text. Throws Unsupported for an unknown model_type or feature, Format for
+// missing, ill-typed or impossible values (including sizes beyond the bounds above).
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source_name);
 
 }  // namespace sp::model

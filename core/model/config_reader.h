@@ -12,13 +12,21 @@ class ConfigReader {
  public:
   ConfigReader(const nlohmann::json& json, std::string source) : json_(json), source_(std::move(source)) {}
 
-  bool has(const std::string& key) const;  // present and not null
+  bool has(const std::string& key) const;      // present and not null
+  bool present(const std::string& key) const;  // present, possibly null (some defaults differ for null)
   int64_t integer(const std::string& key) const;  // required
   int64_t integer(const std::string& key, int64_t fallback) const;
   double number(const std::string& key, double fallback) const;
   bool boolean(const std::string& key, bool fallback) const;
   std::string string(const std::string& key, const std::string& fallback) const;
   const nlohmann::json* object(const std::string& key) const;  // nullptr when absent or null
+  const nlohmann::json& array(const std::string& key) const;   // required, must be a JSON array
+  // A size: an integer in [1, max]; Format naming the key and the bound otherwise.
+  int64_t size(const std::string& key, int64_t max) const;
+  int64_t size(const std::string& key, int64_t max, int64_t fallback) const;
+  // A number that must be finite and > 0 (epsilons, RoPE bases and factors).
+  double positive(const std::string& key, double fallback) const;
+  [[noreturn]] void format_error(const std::string& what) const;
   const std::string& source() const { return source_; }
   [[noreturn]] void unsupported(const std::string& what) const;
 

@@ -1,5 +1,7 @@
 #include "model/families.h"
 
+#include <cmath>
+
 #include "model/config_reader.h"
 #include "util/errors.h"
 
@@ -10,61 +12,163 @@ namespace {
 std::string layer_prefix(const char* stem, int64_t layer) { return std::string(stem) + std::to_string(layer) + "."; }
 
 // --- RoPE: both the transformers-5 form ("rope_parameters") and the older one ("rope_theta" +
-// "rope_scaling") are found in the wild; real Llama-3 checkpoints use the older one.
-void read_rope(const ConfigReader& reader, RopeConfig& rope) {
-  const nlohmann::json* parameters = reader.object("rope_parameters");
-  const nlohmann::json* scaling = parameters ? parameters : reader.object("rope_scaling");
-  rope.theta = reader.number("rope_theta", 10000.0);
-  if (!scaling) return;
-  ConfigReader scaling_reader(*scaling, reader.source() + (parameters ? " rope_parameters" : " rope_scaling"));
-  rope.theta = scaling_reader.number("rope_theta", rope.theta);
-  rope.type = scaling_reader.string("rope_type", scaling_reader.string("type", "default"));
-  if (scaling_reader.number("partial_rotary_factor", 1.0) != 1.0)
-    scaling_reader.unsupported("partial_rotary_factor other than 1 is not supported");
-  if (rope.type == "default") return;
-  if (rope.type != "llama3") scaling_reader.unsupported("unsupported rope_type \"" + rope.type + "\" (supported: default, llama3)");
-  rope.factor = scaling_reader.number("factor", 8.0);
-  rope.low_freq_factor = scaling_reader.number("low_freq_factor", 1.0);
-  rope.high_freq_factor = scaling_reader.number("high_freq_factor", 4.0);
-  rope.original_max_position_embeddings =
-      scaling_reader.integer("original_max_position_embeddings", reader.integer("max_position_embeddings", 8192));
-  if (rope.factor <= 0 || rope.high_freq_factor <= rope.low_freq_factor)
-    scaling_reader.unsupported("llama3 rope scaling needs factor > 0 and high_freq_factor > low_freq_factor");
+// "rope_scaling") are found in the wild; real Llama-3 checkpoints use the older one. Read as
+// transformers' RotaryEmbeddingConfigMixin standardises them (modeling_rope_utils.py, 5.24).
+const nlohmann::json* non_empty_object(const ConfigReader& reader, const std::string& key) {
+  const nlohmann::json* object = reader.object(key);
+  return object && !object->empty() ? object : nullptr;
 }
 
-// --- llama (also Mistral-shaped configs without sliding windows) and qwen2 share one reader.
-void read_llama_like(const ConfigReader& reader, ModelConfig& config, int64_t default_max_positions) {
-  config.vocab_size = reader.integer("vocab_size");
-  config.hidden_size = reader.integer("hidden_size");
-  config.num_layers = reader.integer("num_hidden_layers");
-  config.num_heads = reader.integer("num_attention_heads");
-  config.num_kv_heads = reader.integer("num_key_value_heads", config.num_heads);
-  config.head_dim = reader.integer("head_dim", config.num_heads > 0 ? config.hidden_size / config.num_heads : 0);
-  config.intermediate_size = reader.integer("intermediate_size");
-  config.max_position_embeddings = reader.integer("max_position_embeddings", default_max_positions);
-  config.norm_eps = reader.number("rms_norm_eps", 1e-6);
+void refuse_partial_rotary(const ConfigReader& reader) {
+  if (reader.number("partial_rotary_factor", 1.0) != 1.0)
+    reader.unsupported("partial_rotary_factor other than 1 is not supported");
+}
+
+// The pretraining context of llama3 and yarn: the rope dict's original_max_position_embeddings, else
+// max_position_embeddings (transformers' standardisation; a top-level key of that name is not read).
+int64_t original_context(const ConfigReader& rope_reader, const ModelConfig& config) {
+  return rope_reader.size("original_max_position_embeddings", kMaxPositions, config.max_position_embeddings);
+}
+
+double required_factor(const ConfigReader& rope_reader, const std::string& type) {
+  if (!rope_reader.has("factor")) rope_reader.format_error("rope type \"" + type + "\" needs \"factor\"");
+  return rope_reader.positive("factor", 1.0);
+}
+
+// YaRN's attention factor: given, or 0.1 ln(factor) + 1 (scaled by mscale / mscale_all_dim when both are set).
+double yarn_attention_factor(const ConfigReader& rope_reader, double factor) {
+  if (rope_reader.has("attention_factor")) return rope_reader.positive("attention_factor", 1.0);
+  const double mscale = rope_reader.number("mscale", 0.0), mscale_all_dim = rope_reader.number("mscale_all_dim", 0.0);
+  auto get_mscale = [factor](double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; };
+  const double value = mscale != 0 && mscale_all_dim != 0 ? get_mscale(mscale) / get_mscale(mscale_all_dim) : get_mscale(1.0);
+  if (!std::isfinite(value) || value <= 0)
+    rope_reader.format_error("mscale / mscale_all_dim give an attention factor of " + std::to_string(value) +
+                             " (must be finite and > 0)");
+  return value;
+}
+
+void read_rope(const ConfigReader& reader, ModelConfig& config) {
+  RopeConfig& rope = config.rope;
+  refuse_partial_rotary(reader);
+  rope.theta = reader.positive("rope_theta", 10000.0);
+  // transformers: `rope_scaling or rope_parameters`, so a non-empty rope_scaling wins.
+  const nlohmann::json* scaling = non_empty_object(reader, "rope_scaling");
+  const nlohmann::json* dict = scaling ? scaling : non_empty_object(reader, "rope_parameters");
+  if (!dict) return;
+  ConfigReader r(*dict, reader.source() + (scaling ? " rope_scaling" : " rope_parameters"));
+  rope.theta = r.positive("rope_theta", rope.theta);
+  rope.type = r.string("rope_type", r.string("type", "default"));
+  refuse_partial_rotary(r);
+  if (rope.type == "default") return;
+  if (rope.type == "linear" || rope.type == "dynamic") {
+    rope.factor = required_factor(r, rope.type);
+  } else if (rope.type == "llama3") {
+    rope.factor = r.positive("factor", 8.0);
+    rope.low_freq_factor = r.positive("low_freq_factor", 1.0);
+    rope.high_freq_factor = r.positive("high_freq_factor", 4.0);
+    rope.original_max_position_embeddings = original_context(r, config);
+    if (rope.high_freq_factor <= rope.low_freq_factor)
+      r.format_error("llama3 rope scaling needs high_freq_factor > low_freq_factor, got " +
+                     std::to_string(rope.high_freq_factor) + " <= " + std::to_string(rope.low_freq_factor));
+  } else if (rope.type == "yarn") {
+    rope.original_max_position_embeddings = original_context(r, config);
+    if (!r.present("factor")) r.format_error("rope type \"yarn\" needs \"factor\"");
+    // A null factor means max_position_embeddings / original_max_position_embeddings (transformers).
+    rope.factor = r.has("factor") ? r.positive("factor", 1.0)
+                                  : static_cast<double>(config.max_position_embeddings) /
+                                        static_cast<double>(rope.original_max_position_embeddings);
+    rope.attention_factor = yarn_attention_factor(r, rope.factor);
+    // `beta_fast or 32`: zero (like null) means the default.
+    const double beta_fast = r.number("beta_fast", 0.0), beta_slow = r.number("beta_slow", 0.0);
+    rope.beta_fast = beta_fast != 0 ? beta_fast : 32.0;
+    rope.beta_slow = beta_slow != 0 ? beta_slow : 1.0;
+    if (!std::isfinite(rope.beta_fast) || rope.beta_fast < 0 || !std::isfinite(rope.beta_slow) || rope.beta_slow < 0)
+      r.format_error("yarn beta_fast and beta_slow must be finite and > 0");
+    rope.truncate = r.boolean("truncate", true);
+  } else {
+    r.unsupported("unsupported rope_type \"" + rope.type + "\" (supported: default, linear, dynamic, yarn, llama3)");
+  }
+}
+
+// The window of a config's "sliding_window" key: transformers' class default when the key is absent,
+// none (0) when it is null.
+int64_t read_window(const ConfigReader& reader, int64_t class_default) {
+  if (!reader.present("sliding_window")) return class_default;
+  return reader.has("sliding_window") ? reader.size("sliding_window", kMaxPositions) : 0;
+}
+
+struct LlamaLikeDefaults {
+  int64_t max_positions;
+  int64_t kv_heads_when_absent;  // 0 = num_attention_heads (a null value always means that)
+};
+
+// --- llama, mistral and qwen2 share one reader; the families differ in biases and windows.
+void read_llama_like(const ConfigReader& reader, ModelConfig& config, LlamaLikeDefaults defaults) {
+  config.vocab_size = reader.size("vocab_size", kMaxVocabSize);
+  config.hidden_size = reader.size("hidden_size", kMaxHiddenSize);
+  config.num_layers = reader.size("num_hidden_layers", kMaxLayers);
+  config.num_heads = reader.size("num_attention_heads", kMaxHeads);
+  const int64_t absent_kv = defaults.kv_heads_when_absent ? defaults.kv_heads_when_absent : config.num_heads;
+  config.num_kv_heads = reader.size("num_key_value_heads", kMaxHeads,
+                                    reader.present("num_key_value_heads") ? config.num_heads : absent_kv);
+  config.head_dim = reader.size("head_dim", kMaxHeadDim, config.hidden_size / config.num_heads);
+  config.intermediate_size = reader.size("intermediate_size", kMaxIntermediateSize);
+  config.max_position_embeddings = reader.size("max_position_embeddings", kMaxPositions, defaults.max_positions);
+  config.norm_eps = reader.positive("rms_norm_eps", 1e-6);
   config.norm = NormKind::RmsNorm;
   config.position = PositionKind::Rotary;
   config.mlp = MlpKind::GatedSilu;
   config.tie_word_embeddings = reader.boolean("tie_word_embeddings", false);
   const std::string activation = reader.string("hidden_act", "silu");
   if (activation != "silu") reader.unsupported("unsupported hidden_act \"" + activation + "\" (supported: silu)");
-  read_rope(reader, config.rope);
+  read_rope(reader, config);
+  // Not refused, because transformers' modeling code for these families does not read them:
+  // pretraining_tp (5.x never splits the projections), attention_dropout (training-mode dropout, which
+  // this library never applies to the frozen model), and for llama every sliding-window key.
 }
 
 void read_llama(const ConfigReader& reader, ModelConfig& config) {
-  read_llama_like(reader, config, 2048);
+  read_llama_like(reader, config, {2048, 0});
   config.attention_qkv_bias = config.attention_output_bias = reader.boolean("attention_bias", false);
   config.mlp_bias = reader.boolean("mlp_bias", false);
-  if (reader.has("sliding_window") && reader.boolean("use_sliding_window", true) && reader.integer("sliding_window", 0) > 0)
-    reader.unsupported("sliding-window attention is not supported");
 }
 
+// Mistral: llama's weights without any bias (MistralAttention and MistralMLP have none, whatever
+// attention_bias or mlp_bias say) and one sliding window on every layer (MistralModel ignores layer_types).
+void read_mistral(const ConfigReader& reader, ModelConfig& config) {
+  read_llama_like(reader, config, {4096 * 32, 8});
+  config.sliding_window = read_window(reader, 4096);
+  config.sliding_layers.assign(static_cast<std::size_t>(config.num_layers), config.sliding_window > 0);
+}
+
+// Qwen2: a window only when use_sliding_window is true, and then only on the layers layer_types marks
+// "sliding_attention" (by default those from max_window_layers on).
 void read_qwen2(const ConfigReader& reader, ModelConfig& config) {
-  read_llama_like(reader, config, 32768);
+  read_llama_like(reader, config, {32768, 32});
   config.attention_qkv_bias = true;  // Qwen2 always has q/k/v biases and no o_proj bias
   config.attention_output_bias = false;
-  if (reader.boolean("use_sliding_window", false)) reader.unsupported("sliding-window attention is not supported");
+  const int64_t window = reader.boolean("use_sliding_window", false) ? read_window(reader, 4096) : 0;
+  const int64_t max_window_layers = reader.integer("max_window_layers", 28);
+  config.sliding_layers.assign(static_cast<std::size_t>(config.num_layers), false);
+  if (const auto* types = reader.has("layer_types") ? &reader.array("layer_types") : nullptr) {
+    if (static_cast<int64_t>(types->size()) != config.num_layers)
+      reader.format_error("layer_types has " + std::to_string(types->size()) + " entries for " +
+                          std::to_string(config.num_layers) + " layers");
+    for (std::size_t i = 0; i < types->size(); ++i) {
+      const auto& type = (*types)[i];
+      if (!type.is_string() || (type != "full_attention" && type != "sliding_attention"))
+        reader.unsupported("layer_types entries must be \"full_attention\" or \"sliding_attention\", got " + type.dump());
+      config.sliding_layers[i] = type == "sliding_attention";
+    }
+  } else {
+    for (int64_t i = 0; i < config.num_layers; ++i) config.sliding_layers[i] = window > 0 && i >= max_window_layers;
+  }
+  bool any_sliding = false;
+  for (bool sliding : config.sliding_layers) any_sliding = any_sliding || sliding;
+  if (any_sliding && window == 0)  // transformers raises at the first forward pass
+    reader.format_error("layer_types marks sliding_attention layers but no sliding_window is in effect "
+                        "(use_sliding_window false or sliding_window null)");
+  config.sliding_window = any_sliding ? window : 0;
 }
 
 ModelWeightNames llama_model_names() {
@@ -93,7 +197,8 @@ LayerWeightNames llama_layer_names(int64_t layer, const ModelConfig& config) {
   names.gate_weight = p + "mlp.gate_proj.weight";
   names.up_weight = p + "mlp.up_proj.weight";
   names.down_weight = p + "mlp.down_proj.weight";
-  if (config.mlp_bias) {
+  if (config.mlp_bias) {  // LlamaMLP: bias=config.mlp_bias on gate, up and down alike
+    names.gate_bias = p + "mlp.gate_proj.bias";
     names.up_bias = p + "mlp.up_proj.bias";
     names.down_bias = p + "mlp.down_proj.bias";
   }
@@ -102,14 +207,15 @@ LayerWeightNames llama_layer_names(int64_t layer, const ModelConfig& config) {
 
 // --- gpt2
 void read_gpt2(const ConfigReader& reader, ModelConfig& config) {
-  config.vocab_size = reader.integer("vocab_size");
-  config.hidden_size = reader.integer("n_embd");
-  config.num_layers = reader.integer("n_layer");
-  config.num_heads = config.num_kv_heads = reader.integer("n_head");
-  config.head_dim = config.num_heads > 0 ? config.hidden_size / config.num_heads : 0;
-  config.intermediate_size = reader.integer("n_inner", 4 * config.hidden_size);
-  config.max_position_embeddings = reader.integer("n_positions", 1024);
-  config.norm_eps = reader.number("layer_norm_epsilon", 1e-5);
+  config.vocab_size = reader.size("vocab_size", kMaxVocabSize);
+  config.hidden_size = reader.size("n_embd", kMaxHiddenSize);
+  config.num_layers = reader.size("n_layer", kMaxLayers);
+  config.num_heads = config.num_kv_heads = reader.size("n_head", kMaxHeads);
+  if (config.hidden_size % config.num_heads != 0) reader.format_error("n_embd is not a multiple of n_head");
+  config.head_dim = config.hidden_size / config.num_heads;
+  config.intermediate_size = reader.size("n_inner", kMaxIntermediateSize, 4 * config.hidden_size);
+  config.max_position_embeddings = reader.size("n_positions", kMaxPositions, 1024);
+  config.norm_eps = reader.positive("layer_norm_epsilon", 1e-5);
   config.norm = NormKind::LayerNorm;
   config.position = PositionKind::Learned;
   config.mlp = MlpKind::GeluNew;
@@ -121,8 +227,9 @@ void read_gpt2(const ConfigReader& reader, ModelConfig& config) {
   if (reader.boolean("scale_attn_by_inverse_layer_idx", false))
     reader.unsupported("scale_attn_by_inverse_layer_idx is not supported");
   if (reader.boolean("add_cross_attention", false)) reader.unsupported("cross-attention is not supported");
-  if (config.num_heads > 0 && config.hidden_size % config.num_heads != 0)
-    fail(ErrorKind::Format, reader.source() + ": n_embd is not a multiple of n_head");
+  // reorder_and_upcast_attn is read only by transformers' eager attention; its default (sdpa) path,
+  // which these results match, ignores it. The *_pdrop dropouts act in training mode only, which this
+  // library never applies to the frozen model.
 }
 
 ModelWeightNames gpt2_model_names() {
@@ -157,6 +264,7 @@ LayerWeightNames gpt2_layer_names(int64_t layer, const ModelConfig&) {
 const Family kFamilies[] = {
     {"gpt2", read_gpt2, gpt2_model_names, gpt2_layer_names},
     {"llama", read_llama, llama_model_names, llama_layer_names},
+    {"mistral", read_mistral, llama_model_names, llama_layer_names},
     {"qwen2", read_qwen2, llama_model_names, llama_layer_names},
 };
 

@@ -17,7 +17,7 @@ struct LayerWeightNames {
   std::string fused_qkv_weight, fused_qkv_bias;
   std::string o_weight, o_bias;
   std::string mlp_norm_weight, mlp_norm_bias;
-  std::string gate_weight, up_weight, up_bias, down_weight, down_bias;
+  std::string gate_weight, gate_bias, up_weight, up_bias, down_weight, down_bias;
 };
 
 struct ModelWeightNames {
@@ -40,7 +40,7 @@ struct Family {
 
 // nullptr for unsupported model types.
 const Family* find_family(const std::string& model_type);
-std::string supported_model_types();  // "gpt2, llama, qwen2", for error messages
+std::string supported_model_types();  // "gpt2, llama, mistral, qwen2", for error messages
 
 // Some checkpoints prefix every name with the base-model attribute (e.g. "transformer." for GPT-2
 // saved from GPT2LMHeadModel, none for the original upload). The loader tries each prefix.

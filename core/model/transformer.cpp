@@ -1,6 +1,7 @@
 #include "model/transformer.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "io/file_util.h"
 #include "io/torch_tensors.h"
@@ -67,25 +68,36 @@ class TransformerLoader {
     config_ = &model->config_;
     store_ = io::WeightStore::open_folder(folder_);
     prefixes_ = checkpoint_prefixes(*config_);
-    const Family* family = find_family(config_->model_type);
-    names_ = family->model_names();
+    names_ = find_family(config_->model_type)->model_names();
 
-    const ModelConfig& c = *config_;
-    model->token_embedding_ = weight(names_.token_embedding, {c.vocab_size, c.hidden_size}, false);
+    // First every weight's presence, shape and dtype against config.json, on meta tensors (which own
+    // no memory), so that a config whose sizes contradict the files fails before anything is allocated.
+    checking_ = true;
+    Transformer scratch;
+    scratch.config_ = model->config_;
+    fill_weights(scratch);
+    checking_ = false;
+    fill_weights(*model);
     model->embedding_fingerprint_ = fingerprint(names_.token_embedding);
-    if (c.position == PositionKind::Learned)
-      model->position_embedding_ = weight(names_.position_embedding, {c.max_position_embeddings, c.hidden_size}, false);
-    model->final_norm_weight_ = weight(names_.final_norm_weight, {c.hidden_size}, false);
-    if (!names_.final_norm_bias.empty()) model->final_norm_bias_ = weight(names_.final_norm_bias, {c.hidden_size}, false);
-    model->lm_head_weight_ = c.tie_word_embeddings ? model->token_embedding_
-                                                    : unprefixed_weight(names_.lm_head, {c.vocab_size, c.hidden_size});
-    if (c.position == PositionKind::Rotary) model->rope_inv_freq_ = rope_inverse_frequencies(c).to(device_);
-    for (int64_t layer = 0; layer < c.num_layers; ++layer)
-      model->layers_.push_back(load_layer(family->layer_names(layer, c)));
+    if (config_->position == PositionKind::Rotary) model->rope_inv_freq_ = rope_inverse_frequencies(*config_).to(device_);
     return model;
   }
 
  private:
+  void fill_weights(Transformer& model) {
+    const ModelConfig& c = *config_;
+    model.token_embedding_ = weight(names_.token_embedding, {c.vocab_size, c.hidden_size}, false);
+    if (c.position == PositionKind::Learned)
+      model.position_embedding_ = weight(names_.position_embedding, {c.max_position_embeddings, c.hidden_size}, false);
+    model.final_norm_weight_ = weight(names_.final_norm_weight, {c.hidden_size}, false);
+    if (!names_.final_norm_bias.empty()) model.final_norm_bias_ = weight(names_.final_norm_bias, {c.hidden_size}, false);
+    model.lm_head_weight_ = c.tie_word_embeddings ? model.token_embedding_
+                                                  : unprefixed_weight(names_.lm_head, {c.vocab_size, c.hidden_size});
+    const Family* family = find_family(c.model_type);
+    for (int64_t layer = 0; layer < c.num_layers; ++layer)
+      model.layers_.push_back(load_layer(family->layer_names(layer, c)));
+  }
+
   Transformer::Layer load_layer(const LayerWeightNames& n) {
     const ModelConfig& c = *config_;
     const int64_t d = c.hidden_size, q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
@@ -109,10 +121,14 @@ class TransformerLoader {
     if (c.mlp == MlpKind::GatedSilu) {
       layer.gate_up_weight = at::cat({weight(n.gate_weight, {c.intermediate_size, d}, true),
                                       weight(n.up_weight, {c.intermediate_size, d}, true)});
+      if (!n.gate_bias.empty())
+        layer.gate_up_bias = at::cat({weight(n.gate_bias, {c.intermediate_size}, false),
+                                      weight(n.up_bias, {c.intermediate_size}, false)});
     } else {
       layer.up_weight = weight(n.up_weight, {c.intermediate_size, d}, true);
     }
-    if (!n.up_bias.empty()) layer.up_bias = weight(n.up_bias, {c.intermediate_size}, false);
+    if (c.mlp != MlpKind::GatedSilu && !n.up_bias.empty())
+      layer.up_bias = weight(n.up_bias, {c.intermediate_size}, false);
     layer.down_weight = weight(n.down_weight, {d, c.intermediate_size}, true);
     if (!n.down_bias.empty()) layer.down_bias = weight(n.down_bias, {d}, false);
     return layer;
@@ -161,6 +177,10 @@ class TransformerLoader {
     at::Tensor tensor = io::tensor_from_view(*view, store_.file_of(name));
     if (!at::isFloatingType(tensor.scalar_type()))
       fail(ErrorKind::Format, "weight '" + name + "' is not a floating-point tensor");
+    if (checking_) {  // the shape the real pass produces, without its storage
+      tensor = at::empty(view->shape, at::TensorOptions().dtype(dtype_).device(at::kMeta));
+      return transposed ? tensor.t() : tensor;
+    }
     if (transposed) tensor = tensor.t();
     return tensor.to(device_, dtype_).contiguous();
   }
@@ -168,6 +188,7 @@ class TransformerLoader {
   std::string folder_;
   at::Device device_;
   at::ScalarType dtype_;
+  bool checking_ = false;  // the meta-tensor pass of load()
   const ModelConfig* config_ = nullptr;
   io::WeightStore store_;
   std::vector<std::string> prefixes_;
@@ -225,12 +246,41 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
 at::Tensor Transformer::mlp(const Layer& layer, const at::Tensor& x) const {
   at::Tensor h = norm(x, layer.mlp_norm_weight, layer.mlp_norm_bias);
   if (config_.mlp == MlpKind::GatedSilu) {
-    auto gate_up = at::linear(h, layer.gate_up_weight).chunk(2, -1);
+    auto gate_up = at::linear(h, layer.gate_up_weight, layer.gate_up_bias).chunk(2, -1);
     h = at::silu(gate_up[0]) * gate_up[1];
   } else {
     h = gelu_new(at::linear(h, layer.up_weight, layer.up_bias));
   }
   return at::linear(h, layer.down_weight, layer.down_bias);
+}
+
+// cos and sin of every position's rotation angles, (B, 1, S, head_dim) in the model dtype.
+std::pair<at::Tensor, at::Tensor> Transformer::rotary_cos_sin(const at::Tensor& positions) const {
+  at::Tensor inv_freq = rope_inv_freq_;
+  if (config_.rope.type == "dynamic") {
+    const int64_t seq_len = positions.max().item<int64_t>() + 1;  // transformers: max(position_ids) + 1
+    if (seq_len > config_.max_position_embeddings)
+      inv_freq = dynamic_rope_inverse_frequencies(config_, seq_len).to(device_);
+  }
+  at::Tensor freqs = positions.unsqueeze(-1).to(at::kFloat) * inv_freq;
+  at::Tensor angles = at::cat({freqs, freqs}, -1);
+  at::Tensor cos = angles.cos(), sin = angles.sin();
+  if (config_.rope.attention_factor != 1.0) {  // yarn scales both, in float32, before the dtype cast
+    cos = cos * config_.rope.attention_factor;
+    sin = sin * config_.rope.attention_factor;
+  }
+  return {cos.to(dtype_).unsqueeze(1), sin.to(dtype_).unsqueeze(1)};
+}
+
+// A query of a windowed layer sees only the `sliding_window` most recent keys, itself included. When a
+// call attends over no more positions than that, the window masks nothing; otherwise we refuse rather
+// than compute full attention that transformers would not.
+void Transformer::refuse_applying_window(int64_t attended_positions) const {
+  if (config_.sliding_window > 0 && attended_positions > config_.sliding_window)
+    fail(ErrorKind::Unsupported, "sliding_window " + std::to_string(config_.sliding_window) +
+                                     " applies to this call (" + std::to_string(attended_positions) +
+                                     " attended positions, virtual tokens and prefix included); windowed "
+                                     "attention is not supported, so calls must not be longer than the window");
 }
 
 at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
@@ -239,6 +289,7 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
   const int64_t P = inputs.kv_prefix ? inputs.kv_prefix->front().key.size(2) : 0;
   if (inputs.kv_prefix && static_cast<int64_t>(inputs.kv_prefix->size()) != config_.num_layers)
     fail(ErrorKind::Internal, "key/value prefix has the wrong number of layers");
+  refuse_applying_window(P + S);
 
   at::Tensor positions = inputs.position_ids;
   if (!positions.defined()) {
@@ -253,10 +304,7 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
   if (config_.position == PositionKind::Learned) {
     x = x + at::embedding(position_embedding_, positions);
   } else {
-    at::Tensor freqs = positions.unsqueeze(-1).to(at::kFloat) * rope_inv_freq_;
-    at::Tensor angles = at::cat({freqs, freqs}, -1);
-    cos = angles.cos().to(dtype_).unsqueeze(1);
-    sin = angles.sin().to(dtype_).unsqueeze(1);
+    std::tie(cos, sin) = rotary_cos_sin(positions);
   }
 
   at::Tensor mask;

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/config.h"
@@ -48,7 +49,8 @@ class Transformer {
   at::Tensor embed_tokens(const at::Tensor& ids) const;
   const at::Tensor& token_embedding_weight() const { return token_embedding_; }
 
-  // Final hidden states after the last norm, (B, S, hidden).
+  // Final hidden states after the last norm, (B, S, hidden). Throws Unsupported when the model's
+  // sliding window applies to the call (more attended positions, prefix included, than the window).
   at::Tensor forward(const ForwardInputs& inputs) const;
   // Hidden states -> logits over the vocabulary, (..., vocab_size), in the model dtype.
   at::Tensor lm_head(const at::Tensor& hidden) const;
@@ -58,7 +60,7 @@ class Transformer {
     at::Tensor qkv_weight, qkv_bias;  // q, k, v fused along the output axis
     at::Tensor o_weight, o_bias;
     at::Tensor mlp_norm_weight, mlp_norm_bias;
-    at::Tensor gate_up_weight;        // GatedSilu: gate and up fused along the output axis
+    at::Tensor gate_up_weight, gate_up_bias;  // GatedSilu: gate and up fused along the output axis
     at::Tensor up_weight, up_bias;    // GeluNew
     at::Tensor down_weight, down_bias;
   };
@@ -71,6 +73,8 @@ class Transformer {
   at::Tensor attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                        const at::Tensor& mask, const KeyValuePrefix* prefix) const;
   at::Tensor mlp(const Layer& layer, const at::Tensor& x) const;
+  std::pair<at::Tensor, at::Tensor> rotary_cos_sin(const at::Tensor& positions) const;
+  void refuse_applying_window(int64_t attended_positions) const;
 
   ModelConfig config_;
   std::string folder_;
@@ -78,7 +82,7 @@ class Transformer {
   at::Device device_ = at::kCPU;
   at::ScalarType dtype_ = at::kFloat;
   at::Tensor token_embedding_, position_embedding_, final_norm_weight_, final_norm_bias_, lm_head_weight_;
-  at::Tensor rope_inv_freq_;  // float32, (head_dim / 2)
+  at::Tensor rope_inv_freq_;  // float32, (head_dim / 2); "dynamic" rope recomputes them for long calls
   std::vector<Layer> layers_;
 };
 
