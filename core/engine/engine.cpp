@@ -125,14 +125,17 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const ModelOptions
 void Model::use_precision() const {
   if (!impl_->transformer->device().is_cuda()) return;
   // LibTorch lets cuDNN (the LSTM) use TF32 unless told otherwise; a float32 model must compute in
-  // float32. The switch is process-wide, so it is set from the model at every call.
-  // Written only when it changes (and under a lock), so that models sharing a setting never race.
+  // float32. The switch is process-wide, so it is set from the model at each call, only when it
+  // changes (and under a lock), so that models sharing a setting never race. The legacy setters are
+  // used for both libraries: mixing them with the newer per-operator precision API makes LibTorch
+  // refuse later calls ("mix of the legacy and new APIs").
   static std::mutex precision_mutex;
-  const auto precision = allow_tf32_ ? at::Float32Precision::TF32 : at::Float32Precision::IEEE;
+  static int applied = -1;
   std::lock_guard<std::mutex> lock(precision_mutex);
-  for (auto op : {at::Float32Op::MATMUL, at::Float32Op::CONV, at::Float32Op::RNN})
-    if (at::globalContext().float32Precision(at::Float32Backend::CUDA, op) != precision)
-      at::globalContext().setFloat32Precision(at::Float32Backend::CUDA, op, precision);
+  if (applied == static_cast<int>(allow_tf32_)) return;
+  at::globalContext().setAllowTF32CuBLAS(allow_tf32_);
+  at::globalContext().setAllowTF32CuDNN(allow_tf32_);
+  applied = static_cast<int>(allow_tf32_);
 }
 
 Model::~Model() = default;
