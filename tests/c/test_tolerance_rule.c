@@ -1,0 +1,203 @@
+/*
+ * The tolerance rule of test_support.h still catches bugs: on real gradients (ours against
+ * PEFT's), the rule accepts the gradient as computed and rejects it when one element, the
+ * largest, is off by 1e-3 of its value. Same predicate (conformance_ratio -> conformance_bound)
+ * and same reduction lengths as tests/c/test_conformance.c and tests/c/test_methods.c.
+ *
+ *   test_tolerance_rule <models-folder> <reference-folder> <methods-reference-folder>
+ *
+ * Cases: the prompt-tuning table's gradient (peft_reference.py's pt_grad.f32) and the gradients of
+ * both MPT task factors of case mpt_source (methods_reference.py), on every model variant.
+ */
+#include "conformance_constants.h"
+#include "test_support.h"
+
+#define PERTURBATION 1e-3   /* relative, on the largest element */
+#define METHOD_SEED 11      /* as test_methods.c / methods_reference.py */
+#define METHOD_TOKENS 4
+#define MPT_TASKS 3
+#define MPT_RANKS 2
+#define ADAMW_EPS 1e-3
+
+static const char* models_root;
+static const char* reference_root;
+static const char* methods_root;
+static const char* const variant_names[] = {"llama", "llama-tied", "qwen2", "gpt2"};
+
+typedef struct variant {
+  const char* name;
+  sp_model* model;
+  sp_model_info info;
+  int64_t intermediate_size;
+  int32_t *ids, *mask, *labels;
+  sp_batch batch;
+} variant;
+
+static variant variants[4];
+
+static int setup_variant(void** state) {
+  variant* v = (variant*)*state;
+  char folder[600], path[700];
+  size_t count = 0;
+  sp_model_params params = test_model_params();
+  if (sp_model_create(&v->model, test_path(folder, sizeof folder, models_root, v->name), &params) != SP_OK) return -1;
+  v->info.struct_size = sizeof v->info;
+  if (sp_model_get_info(v->model, &v->info) != SP_OK) return -1;
+  v->intermediate_size = model_intermediate_size(folder, &v->info);
+  test_path(folder, sizeof folder, reference_root, v->name);
+  v->ids = read_raw(test_path(path, sizeof path, folder, "input_ids.i32"), 4, &count);
+  v->mask = read_raw(test_path(path, sizeof path, folder, "attention_mask.i32"), 4, &count);
+  v->labels = read_raw(test_path(path, sizeof path, folder, "labels.i32"), 4, &count);
+  if (count != BATCH * SEQ_LEN) return -1;
+  v->batch = sp_batch_init();
+  v->batch.input_ids = v->ids;
+  v->batch.attention_mask = v->mask;
+  v->batch.labels = v->labels;
+  v->batch.batch_size = BATCH;
+  v->batch.seq_len = SEQ_LEN;
+  v->batch.num_input_ids = v->batch.num_attention_mask = v->batch.num_labels = BATCH * SEQ_LEN;
+  printf("[%s]\n", v->name);
+  return 0;
+}
+
+static int teardown_variant(void** state) {
+  variant* v = (variant*)*state;
+  sp_model_free(v->model);
+  free(v->ids);
+  free(v->mask);
+  free(v->labels);
+  return 0;
+}
+
+/* The rule accepts `ours` against `reference`, and rejects it once the element where the
+ * reference is largest is moved by PERTURBATION of its value. */
+static void check_rule_on(const char* label, const float* ours, const float* reference, size_t count, double n) {
+  size_t largest = 0;
+  for (size_t i = 1; i < count; ++i)
+    if (fabs(reference[i]) > fabs(reference[largest])) largest = i;
+  assert_true(fabs(reference[largest]) > 0);
+
+  const double as_computed = conformance_ratio(ours, reference, count, n);
+  float* perturbed = malloc(count * sizeof(float));
+  memcpy(perturbed, ours, count * sizeof(float));
+  perturbed[largest] = (float)(perturbed[largest] + PERTURBATION * fabs((double)reference[largest]));
+  const double with_bug = conformance_ratio(perturbed, reference, count, n);
+  free(perturbed);
+
+  printf("    %-40s bound %.3g (n=%.0f, M=%.3g): as computed ratio %.3g (accepted), element %zu moved by %g "
+         "relative: ratio %.3g (rejected)\n", label, conformance_bound(reference, count, n), n,
+         max_abs(reference, count), as_computed, largest, PERTURBATION, with_bug);
+  if (!(as_computed <= 1.0)) fail_msg("%s: the rule rejects the gradient as computed (ratio %.3g)", label, as_computed);
+  if (!(with_bug > 1.0))
+    fail_msg("%s: the rule accepts a gradient whose largest element is off by %g relative (ratio %.3g)", label,
+             PERTURBATION, with_bug);
+}
+
+static float* read_floats(const char* folder, const char* name, size_t expected) {
+  char path[1024];
+  size_t count = 0;
+  float* data = read_raw(test_path(path, sizeof path, folder, name), 4, &count);
+  if (count != expected) fail_msg("%s/%s holds %zu floats, expected %zu", folder, name, count, expected);
+  return data;
+}
+
+/* One training step on `adapter`, then the gradient of `name` (the caller frees it). */
+static float* gradient_after_one_step(sp_adapter* adapter, const sp_batch* batch, double eps, const char* name,
+                                      size_t* count) {
+  sp_trainer_params params = sp_trainer_default_params();
+  params.learning_rate = LEARNING_RATE;
+  params.weight_decay = WEIGHT_DECAY;
+  params.eps = eps;
+  sp_trainer* trainer = NULL;
+  SP_CHECK(sp_trainer_create(&trainer, adapter, &params));
+  SP_CHECK(sp_train_step(trainer, batch, NULL));
+  SP_CHECK(sp_adapter_parameter_size(adapter, name, count));
+  float* gradient = malloc(*count * sizeof(float));
+  SP_CHECK(sp_trainer_get_gradient(trainer, name, gradient, *count));
+  sp_trainer_free(trainer);
+  return gradient;
+}
+
+static void prompt_tuning_gradient(void** state) {
+  variant* v = (variant*)*state;
+  char folder[600], path[700];
+  sp_adapter* adapter = NULL;
+  test_path(folder, sizeof folder, reference_root, v->name);
+  SP_CHECK(sp_load_adapter(&adapter, v->model, test_path(path, sizeof path, folder, "pt_init")));
+  size_t count = 0;
+  float* ours = gradient_after_one_step(adapter, &v->batch, sp_trainer_default_params().eps, "embedding.weight", &count);
+  float* reference = read_floats(folder, "pt_grad.f32", count);
+  /* test_conformance.c's length for this gradient */
+  const double forward = conformance_forward_length(&v->info, v->intermediate_size, SEQ_LEN + NUM_VIRTUAL_TOKENS, 0);
+  check_rule_on("prompt-tuning gradient",
+                ours, reference, count, conformance_gradient_length(forward, &v->info, BATCH * (SEQ_LEN + NUM_VIRTUAL_TOKENS)));
+  free(ours);
+  free(reference);
+  sp_adapter_free(adapter);
+}
+
+static void mpt_factor_gradients(void** state) {
+  variant* v = (variant*)*state;
+  char folder[768];
+  sp_adapter_params params = sp_adapter_default_params();
+  params.method = SP_METHOD_MULTITASK_PROMPT_TUNING;
+  params.init = SP_INIT_RANDOM;
+  params.num_virtual_tokens = METHOD_TOKENS;
+  params.seed = METHOD_SEED;
+  params.num_tasks = MPT_TASKS;
+  params.num_ranks = MPT_RANKS;
+  sp_adapter* adapter = NULL;
+  SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
+  int32_t task_ids[BATCH] = {0, 1, 2};
+  sp_batch batch = v->batch;
+  batch.task_ids = task_ids;
+  batch.num_task_ids = BATCH;
+  snprintf(folder, sizeof folder, "%s/%s/mpt_source", methods_root, v->name);
+  /* test_methods.c's length: the rank product in front of the transformer */
+  const double forward = conformance_forward_length(&v->info, v->intermediate_size, SEQ_LEN + METHOD_TOKENS, MPT_RANKS);
+  const double n = conformance_gradient_length(forward, &v->info, BATCH * (SEQ_LEN + METHOD_TOKENS));
+
+  sp_trainer_params trainer_params = sp_trainer_default_params();
+  trainer_params.learning_rate = LEARNING_RATE;
+  trainer_params.weight_decay = WEIGHT_DECAY;
+  trainer_params.eps = ADAMW_EPS;
+  sp_trainer* trainer = NULL;
+  SP_CHECK(sp_trainer_create(&trainer, adapter, &trainer_params));
+  SP_CHECK(sp_train_step(trainer, &batch, NULL));
+  const char* const factors[] = {"prefix_task_cols", "prefix_task_rows"};
+  for (int f = 0; f < 2; ++f) {
+    char name[64], label[96];
+    size_t count = 0;
+    SP_CHECK(sp_adapter_parameter_size(adapter, factors[f], &count));
+    float* ours = malloc(count * sizeof(float));
+    SP_CHECK(sp_trainer_get_gradient(trainer, factors[f], ours, count));
+    snprintf(name, sizeof name, "grad__%s.f32", factors[f]);
+    float* reference = read_floats(folder, name, count);
+    snprintf(label, sizeof label, "MPT gradient of %s", factors[f]);
+    check_rule_on(label, ours, reference, count, n);
+    free(ours);
+    free(reference);
+  }
+  sp_trainer_free(trainer);
+  sp_adapter_free(adapter);
+}
+
+#define VARIANT_TESTS(index)                                                                             \
+  cmocka_unit_test_prestate_setup_teardown(prompt_tuning_gradient, setup_variant, teardown_variant,      \
+                                           &variants[index]),                                            \
+  cmocka_unit_test_prestate_setup_teardown(mpt_factor_gradients, setup_variant, teardown_variant,        \
+                                           &variants[index])
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: %s <models-folder> <reference-folder> <methods-reference-folder>\n", argv[0]);
+    return 2;
+  }
+  models_root = argv[1];
+  reference_root = argv[2];
+  methods_root = argv[3];
+  for (int i = 0; i < 4; ++i) variants[i].name = variant_names[i];
+  const struct CMUnitTest tests[] = {VARIANT_TESTS(0), VARIANT_TESTS(1), VARIANT_TESTS(2), VARIANT_TESTS(3)};
+  return cmocka_run_group_tests_name("the tolerance rule rejects a 1e-3 error in one gradient element", tests, NULL,
+                                     NULL);
+}
