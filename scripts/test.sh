@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: builds softprompt and runs all suites with ctest (C API, conformance against
-# transformers and PEFT, training, files), then the C API suites again under AddressSanitizer and
-# LeakSanitizer in a separate build (build-asan/).
+# transformers and PEFT, training, files), the conformance suites on other CPU kernel paths
+# (scripts/test-kernel-paths.sh; SP_SKIP_KERNEL_PATHS=1 skips), then the C API suites again under
+# AddressSanitizer and LeakSanitizer in a separate build (build-asan/).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SP_BUILD_DIR:-$root/build}
@@ -9,6 +10,8 @@ start=$(date +%s)
 
 "$root/scripts/build.sh"
 (cd "$build" && ctest --output-on-failure)
+# The conformance suites again on other CPU kernel paths (ATen default/AVX2, MKL, oneDNN).
+[ "${SP_SKIP_KERNEL_PATHS:-0}" = 1 ] || "$root/scripts/test-kernel-paths.sh" "$build"
 
 if [ "${SP_SKIP_ASAN:-0}" != 1 ]; then
   echo "== C API suites under AddressSanitizer + LeakSanitizer (build-asan/)"
