@@ -10,6 +10,7 @@
  * Per-language typemaps live in <lang>/typemaps.i and map:
  *   (const int32_t* INPUT, size_t INPUT_COUNT)   -> int[] / int[] / []int32      (may be null/nil: count 0)
  *   (float* OUTPUT, size_t OUTPUT_COUNT)         -> float[] / float[] / []float32 (filled in place)
+ *   (int64_t* OUTPUT, size_t OUTPUT_COUNT)       -> long[] / long[] / []int64     (filled in place)
  *   const char* arguments                         -> String / string / string (UTF-8)
  *   const char* results                           -> String / string / string (UTF-8, copied)
  * The idiomatic classes (Model, Adapter, Trainer, exceptions or errors) are hand-written beside
@@ -45,6 +46,7 @@
   (float* mean_loss_out, size_t mean_loss_count),
   (float* rows_out, size_t rows_count)
 };
+%apply (int64_t* OUTPUT, size_t OUTPUT_COUNT) { (int64_t* dims_out, size_t dims_count) };
 
 /* Opaque handles: empty structs give each language a pointer-holding class or type. They are
  * created and freed only through the library (spb_*_create, sp_*_free), never by SWIG. */
@@ -67,6 +69,7 @@ struct sp_trainer {};
 %ignore sp_load_adapter_file;
 %ignore sp_adapter_parameter_name;
 %ignore sp_adapter_parameter_size;
+%ignore sp_adapter_parameter_shape;
 %ignore sp_adapter_get_parameter;
 %ignore sp_logits;
 %ignore sp_eval_loss;
@@ -75,6 +78,11 @@ struct sp_trainer {};
 %ignore sp_trainer_get_gradient;
 %ignore sp_model_get_info;
 %ignore sp_adapter_get_info;
+/* The result-struct initialisers are used inside the spb_* layer; the languages never see the raw
+ * structs they return. */
+%ignore sp_model_info_init;
+%ignore sp_adapter_info_init;
+%ignore sp_train_result_init;
 %ignore sp_batch;
 %ignore sp_batch_init;
 %ignore sp_adapter_params::init_token_ids;
@@ -131,17 +139,13 @@ sp_trainer* spb_trainer_create(sp_adapter* adapter, const sp_trainer_params* par
 /* ---- Information: struct_size is 0 in the result on failure. ---- */
 
 sp_model_info spb_model_info(const sp_model* model) {
-  sp_model_info info;
-  memset(&info, 0, sizeof info);
-  info.struct_size = sizeof info;
+  sp_model_info info = sp_model_info_init();
   if (sp_model_get_info(model, &info) != SP_OK) info.struct_size = 0;
   return info;
 }
 
 sp_adapter_info spb_adapter_info(const sp_adapter* adapter) {
-  sp_adapter_info info;
-  memset(&info, 0, sizeof info);
-  info.struct_size = sizeof info;
+  sp_adapter_info info = sp_adapter_info_init();
   if (sp_adapter_get_info(adapter, &info) != SP_OK) info.struct_size = 0;
   return info;
 }
@@ -156,6 +160,15 @@ const char* spb_adapter_parameter_name(const sp_adapter* adapter, int32_t index)
 int64_t spb_adapter_parameter_size(const sp_adapter* adapter, const char* name) {
   size_t count = 0;
   return sp_adapter_parameter_size(adapter, name, &count) == SP_OK ? (int64_t)count : -1;
+}
+
+/* Shape of trainable tensor `name` in dims_out[0 .. rank) (PEFT's layout); the rank, or -1 on
+ * failure. A dims_out of SP_MAX_PARAMETER_DIMS values always suffices; a shorter one fails with
+ * SP_ERR_BUFFER_TOO_SMALL. */
+int64_t spb_adapter_parameter_shape(const sp_adapter* adapter, const char* name, int64_t* dims_out,
+                                    size_t dims_count) {
+  size_t rank = 0;
+  return sp_adapter_parameter_shape(adapter, name, dims_out, dims_count, &rank) == SP_OK ? (int64_t)rank : -1;
 }
 
 sp_status spb_adapter_get_parameter(const sp_adapter* adapter, const char* name, float* out, size_t out_count) {
@@ -239,16 +252,13 @@ sp_status spb_eval_loss(const sp_adapter* adapter, int32_t batch_size, int32_t s
   return sp_eval_loss(adapter, &batch, mean_loss_out, rows_count ? rows_out : NULL);
 }
 
-/* result: filled when the call succeeds (struct_size set here). */
+/* result: filled when the call succeeds (struct_size set here, from sp_train_result_init). */
 sp_status spb_train_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                          size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                          const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                          sp_train_result* result) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
-  if (result) {
-    memset(result, 0, sizeof *result);
-    result->struct_size = sizeof *result;
-  }
+  if (result) *result = sp_train_result_init();
   return sp_train_step(trainer, &batch, result);
 }
 %}

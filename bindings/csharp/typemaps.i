@@ -12,7 +12,7 @@
  *                  raises ObjectDisposedException instead of reaching C.
  *   - structs      parameter, info and result structs cross as blittable C# structs (one call,
  *                  no SWIG proxy object with a P/Invoke per field).
- *   - arrays       (pointer, count) pairs become int[] / float[]; the array is pinned with
+ *   - arrays       (pointer, count) pairs become int[] / float[] / long[]; the array is pinned with
  *                  `fixed` and passed with its length in one struct: one call, no copy.
  *   - strings      arguments are encoded to NUL-terminated UTF-8 bytes here, and results are
  *                  decoded as UTF-8, because Mono's default string marshalling is not UTF-8 on
@@ -148,6 +148,7 @@ SPCS_ENUM(sp_logits_mode, SoftPrompt.LogitsMode)
 
 SPCS_ARRAY(%arg((const int32_t* INPUT, size_t INPUT_COUNT)), int)
 SPCS_ARRAY(%arg((float* OUTPUT, size_t OUTPUT_COUNT)), float)
+SPCS_ARRAY(%arg((int64_t* OUTPUT, size_t OUTPUT_COUNT)), long)
 
 /* ---- Strings ------------------------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@ type AdapterInfo struct {
 	NumTasks               int // multitask prompt tuning; 0 for the other methods
 	NumParameterTensors    int
 	NumTrainableParameters int64 // float32 values over all trainable tensors
+	VocabSize              int   // the model's vocabulary: Logits returns rows (* positions) * VocabSize values
 }
 
 // NewAdapter creates a trainable adapter on m. opts nil means DefaultAdapterOptions(). With the
@@ -162,6 +163,32 @@ func parameterSize(adapter Sp_adapter, name string) (int, error) {
 		return n, n >= 0
 	})
 	return int(size), err
+}
+
+// ParameterShape returns the shape of trainable tensor name in PEFT's layout:
+// "lstm_head.weight_ih_l0" is [4*EncoderHiddenSize, hidden size] (PyTorch's i, f, g, o gate
+// blocks), multitask prompt tuning's "prefix_task_cols" [NumTasks, NumVirtualTokens, NumRanks].
+// The product of the dimensions is len(Parameter(name)), whose values are in this shape, row-major.
+// StatusNotFound for unknown names.
+func (a *Adapter) ParameterShape(name string) ([]int64, error) {
+	if err := checkString("parameter name", name); err != nil {
+		return nil, err
+	}
+	h, err := a.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer a.release()
+	dims := make([]int64, SP_MAX_PARAMETER_DIMS)
+	rank, err := lockedCall(func() (int64, bool) {
+		r := Spb_adapter_parameter_shape(h, name, dims)
+		return r, r >= 0
+	})
+	runtime.KeepAlive(a)
+	if err != nil {
+		return nil, err
+	}
+	return dims[:rank:rank], nil
 }
 
 // Parameter returns a copy of the current values of trainable tensor name (row-major).

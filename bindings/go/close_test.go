@@ -36,6 +36,7 @@ func TestUseAfterCloseIsAnError(t *testing.T) {
 		"Adapter.SaveFile":       func() error { return adapter.SaveFile(filepath.Join(folder, "a.spadapter")) },
 		"Adapter.ParameterNames": func() error { _, err := adapter.ParameterNames(); return err },
 		"Adapter.Parameter":      func() error { _, err := adapter.Parameter("embedding.weight"); return err },
+		"Adapter.ParameterShape": func() error { _, err := adapter.ParameterShape("embedding.weight"); return err },
 		"NewTrainer":             func() error { _, err := NewTrainer(adapter, nil); return err },
 		"Trainer.Step":           func() error { _, err := trainer.Step(batch); return err },
 		"Trainer.Gradient":       func() error { _, err := trainer.Gradient("embedding.weight"); return err },

@@ -52,6 +52,7 @@ func swigAdapterInfo(c *C.sp_adapter_info) adapterInfoResult {
 		NumTasks:               int(c.num_tasks),
 		NumParameterTensors:    int(c.num_parameter_tensors),
 		NumTrainableParameters: int64(c.num_trainable_parameters),
+		VocabSize:              int(c.vocab_size),
 	}}
 }
 
@@ -76,7 +77,8 @@ func cBool(b bool) C.int32_t {
 // the library reads as "defaults"). struct_size is this header's size, as the ABI requires.
 
 func swigModelOptions(c *C.sp_model_params) ModelOptions {
-	return ModelOptions{Device: Device(c.device), DeviceIndex: int(c.device_index), DType: DType(c.dtype)}
+	return ModelOptions{Device: Device(c.device), DeviceIndex: int(c.device_index), DType: DType(c.dtype),
+		AllowTF32: c.allow_tf32 != 0}
 }
 
 func swigModelParams(o *ModelOptions) *C.sp_model_params {
@@ -88,6 +90,7 @@ func swigModelParams(o *ModelOptions) *C.sp_model_params {
 		device:       C.sp_device_kind(o.Device),
 		device_index: C.int32_t(o.DeviceIndex),
 		dtype:        C.sp_dtype(o.DType),
+		allow_tf32:   cBool(o.AllowTF32),
 	}
 }
 

@@ -30,7 +30,7 @@ func TestVersionAndDevices(t *testing.T) {
 
 // The Default*Options functions return the defaults softprompt.h documents.
 func TestDefaultOptionsAreTheDocumentedCDefaults(t *testing.T) {
-	if got, want := DefaultModelOptions(), (ModelOptions{Device: DeviceCPU, DeviceIndex: 0, DType: DTypeFloat32}); got != want {
+	if got, want := DefaultModelOptions(), (ModelOptions{Device: DeviceCPU, DeviceIndex: 0, DType: DTypeFloat32, AllowTF32: false}); got != want {
 		t.Errorf("DefaultModelOptions() = %+v, want %+v", got, want)
 	}
 	a := DefaultAdapterOptions()

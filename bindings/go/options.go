@@ -11,6 +11,12 @@ type ModelOptions struct {
 	Device      Device // default DeviceCPU
 	DeviceIndex int    // CUDA device ordinal; default 0; ignored on CPU
 	DType       DType  // default DTypeFloat32
+
+	// AllowTF32 (CUDA float32 models only) lets cuBLAS and cuDNN use TF32: faster, but its 10-bit
+	// mantissa moves results at the 1e-3 level. Default false: strict float32. LibTorch's TF32
+	// switch is process-wide and set from the model at each CUDA call, so CUDA models with
+	// different settings should not run concurrently. Ignored on the CPU and for other dtypes.
+	AllowTF32 bool
 }
 
 // AdapterOptions configures NewAdapter: every field of the C library's sp_adapter_params. Start

@@ -90,8 +90,10 @@ func (t *Trainer) Step(batch Batch) (TrainResult, error) {
 	return result, nil
 }
 
-// Gradient returns the gradient of trainable tensor name that the latest optimizer update used
-// (summed over its micro-batches, before clipping). StatusNotFound before the first update or for
+// Gradient returns the gradient of trainable tensor name that the latest optimizer update used,
+// before clipping. With AccumulationSteps > 1 it is the MEAN of the micro-batches' gradients (each
+// micro-batch's loss is divided by AccumulationSteps, as transformers' Trainer does);
+// TrainResult.GradNorm is its norm. StatusNotFound before the first update or for
 // unknown names.
 func (t *Trainer) Gradient(name string) ([]float32, error) {
 	if err := checkString("parameter name", name); err != nil {

@@ -5,9 +5,10 @@
  * Generated with: swig -go -cgo -intgosize 64 -module softprompt ... softprompt.i
  *
  *   - Arrays: (const int32_t* INPUT, size_t INPUT_COUNT) is a Go []int32 and
- *     (float* OUTPUT, size_t OUTPUT_COUNT) a Go []float32 filled in place. The slice's backing
- *     array goes to C as is, in the same cgo call (no copy; cgo's pointer rules allow it because
- *     int32 and float32 memory holds no Go pointers). A nil slice is NULL with count 0.
+ *     (float* OUTPUT, size_t OUTPUT_COUNT) a Go []float32 filled in place, and
+ *     (int64_t* OUTPUT, size_t OUTPUT_COUNT) a Go []int64 likewise. The slice's backing array goes
+ *     to C as is, in the same cgo call (no copy; cgo's pointer rules allow it because int32,
+ *     float32 and int64 memory holds no Go pointers). A nil slice is NULL with count 0.
  *   - Structs: the parameter, info and train-result structs are converted between C and the
  *     hand-written Go types (ModelOptions, AdapterInfo, TrainResult, ...) in ONE cgo call each.
  *     SWIG's default would be a malloc'd C struct whose every field is another cgo call. The
@@ -36,6 +37,11 @@
 
 %typemap(gotype) (float* OUTPUT, size_t OUTPUT_COUNT) "[]float32"
 %typemap(in) (float* OUTPUT, size_t OUTPUT_COUNT)
+%{ $1 = ($1_ltype)$input.array;
+   $2 = ($2_ltype)$input.len; %}
+
+%typemap(gotype) (int64_t* OUTPUT, size_t OUTPUT_COUNT) "[]int64"
+%typemap(in) (int64_t* OUTPUT, size_t OUTPUT_COUNT)
 %{ $1 = ($1_ltype)$input.array;
    $2 = ($2_ltype)$input.len; %}
 

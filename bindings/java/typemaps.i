@@ -28,6 +28,7 @@
 %{
 static int32_t spj_no_ints[1];
 static float spj_no_floats[1];
+static int64_t spj_no_longs[1];
 %}
 
 /* ---- int32 input arrays: (const int32_t* INPUT, size_t INPUT_COUNT) -> int[] -----------------
@@ -76,6 +77,28 @@ static float spj_no_floats[1];
 }
 %typemap(freearg) (float* OUTPUT, size_t OUTPUT_COUNT) {
   if ($1 && $1 != spj_no_floats) JCALL3(ReleaseFloatArrayElements, jenv, $input, (jfloat*)$1, 0);
+}
+
+/* ---- int64 output arrays: (int64_t* OUTPUT, size_t OUTPUT_COUNT) -> long[] filled in place ----
+ * The same rules as the float arrays above; a jlong is a signed 64-bit integer, like int64_t. */
+%typemap(jni) (int64_t* OUTPUT, size_t OUTPUT_COUNT) "jlongArray"
+%typemap(jtype) (int64_t* OUTPUT, size_t OUTPUT_COUNT) "long[]"
+%typemap(jstype) (int64_t* OUTPUT, size_t OUTPUT_COUNT) "long[]"
+%typemap(javain) (int64_t* OUTPUT, size_t OUTPUT_COUNT) "$javainput"
+%typemap(in) (int64_t* OUTPUT, size_t OUTPUT_COUNT) {
+  $1 = NULL;
+  $2 = 0;
+  if ($input) {
+    $2 = (size_t)JCALL1(GetArrayLength, jenv, $input);
+    $1 = spj_no_longs;
+    if ($2 > 0) {
+      $1 = (int64_t*)JCALL2(GetLongArrayElements, jenv, $input, NULL);
+      if (!$1) return $null;
+    }
+  }
+}
+%typemap(freearg) (int64_t* OUTPUT, size_t OUTPUT_COUNT) {
+  if ($1 && $1 != spj_no_longs) JCALL3(ReleaseLongArrayElements, jenv, $input, (jlong*)$1, 0);
 }
 
 /* ---- Strings in: const char* <- String as UTF-8 ----------------------------------------------

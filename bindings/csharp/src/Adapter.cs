@@ -94,6 +94,25 @@ namespace SoftPrompt
             }
         }
 
+        /// <summary>
+        /// Shape of trainable tensor <paramref name="name"/> in PEFT's layout: "lstm_head.weight_ih_l0"
+        /// is {4 * EncoderHiddenSize, hidden size} (PyTorch's i, f, g, o gate blocks), multitask
+        /// prompt tuning's "prefix_task_cols" {NumTasks, NumVirtualTokens, NumRanks}. The product of
+        /// the dimensions is the length of <see cref="Parameter"/>'s row-major array.
+        /// NotFound for unknown names.
+        /// </summary>
+        public long[] ParameterShape(string name)
+        {
+            if (name == null)
+                throw new ArgumentNullException("name");
+            var dims = new long[Native.SP_MAX_PARAMETER_DIMS];
+            long rank = Native.spb_adapter_parameter_shape(Handle, name, dims);
+            if (rank < 0)
+                throw Errors.Last("Adapter.ParameterShape");
+            Array.Resize(ref dims, checked((int)rank));
+            return dims;
+        }
+
         /// <summary>Current values of trainable tensor <paramref name="name"/>, row-major.</summary>
         public float[] Parameter(string name)
         {

@@ -12,6 +12,7 @@ namespace SoftPrompt
             NumTasks = native.NumTasks;
             NumParameterTensors = native.NumParameterTensors;
             NumTrainableParameters = native.NumTrainableParameters;
+            VocabSize = native.VocabSize;
         }
 
         public Method Method { get; private set; }
@@ -25,5 +26,11 @@ namespace SoftPrompt
 
         /// <summary>float32 values over all trainable tensors.</summary>
         public long NumTrainableParameters { get; private set; }
+
+        /// <summary>
+        /// The vocabulary of the adapter's model: Adapter.Logits returns BatchSize (times SeqLen
+        /// for LogitsMode.All) times this many floats.
+        /// </summary>
+        public long VocabSize { get; private set; }
     }
 }

@@ -60,8 +60,10 @@ namespace SoftPrompt
         }
 
         /// <summary>
-        /// The gradient of trainable tensor <paramref name="name"/> that the latest update used
-        /// (summed over its micro-batches, before clipping). NotFound before the first update.
+        /// The gradient of trainable tensor <paramref name="name"/> that the latest update used, before
+        /// clipping. With AccumulationSteps &gt; 1 it is the MEAN of the micro-batches' gradients (each
+        /// micro-batch's loss is divided by AccumulationSteps, as transformers' Trainer does);
+        /// TrainResult.GradNorm is its norm. NotFound before the first update.
         /// </summary>
         public float[] Gradient(string name)
         {

@@ -34,6 +34,7 @@ namespace SoftPrompt.Tests
                 Assert.Throws<ObjectDisposedException>(() => { var unused = adapter.Info; });
                 Assert.Throws<ObjectDisposedException>(() => { var unused = adapter.ParameterNames; });
                 Assert.Throws<ObjectDisposedException>(() => adapter.Parameter("embedding.weight"));
+                Assert.Throws<ObjectDisposedException>(() => adapter.ParameterShape("embedding.weight"));
                 Assert.Throws<ObjectDisposedException>(() => adapter.Logits(TestData.ReferenceBatch()));
                 Assert.Throws<ObjectDisposedException>(() => adapter.EvalLoss(TestData.ReferenceBatch()));
                 Assert.Throws<ObjectDisposedException>(() => adapter.Save(TestData.NewScratchFolder("disposed")));

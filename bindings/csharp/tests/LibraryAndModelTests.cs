@@ -76,6 +76,26 @@ namespace SoftPrompt.Tests
                 Assert.AreEqual(256, model.Info.VocabSize);
         }
 
+        // AllowTf32 is a CUDA float32 switch: on the CPU both settings open the model, and the logits
+        // are bit for bit the same (the CPU has no TF32 path to take).
+        [Test]
+        public void AllowTf32EitherWayOpensACpuModel()
+        {
+            var batch = new Batch(1, 4, new[] { 3, 9, 27, 81 });
+            var logits = new float[2][];
+            bool[] settings = { false, true };
+            for (int i = 0; i < settings.Length; ++i)
+            {
+                var options = new ModelOptions { Device = Device.Cpu, AllowTf32 = settings[i] };
+                using (Model model = Model.Open(TestData.LlamaFolder, options))
+                {
+                    Assert.AreEqual(256, model.Info.VocabSize);
+                    logits[i] = model.Logits(batch, LogitsMode.Last);
+                }
+            }
+            Floats.AssertEqual(logits[0], logits[1], "logits with AllowTf32 false and true");
+        }
+
         [Test]
         public void BaseModelLogitsHaveTheDocumentedShapesAndAgreeWithEachOther()
         {
@@ -125,6 +145,7 @@ namespace SoftPrompt.Tests
             Assert.AreEqual(Device.Cpu, model.Device);
             Assert.AreEqual(0, model.DeviceIndex);
             Assert.AreEqual(DType.Float32, model.DType);
+            Assert.IsFalse(model.AllowTf32);
 
             var adapter = new AdapterOptions();
             Assert.AreEqual(Method.PromptTuning, adapter.Method);

@@ -15,6 +15,7 @@ namespace SoftPrompt.Interop
         public Device Device;
         public int DeviceIndex;
         public DType DType;
+        public int AllowTf32; // appended in 0.3
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -81,6 +82,7 @@ namespace SoftPrompt.Interop
         public int NumTasks;
         public int NumParameterTensors;
         public long NumTrainableParameters;
+        public long VocabSize; // appended in 0.3
     }
 
     [StructLayout(LayoutKind.Sequential)]

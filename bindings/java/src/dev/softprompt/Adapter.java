@@ -6,6 +6,7 @@ import dev.softprompt.internal.sp_adapter_info;
 import dev.softprompt.internal.sp_adapter_params;
 import dev.softprompt.internal.sp_model;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -127,7 +128,7 @@ public final class Adapter implements AutoCloseable {
           throw Errors.last();
         }
         return new AdapterInfo(Method.of(info.getMethod()), info.getNum_virtual_tokens(), info.getNum_tasks(),
-            info.getNum_parameter_tensors(), info.getNum_trainable_parameters());
+            info.getNum_parameter_tensors(), info.getNum_trainable_parameters(), info.getVocab_size());
       } finally {
         info.delete();
       }
@@ -164,6 +165,28 @@ public final class Adapter implements AutoCloseable {
         throw Errors.last();
       }
       return size;
+    } finally {
+      handle.release();
+    }
+  }
+
+  /**
+   * Shape of trainable tensor name in PEFT's layout: "lstm_head.weight_ih_l0" is
+   * {4 * encoderHiddenSize, hidden size} (PyTorch's i, f, g, o gate blocks), MPT's
+   * "prefix_task_cols" {numTasks, numVirtualTokens, numRanks}. The product of the dimensions is
+   * {@link #parameterSize}; {@link #parameter} returns the values in this shape, row-major.
+   *
+   * @throws SoftPromptException NOT_FOUND for unknown names
+   */
+  public long[] parameterShape(String name) {
+    long[] dims = new long[SoftPromptNative.SP_MAX_PARAMETER_DIMS];
+    sp_adapter adapter = handle.acquire();
+    try {
+      long rank = SoftPromptNative.spb_adapter_parameter_shape(adapter, name, dims);
+      if (rank < 0) {
+        throw Errors.last();
+      }
+      return Arrays.copyOf(dims, (int) rank);
     } finally {
       handle.release();
     }

@@ -7,14 +7,16 @@ public final class AdapterInfo {
   private final int numTasks;
   private final int numParameterTensors;
   private final long numTrainableParameters;
+  private final long vocabSize;
 
   AdapterInfo(Method method, int numVirtualTokens, int numTasks, int numParameterTensors,
-      long numTrainableParameters) {
+      long numTrainableParameters, long vocabSize) {
     this.method = method;
     this.numVirtualTokens = numVirtualTokens;
     this.numTasks = numTasks;
     this.numParameterTensors = numParameterTensors;
     this.numTrainableParameters = numTrainableParameters;
+    this.vocabSize = vocabSize;
   }
 
   public Method method() {
@@ -40,10 +42,18 @@ public final class AdapterInfo {
     return numTrainableParameters;
   }
 
+  /**
+   * The vocabulary of the adapter's model: {@link Adapter#logits} returns batchSize (times seqLen
+   * for {@link LogitsMode#ALL}) times this many floats.
+   */
+  public long vocabSize() {
+    return vocabSize;
+  }
+
   @Override
   public String toString() {
     return "AdapterInfo{method=" + method + ", numVirtualTokens=" + numVirtualTokens + ", numTasks=" + numTasks
         + ", numParameterTensors=" + numParameterTensors + ", numTrainableParameters=" + numTrainableParameters
-        + "}";
+        + ", vocabSize=" + vocabSize + "}";
   }
 }

@@ -8,6 +8,7 @@ public final class ModelOptions {
   private Device device;
   private int deviceIndex;
   private DType dtype;
+  private boolean allowTf32;
 
   public ModelOptions() {
     sp_model_params defaults = SoftPromptNative.sp_model_default_params();
@@ -15,6 +16,7 @@ public final class ModelOptions {
       device = Device.of(defaults.getDevice());
       deviceIndex = defaults.getDevice_index();
       dtype = DType.of(defaults.getDtype());
+      allowTf32 = defaults.getAllow_tf32() != 0;
     } finally {
       defaults.delete();
     }
@@ -48,17 +50,34 @@ public final class ModelOptions {
     return this;
   }
 
+  /**
+   * CUDA float32 models only: whether cuBLAS and cuDNN may use TF32 (faster, but its 10-bit
+   * mantissa moves results at the 1e-3 level). Default false: strict float32. LibTorch's TF32
+   * switch is process-wide and set per call from the model, so do not run CUDA models with
+   * different settings concurrently. Ignored on the CPU and for other dtypes.
+   */
+  public boolean allowTf32() {
+    return allowTf32;
+  }
+
+  public ModelOptions allowTf32(boolean allowTf32) {
+    this.allowTf32 = allowTf32;
+    return this;
+  }
+
   /** A native copy (struct_size set by the library); the caller deletes it. */
   sp_model_params toNative() {
     sp_model_params params = SoftPromptNative.sp_model_default_params();
     params.setDevice(device.c);
     params.setDevice_index(deviceIndex);
     params.setDtype(dtype.c);
+    params.setAllow_tf32(allowTf32 ? 1 : 0);
     return params;
   }
 
   @Override
   public String toString() {
-    return "ModelOptions{device=" + device + ", deviceIndex=" + deviceIndex + ", dtype=" + dtype + "}";
+    return "ModelOptions{device=" + device + ", deviceIndex=" + deviceIndex + ", dtype=" + dtype + ", allowTf32=" + allowTf32
+        + "}";
   }
 }

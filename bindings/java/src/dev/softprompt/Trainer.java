@@ -78,8 +78,10 @@ public final class Trainer implements AutoCloseable {
   }
 
   /**
-   * The gradient of trainable tensor name that the latest optimiser update used (summed over its
-   * micro-batches, before clipping).
+   * The gradient of trainable tensor name that the latest optimiser update used, before clipping.
+   * With accumulationSteps &gt; 1 it is the MEAN of the micro-batches' gradients (each micro-batch's
+   * loss is divided by accumulationSteps, as transformers' Trainer does); {@link TrainResult#gradNorm}
+   * is its norm.
    *
    * @throws SoftPromptException NOT_FOUND before the first update or for unknown names
    */

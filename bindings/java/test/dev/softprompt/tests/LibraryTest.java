@@ -8,9 +8,11 @@ import static org.junit.Assert.assertTrue;
 import dev.softprompt.Adapter;
 import dev.softprompt.AdapterInfo;
 import dev.softprompt.AdapterOptions;
+import dev.softprompt.Batch;
 import dev.softprompt.DType;
 import dev.softprompt.Device;
 import dev.softprompt.EncoderType;
+import dev.softprompt.LogitsMode;
 import dev.softprompt.Method;
 import dev.softprompt.Model;
 import dev.softprompt.ModelInfo;
@@ -66,6 +68,7 @@ public class LibraryTest {
     assertEquals(Device.CPU, model.device());
     assertEquals(0, model.deviceIndex());
     assertEquals(DType.FLOAT32, model.dtype());
+    assertFalse(model.allowTf32());
 
     AdapterOptions adapter = new AdapterOptions();
     assertEquals(Method.PROMPT_TUNING, adapter.method());
@@ -114,6 +117,26 @@ public class LibraryTest {
       params.delete();
       info.delete();
     }
+  }
+
+  /**
+   * allowTf32 is a CUDA float32 switch: on the CPU both settings load the model, and the logits
+   * are bit for bit the same (the CPU has no TF32 path to take).
+   */
+  @Test
+  public void allowTf32EitherWayLoadsACpuModel() {
+    Batch batch = Batch.of(1, 4, 3, 9, 27, 81);
+    float[][] logits = new float[2][];
+    boolean[] settings = {false, true};
+    for (int i = 0; i < settings.length; ++i) {
+      ModelOptions options = new ModelOptions().device(Device.CPU).allowTf32(settings[i]);
+      assertEquals(settings[i], options.allowTf32());
+      try (Model model = Model.open(TestSupport.modelFolder(), options)) {
+        assertEquals(256, model.info().vocabSize());
+        logits[i] = model.logits(batch, LogitsMode.LAST);
+      }
+    }
+    ReferenceTest.assertBitsEqual(logits[0], logits[1]);
   }
 
   /** The seed reaches the library: the same seed gives the same table, another seed another. */

@@ -47,6 +47,7 @@ public class LifecycleTest {
       expectClosed(adapter::info, "Adapter");
       expectClosed(adapter::parameterNames, "Adapter");
       expectClosed(() -> adapter.parameter("embedding.weight"), "Adapter");
+      expectClosed(() -> adapter.parameterShape("embedding.weight"), "Adapter");
       expectClosed(() -> adapter.logits(BATCH, LogitsMode.LAST), "Adapter");
       expectClosed(() -> adapter.evalLoss(BATCH), "Adapter");
       expectClosed(() -> adapter.save("anywhere"), "Adapter");

@@ -17,6 +17,7 @@ public final class RunTests {
     AdapterOptionsTest.class,
     ReferenceTest.class,
     MethodsTest.class,
+    ParameterShapeTest.class,
     SaveLoadTest.class,
     ErrorsTest.class,
     LifecycleTest.class,
