@@ -144,14 +144,23 @@ typedef struct sp_model_params {
 SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
 
 /* Loads a Hugging Face model folder: config.json plus model.safetensors, or the shards named by
- * model.safetensors.index.json. Supported model_type values: "llama" (LLaMA 2/3, Mistral-shaped
- * without sliding windows), "qwen2" and "gpt2". The weights are frozen: nothing ever changes them.
+ * model.safetensors.index.json. Supported model_type values: "llama", "mistral", "qwen2" and
+ * "gpt2"; RoPE types default, linear, dynamic (frequencies computed from each call's own length;
+ * transformers keeps grown frequencies between calls), yarn and llama3, in either config layout
+ * (rope_scaling or rope_parameters). A sliding window (mistral; qwen2 with use_sliding_window) is
+ * honoured by refusing, with SP_ERR_UNSUPPORTED, any call that attends over more positions than
+ * the window (virtual tokens and prefixes included); llama ignores window keys, as transformers
+ * does. Every config key that changes the computation is either implemented or refused. Every
+ * size in config.json is bounded and checked against the weight files before anything is
+ * allocated. The weights are frozen: nothing ever changes them.
  *   out          receives the new model; free it with sp_model_free.
  *   model_folder path of the folder; copied.
  *   params       NULL for defaults.
  * Errors: SP_ERR_NOT_FOUND (folder or files missing), SP_ERR_FORMAT (bad config.json or
- * safetensors, missing weight), SP_ERR_UNSUPPORTED (model_type or feature),
- * SP_ERR_SHAPE_MISMATCH (a weight whose shape contradicts config.json), SP_ERR_DEVICE. */
+ * safetensors, missing weight, impossible values such as a non-positive epsilon or rope_theta,
+ * sizes beyond plausible bounds: the message names the key and the bound), SP_ERR_UNSUPPORTED
+ * (model_type or feature), SP_ERR_SHAPE_MISMATCH (a weight whose shape contradicts config.json),
+ * SP_ERR_DEVICE. */
 SP_API sp_status sp_model_create(sp_model** out, const char* model_folder, const sp_model_params* params) SP_NOEXCEPT;
 
 /* Releases the caller's reference. Adapters created on the model keep it alive until they are
@@ -217,13 +226,14 @@ typedef enum sp_logits_mode {
  *   out        caller-owned buffer of out_count floats; must hold the whole result.
  * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, non-positive batch_size or seq_len, mask values other
  * than 0/1), SP_ERR_SHAPE_MISMATCH (an array whose count is not batch_size * seq_len, or task ids
- * not batch_size), SP_ERR_OUT_OF_RANGE (ids, labels, task ids), SP_ERR_BUFFER_TOO_SMALL. */
+ * not batch_size), SP_ERR_OUT_OF_RANGE (ids, labels, task ids), SP_ERR_BUFFER_TOO_SMALL,
+ * SP_ERR_UNSUPPORTED (the model's sliding window applies to the call). */
 SP_API sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, sp_logits_mode mode, float* out,
                                  size_t out_count) SP_NOEXCEPT;
 
 /* Mean causal-LM loss of the base model alone, and optionally each row's log-likelihood (the sum
  * of log-probabilities of its targets) into row_log_likelihood[batch_size] (may be NULL). Position
- * i predicts label i + 1; labels of -100 are skipped. Changes nothing. */
+ * i predicts label i + 1; labels of -100 are skipped. Changes nothing. Errors: as sp_model_logits. */
 SP_API sp_status sp_model_eval_loss(const sp_model* model, const sp_batch* batch, float* mean_loss,
                                     float* row_log_likelihood) SP_NOEXCEPT;
 
