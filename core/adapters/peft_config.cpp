@@ -1,5 +1,7 @@
 #include "adapters/peft_config.h"
 
+#include <cstdint>
+
 #include "util/errors.h"
 #include "version.h"
 
@@ -28,6 +30,8 @@ int64_t integer(const nlohmann::json& config, const std::string& key, const std:
   auto it = config.find(key);
   if (it == config.end() || it->is_null()) return fallback;
   if (!it->is_number_integer()) fail(ErrorKind::Format, path + ": \"" + key + "\" must be an integer");
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    fail(ErrorKind::Format, path + ": \"" + key + "\" = " + it->dump() + " is too large");
   return it->get<int64_t>();
 }
 

@@ -31,23 +31,32 @@ std::unique_ptr<methods::SoftPromptMethod> load_peft_folder(const std::string& f
     fail(ErrorKind::Format, config_path + " is not valid JSON: " + error.what());
   }
   const methods::MethodConfig config = parse_peft_config(json, config_path, model);
+  // Sizes are checked against their bounds and the weights' declared shapes before anything is
+  // allocated: the config alone could ask for any amount of memory.
+  const auto expected = methods::check_config(config, model.config(), ErrorKind::Format, config_path);
   if (!io::is_regular_file(weights_path)) {
     if (io::is_regular_file(io::join_path(folder, "adapter_model.bin")))
       fail(ErrorKind::Unsupported, "'" + folder + "' holds adapter_model.bin (a Python pickle); save it with "
                                    "safe_serialization=True to get adapter_model.safetensors");
     fail(ErrorKind::NotFound, "adapter folder '" + folder + "' has no " + kPeftWeightsFile);
   }
+  auto file = io::SafetensorsFile::open(weights_path);  // maps the file and checks its header; reads no data
+  // PEFT's file key for the table is "prompt_embeddings"; in memory it is "embedding.weight".
+  auto memory_name = [](const std::string& name) { return name == "prompt_embeddings" ? std::string("embedding.weight") : name; };
+  std::vector<methods::DeclaredTensor> declared;
+  for (const auto& view : file->tensors()) declared.push_back({memory_name(view.name), view.name, view.shape});
+  methods::check_declared_tensors(expected, declared, "'" + weights_path + "' read with " + kPeftConfigFile);
 
   std::unique_ptr<methods::SoftPromptMethod> method = methods::create_method(config, model, /*loading=*/true);
-  auto file = io::SafetensorsFile::open(weights_path);
   methods::NamedTensors values;
   for (const auto& view : file->tensors()) {
-    // PEFT's file key for the table is "prompt_embeddings"; in memory it is "embedding.weight".
-    const std::string name = view.name == "prompt_embeddings" ? "embedding.weight" : view.name;
+    bool needed = false;  // other tensors are never read
+    for (const auto& want : expected) needed = needed || want.name == memory_name(view.name);
+    if (!needed) continue;
     at::Tensor tensor = io::tensor_from_view(view, file);
     if (!at::isFloatingType(tensor.scalar_type()))
       fail(ErrorKind::Format, "'" + weights_path + "': tensor \"" + view.name + "\" is not floating point");
-    values.emplace_back(name, tensor);  // half-precision files are up-cast to float32, as PEFT does
+    values.emplace_back(memory_name(view.name), tensor);  // half-precision files are up-cast to float32, as PEFT does
   }
   methods::load_parameters(*method, values, "'" + weights_path + "'");
   return method;

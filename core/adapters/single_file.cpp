@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "adapters/peft_config.h"
@@ -23,6 +25,10 @@ constexpr std::size_t kTrailerSize = 4;  // CRC-32 of everything before it
 constexpr std::uint32_t kFlagZlib = 1;
 constexpr const char* kMethodKey = "softprompt.method";
 constexpr const char* kBaseModelKey = "softprompt.base_model";
+constexpr std::uint64_t kMaxInflateRatio = 1033;  // deflate's bound (about 1032:1), rounded up
+// A payload header lists one entry per parameter (an LSTM at the layer bound has about 2,000) and
+// two short records: a few hundred kB at most.
+constexpr std::uint64_t kMaxPayloadHeaderBytes = std::uint64_t(4) << 20;
 
 void put_le(std::string& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
@@ -57,15 +63,135 @@ nlohmann::json base_model_record(const model::Transformer& model) {
           {"embedding_fingerprint", model.embedding_fingerprint()}, {"name_or_path", model.folder()}};
 }
 
+// The records are written by us, so every key has one JSON type; anything else is a damaged or
+// forged file and is refused as such, naming the record and the key.
+void expect_type(bool ok, const std::string& path, const char* record, const std::string& key, const char* type) {
+  if (!ok) corrupt(path, std::string("record ") + record + ": \"" + key + "\" must be " + type);
+}
+
+nlohmann::json parse_record(const std::map<std::string, std::string>& metadata, const char* key, const std::string& path) {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) corrupt(path, std::string("the record ") + key + " is missing");
+  nlohmann::json record;
+  try {
+    record = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception& error) {
+    corrupt(path, std::string("the record ") + key + " is not valid JSON: " + error.what());
+  }
+  if (!record.is_object()) corrupt(path, std::string("the record ") + key + " is not a JSON object");
+  return record;
+}
+
 void check_base_model(const nlohmann::json& recorded, const model::Transformer& model, const std::string& path) {
   const nlohmann::json current = base_model_record(model);
   for (const char* key : {"model_type", "hidden_size", "num_layers", "vocab_size", "embedding_fingerprint"}) {
     if (!recorded.contains(key)) corrupt(path, std::string("base-model record lacks \"") + key + "\"");
+    const bool text = current[key].is_string();
+    expect_type(text ? recorded[key].is_string() : recorded[key].is_number_integer(), path, kBaseModelKey, key,
+                text ? "a string" : "an integer");
+  }
+  const auto name_it = recorded.find("name_or_path");
+  const std::string trained_on = name_it != recorded.end() && name_it->is_string() ? name_it->get<std::string>() : "?";
+  for (const char* key : {"model_type", "hidden_size", "num_layers", "vocab_size", "embedding_fingerprint"}) {
     if (recorded[key] != current[key])
       fail(ErrorKind::ModelMismatch, "adapter file '" + path + "' was trained on another base model: its " + key + " is " +
                                          recorded[key].dump() + ", this model's is " + current[key].dump() +
-                                         " (trained on " + recorded.value("name_or_path", std::string("?")) + ")");
+                                         " (trained on " + trained_on + ")");
   }
+}
+
+methods::MethodConfig method_config(const nlohmann::json& record, const model::Transformer& model, const std::string& path) {
+  auto peft = record.find("peft_config");
+  if (peft == record.end()) corrupt(path, std::string("record ") + kMethodKey + " lacks \"peft_config\"");
+  expect_type(peft->is_object(), path, kMethodKey, "peft_config", "a JSON object");
+  methods::MethodConfig config =
+      parse_peft_config(*peft, "adapter file '" + path + "', record " + kMethodKey + ", peft_config", model);
+  config.encoded_only = false;
+  if (auto it = record.find("encoded_only"); it != record.end()) {
+    expect_type(it->is_boolean(), path, kMethodKey, "encoded_only", "true or false");
+    config.encoded_only = it->get<bool>();
+  }
+  config.seed = 0;
+  if (auto it = record.find("seed"); it != record.end()) {
+    expect_type(it->is_number_unsigned(), path, kMethodKey, "seed", "an integer in [0, 2^64)");
+    config.seed = it->get<std::uint64_t>();
+  }
+  return config;
+}
+
+// Inflates a zlib stream piece by piece into buffers the caller provides, so that nothing is
+// allocated for the payload before its declared tensors have been checked, and the output can
+// never exceed what the caller asks for (a decompression bomb stops at the announced size).
+class BoundedInflater {
+ public:
+  BoundedInflater(const unsigned char* input, std::uint64_t size, const std::string& path)
+      : input_(input), input_left_(size), path_(path) {
+    if (inflateInit(&stream_) != Z_OK) fail(ErrorKind::Internal, "zlib could not start inflating");
+  }
+  ~BoundedInflater() { inflateEnd(&stream_); }
+  BoundedInflater(const BoundedInflater&) = delete;
+  BoundedInflater& operator=(const BoundedInflater&) = delete;
+
+  // Exactly `count` more bytes of output into `out` (Format error if the stream ends or breaks first).
+  void read(unsigned char* out, std::uint64_t count) {
+    while (count > 0) {
+      feed();
+      const uInt window = static_cast<uInt>(std::min<std::uint64_t>(count, kChunk));
+      stream_.next_out = out;
+      stream_.avail_out = window;
+      const int result = inflate(&stream_, Z_NO_FLUSH);
+      const uInt produced = window - stream_.avail_out;
+      out += produced;
+      count -= produced;
+      if (count > 0 && result == Z_STREAM_END) corrupt(path_, "the payload inflates to less than the announced size");
+      if (result != Z_OK && result != Z_STREAM_END && !(result == Z_BUF_ERROR && produced > 0))
+        corrupt(path_, std::string("the compressed payload is damaged (zlib: ") +
+                           (stream_.msg ? stream_.msg : (input_left_ == 0 && stream_.avail_in == 0 ? "truncated" : "error")) + ")");
+    }
+  }
+
+  // The stream must end exactly here, with no compressed byte left over.
+  void expect_end() {
+    unsigned char extra = 0;
+    feed();
+    stream_.next_out = &extra;
+    stream_.avail_out = 1;
+    const int result = inflate(&stream_, Z_FINISH);
+    if (stream_.avail_out == 0) corrupt(path_, "the payload inflates to more than the announced size");
+    if (result != Z_STREAM_END) corrupt(path_, "the compressed payload does not end where the announced size does");
+    if (stream_.avail_in != 0 || input_left_ != 0) corrupt(path_, "bytes follow the end of the compressed payload");
+  }
+
+ private:
+  static constexpr std::uint64_t kChunk = std::uint64_t(1) << 30;  // zlib counts in 32-bit uInt
+  void feed() {
+    if (stream_.avail_in != 0 || input_left_ == 0) return;
+    const uInt chunk = static_cast<uInt>(std::min<std::uint64_t>(input_left_, kChunk));
+    stream_.next_in = const_cast<Bytef*>(input_);
+    stream_.avail_in = chunk;
+    input_ += chunk;
+    input_left_ -= chunk;
+  }
+  z_stream stream_{};
+  const unsigned char* input_;
+  std::uint64_t input_left_;
+  const std::string& path_;
+};
+
+// The payload's tensors are exactly the method's parameters, in float32 (what save_single_file
+// writes), so the payload cannot be larger than the adapter itself.
+void check_payload_tensors(const std::vector<io::TensorView>& declared, const std::vector<methods::ExpectedTensor>& expected,
+                           const std::string& path) {
+  std::vector<methods::DeclaredTensor> shapes;
+  for (const auto& view : declared) {
+    bool known = false;
+    for (const auto& want : expected) known = known || want.name == view.name;
+    if (!known) corrupt(path, "tensor \"" + view.name + "\" is not a parameter of the recorded method");
+    if (view.dtype != io::DType::F32)
+      corrupt(path, "tensor \"" + view.name + "\" is stored as " + io::dtype_name(view.dtype) + ", not F32");
+    shapes.push_back({view.name, view.name, view.shape});
+  }
+  methods::check_declared_tensors(expected, shapes, "adapter file '" + path + "'");
 }
 
 }  // namespace
@@ -113,31 +239,46 @@ std::unique_ptr<methods::SoftPromptMethod> load_single_file(const std::string& p
   const std::uint32_t stored_crc = static_cast<std::uint32_t>(get_le(bytes + file.size() - kTrailerSize, 4));
   if (crc_of(bytes, file.size() - kTrailerSize) != stored_crc) corrupt(path, "checksum mismatch (the file is corrupted)");
   if (flags != kFlagZlib) corrupt(path, "unknown flags " + std::to_string(flags));
-  if (payload_size > (std::uint64_t(1) << 40)) corrupt(path, "implausible payload size");
+  // Deflate codes at most 258 bytes in 2 bits (plus block overhead): no stream inflates by more
+  // than about 1032:1, so a larger announced payload cannot be what these bytes hold.
+  if (payload_size < io::kSafetensorsLengthBytes || payload_size / kMaxInflateRatio > compressed_size)
+    corrupt(path, "the header announces a " + std::to_string(payload_size) + "-byte payload, impossible for " +
+                      std::to_string(compressed_size) + " compressed bytes (zlib inflates at most " +
+                      std::to_string(kMaxInflateRatio) + ":1)");
 
+  // First the safetensors header alone: the records and the declared tensors are checked before
+  // the payload's memory is allocated or its data inflated.
+  BoundedInflater inflater(bytes + kHeaderSize, compressed_size, path);
+  unsigned char length_field[io::kSafetensorsLengthBytes];
+  inflater.read(length_field, sizeof length_field);
+  const std::uint64_t header_size = io::safetensors_header_length(length_field, payload_size, path);
+  if (header_size > kMaxPayloadHeaderBytes)
+    corrupt(path, "the payload's header length " + std::to_string(header_size) + " exceeds this format's limit of " +
+                      std::to_string(kMaxPayloadHeaderBytes) + " bytes");
+  std::string header_text(header_size, '\0');
+  inflater.read(reinterpret_cast<unsigned char*>(&header_text[0]), header_size);
+  const std::uint64_t data_size = payload_size - sizeof length_field - header_size;
+  const io::SafetensorsHeader header = io::parse_safetensors_header(
+      reinterpret_cast<const std::uint8_t*>(header_text.data()), header_size, data_size, path);
+
+  const nlohmann::json method_record = parse_record(header.metadata, kMethodKey, path);
+  const nlohmann::json base_record = parse_record(header.metadata, kBaseModelKey, path);
+  check_base_model(base_record, model, path);
+  const methods::MethodConfig config = method_config(method_record, model, path);
+  const auto expected = methods::check_config(config, model.config(), ErrorKind::Format,
+                                              "adapter file '" + path + "', record " + kMethodKey);
+  check_payload_tensors(header.tensors, expected, path);
+  methods::check_fits_in_memory(expected, "adapter file '" + path + "'");
+
+  // The data now has a size the recorded method justifies: inflate it, and not a byte more.
   std::string payload(payload_size, '\0');
-  uLongf inflated = payload_size;
-  if (uncompress(reinterpret_cast<Bytef*>(&payload[0]), &inflated, bytes + kHeaderSize, compressed_size) != Z_OK ||
-      inflated != payload_size)
-    corrupt(path, "the compressed data does not inflate to the announced size");
+  auto* out = reinterpret_cast<unsigned char*>(&payload[0]);
+  std::memcpy(out, length_field, sizeof length_field);
+  std::memcpy(out + sizeof length_field, header_text.data(), header_size);
+  inflater.read(out + sizeof length_field + header_size, data_size);
+  inflater.expect_end();
 
   auto content = io::SafetensorsFile::parse(std::move(payload), path);
-  auto method_it = content->metadata().find(kMethodKey);
-  auto base_it = content->metadata().find(kBaseModelKey);
-  if (method_it == content->metadata().end() || base_it == content->metadata().end())
-    corrupt(path, "the method or base-model record is missing");
-  nlohmann::json method_record, base_record;
-  try {
-    method_record = nlohmann::json::parse(method_it->second);
-    base_record = nlohmann::json::parse(base_it->second);
-  } catch (const nlohmann::json::exception& error) {
-    corrupt(path, std::string("a record is not valid JSON: ") + error.what());
-  }
-  check_base_model(base_record, model, path);
-
-  methods::MethodConfig config = parse_peft_config(method_record.at("peft_config"), path, model);
-  config.encoded_only = method_record.value("encoded_only", false);
-  config.seed = method_record.value("seed", std::uint64_t{0});
   std::unique_ptr<methods::SoftPromptMethod> method = methods::create_method(config, model, /*loading=*/true);
   methods::NamedTensors values;
   for (const auto& view : content->tensors()) values.emplace_back(view.name, io::tensor_from_view(view, content));

@@ -155,32 +155,35 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::parse(std::string bytes,
   return file;
 }
 
-void SafetensorsFile::index(const std::uint8_t* bytes, std::uint64_t file_size) {
-  const std::string& path = path_;
-  const std::uint64_t header_size = read_le64(bytes);
+std::uint64_t safetensors_header_length(const std::uint8_t* first_8_bytes, std::uint64_t total_size,
+                                        const std::string& name) {
+  const std::uint64_t header_size = read_le64(first_8_bytes);
   if (header_size > kMaxHeaderBytes)
-    malformed(path, "header length " + std::to_string(header_size) + " exceeds the 100 MB limit");
-  if (header_size > file_size - 8)
-    malformed(path, "header length " + std::to_string(header_size) + " runs past the end of the " +
-                        std::to_string(file_size) + "-byte file");
-  const std::uint64_t data_start = 8 + header_size;
-  const std::uint64_t data_size = file_size - data_start;
+    malformed(name, "header length " + std::to_string(header_size) + " exceeds the 100 MB limit");
+  if (header_size > total_size - kSafetensorsLengthBytes)
+    malformed(name, "header length " + std::to_string(header_size) + " runs past the end of the " +
+                        std::to_string(total_size) + "-byte file");
+  return header_size;
+}
 
+SafetensorsHeader parse_safetensors_header(const std::uint8_t* json, std::uint64_t json_size, std::uint64_t data_size,
+                                           const std::string& path) {
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(bytes + 8, bytes + data_start);
+    header = nlohmann::json::parse(json, json + json_size);
   } catch (const nlohmann::json::exception& error) {
     malformed(path, std::string("header is not valid JSON (") + error.what() + ")");
   }
   if (!header.is_object()) malformed(path, "header is not a JSON object");
 
+  SafetensorsHeader result;
   std::vector<ParsedEntry> entries;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
       if (!it.value().is_object()) malformed(path, "__metadata__ is not an object");
       for (auto meta = it.value().begin(); meta != it.value().end(); ++meta) {
         if (!meta.value().is_string()) malformed(path, "__metadata__ value '" + meta.key() + "' is not a string");
-        metadata_[meta.key()] = meta.value().get<std::string>();
+        result.metadata[meta.key()] = meta.value().get<std::string>();
       }
       continue;
     }
@@ -194,10 +197,21 @@ void SafetensorsFile::index(const std::uint8_t* bytes, std::uint64_t file_size) 
     view.name = entry.name;
     view.dtype = entry.dtype;
     view.shape = std::move(entry.shape);
-    view.data = bytes + data_start + entry.begin;
     view.nbytes = static_cast<std::size_t>(entry.end - entry.begin);
-    tensors_.push_back(std::move(view));
+    view.data_offset = entry.begin;
+    result.tensors.push_back(std::move(view));
   }
+  return result;
+}
+
+void SafetensorsFile::index(const std::uint8_t* bytes, std::uint64_t file_size) {
+  const std::uint64_t header_size = safetensors_header_length(bytes, file_size, path_);
+  const std::uint64_t data_start = kSafetensorsLengthBytes + header_size;
+  SafetensorsHeader header = parse_safetensors_header(bytes + kSafetensorsLengthBytes, header_size,
+                                                      file_size - data_start, path_);
+  metadata_ = std::move(header.metadata);
+  tensors_ = std::move(header.tensors);
+  for (auto& view : tensors_) view.data = bytes + data_start + view.data_offset;
 }
 
 SafetensorsFile::~SafetensorsFile() {

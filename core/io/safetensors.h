@@ -20,11 +20,30 @@ struct TensorView {
   std::string name;
   DType dtype;
   std::vector<int64_t> shape;
-  const std::uint8_t* data = nullptr;
+  const std::uint8_t* data = nullptr;  // nullptr in a SafetensorsHeader (data not read yet)
   std::size_t nbytes = 0;
+  std::uint64_t data_offset = 0;  // from the start of the data section
 
   int64_t numel() const;
 };
+
+// Size of the 8-byte length field that starts every safetensors buffer.
+constexpr std::size_t kSafetensorsLengthBytes = 8;
+
+// The header length a buffer's first 8 bytes announce, refused (Format, naming `name`) above the
+// reference reader's 100 MB limit or past the end of a `total_size`-byte buffer.
+std::uint64_t safetensors_header_length(const std::uint8_t* first_8_bytes, std::uint64_t total_size,
+                                        const std::string& name);
+
+// A header validated on its own, before the data section is read (or inflated): every entry's
+// dtype, shape and offsets, tiling a data section of `data_size` bytes. For readers that check the
+// declared tensors before committing memory to their data.
+struct SafetensorsHeader {
+  std::vector<TensorView> tensors;  // sorted by name; data == nullptr
+  std::map<std::string, std::string> metadata;
+};
+SafetensorsHeader parse_safetensors_header(const std::uint8_t* json, std::uint64_t json_size, std::uint64_t data_size,
+                                           const std::string& name);
 
 class SafetensorsFile {
  public:

@@ -1,7 +1,10 @@
 #include "methods/factory.h"
 
+#include <c10/util/Exception.h>
+
 #include "methods/multitask_prompt_tuning.h"
 #include "methods/p_tuning.h"
+#include "methods/parameter_shapes.h"
 #include "methods/prefix_tuning.h"
 #include "methods/prompt_tuning.h"
 #include "util/errors.h"
@@ -9,11 +12,15 @@
 namespace sp::methods {
 
 namespace {
-void require(bool condition, const std::string& message) {
-  if (!condition) fail(ErrorKind::InvalidArgument, message);
-}
+// The message of LibTorch's (2.x) CPU allocator when posix_memalign fails.
+constexpr const char* kCpuAllocatorFailure = "DefaultCPUAllocator: can't allocate memory";
 
-void validate(const MethodConfig& c) {
+// The settings' own rules (ranges, init modes a method has). `kind` is InvalidArgument for a
+// caller's request and Format for a file's record; `source` (empty for a request) prefixes messages.
+void validate(const MethodConfig& c, ErrorKind kind, const std::string& source) {
+  auto require = [&](bool condition, const std::string& message) {
+    if (!condition) fail(kind, source.empty() ? message : source + ": " + message);
+  };
   require(c.num_virtual_tokens > 0, "num_virtual_tokens must be positive, got " + std::to_string(c.num_virtual_tokens));
   require(c.encoder_hidden_size >= 0, "encoder_hidden_size must not be negative (0 = token_dim)");
   const bool source_init = c.init == PromptInit::AverageSourceTasks || c.init == PromptInit::ExactSourceTask ||
@@ -37,18 +44,49 @@ void validate(const MethodConfig& c) {
       require(c.num_ranks >= 1, "num_ranks must be at least 1, got " + std::to_string(c.num_ranks));
       break;
   }
+  check_size_bounds(c, kind, source);
+}
+
+// Each method must allocate exactly what expected_parameters() predicts; the file checks rely on it.
+void check_prediction(const SoftPromptMethod& method, const std::vector<ExpectedTensor>& expected) {
+  const NamedTensors actual = method.parameters();
+  bool same = actual.size() == expected.size();
+  for (std::size_t i = 0; same && i < actual.size(); ++i)
+    same = actual[i].first == expected[i].name && actual[i].second.sizes().vec() == expected[i].shape();
+  if (!same)
+    fail(ErrorKind::Internal, std::string("expected_parameters() disagrees with the tensors of a ") +
+                                  peft_type_name(method.kind()) + " adapter");
 }
 }  // namespace
 
+std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model::ModelConfig& model, ErrorKind kind,
+                                         const std::string& source) {
+  validate(config, kind, source);
+  return expected_parameters(config, model);
+}
+
 std::unique_ptr<SoftPromptMethod> create_method(const MethodConfig& config, const model::Transformer& model, bool loading) {
-  validate(config);
-  switch (config.kind) {
-    case MethodKind::PromptTuning: return std::make_unique<PromptTuning>(config, model, loading);
-    case MethodKind::PrefixTuning: return std::make_unique<PrefixTuning>(config, model);
-    case MethodKind::PTuning: return std::make_unique<PTuning>(config, model);
-    case MethodKind::MultitaskPromptTuning: return std::make_unique<MultitaskPromptTuning>(config, model, loading);
+  const std::vector<ExpectedTensor> expected = check_config(config, model.config(), ErrorKind::InvalidArgument, "");
+  check_fits_in_memory(expected, "");
+  std::unique_ptr<SoftPromptMethod> method;
+  try {
+    switch (config.kind) {
+      case MethodKind::PromptTuning: method = std::make_unique<PromptTuning>(config, model, loading); break;
+      case MethodKind::PrefixTuning: method = std::make_unique<PrefixTuning>(config, model); break;
+      case MethodKind::PTuning: method = std::make_unique<PTuning>(config, model); break;
+      case MethodKind::MultitaskPromptTuning: method = std::make_unique<MultitaskPromptTuning>(config, model, loading); break;
+    }
+  } catch (const c10::Error& error) {
+    // LibTorch's CPU allocator reports a failed allocation as a plain c10::Error (CAFFE_ENFORCE in
+    // c10/core/impl/alloc_cpu.cpp); the C ABI reports c10::OutOfMemoryError as SP_ERR_OUT_OF_MEMORY.
+    if (dynamic_cast<const c10::OutOfMemoryError*>(&error) == nullptr &&
+        error.msg().find(kCpuAllocatorFailure) != std::string::npos)
+      TORCH_CHECK_WITH(OutOfMemoryError, false, "allocating the adapter's tensors failed: ", error.what_without_backtrace());
+    throw;
   }
-  fail(ErrorKind::Internal, "unknown method kind");
+  if (!method) fail(ErrorKind::Internal, "unknown method kind");
+  check_prediction(*method, expected);
+  return method;
 }
 
 void load_parameters(SoftPromptMethod& method, const NamedTensors& values, const std::string& source) {

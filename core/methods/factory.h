@@ -4,11 +4,22 @@
 #include <memory>
 
 #include "methods/method.h"
+#include "methods/parameter_shapes.h"
 
 namespace sp::methods {
 
-// Throws InvalidArgument for out-of-range settings (zero tokens, negative sizes, an init mode the
-// method does not have, ...). `loading` skips MPT's source initialisation (see MultitaskPromptTuning).
+// Checks a configuration without allocating anything: its rules (zero tokens, negative sizes, an init
+// mode the method does not have, ...) and plausible bounds throw `kind` with `source` (a file name;
+// empty for a caller's request) and the key in the message. Returns the tensors the method will
+// allocate, for comparison with a file's declared tensors (check_declared_tensors) before
+// create_method allocates them.
+std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model::ModelConfig& model, ErrorKind kind,
+                                         const std::string& source);
+
+// check_config(..., InvalidArgument, ""), check_fits_in_memory (c10::OutOfMemoryError for tensors
+// larger than the machine's memory), then builds the method. A failed LibTorch allocation while
+// building is rethrown as c10::OutOfMemoryError too. `loading` skips MPT's source
+// initialisation (see MultitaskPromptTuning).
 std::unique_ptr<SoftPromptMethod> create_method(const MethodConfig& config, const model::Transformer& model,
                                                 bool loading = false);
 
