@@ -13,11 +13,11 @@ namespace sp::adapters {
 
 void save_peft_folder(const std::string& folder, const methods::SoftPromptMethod& method,
                       const model::Transformer& model) {
-  io::make_directories(folder);
-  io::write_file_atomically(io::join_path(folder, kPeftWeightsFile),
-                            io::encode_tensors(method.tensors_for_saving(), {{"format", "pt"}}));
-  io::write_file_atomically(io::join_path(folder, kPeftConfigFile),
-                            peft_config_json(method, model).dump(2, ' ', /*ensure_ascii=*/true));
+  // Both files in one atomic step: two renames one after the other let a kill between them leave
+  // the weights of one save with the config of another.
+  io::write_folder_atomically(
+      folder, {{kPeftWeightsFile, io::encode_tensors(method.tensors_for_saving(), {{"format", "pt"}})},
+               {kPeftConfigFile, peft_config_json(method, model).dump(2, ' ', /*ensure_ascii=*/true)}});
 }
 
 std::unique_ptr<methods::SoftPromptMethod> load_peft_folder(const std::string& folder, const model::Transformer& model) {

@@ -16,7 +16,8 @@ namespace sp::adapters {
 constexpr const char* kPeftConfigFile = "adapter_config.json";
 constexpr const char* kPeftWeightsFile = "adapter_model.safetensors";
 
-// Creates the folder if needed; each file is replaced atomically.
+// Replaces the folder as a unit (io::write_folder_atomically): old files or new, never a mix;
+// other files in the folder (a README.md, tokenizer files) are kept.
 void save_peft_folder(const std::string& folder, const methods::SoftPromptMethod& method,
                       const model::Transformer& model);
 

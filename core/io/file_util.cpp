@@ -1,12 +1,18 @@
 #include "io/file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -16,7 +22,8 @@
 namespace sp::io {
 
 namespace {
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text(int error) { return std::strerror(error); }
+std::string errno_text() { return errno_text(errno); }
 
 void write_all(int fd, const char* data, std::size_t size, const std::string& path) {
   while (size > 0) {
@@ -30,11 +37,254 @@ void write_all(int fd, const char* data, std::size_t size, const std::string& pa
   }
 }
 
-std::string temporary_name_for(const std::string& path) {
+// Creates `path` (which must not exist), writes `bytes` and flushes them to disk.
+void write_new_file(const std::string& path, const void* bytes, std::size_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) fail(ErrorKind::Io, "cannot create '" + path + "': " + errno_text());
+  try {
+    write_all(fd, static_cast<const char*>(bytes), size, path);
+    if (::fsync(fd) != 0) fail(ErrorKind::Io, "cannot flush '" + path + "': " + errno_text());
+  } catch (...) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    throw;
+  }
+  if (::close(fd) != 0) {
+    std::string reason = errno_text();
+    ::unlink(path.c_str());
+    fail(ErrorKind::Io, "cannot close '" + path + "': " + reason);
+  }
+}
+
+// Makes renames and new entries inside `folder` durable. Best effort: some filesystems refuse it.
+void flush_folder(const std::string& folder) {
+  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// rm -rf, errors ignored. (POSIX calls, not std::filesystem::remove_all: the torch wheel's
+// libtorch.so exports an incompatible copy of std::filesystem that takes precedence over ours.)
+void remove_quietly(const std::string& path) {
+  struct stat info;
+  if (::lstat(path.c_str(), &info) != 0) return;
+  if (!S_ISDIR(info.st_mode)) {
+    ::unlink(path.c_str());
+    return;
+  }
+  if (DIR* dir = ::opendir(path.c_str())) {
+    std::vector<std::string> names;
+    while (const dirent* entry = ::readdir(dir))
+      if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) names.emplace_back(entry->d_name);
+    ::closedir(dir);
+    for (const std::string& name : names) remove_quietly(path + "/" + name);
+  }
+  ::rmdir(path.c_str());
+}
+
+// Entry names of `folder` ("." and ".." left out). Throws Io when the folder cannot be listed.
+std::vector<std::string> folder_entries(const std::string& folder) {
+  DIR* dir = ::opendir(folder.c_str());
+  if (!dir) fail(ErrorKind::Io, "cannot list '" + folder + "': " + errno_text());
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  ::closedir(dir);
+  return names;
+}
+
+// --- temporaries: <target>.tmp-<pid>-<hex> for files, .<target>.<kind>-<pid>-<hex> (hidden) for
+// folders, kind "tmp" (being written, or the replaced contents) or "old" (the previous folder during
+// a save without RENAME_EXCHANGE).
+
+std::string temporary_name(const std::string& target_name, const char* kind, bool hidden) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   std::ostringstream name;
-  name << path << ".tmp-" << ::getpid() << "-" << std::hex << rng();
+  name << (hidden ? "." : "") << target_name << '.' << kind << '-' << ::getpid() << '-' << std::hex << rng();
   return name.str();
+}
+
+// The pid in "<pid>-<hex>", or 0 when `rest` has another form.
+pid_t pid_of_suffix(const std::string& rest) {
+  const std::size_t dash = rest.find('-');
+  if (dash == std::string::npos || dash == 0 || dash > 10 || dash + 1 == rest.size() || rest.size() - dash - 1 > 16)
+    return 0;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(rest[i]);
+    if (i < dash ? !std::isdigit(c) : (i > dash && !std::isxdigit(c))) return 0;
+  }
+  const long long pid = std::stoll(rest.substr(0, dash));
+  return pid > 0 && pid <= INT_MAX ? static_cast<pid_t>(pid) : 0;
+}
+
+// The writer's pid when `entry` is a temporary of kind `kind` for `target_name` (hidden or not),
+// else 0.
+pid_t temporary_writer(const std::string& entry, const std::string& target_name, const std::string& kind) {
+  for (const std::string& prefix : {target_name + "." + kind + "-", "." + target_name + "." + kind + "-"})
+    if (entry.compare(0, prefix.size(), prefix) == 0) return pid_of_suffix(entry.substr(prefix.size()));
+  return 0;
+}
+
+// Only ESRCH proves the writer gone: EPERM means a live process of another user.
+bool writer_is_gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+bool is_stale_temporary(const std::string& entry, const std::string& target_name) {
+  pid_t pid = temporary_writer(entry, target_name, "tmp");
+  if (pid == 0) pid = temporary_writer(entry, target_name, "old");
+  return writer_is_gone(pid);
+}
+
+void remove_stale_temporaries(const std::string& parent, const std::string& target_name) {
+  std::vector<std::string> names;
+  try {
+    names = folder_entries(parent);
+  } catch (const Error&) {
+    return;  // cleaning up is a courtesy; the save itself reports real problems
+  }
+  for (const std::string& name : names)
+    if (is_stale_temporary(name, target_name)) remove_quietly(join_path(parent, name));
+}
+
+// Where a save goes: the target's folder and its name there.
+struct Target {
+  std::string parent, name, path;
+};
+
+std::string absolute_path(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  if (!::getcwd(cwd, sizeof cwd)) fail(ErrorKind::Io, "cannot resolve '" + path + "': " + errno_text());
+  return std::string(cwd) + "/" + path;
+}
+
+Target target_of(const std::string& path, bool follow_symlink) {
+  std::string full = absolute_path(path);
+  while (full.size() > 1 && full.back() == '/') full.pop_back();  // "adapter/" names "adapter"
+  std::string name = full.substr(full.rfind('/') + 1);
+  struct stat info;
+  const bool link = follow_symlink && ::lstat(full.c_str(), &info) == 0 && S_ISLNK(info.st_mode);
+  if (name == "." || name == ".." || link) {
+    char resolved[PATH_MAX];
+    if (::realpath(full.c_str(), resolved)) full = resolved;
+    name = full.substr(full.rfind('/') + 1);
+  }
+  if (name.empty() || name == "." || name == "..")
+    fail(ErrorKind::InvalidArgument, "cannot save to '" + path + "': it names no file or folder");
+  const std::size_t slash = full.rfind('/');
+  return {slash == 0 ? "/" : full.substr(0, slash), name, full};
+}
+
+// --- carrying the entries we do not write into the new folder
+
+void copy_file(const std::string& from, const std::string& to, mode_t mode) {
+  const std::string bytes = read_file(from);
+  write_new_file(to, bytes.data(), bytes.size());
+  ::chmod(to.c_str(), mode);
+}
+
+void carry_entry(const std::string& from, const std::string& to) {
+  struct stat info;
+  if (::lstat(from.c_str(), &info) != 0) {
+    if (errno == ENOENT) return;  // removed by its owner meanwhile
+    fail(ErrorKind::Io, "cannot read '" + from + "': " + errno_text());
+  }
+  if (S_ISDIR(info.st_mode)) {
+    if (::mkdir(to.c_str(), 0700) != 0) fail(ErrorKind::Io, "cannot create '" + to + "': " + errno_text());
+    for (const std::string& name : folder_entries(from)) carry_entry(join_path(from, name), join_path(to, name));
+    flush_folder(to);
+    ::chmod(to.c_str(), info.st_mode & 07777);
+  } else if (S_ISREG(info.st_mode)) {
+    if (::link(from.c_str(), to.c_str()) == 0) return;  // same inode: nothing to copy or flush
+    copy_file(from, to, info.st_mode & 07777);  // linking refused (protected_hardlinks, no links there)
+  } else if (S_ISLNK(info.st_mode)) {
+    std::string destination(static_cast<std::size_t>(info.st_size) + 1, '\0');
+    const ssize_t length = ::readlink(from.c_str(), &destination[0], destination.size());
+    if (length < 0 || static_cast<std::size_t>(length) >= destination.size() ||
+        ::symlink(destination.substr(0, static_cast<std::size_t>(length)).c_str(), to.c_str()) != 0)
+      fail(ErrorKind::Io, "cannot carry the link '" + from + "' over to the new folder: " + errno_text());
+  }
+  // Sockets, pipes and devices have no content to keep.
+}
+
+// Every entry of `from` except the files the save writes (and stale temporaries of those) into `to`.
+void carry_over(const std::string& from, const std::string& to, const std::vector<FileToWrite>& written) {
+  for (const std::string& name : folder_entries(from)) {
+    bool replaced = false;
+    for (const FileToWrite& file : written)
+      replaced = replaced || name == file.name || is_stale_temporary(name, file.name);
+    if (!replaced) carry_entry(join_path(from, name), join_path(to, name));
+  }
+}
+
+// --- swapping the new folder in
+
+int exchange(const std::string& a, const std::string& b) {
+#ifdef SYS_renameat2
+  constexpr unsigned kRenameExchange = 1u << 1;  // RENAME_EXCHANGE of <linux/fs.h>
+  return static_cast<int>(::syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), kRenameExchange));
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+bool exchange_unsupported(int error) { return error == EINVAL || error == ENOSYS || error == EOPNOTSUPP; }
+
+// A writer that died between the two renames of a save without RENAME_EXCHANGE left no folder and
+// the complete previous one under an .old- name: put it back before saving, so its extra files stay.
+void restore_orphaned_folder(const Target& target) {
+  std::vector<std::string> names;
+  try {
+    names = folder_entries(target.parent);
+  } catch (const Error&) {
+    return;
+  }
+  for (const std::string& name : names)
+    if (writer_is_gone(temporary_writer(name, target.name, "old")) &&
+        ::rename(join_path(target.parent, name).c_str(), target.path.c_str()) == 0)
+      return;
+}
+
+// Without RENAME_EXCHANGE: current folder -> .old- name, new folder -> target. Returns the path
+// holding the old contents, or "" when the target vanished meanwhile (the caller retries).
+std::string replace_in_two_renames(const std::string& temporary, const Target& target, const std::string& folder) {
+  const std::string backup = join_path(target.parent, temporary_name(target.name, "old", /*hidden=*/true));
+  if (::rename(target.path.c_str(), backup.c_str()) != 0) {
+    if (errno == ENOENT) return "";
+    fail(ErrorKind::Io, "cannot move '" + folder + "' aside: " + errno_text());
+  }
+  if (::rename(temporary.c_str(), target.path.c_str()) != 0) {
+    const int error = errno;
+    if (::rename(backup.c_str(), target.path.c_str()) != 0) remove_quietly(backup);  // another writer's is there
+    if (error == EEXIST || error == ENOTEMPTY) return "";
+    fail(ErrorKind::Io, "cannot replace '" + folder + "': " + errno_text(error));
+  }
+  return backup;
+}
+
+// Puts the complete folder `temporary` in place of the target. Returns the path that now holds the
+// target's previous contents ("" when there were none).
+std::string swap_into_place(const std::string& temporary, const Target& target, const std::string& folder) {
+  for (int attempt = 0; attempt < 16; ++attempt) {  // retried only while other writers race us
+    struct stat info;
+    if (::lstat(target.path.c_str(), &info) == 0) {
+      if (exchange(temporary, target.path) == 0) return temporary;
+      const int error = errno;
+      if (error == ENOENT) continue;
+      if (!exchange_unsupported(error)) fail(ErrorKind::Io, "cannot replace '" + folder + "': " + errno_text(error));
+      std::string old_contents = replace_in_two_renames(temporary, target, folder);
+      if (!old_contents.empty()) return old_contents;
+    } else {
+      if (::rename(temporary.c_str(), target.path.c_str()) == 0) return "";
+      const int error = errno;
+      if (error != EEXIST && error != ENOTEMPTY)
+        fail(ErrorKind::Io, "cannot create '" + folder + "': " + errno_text(error));
+    }
+  }
+  fail(ErrorKind::Io, "cannot replace '" + folder + "': other writers kept replacing it");
 }
 }  // namespace
 
@@ -49,33 +299,49 @@ std::string read_file(const std::string& path) {
 }
 
 void write_file_atomically(const std::string& path, const void* bytes, std::size_t size) {
-  const std::string temporary = temporary_name_for(path);
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) fail(ErrorKind::Io, "cannot create '" + temporary + "': " + errno_text());
-  try {
-    write_all(fd, static_cast<const char*>(bytes), size, temporary);
-    if (::fsync(fd) != 0) fail(ErrorKind::Io, "cannot flush '" + temporary + "': " + errno_text());
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temporary.c_str());
-    throw;
-  }
-  if (::close(fd) != 0) {
-    ::unlink(temporary.c_str());
-    fail(ErrorKind::Io, "cannot close '" + temporary + "': " + errno_text());
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+  const Target target = target_of(path, /*follow_symlink=*/false);
+  remove_stale_temporaries(target.parent, target.name);
+  const std::string temporary = join_path(target.parent, temporary_name(target.name, "tmp", /*hidden=*/false));
+  write_new_file(temporary, bytes, size);
+  if (::rename(temporary.c_str(), target.path.c_str()) != 0) {
     std::string reason = errno_text();
     ::unlink(temporary.c_str());
     fail(ErrorKind::Io, "cannot replace '" + path + "': " + reason);
   }
-  // Make the rename itself durable: flush the folder entry.
-  std::string folder = std::filesystem::path(path).parent_path().string();
-  int dir_fd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
+  flush_folder(target.parent);  // makes the rename itself durable
+}
+
+void write_folder_atomically(const std::string& folder, const std::vector<FileToWrite>& files) {
+  const Target target = target_of(folder, /*follow_symlink=*/true);
+  make_directories(target.parent);
+  struct stat current;
+  bool exists = ::lstat(target.path.c_str(), &current) == 0;
+  if (!exists) {
+    restore_orphaned_folder(target);
+    exists = ::lstat(target.path.c_str(), &current) == 0;
   }
+  if (exists && !S_ISDIR(current.st_mode))
+    fail(ErrorKind::Io, "cannot save into '" + folder + "': it exists and is not a folder");
+  remove_stale_temporaries(target.parent, target.name);
+
+  const std::string temporary = join_path(target.parent, temporary_name(target.name, "tmp", /*hidden=*/true));
+  if (::mkdir(temporary.c_str(), 0777) != 0) fail(ErrorKind::Io, "cannot create '" + temporary + "': " + errno_text());
+  std::string old_contents;
+  try {
+    for (const FileToWrite& file : files)
+      write_new_file(join_path(temporary, file.name), file.bytes.data(), file.bytes.size());
+    if (exists) {
+      carry_over(target.path, temporary, files);
+      ::chmod(temporary.c_str(), current.st_mode & 07777);
+    }
+    flush_folder(temporary);
+    old_contents = swap_into_place(temporary, target, folder);
+  } catch (...) {
+    remove_quietly(temporary);
+    throw;
+  }
+  flush_folder(target.parent);
+  if (!old_contents.empty()) remove_quietly(old_contents);
 }
 
 bool is_directory(const std::string& path) {

@@ -1,21 +1,56 @@
-// Small filesystem helpers shared by every reader and writer.
+// Small filesystem helpers shared by every reader and writer, and the two atomic save primitives.
 #pragma once
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace sp::io {
 
 // Whole file as bytes. Throws NotFound when the file is missing, Io on other failures.
 std::string read_file(const std::string& path);
 
-// Writes `bytes` so that `path` holds either its old content or the new one, never a mix:
-// the data goes to a temporary file in the same folder, is flushed to disk, then renamed over `path`.
-// A crash at any moment leaves the previous file intact (and at worst a stray temporary file).
+// Atomic saves and their temporaries.
+//
+// A writer never writes in place: it writes a sibling of the target in the target's own folder
+// (same filesystem, so the final rename is atomic), named
+//     <target name>.tmp-<writer pid>-<random hex>      for a file,
+//     .<target name>.tmp-<writer pid>-<random hex>     for a folder (hidden),
+// flushes it, and then renames it into place. A writer killed before the rename leaves that
+// temporary behind; every later save of the same target removes the temporaries whose writer pid
+// no longer exists (kill(pid, 0) fails with ESRCH) and never touches those of a live writer.
+// (Writers on another machine sharing the folder are not told apart from dead ones: do not save one
+// target from two machines at once.)
+
+// Writes `bytes` so that `path` holds either its old content or the new one, never a mix: the data
+// goes to a temporary file in the same folder, is flushed to disk, then renamed over `path`, and the
+// folder is flushed. A crash at any moment leaves the previous file intact.
 void write_file_atomically(const std::string& path, const void* bytes, std::size_t size);
 inline void write_file_atomically(const std::string& path, const std::string& bytes) {
   write_file_atomically(path, bytes.data(), bytes.size());
 }
+
+struct FileToWrite {
+  std::string name;   // a plain file name inside the folder
+  std::string bytes;
+};
+
+// Replaces the folder `folder` as a unit: a reader of the folder finds either all of the old files
+// or all of the new ones, never some of each, whenever the writer is killed.
+//   1. The complete new folder is built as a hidden temporary sibling (.<name>.tmp-<pid>-<hex>):
+//      `files`, plus every other entry of the current folder (a README.md, tokenizer files),
+//      carried over as hard links (copies where linking is refused), so a save keeps them.
+//      Files and the temporary folder are flushed.
+//   2. It is swapped in with one renameat2(RENAME_EXCHANGE) when the folder exists (a plain rename
+//      when it does not), and the parent folder is flushed.
+//   3. The old contents, now under the temporary name, are deleted.
+// Filesystems without RENAME_EXCHANGE (renameat2 failing with EINVAL, ENOSYS or EOPNOTSUPP): the
+// current folder is first renamed to .<name>.old-<pid>-<hex> and the new one renamed into place.
+// Readers then see the old folder, the new folder, or, between the two renames, no folder at all
+// (a load fails with "not found"), still never a mix; if the writer dies in that moment, the next
+// save of the folder renames the orphaned .old- folder back first, so its extra files survive.
+// The folder's parents are created when missing. A symbolic link to a folder is followed.
+void write_folder_atomically(const std::string& folder, const std::vector<FileToWrite>& files);
 
 bool is_directory(const std::string& path);
 bool is_regular_file(const std::string& path);
