@@ -85,7 +85,7 @@ nlohmann::json parse_record(const std::map<std::string, std::string>& metadata, 
 void check_base_model(const nlohmann::json& recorded, const model::Transformer& model, const std::string& path) {
   const nlohmann::json current = base_model_record(model);
   for (const char* key : {"model_type", "hidden_size", "num_layers", "vocab_size", "embedding_fingerprint"}) {
-    if (!recorded.contains(key)) corrupt(path, std::string("base-model record lacks \"") + key + "\"");
+    if (!recorded.contains(key)) corrupt(path, std::string("record ") + kBaseModelKey + " lacks \"" + key + "\"");
     const bool text = current[key].is_string();
     expect_type(text ? recorded[key].is_string() : recorded[key].is_number_integer(), path, kBaseModelKey, key,
                 text ? "a string" : "an integer");

@@ -13,7 +13,10 @@
  *                 in a child: it must end normally, with SP_OK or a status other than INTERNAL,
  *                 BACKEND or OUT_OF_MEMORY (the last two would mean it hit the limit).
  *
- *   test_hostile_files <models-folder> <scratch-folder> [mutants per loader, default 400]
+ * The model loader (config.json, model.safetensors, the shard index) gets half as many mutants,
+ * loaded with sp_model_create.
+ *
+ *   test_hostile_files <models-folder> <scratch-folder> [mutants per adapter loader, default 400]
  */
 #include "test_support.h"
 
@@ -651,6 +654,114 @@ static void mutated_folders_fail_cleanly(void** state) {
   report("adapter folders", &t, mutants_per_loader);
 }
 
+/* ---- model folders (config.json, model.safetensors, model.safetensors.index.json) */
+
+static sp_status load_model_child(const void* folder) {
+  sp_model* loaded = NULL;
+  sp_status status = sp_model_create(&loaded, (const char*)folder, NULL);
+  if (status != SP_OK) return status;
+  sp_model_info info;
+  memset(&info, 0, sizeof info);
+  info.struct_size = sizeof info;
+  status = sp_model_get_info(loaded, &info);
+  if (status != SP_OK) return status;
+  int32_t ids[3] = {0, 0, 0};
+  sp_batch batch = sp_batch_init();
+  batch.batch_size = 1;
+  batch.seq_len = 3;
+  batch.input_ids = ids;
+  batch.num_input_ids = 3;
+  float* logits = malloc((size_t)info.vocab_size * sizeof(float));
+  status = sp_model_logits(loaded, &batch, SP_LOGITS_LAST, logits, (size_t)info.vocab_size);
+  free(logits);
+  return status;
+}
+
+typedef struct {
+  int count;
+  char names[5][64];
+  buf files[5];
+} model_source;
+
+static void read_model_source(const char* variant, model_source* source) {
+  static const char* const kNames[] = {"config.json", "model.safetensors", "model.safetensors.index.json",
+                                       "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+                                       "model-00003-of-00003.safetensors"};
+  memset(source, 0, sizeof *source);
+  for (size_t i = 0; i < sizeof kNames / sizeof *kNames && source->count < 5; ++i) {
+    char path[800];
+    snprintf(path, sizeof path, "%s/%s/%s", models_root, variant, kNames[i]);
+    if (read_file(path, &source->files[source->count])) snprintf(source->names[source->count++], 64, "%s", kNames[i]);
+  }
+}
+
+/* One mutant of a model folder: a JSON edit or raw bytes of config.json or the index, or a
+ * safetensors file's length field, header (JSON edit, length kept right) or bytes. */
+static int model_mutant(const model_source* source, buf* files, rng* r) {
+  int target = (int)rng_below(r, (size_t)source->count);
+  if (rng_below(r, 3) == 0) target = 0; /* config.json a third of the time and more */
+  buf* file = &files[target];
+  const int is_json = strstr(source->names[target], ".json") != NULL;
+  const size_t choice = rng_below(r, 10);
+  if (is_json) {
+    if (choice == 0) mutate_bytes(file, r);
+    else mutate_json(file, r);
+    if (choice >= 7) mutate_json(file, r);
+  } else if (choice <= 1) {
+    put_le(file->data, hostile_length(r, get_le64(file->data), file->size), 8);
+  } else if (choice <= 8) {
+    safetensors_parts parts = {{NULL, 0}, {NULL, 0}};
+    if (!split_safetensors(*file, &parts)) fail_msg("cannot split a model file");
+    mutate_json(&parts.header, r);
+    buf_free(file);
+    *file = join_safetensors(parts.header, parts.data);
+    buf_free(&parts.header);
+    buf_free(&parts.data);
+  } else {
+    mutate_bytes(file, r);
+  }
+  return target;
+}
+
+static void mutated_model_folders_fail_cleanly(void** state) {
+  (void)state;
+  static const char* const kVariants[] = {"llama", "llama-sharded", "gpt2", "qwen2"};
+  model_source sources[4];
+  for (int v = 0; v < 4; ++v) read_model_source(kVariants[v], &sources[v]);
+  rng r = {31415926};
+  tally t;
+  memset(&t, 0, sizeof t);
+  const int total = mutants_per_loader / 2;
+  for (int i = 0; i < total; ++i) {
+    const model_source* source = &sources[rng_below(&r, 4)];
+    char folder[700], path[800];
+    snprintf(folder, sizeof folder, "%s/mutant-model-%d", scratch_root, i % 2); /* file sets differ: two folders */
+    char command[800];
+    snprintf(command, sizeof command, "rm -rf '%s'", folder);
+    if (system(command) != 0) fail_msg("cannot clear %s", folder);
+    make_dirs(folder);
+    buf files[5];
+    for (int f = 0; f < source->count; ++f) files[f] = buf_copy(source->files[f]);
+    const int target = model_mutant(source, files, &r);
+    for (int f = 0; f < source->count; ++f) {
+      snprintf(path, sizeof path, "%s/%s", folder, source->names[f]);
+      write_file(path, files[f].data, files[f].size);
+    }
+    child_outcome o = run_in_child(load_model_child, folder, kHeadroom, kSecondsPerLoad);
+    char kept[800] = "";
+    if (!acceptable(o)) {
+      char name[128];
+      snprintf(name, sizeof name, "model-%d-%s", i, source->names[target]);
+      keep_failure(name, i, files[target], kept, sizeof kept);
+    }
+    record(&t, o, "model", i, kept);
+    for (int f = 0; f < source->count; ++f) buf_free(&files[f]);
+  }
+  for (int v = 0; v < 4; ++v)
+    for (int f = 0; f < sources[v].count; ++f) buf_free(&sources[v].files[f]);
+  report("model folders", &t, total);
+}
+
 /* ---- setup */
 
 static int setup(void** state) {
@@ -711,6 +822,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(adapter_requests_must_fit_in_memory),
       cmocka_unit_test(mutated_single_files_fail_cleanly),
       cmocka_unit_test(mutated_folders_fail_cleanly),
+      cmocka_unit_test(mutated_model_folders_fail_cleanly),
   };
   return cmocka_run_group_tests_name("hostile adapter files", tests, setup, teardown);
 }
