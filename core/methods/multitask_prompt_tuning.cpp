@@ -1,5 +1,8 @@
 #include "methods/multitask_prompt_tuning.h"
 
+#include <climits>
+#include <cstdlib>
+
 #include "io/file_util.h"
 #include "io/safetensors.h"
 #include "io/torch_tensors.h"
@@ -28,9 +31,20 @@ void expect_shape(const at::Tensor& tensor, at::IntArrayRef shape, const std::st
 }
 }  // namespace
 
+std::string resolved_source_path(const std::string& source_path, bool make_absolute) {
+  if (source_path.empty()) return source_path;
+  std::string path = source_path;
+  if (io::is_directory(path)) path = io::join_path(path, kSourceWeightsFile);
+  if (!make_absolute || !io::is_regular_file(path)) return path;  // a missing one is refused where it is read
+  char absolute[PATH_MAX];  // realpath, not std::filesystem: see io::remove_quietly on libtorch's copy
+  return ::realpath(path.c_str(), absolute) ? std::string(absolute) : path;
+}
+
 MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const model::Transformer& model,
                                              bool loading)
     : SoftPromptMethod(config, model.config()) {
+  // A loaded record keeps its form (PEFT wrote it, or we did), except a folder, which PEFT cannot read.
+  config_.source_path = resolved_source_path(config_.source_path, /*make_absolute=*/!loading);
   const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
   // PEFT's draw order: the table (RANDOM or TEXT), then cols, then rows, each factor N(0, 0.02^2).
   at::Generator generator = make_generator(config.seed);
@@ -48,8 +62,7 @@ MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const m
 void MultitaskPromptTuning::initialise_from_source() {
   if (config_.source_path.empty())
     fail(ErrorKind::InvalidArgument, std::string(prompt_init_name(config_.init)) + " needs a source adapter path");
-  std::string path = config_.source_path;
-  if (io::is_directory(path)) path = io::join_path(path, "adapter_model.safetensors");
+  const std::string& path = config_.source_path;  // resolved by the constructor
   if (!io::is_regular_file(path)) fail(ErrorKind::NotFound, "MPT source adapter not found: '" + path + "'");
   auto file = io::SafetensorsFile::open(path);
   at::Tensor table = source_tensor(*file, "prompt_embeddings");

@@ -3,9 +3,21 @@
 // P * (cols_t @ rows_t) (Hadamard product), prepended like prompt tuning.
 #pragma once
 
+#include <string>
+
 #include "methods/method.h"
 
 namespace sp::methods {
+
+// The weights file PEFT's MPT reads as its source (prompt_tuning_init_state_dict_path).
+constexpr const char* kSourceWeightsFile = "adapter_model.safetensors";
+
+// What adapter_config.json records as prompt_tuning_init_state_dict_path, given the source the caller
+// named. PEFT reads that path with safetensors' load_file when it ends in ".safetensors" (as a pickle
+// otherwise, and a folder not at all), from its own working directory, and again whenever the adapter
+// is loaded: so a folder becomes the path of its adapter_model.safetensors and, with `make_absolute`,
+// an existing relative path an absolute one.
+std::string resolved_source_path(const std::string& source_path, bool make_absolute);
 
 class MultitaskPromptTuning final : public SoftPromptMethod {
  public:
