@@ -344,6 +344,20 @@ void write_folder_atomically(const std::string& folder, const std::vector<FileTo
   if (!old_contents.empty()) remove_quietly(old_contents);
 }
 
+HeldFolder::HeldFolder(const std::string& folder)
+    : folder_(folder), fd_(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+
+HeldFolder::~HeldFolder() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool HeldFolder::still_in_place() const {
+  struct stat now, held;
+  const bool exists = ::stat(folder_.c_str(), &now) == 0;
+  if (fd_ < 0) return !exists;
+  return exists && ::fstat(fd_, &held) == 0 && now.st_dev == held.st_dev && now.st_ino == held.st_ino;
+}
+
 bool is_directory(const std::string& path) {
   std::error_code ignored;
   return std::filesystem::is_directory(path, ignored);

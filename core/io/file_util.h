@@ -52,6 +52,42 @@ struct FileToWrite {
 // The folder's parents are created when missing. A symbolic link to a folder is followed.
 void write_folder_atomically(const std::string& folder, const std::vector<FileToWrite>& files);
 
+// Reading a folder that saves may replace meanwhile. A reader that opens adapter_config.json and
+// then adapter_model.safetensors by path can get the first from the folder a save is replacing and
+// the second from the new one (the swap is atomic, two opens are not). read_folder_consistently
+// runs `read` (which reads files of `folder` by path) with the folder held open, and accepts its
+// result, or its error, only if `folder` still names the folder it held (a save swaps in another
+// one, and holding the old one open keeps its identity from being reused); otherwise it reads
+// again, up to kFolderReadAttempts times, then gives the last answer.
+constexpr int kFolderReadAttempts = 8;
+
+class HeldFolder {
+ public:
+  explicit HeldFolder(const std::string& folder);
+  ~HeldFolder();
+  HeldFolder(const HeldFolder&) = delete;
+  HeldFolder& operator=(const HeldFolder&) = delete;
+  // True when `folder` names the same folder as when this object was made (or is missing both times).
+  bool still_in_place() const;
+
+ private:
+  std::string folder_;
+  int fd_;
+};
+
+template <typename Read>
+auto read_folder_consistently(const std::string& folder, Read&& read) -> decltype(read()) {
+  for (int attempt = 1;; ++attempt) {
+    HeldFolder held(folder);
+    try {
+      auto result = read();
+      if (held.still_in_place() || attempt == kFolderReadAttempts) return result;
+    } catch (...) {
+      if (held.still_in_place() || attempt == kFolderReadAttempts) throw;
+    }
+  }
+}
+
 bool is_directory(const std::string& path);
 bool is_regular_file(const std::string& path);
 // Creates the folder (and missing parents); succeeds when it already exists.
