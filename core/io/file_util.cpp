@@ -107,11 +107,13 @@ std::string temporary_name(const std::string& target_name, const char* kind, boo
   return name.str();
 }
 
-// The pid in "<pid>-<hex>", or 0 when `rest` has another form.
+// The pid in "<pid>-<hex>", or 0 when `rest` has another form. The random part is 64 bits in hex
+// without leading zeros: fewer than 8 digits is a 1 in 2^32 draw, so such names (a user's
+// "adapter.tmp-2023-12") are never taken for ours.
 pid_t pid_of_suffix(const std::string& rest) {
   const std::size_t dash = rest.find('-');
-  if (dash == std::string::npos || dash == 0 || dash > 10 || dash + 1 == rest.size() || rest.size() - dash - 1 > 16)
-    return 0;
+  const std::size_t digits = dash == std::string::npos ? 0 : rest.size() - dash - 1;
+  if (dash == std::string::npos || dash == 0 || dash > 10 || digits < 8 || digits > 16) return 0;
   for (std::size_t i = 0; i < rest.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(rest[i]);
     if (i < dash ? !std::isdigit(c) : (i > dash && !std::isxdigit(c))) return 0;
@@ -120,11 +122,13 @@ pid_t pid_of_suffix(const std::string& rest) {
   return pid > 0 && pid <= INT_MAX ? static_cast<pid_t>(pid) : 0;
 }
 
-// The writer's pid when `entry` is a temporary of kind `kind` for `target_name` (hidden or not),
-// else 0.
+// The writer's pid when `entry` is a temporary of kind `kind` for `target_name`, else 0. Folder
+// temporaries are hidden; a visible name counts only for "tmp" (file temporaries, and those that
+// versions before 0.3 left inside adapter folders), never for "old" (a user's "adapter.old-...").
 pid_t temporary_writer(const std::string& entry, const std::string& target_name, const std::string& kind) {
-  for (const std::string& prefix : {target_name + "." + kind + "-", "." + target_name + "." + kind + "-"})
-    if (entry.compare(0, prefix.size(), prefix) == 0) return pid_of_suffix(entry.substr(prefix.size()));
+  const std::string visible = target_name + "." + kind + "-", hidden = "." + visible;
+  if (entry.compare(0, hidden.size(), hidden) == 0) return pid_of_suffix(entry.substr(hidden.size()));
+  if (kind == "tmp" && entry.compare(0, visible.size(), visible) == 0) return pid_of_suffix(entry.substr(visible.size()));
   return 0;
 }
 

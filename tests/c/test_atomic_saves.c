@@ -286,39 +286,42 @@ static void a_save_removes_dead_writers_temporaries_and_no_live_ones(void** stat
   }
   /* What killed writers leave: the folder's temporary sibling (hidden), the single file's, and the
    * per-file temporaries inside the folder that versions before 0.3 wrote. */
-  snprintf(path, sizeof path, "%s/.adapter.tmp-%d-1a2b", parent, (int)gone);
+  snprintf(path, sizeof path, "%s/.adapter.tmp-%d-1a2b3c4d", parent, (int)gone);
   make_dirs(path);
   strcat(path, "/adapter_config.json");
   write_text(path, "{");
-  snprintf(path, sizeof path, "%s/.adapter.old-%d-3c", parent, (int)gone);
+  snprintf(path, sizeof path, "%s/.adapter.old-%d-3c3c3c3c", parent, (int)gone);
   make_dirs(path);
-  snprintf(path, sizeof path, "%s/adapter.spa.tmp-%d-4d", parent, (int)gone);
+  snprintf(path, sizeof path, "%s/adapter.spa.tmp-%d-4d4d4d4d4d", parent, (int)gone);
   write_text(path, "partial");
-  snprintf(path, sizeof path, "%s/adapter_model.safetensors.tmp-%d-5e", folder, (int)gone);
+  snprintf(path, sizeof path, "%s/adapter_model.safetensors.tmp-%d-5e5e5e5e5e5e", folder, (int)gone);
   write_text(path, "partial");
-  snprintf(path, sizeof path, "%s/adapter_config.json.tmp-%d-6f", folder, (int)gone);
+  snprintf(path, sizeof path, "%s/adapter_config.json.tmp-%d-6f6f6f6f6f6f6f6f", folder, (int)gone);
   write_text(path, "partial");
   /* A live writer's, and names that only look like temporaries. */
-  char live_folder[64], live_file[64], other_target[64], not_hex[64];
-  snprintf(live_folder, sizeof live_folder, ".adapter.tmp-%d-7a", (int)live);
-  snprintf(live_file, sizeof live_file, "adapter.spa.tmp-%d-8b", (int)live);
-  snprintf(other_target, sizeof other_target, ".other.tmp-%d-9c", (int)gone);
-  snprintf(not_hex, sizeof not_hex, ".adapter.tmp-%d-xyz", (int)gone);
-  const char* const kept[] = {live_folder, live_file, other_target, not_hex};
-  for (int i = 0; i < 4; ++i) write_text(test_path(path, sizeof path, parent, kept[i]), "keep");
+  char live_folder[64], live_file[64], other_target[64], not_hex[64], short_random[64], user_backup[64];
+  snprintf(live_folder, sizeof live_folder, ".adapter.tmp-%d-7a7a7a7a", (int)live);
+  snprintf(live_file, sizeof live_file, "adapter.spa.tmp-%d-8b8b8b8b", (int)live);
+  snprintf(other_target, sizeof other_target, ".other.tmp-%d-9c9c9c9c", (int)gone);
+  snprintf(not_hex, sizeof not_hex, ".adapter.tmp-%d-xyzxyzxyz", (int)gone);
+  snprintf(short_random, sizeof short_random, "adapter.tmp-%d-12", (int)gone); /* a user's "adapter.tmp-2023-12" */
+  snprintf(user_backup, sizeof user_backup, "adapter.old-%d-12345678", (int)gone);
+  const char* const kept[] = {live_folder, live_file, other_target, not_hex, short_random, user_backup};
+  for (int i = 0; i < 6; ++i) write_text(test_path(path, sizeof path, parent, kept[i]), "keep");
 
   SP_CHECK(sp_save_adapter(f->large.adapter, folder));
   SP_CHECK(sp_save_adapter_file(f->large.adapter, file));
   kill(live, SIGKILL);
   waitpid(live, NULL, 0);
 
-  const char* const in_parent[] = {"adapter", "adapter.spa", live_folder, live_file, other_target, not_hex, NULL};
+  const char* const in_parent[] = {"adapter", "adapter.spa", live_folder, live_file, other_target, not_hex,
+                                   short_random, user_backup, NULL};
   const char* const in_folder[] = {"adapter_config.json", "adapter_model.safetensors", NULL};
   int left = count_unexpected_entries(parent, in_parent, 1) + count_unexpected_entries(folder, in_folder, 1);
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 6; ++i)
     if (!file_holds(test_path(path, sizeof path, parent, kept[i]), "keep")) fail_msg("%s was removed", kept[i]);
   if (left) fail_msg("%d stale temporaries of dead writers survived a save", left);
-  printf("    5 temporaries of a dead writer removed; a live writer's 2 and 2 look-alikes kept\n");
+  printf("    5 temporaries of a dead writer removed; a live writer's 2 and 4 look-alikes kept\n");
 }
 
 static int leftovers(const char* parent, const char* name, int single_file, int verbose);
@@ -468,7 +471,7 @@ static void without_rename_exchange_a_folder_save_still_never_mixes(void** state
    * mix) and the previous one under .adapter.old-<pid>-<hex>: the next save puts it back first, so
    * the README survives. */
   char orphan[900];
-  snprintf(orphan, sizeof orphan, "%s/.adapter.old-%d-abc", parent, (int)dead_pid());
+  snprintf(orphan, sizeof orphan, "%s/.adapter.old-%d-abcdef0123", parent, (int)dead_pid());
   assert_int_equal(rename(folder, orphan), 0);
   assert_int_equal(identify(f, folder, 0, why, sizeof why), WAS_MISSING);
   assert_int_equal(save_in_child(&f->large, folder, ENOSYS), 0);
