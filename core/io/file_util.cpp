@@ -12,10 +12,10 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
-#include <vector>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "util/errors.h"
 
@@ -76,7 +76,8 @@ void remove_quietly(const std::string& path) {
   if (DIR* dir = ::opendir(path.c_str())) {
     std::vector<std::string> names;
     while (const dirent* entry = ::readdir(dir))
-      if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) names.emplace_back(entry->d_name);
+      if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0)
+        names.emplace_back(entry->d_name);
     ::closedir(dir);
     for (const std::string& name : names) remove_quietly(path + "/" + name);
   }
@@ -128,7 +129,8 @@ pid_t pid_of_suffix(const std::string& rest) {
 pid_t temporary_writer(const std::string& entry, const std::string& target_name, const std::string& kind) {
   const std::string visible = target_name + "." + kind + "-", hidden = "." + visible;
   if (entry.compare(0, hidden.size(), hidden) == 0) return pid_of_suffix(entry.substr(hidden.size()));
-  if (kind == "tmp" && entry.compare(0, visible.size(), visible) == 0) return pid_of_suffix(entry.substr(visible.size()));
+  if (kind == "tmp" && entry.compare(0, visible.size(), visible) == 0)
+    return pid_of_suffix(entry.substr(visible.size()));
   return 0;
 }
 
@@ -202,7 +204,7 @@ void carry_entry(const std::string& from, const std::string& to) {
     ::chmod(to.c_str(), info.st_mode & 07777);
   } else if (S_ISREG(info.st_mode)) {
     if (::link(from.c_str(), to.c_str()) == 0) return;  // same inode: nothing to copy or flush
-    copy_file(from, to, info.st_mode & 07777);  // linking refused (protected_hardlinks, no links there)
+    copy_file(from, to, info.st_mode & 07777);          // linking refused (protected_hardlinks, no links there)
   } else if (S_ISLNK(info.st_mode)) {
     std::string destination(static_cast<std::size_t>(info.st_size) + 1, '\0');
     const ssize_t length = ::readlink(from.c_str(), &destination[0], destination.size());
@@ -375,8 +377,7 @@ bool is_regular_file(const std::string& path) {
 void make_directories(const std::string& path) {
   std::error_code error;
   std::filesystem::create_directories(path, error);
-  if (error && !is_directory(path))
-    fail(ErrorKind::Io, "cannot create folder '" + path + "': " + error.message());
+  if (error && !is_directory(path)) fail(ErrorKind::Io, "cannot create folder '" + path + "': " + error.message());
 }
 
 std::string join_path(const std::string& folder, const std::string& name) {

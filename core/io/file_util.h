@@ -31,7 +31,7 @@ inline void write_file_atomically(const std::string& path, const std::string& by
 }
 
 struct FileToWrite {
-  std::string name;   // a plain file name inside the folder
+  std::string name;  // a plain file name inside the folder
   std::string bytes;
 };
 

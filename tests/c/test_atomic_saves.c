@@ -92,7 +92,8 @@ typedef enum outcome { WAS_SMALL, WAS_LARGE, WAS_MISSING, WAS_MIXED } outcome;
  * reason in `why`) for anything else. */
 static outcome identify(const fixture* f, const char* path, int single_file, char* why, size_t why_size) {
   sp_adapter* loaded = NULL;
-  sp_status status = single_file ? sp_load_adapter_file(&loaded, f->model, path) : sp_load_adapter(&loaded, f->model, path);
+  sp_status status =
+      single_file ? sp_load_adapter_file(&loaded, f->model, path) : sp_load_adapter(&loaded, f->model, path);
   if (status == SP_ERR_NOT_FOUND) return WAS_MISSING;
   if (status != SP_OK) {
     snprintf(why, why_size, "load returned %s: %s", sp_status_string(status), sp_last_error());
@@ -204,7 +205,8 @@ static int deny_renameat2(int error) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) return -1;
   errno = 0;
-  if (syscall(SYS_renameat2, AT_FDCWD, "/nonexistent-a", AT_FDCWD, "/nonexistent-b", 2) == 0 || errno != error) return -1;
+  if (syscall(SYS_renameat2, AT_FDCWD, "/nonexistent-a", AT_FDCWD, "/nonexistent-b", 2) == 0 || errno != error)
+    return -1;
   return 0;
 #else
   (void)error;
@@ -314,8 +316,8 @@ static void a_save_removes_dead_writers_temporaries_and_no_live_ones(void** stat
   kill(live, SIGKILL);
   waitpid(live, NULL, 0);
 
-  const char* const in_parent[] = {"adapter", "adapter.spa", live_folder, live_file, other_target, not_hex,
-                                   short_random, user_backup, NULL};
+  const char* const in_parent[] = {"adapter", "adapter.spa", live_folder, live_file, other_target,
+                                   not_hex,   short_random,  user_backup, NULL};
   const char* const in_folder[] = {"adapter_config.json", "adapter_model.safetensors", NULL};
   int left = count_unexpected_entries(parent, in_parent, 1) + count_unexpected_entries(folder, in_folder, 1);
   for (int i = 0; i < 6; ++i)
@@ -372,10 +374,11 @@ static int kill_loop(const fixture* f, const char* parent, const char* name, int
 }
 
 static void report(const char* label, int kills, const int* counts) {
-  printf("    %s: %d kills (%d inside a write, leaving temporaries): %d loads found the %d-token adapter, "
-         "%d the %d-token one, %d no folder, %d neither whole\n",
-         label, kills, counts[4], counts[WAS_SMALL], SMALL_TOKENS, counts[WAS_LARGE], LARGE_TOKENS,
-         counts[WAS_MISSING], counts[WAS_MIXED]);
+  printf(
+      "    %s: %d kills (%d inside a write, leaving temporaries): %d loads found the %d-token adapter, "
+      "%d the %d-token one, %d no folder, %d neither whole\n",
+      label, kills, counts[4], counts[WAS_SMALL], SMALL_TOKENS, counts[WAS_LARGE], LARGE_TOKENS, counts[WAS_MISSING],
+      counts[WAS_MIXED]);
 }
 
 /* Temporaries of `name` left in `parent` (and, for a folder, anything in it but our two files and
@@ -433,17 +436,19 @@ __attribute__((unused)) static void loads_during_saves_find_one_folder_whole(voi
   int counts[5] = {0, 0, 0, 0, 0};
   for (int load = 0; load < CONCURRENT_LOADS; ++load) {
     outcome found = identify(f, folder, 0, why, sizeof why);
-    if (found != WAS_SMALL && found != WAS_LARGE) printf("    load %d: %s\n", load, found == WAS_MISSING ? "not found" : why);
+    if (found != WAS_SMALL && found != WAS_LARGE)
+      printf("    load %d: %s\n", load, found == WAS_MISSING ? "not found" : why);
     counts[found]++;
   }
   kill(writer, SIGKILL);
   int status = 0;
   waitpid(writer, &status, 0);
   if (!WIFSIGNALED(status)) fail_msg("the saving process stopped by itself (status %d)", WEXITSTATUS(status));
-  printf("    %d loads while another process saved: %d found the %d-token adapter, %d the %d-token one, "
-         "%d no folder, %d neither whole\n",
-         CONCURRENT_LOADS, counts[WAS_SMALL], SMALL_TOKENS, counts[WAS_LARGE], LARGE_TOKENS, counts[WAS_MISSING],
-         counts[WAS_MIXED]);
+  printf(
+      "    %d loads while another process saved: %d found the %d-token adapter, %d the %d-token one, "
+      "%d no folder, %d neither whole\n",
+      CONCURRENT_LOADS, counts[WAS_SMALL], SMALL_TOKENS, counts[WAS_LARGE], LARGE_TOKENS, counts[WAS_MISSING],
+      counts[WAS_MIXED]);
   assert_int_equal(counts[WAS_MIXED] + counts[WAS_MISSING], 0);
   assert_true(counts[WAS_SMALL] > 0 && counts[WAS_LARGE] > 0);
 }

@@ -65,7 +65,8 @@ static void assert_records_source_file(sp_adapter* adapter, const char* folder, 
   json_string_field(test_path(path, sizeof path, folder, "adapter_config.json"), "prompt_tuning_init_state_dict_path",
                     recorded, sizeof recorded);
   struct stat info;
-  if (recorded[0] != '/' || !ends_with(recorded, ".safetensors") || stat(recorded, &info) != 0 || !S_ISREG(info.st_mode))
+  if (recorded[0] != '/' || !ends_with(recorded, ".safetensors") || stat(recorded, &info) != 0 ||
+      !S_ISREG(info.st_mode))
     fail_msg("prompt_tuning_init_state_dict_path is \"%s\": not the absolute path of a .safetensors file", recorded);
   char resolved[PATH_MAX];
   if (!realpath(recorded, resolved) || strcmp(resolved, expected_file) != 0)
