@@ -39,6 +39,7 @@ sp_status status_for(ErrorKind kind) noexcept {
     case ErrorKind::OutOfRange: return SP_ERR_OUT_OF_RANGE;
     case ErrorKind::Device: return SP_ERR_DEVICE;
     case ErrorKind::ModelMismatch: return SP_ERR_MODEL_MISMATCH;
+    case ErrorKind::OutOfMemory: return SP_ERR_OUT_OF_MEMORY;
     case ErrorKind::Internal: return SP_ERR_INTERNAL;
   }
   return SP_ERR_INTERNAL;

@@ -38,7 +38,13 @@ sp_status guard(Body&& body) noexcept {
   } catch (const c10::OutOfMemoryError& error) {
     return set_error(SP_ERR_OUT_OF_MEMORY, error.what_without_backtrace());
   } catch (const c10::Error& error) {
-    // what() carries a multi-line C++ backtrace; callers want the message.
+    // what() carries a multi-line C++ backtrace; callers want the message. LibTorch's CPU allocator
+    // reports a failed allocation as a plain c10::Error (an enforce in c10/core/impl/alloc_cpu.cpp),
+    // and a size whose byte count overflows likewise: both are out-of-memory conditions.
+    const std::string& message = error.msg();
+    if (message.find("DefaultCPUAllocator: can't allocate memory") != std::string::npos ||
+        message.find("Storage size calculation overflowed") != std::string::npos)
+      return set_error(SP_ERR_OUT_OF_MEMORY, error.what_without_backtrace());
     return set_error(SP_ERR_BACKEND, error.what_without_backtrace());
   } catch (const std::bad_alloc&) {
     return set_error(SP_ERR_OUT_OF_MEMORY, "out of memory");

@@ -20,7 +20,9 @@ void save_peft_folder(const std::string& folder, const methods::SoftPromptMethod
                {kPeftConfigFile, peft_config_json(method, model).dump(2, ' ', /*ensure_ascii=*/true)}});
 }
 
-std::unique_ptr<methods::SoftPromptMethod> load_peft_folder(const std::string& folder, const model::Transformer& model) {
+namespace {
+std::unique_ptr<methods::SoftPromptMethod> load_peft_folder_once(const std::string& folder,
+                                                                 const model::Transformer& model) {
   if (!io::is_directory(folder)) fail(ErrorKind::NotFound, "adapter folder not found: '" + folder + "'");
   const std::string config_path = io::join_path(folder, kPeftConfigFile);
   const std::string weights_path = io::join_path(folder, kPeftWeightsFile);
@@ -60,6 +62,13 @@ std::unique_ptr<methods::SoftPromptMethod> load_peft_folder(const std::string& f
   }
   methods::load_parameters(*method, values, "'" + weights_path + "'");
   return method;
+}
+
+}  // namespace
+
+std::unique_ptr<methods::SoftPromptMethod> load_peft_folder(const std::string& folder, const model::Transformer& model) {
+  // Config and weights from the same save, even while another process saves the folder.
+  return io::read_folder_consistently(folder, [&] { return load_peft_folder_once(folder, model); });
 }
 
 }  // namespace sp::adapters

@@ -1,6 +1,5 @@
 #include "methods/factory.h"
 
-#include <c10/util/Exception.h>
 
 #include "methods/multitask_prompt_tuning.h"
 #include "methods/p_tuning.h"
@@ -12,9 +11,6 @@
 namespace sp::methods {
 
 namespace {
-// The message of LibTorch's (2.x) CPU allocator when posix_memalign fails.
-constexpr const char* kCpuAllocatorFailure = "DefaultCPUAllocator: can't allocate memory";
-
 // The settings' own rules (ranges, init modes a method has). `kind` is InvalidArgument for a
 // caller's request and Format for a file's record; `source` (empty for a request) prefixes messages.
 void validate(const MethodConfig& c, ErrorKind kind, const std::string& source) {
@@ -69,20 +65,11 @@ std::unique_ptr<SoftPromptMethod> create_method(const MethodConfig& config, cons
   const std::vector<ExpectedTensor> expected = check_config(config, model.config(), ErrorKind::InvalidArgument, "");
   check_fits_in_memory(expected, "");
   std::unique_ptr<SoftPromptMethod> method;
-  try {
-    switch (config.kind) {
-      case MethodKind::PromptTuning: method = std::make_unique<PromptTuning>(config, model, loading); break;
-      case MethodKind::PrefixTuning: method = std::make_unique<PrefixTuning>(config, model); break;
-      case MethodKind::PTuning: method = std::make_unique<PTuning>(config, model); break;
-      case MethodKind::MultitaskPromptTuning: method = std::make_unique<MultitaskPromptTuning>(config, model, loading); break;
-    }
-  } catch (const c10::Error& error) {
-    // LibTorch's CPU allocator reports a failed allocation as a plain c10::Error (CAFFE_ENFORCE in
-    // c10/core/impl/alloc_cpu.cpp); the C ABI reports c10::OutOfMemoryError as SP_ERR_OUT_OF_MEMORY.
-    if (dynamic_cast<const c10::OutOfMemoryError*>(&error) == nullptr &&
-        error.msg().find(kCpuAllocatorFailure) != std::string::npos)
-      TORCH_CHECK_WITH(OutOfMemoryError, false, "allocating the adapter's tensors failed: ", error.what_without_backtrace());
-    throw;
+  switch (config.kind) {
+    case MethodKind::PromptTuning: method = std::make_unique<PromptTuning>(config, model, loading); break;
+    case MethodKind::PrefixTuning: method = std::make_unique<PrefixTuning>(config, model); break;
+    case MethodKind::PTuning: method = std::make_unique<PTuning>(config, model); break;
+    case MethodKind::MultitaskPromptTuning: method = std::make_unique<MultitaskPromptTuning>(config, model, loading); break;
   }
   if (!method) fail(ErrorKind::Internal, "unknown method kind");
   check_prediction(*method, expected);

@@ -16,9 +16,8 @@ namespace sp::methods {
 std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model::ModelConfig& model, ErrorKind kind,
                                          const std::string& source);
 
-// check_config(..., InvalidArgument, ""), check_fits_in_memory (c10::OutOfMemoryError for tensors
-// larger than the machine's memory), then builds the method. A failed LibTorch allocation while
-// building is rethrown as c10::OutOfMemoryError too. `loading` skips MPT's source
+// check_config(..., InvalidArgument, ""), check_fits_in_memory (OutOfMemory for tensors larger
+// than the machine's memory), then builds the method. `loading` skips MPT's source
 // initialisation (see MultitaskPromptTuning).
 std::unique_ptr<SoftPromptMethod> create_method(const MethodConfig& config, const model::Transformer& model,
                                                 bool loading = false);

@@ -1,6 +1,5 @@
 #include "methods/parameter_shapes.h"
 
-#include <c10/util/Exception.h>
 #include <unistd.h>
 
 #include <limits>
@@ -150,7 +149,7 @@ void check_fits_in_memory(const std::vector<ExpectedTensor>& tensors, const std:
                   (needed == std::numeric_limits<std::uint64_t>::max() ? std::string("more than 2^64") : std::to_string(needed)) +
                   " bytes (largest: " + largest + "), more than this machine's " + std::to_string(available) +
                   " bytes of physical memory");
-  TORCH_CHECK_WITH(OutOfMemoryError, false, message);
+  fail(ErrorKind::OutOfMemory, message);
 }
 
 void check_declared_tensors(const std::vector<ExpectedTensor>& expected, const std::vector<DeclaredTensor>& declared,

@@ -53,7 +53,7 @@ std::uint64_t float32_bytes(const std::vector<ExpectedTensor>& tensors);
 // Physical memory of this machine in bytes (sysconf), or UINT64_MAX when it cannot be told.
 std::uint64_t physical_memory_bytes();
 
-// Throws c10::OutOfMemoryError (which the C ABI reports as SP_ERR_OUT_OF_MEMORY, with this message)
+// Throws OutOfMemory (SP_ERR_OUT_OF_MEMORY, with this message)
 // when `tensors` need more bytes than the machine's physical memory: every tensor is built on the
 // host first, so even a CUDA model needs them there. Failing here replaces an allocation that
 // would either fail deep inside LibTorch or succeed lazily and get the process killed later.

@@ -17,6 +17,7 @@ enum class ErrorKind {
   OutOfRange,       // token ids outside the vocabulary, task ids past num_tasks
   Device,           // the requested device is not available
   ModelMismatch,    // an adapter file made for another base model
+  OutOfMemory,      // a request whose tensors cannot fit in this machine's memory
   Internal,         // a broken invariant inside the library
 };
 

@@ -7,11 +7,15 @@
  *   - result structs have init functions;
  *   - an adapter reports its model's vocabulary size and the shape of every trainable tensor;
  *   - non-finite trainer parameters are refused;
- *   - the gradient an update used is the mean over its micro-batches.
+ *   - the gradient an update used is the mean over its micro-batches;
+ *   - an allocation LibTorch cannot make during a forward pass is SP_ERR_OUT_OF_MEMORY.
  *
  *   test_api_contract <models-folder>
  */
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -309,10 +313,13 @@ static void the_gradient_of_an_update_is_the_mean_over_its_micro_batches(void** 
     sum[i] = g[0][i] + g[1][i];
     squared_norm += (double)g[2][i] * g[2][i];
   }
-  /* Reduction length: the backward pass through the model (twice a forward's chain). */
+  /* Reduction length: the gradient of the prompt table, read once per row of the larger batch. */
   sp_model_info info = sp_model_info_init();
   SP_CHECK(sp_model_get_info(model, &info));
-  const double n = 2 * conformance_reduction_length(&info, 4 * info.hidden_size, SEQ + 3);
+  char folder[1024];
+  const double forward = conformance_forward_length(
+      &info, model_intermediate_size(test_path(folder, sizeof folder, models_root, "llama"), &info), SEQ + 3, 0.0);
+  const double n = conformance_gradient_length(forward, &info, 3);
   ASSERT_CONFORMS("accumulated gradient vs mean of micro-batch gradients", g[2], mean, count, n);
   assert_true(max_abs_diff(g[2], sum, count) > 10 * conformance_bound(mean, count, n)); /* not the sum */
   printf("    grad_norm reported %.6g, norm of the mean gradient %.6g\n", (double)result.grad_norm, sqrt(squared_norm));
@@ -327,7 +334,68 @@ static void the_gradient_of_an_update_is_the_mean_over_its_micro_batches(void** 
   sp_model_free(model);
 }
 
+/* --- allocation failures ------------------------------------------------------------------ */
+
+/* Bytes of address space this process has mapped (from /proc/self/statm). */
+static size_t mapped_bytes(void) {
+  FILE* file = fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  if (!file || fscanf(file, "%lu", &pages) != 1) fail_msg("cannot read /proc/self/statm");
+  fclose(file);
+  return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A forward pass whose activations do not fit: the process may map only 64 MiB more than it has
+ * after loading the model, and a 128 x 256 batch needs far more (attention scores alone are
+ * 128 MiB). LibTorch's allocator reports that as a plain c10::Error; the C ABI must say
+ * SP_ERR_OUT_OF_MEMORY, not BACKEND. Runs in a fresh process (this program re-executed): a forked
+ * copy of a process whose OpenMP pool has started can hang in its first parallel region. */
+static int run_out_of_memory_child(void) {
+  sp_model* model = NULL;
+  char folder[1024];
+  sp_model_params params = test_model_params();
+  if (sp_model_create(&model, test_path(folder, sizeof folder, models_root, "llama"), &params) != SP_OK) return 100;
+  enum { ROWS = 128, LENGTH = 256 };
+  int32_t* ids = malloc(sizeof(int32_t) * ROWS * LENGTH);
+  for (int i = 0; i < ROWS * LENGTH; ++i) ids[i] = i % 200 + 1;
+  sp_batch batch = sp_batch_init();
+  batch.input_ids = ids;
+  batch.num_input_ids = (size_t)ROWS * LENGTH;
+  batch.batch_size = ROWS;
+  batch.seq_len = LENGTH;
+  struct rlimit limit;
+  limit.rlim_cur = limit.rlim_max = mapped_bytes() + (64u << 20);
+  setrlimit(RLIMIT_AS, &limit);
+  float loss = 0;
+  sp_status status = sp_model_eval_loss(model, &batch, &loss, NULL);
+  fprintf(stderr, "    child: %s: %.160s\n", sp_status_string(status), sp_last_error());
+  return (int)status;
+}
+
+static void a_failed_allocation_in_a_forward_pass_is_out_of_memory(void** state) {
+  (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+  skip(); /* AddressSanitizer reserves terabytes of shadow memory: an address-space limit breaks it */
+#else
+  fflush(NULL);
+  pid_t child = fork();
+  if (child == 0) {
+    alarm(120);
+    execl("/proc/self/exe", "test_api_contract", "--out-of-memory-child", models_root, (char*)NULL);
+    _exit(101);
+  }
+  int wait_status = 0;
+  waitpid(child, &wait_status, 0);
+  if (!WIFEXITED(wait_status)) fail_msg("the child did not exit normally (signal %d)", WTERMSIG(wait_status));
+  assert_int_equal(WEXITSTATUS(wait_status), SP_ERR_OUT_OF_MEMORY);
+#endif
+}
+
 int main(int argc, char** argv) {
+  if (argc == 3 && strcmp(argv[1], "--out-of-memory-child") == 0) {
+    models_root = argv[2];
+    return run_out_of_memory_child();
+  }
   if (argc != 2) {
     fprintf(stderr, "usage: %s <models-folder>\n", argv[0]);
     return 2;
@@ -340,6 +408,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(adapters_report_vocabulary_and_tensor_shapes),
       cmocka_unit_test(non_finite_trainer_parameters_are_refused),
       cmocka_unit_test(the_gradient_of_an_update_is_the_mean_over_its_micro_batches),
+      cmocka_unit_test(a_failed_allocation_in_a_forward_pass_is_out_of_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -418,8 +418,8 @@ static void every_load_after_a_kill_finds_one_file_whole(void** state) { kill_lo
 /* A live writer saving in a loop while this process loads: every load finds one adapter whole.
  * Needs load_peft_folder to read through io::read_folder_consistently (config and weights are two
  * opens, and a save may swap the folder between them: 1 to 4 mixed loads of 300 without it, none
- * in 900 with it); registered in main() once the loader does. */
-__attribute__((unused)) static void loads_during_saves_find_one_folder_whole(void** state) {
+ * in 900 with it). */
+static void loads_during_saves_find_one_folder_whole(void** state) {
   fixture* f = *state;
   char parent[700], folder[800], why[400];
   fresh_folder(parent, sizeof parent, "concurrent");
@@ -510,7 +510,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(a_save_removes_dead_writers_temporaries_and_no_live_ones),
       cmocka_unit_test(every_load_after_a_kill_finds_one_folder_whole),
       cmocka_unit_test(every_load_after_a_kill_finds_one_file_whole),
-      /* cmocka_unit_test(loads_during_saves_find_one_folder_whole), see its comment */
+      cmocka_unit_test(loads_during_saves_find_one_folder_whole),
       cmocka_unit_test(without_rename_exchange_a_folder_save_still_never_mixes),
   };
   return cmocka_run_group_tests_name("atomic saves", tests, setup, teardown);

@@ -286,7 +286,8 @@ typedef struct sp_adapter_params {
   /* Appended in 0.2: multitask prompt tuning. */
   int32_t num_tasks;               /* >= 1; default 1 */
   int32_t num_ranks;               /* rank of each task's factorisation, >= 1; default 1 */
-  const char* source_adapter;      /* SOURCE inits: a PEFT MPT adapter folder or its adapter_model.safetensors */
+  const char* source_adapter;      /* SOURCE inits: a PEFT MPT adapter folder or its adapter_model.safetensors;
+                                      recorded in adapter_config.json as the absolute path of that file */
   int32_t source_task;             /* SP_INIT_EXACT_SOURCE_TASK: the source task to copy; default 0 */
 } sp_adapter_params;
 
@@ -297,35 +298,53 @@ SP_API sp_adapter_params sp_adapter_default_params(void) SP_NOEXCEPT;
  * Errors: SP_ERR_INVALID_ARGUMENT (zero tokens, negative sizes, TEXT without ids, an init mode the
  * method lacks, unknown enum values, SOURCE inits without source_adapter or with num_tasks != 1),
  * SP_ERR_OUT_OF_RANGE (init ids outside the vocabulary, source_task past the source's tasks),
- * SP_ERR_NOT_FOUND / SP_ERR_FORMAT / SP_ERR_SHAPE_MISMATCH (the MPT source adapter). */
+ * SP_ERR_NOT_FOUND / SP_ERR_FORMAT / SP_ERR_SHAPE_MISMATCH (the MPT source adapter),
+ * SP_ERR_OUT_OF_MEMORY (trainable tensors larger than this machine's physical memory). Sizes are
+ * bounded: num_virtual_tokens, num_tasks and encoder_hidden_size <= 2^20, num_ranks <= 2^16,
+ * encoder_num_layers <= 256. */
 SP_API sp_status sp_adapter_create(sp_adapter** out, sp_model* model, const sp_adapter_params* params) SP_NOEXCEPT;
 
 /* Releases the adapter (trainers created on it keep it alive until freed). NULL is ignored. */
 SP_API void sp_adapter_free(sp_adapter* adapter) SP_NOEXCEPT;
 
-/* Writes the adapter in PEFT's folder layout (adapter_config.json + adapter_model.safetensors),
- * creating the folder if needed. Each file is written to a temporary name, flushed and renamed,
- * so an interrupted save never leaves a half-written file in place. PEFT loads the folder with
- * PeftModel.from_pretrained on the matching transformers model. */
+/* Writes the adapter in PEFT's folder layout (adapter_config.json + adapter_model.safetensors).
+ * The folder is replaced as a unit: the new folder is built as a hidden sibling
+ * (.<name>.tmp-<pid>-<hex>), flushed, and swapped in with one atomic rename (renameat2
+ * RENAME_EXCHANGE), so a load finds the old adapter or the new one, never a mix, whenever the
+ * writer is killed. Other files in the folder (a README.md, tokenizer files) are kept. Needs write
+ * permission on the parent folder. The next save removes temporaries left by killed writers
+ * (never those of a writer that still runs). Where the filesystem lacks RENAME_EXCHANGE, a load
+ * during the save may briefly find no folder (SP_ERR_NOT_FOUND), and the next save restores the
+ * previous folder if the writer died then. PEFT loads the folder with PeftModel.from_pretrained on
+ * the matching transformers model. */
 SP_API sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) SP_NOEXCEPT;
 
 /* Loads a PEFT-layout adapter folder (written by PEFT or by sp_save_adapter) onto `model`.
  * The loaded adapter is trainable. PEFT stores P-tuning and projected prefixes as their encoder
  * outputs only, so those come back as plain tables (trained directly, without the encoder).
- * Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT, SP_ERR_UNSUPPORTED (another task type or method),
- * SP_ERR_SHAPE_MISMATCH (an adapter made for another model size). */
+ * Every size in adapter_config.json is bounded (as for sp_adapter_create) and checked against the
+ * tensors the weights file declares before anything is allocated. A load concurrent with a save
+ * of the same folder reads one save whole.
+ * Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT (malformed files, wrong JSON types, sizes beyond the
+ * bounds or disagreeing with the declared tensors: the message names the key),
+ * SP_ERR_UNSUPPORTED (another task type or method), SP_ERR_SHAPE_MISMATCH (an adapter made for
+ * another model size), SP_ERR_OUT_OF_MEMORY. */
 SP_API sp_status sp_load_adapter(sp_adapter** out, sp_model* model, const char* folder) SP_NOEXCEPT;
 
 /* Writes the adapter as one file in softprompt's own format (documented in
  * core/adapters/single_file_format.md): magic number, format version, the method's configuration,
  * every trainable tensor (encoders included, so training resumes exactly), zlib compression, a
  * CRC-32 over the whole file and a record of the base model (family, hidden size, layer count,
- * vocabulary size, embedding fingerprint). Written to a temporary file in the same folder, flushed
- * and renamed: a crash mid-save leaves the previous file intact. */
+ * vocabulary size, embedding fingerprint). Written to a temporary file beside it
+ * (<name>.tmp-<pid>-<hex>), flushed and renamed: a crash mid-save leaves the previous file intact,
+ * and the next save removes temporaries of writers that no longer run. */
 SP_API sp_status sp_save_adapter_file(const sp_adapter* adapter, const char* path) SP_NOEXCEPT;
 
-/* Loads a file written by sp_save_adapter_file onto `model`. Errors: SP_ERR_NOT_FOUND,
- * SP_ERR_FORMAT (empty, truncated, corrupted: the message names the check that failed),
+/* Loads a file written by sp_save_adapter_file onto `model`. The payload is inflated as a stream,
+ * bounded by its declared and checked tensor shapes: a hostile file costs no more memory than a
+ * legitimate one of its claims. Errors: SP_ERR_NOT_FOUND,
+ * SP_ERR_FORMAT (empty, truncated, corrupted, ill-typed records: the message names the check or
+ * key that failed),
  * SP_ERR_UNSUPPORTED (a newer format version), SP_ERR_MODEL_MISMATCH (trained on another base
  * model; the message names what differs). */
 SP_API sp_status sp_load_adapter_file(sp_adapter** out, sp_model* model, const char* path) SP_NOEXCEPT;
