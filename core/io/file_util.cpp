@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -364,24 +363,29 @@ bool HeldFolder::still_in_place() const {
   return exists && ::fstat(fd_, &held) == 0 && now.st_dev == held.st_dev && now.st_ino == held.st_ino;
 }
 
+// These four use POSIX calls too (see remove_quietly): the torch wheel's libraries export their
+// own std::filesystem, which takes precedence over the C++ library's in this process.
 bool is_directory(const std::string& path) {
-  std::error_code ignored;
-  return std::filesystem::is_directory(path, ignored);
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
 }
 
 bool is_regular_file(const std::string& path) {
-  std::error_code ignored;
-  return std::filesystem::is_regular_file(path, ignored);
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
 void make_directories(const std::string& path) {
-  std::error_code error;
-  std::filesystem::create_directories(path, error);
-  if (error && !is_directory(path)) fail(ErrorKind::Io, "cannot create folder '" + path + "': " + error.message());
+  if (path.empty() || is_directory(path)) return;
+  const std::size_t slash = path.find_last_of('/', path.find_last_not_of('/'));
+  if (slash != std::string::npos && slash > 0) make_directories(path.substr(0, slash));
+  if (::mkdir(path.c_str(), 0755) != 0 && !(errno == EEXIST && is_directory(path)))
+    fail(ErrorKind::Io, "cannot create folder '" + path + "': " + std::strerror(errno));
 }
 
 std::string join_path(const std::string& folder, const std::string& name) {
-  return (std::filesystem::path(folder) / name).string();
+  if (folder.empty() || (!name.empty() && name[0] == '/')) return name;
+  return folder.back() == '/' ? folder + name : folder + "/" + name;
 }
 
 }  // namespace sp::io
