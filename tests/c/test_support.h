@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "softprompt/softprompt.h"
+#include "tolerance_rule.h"
 
 /* Fails the current test with the library's message when a call does not return SP_OK. */
 #define SP_CHECK(call)                                                                              \
@@ -68,36 +69,8 @@ static inline int identical_draws_expected(void) {
  * shift): the n of the tolerance rule for values drawn, copied or converted without a reduction. */
 #define SP_SAMPLER_OPERATIONS 6.0
 
-/* The one tolerance rule of every numerical comparison in the suites (ours against transformers or
- * PEFT, or ours against ourselves on another code path).
- *
- * Two float computations of the same value that differ only in summation order, blocking, vector
- * width or fused kernels (what changes between AVX2 and AVX-512, MKL and OpenBLAS, CPU and CUDA)
- * each carry a round-off error of at most gamma_n = n*u/(1 - n*u) times the magnitude of the terms
- * summed (Higham, "Accuracy and Stability of Numerical Algorithms", ch. 3). So we allow
- *
- *     |ours - reference| <= SP_TOLERANCE_SAFETY * u * n * M        for every element
- *
- *   u  unit round-off of the compute dtype: 2^-24 float32, 2^-11 float16, 2^-8 bfloat16;
- *   n  the reduction length: the summed lengths of the dot products and reductions along the
- *      longest dependency chain that produced the value, stated at each call site from the model's
- *      sizes with the helpers below (never a number picked to make a comparison pass):
- *        conformance_forward_length()   logits of a forward pass (transformer + prompt encoder),
- *        conformance_loss_length()      a loss or log-likelihood over those logits,
- *        conformance_gradient_length()  a gradient of that loss (the backward pass doubles the chain);
- *   M  the magnitude of the reference: its largest |value| over the whole tensor (an element's
- *      error is set by the size of the terms that built it, which the tensor's largest entry
- *      represents; an element near zero gets the same absolute room as its neighbours).
- * SP_TOLERANCE_SAFETY covers the two errors of a comparison (ours and the reference's) and the
- * few elementwise operations between reductions. Nothing in the rule depends on the machine.
- *
- * One consequence follows from the rule rather than being a second rule: a tensor after one AdamW
- * step inherits its gradient's bound through the optimizer (conformance_adamw_bound_at()).
- *
- * What the rule still catches: the bound is S*u*n relative to M, about 7e-4 for the gradients of
- * the tiny test models, so a single element off by 1e-3 of the tensor's largest value fails
- * (tests/c/test_tolerance_rule.c shows it on real PEFT gradients). */
-#define SP_TOLERANCE_SAFETY 4.0
+/* The tolerance rule (SP_TOLERANCE_SAFETY * u * n * M) is documented in tolerance_rule.h, which
+ * the C++ core suites include too. */
 
 /* Unit round-off of the dtype the suites run in (SP_TEST_DTYPE). */
 static inline double unit_roundoff(void) {
@@ -117,7 +90,7 @@ static inline double max_abs(const float* values, size_t count) {
 /* The allowed max |ours - reference| for `reference[count]` reached through reductions of total
  * length `reduction_length` (the rule above). */
 static inline double conformance_bound(const float* reference, size_t count, double reduction_length) {
-  return SP_TOLERANCE_SAFETY * unit_roundoff() * reduction_length * max_abs(reference, count);
+  return tolerance_rule_bound(unit_roundoff(), reduction_length, max_abs(reference, count));
 }
 
 /* Reduction length along one transformer forward pass over `keys` attended positions, plus
@@ -226,7 +199,7 @@ static inline void report_worst_conformance(const char* suite) {
 
 /* path = a/b into a static buffer (one at a time per call site is enough for tests). */
 static inline const char* test_path(char* buffer, size_t size, const char* folder, const char* name) {
-  snprintf(buffer, size, "%s/%s", folder, name);
+  if (snprintf(buffer, size, "%s/%s", folder, name) >= (int)size) fail_msg("path too long: %s/%s", folder, name);
   return buffer;
 }
 

@@ -79,6 +79,7 @@ static void check_rule_on(const char* label, const float* ours, const float* ref
 
   const double as_computed = conformance_ratio(ours, reference, count, n);
   float* perturbed = malloc(count * sizeof(float));
+  if (!perturbed) fail_msg("out of memory");
   memcpy(perturbed, ours, count * sizeof(float));
   perturbed[largest] = (float)(perturbed[largest] + PERTURBATION * fabs((double)reference[largest]));
   const double with_bug = conformance_ratio(perturbed, reference, count, n);
