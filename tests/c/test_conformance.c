@@ -8,65 +8,16 @@
  * test_support.h (round-off x reduction length x the reference's magnitude); initial tables are
  * identical on CPU float32.
  */
-#include "conformance_constants.h"
-#include "test_support.h"
+#include "reference_variant.h"
 
 static const char* models_root;
 static const char* reference_root;
 
-typedef struct variant {
-  const char* name;
-  char model_folder[512];
-  char reference_folder[512];
-  sp_model* model;
-  sp_model_info info;
-  int64_t intermediate_size;
-  int32_t* input_ids;
-  int32_t* attention_mask;
-  int32_t* labels;
-  sp_batch batch;
-} variant;
+typedef reference_variant variant;
 
 static variant variants[4];
 static const char* const variant_names[4] = {"llama", "llama-tied", "qwen2", "gpt2"};
 
-static int setup_variant(void** state) {
-  variant* v = (variant*)*state;
-  size_t count = 0;
-  char path[600];
-  snprintf(v->model_folder, sizeof v->model_folder, "%s/%s", models_root, v->name);
-  snprintf(v->reference_folder, sizeof v->reference_folder, "%s/%s", reference_root, v->name);
-  sp_model_params params = test_model_params();
-  if (sp_model_create(&v->model, v->model_folder, &params) != SP_OK) {
-    fprintf(stderr, "cannot load %s: %s\n", v->model_folder, sp_last_error());
-    return -1;
-  }
-  v->info.struct_size = sizeof v->info;
-  if (sp_model_get_info(v->model, &v->info) != SP_OK) return -1;
-  v->intermediate_size = model_intermediate_size(v->model_folder, &v->info);
-  v->input_ids = read_raw(test_path(path, sizeof path, v->reference_folder, "input_ids.i32"), 4, &count);
-  v->attention_mask = read_raw(test_path(path, sizeof path, v->reference_folder, "attention_mask.i32"), 4, &count);
-  v->labels = read_raw(test_path(path, sizeof path, v->reference_folder, "labels.i32"), 4, &count);
-  if (count != BATCH * SEQ_LEN) return -1;
-  v->batch = sp_batch_init();
-  v->batch.input_ids = v->input_ids;
-  v->batch.attention_mask = v->attention_mask;
-  v->batch.labels = v->labels;
-  v->batch.batch_size = BATCH;
-  v->batch.seq_len = SEQ_LEN;
-  v->batch.num_input_ids = v->batch.num_attention_mask = v->batch.num_labels = BATCH * SEQ_LEN;
-  printf("[%s]\n", v->name);
-  return 0;
-}
-
-static int teardown_variant(void** state) {
-  variant* v = (variant*)*state;
-  sp_model_free(v->model);
-  free(v->input_ids);
-  free(v->attention_mask);
-  free(v->labels);
-  return 0;
-}
 
 static float* reference(const variant* v, const char* name, size_t expected_count) {
   char path[600];
@@ -216,16 +167,16 @@ static void each_init_mode_gives_what_peft_gives(void** state) {
 }
 
 #define VARIANT_TESTS(index)                                                                             \
-  cmocka_unit_test_prestate_setup_teardown(base_model_logits_match_transformers, setup_variant,          \
-                                           teardown_variant, &variants[index]),                          \
-  cmocka_unit_test_prestate_setup_teardown(last_token_logits_are_the_last_real_position, setup_variant,  \
-                                           teardown_variant, &variants[index]),                          \
-  cmocka_unit_test_prestate_setup_teardown(peft_saved_adapter_gives_peft_logits, setup_variant,          \
-                                           teardown_variant, &variants[index]),                          \
+  cmocka_unit_test_prestate_setup_teardown(base_model_logits_match_transformers, reference_variant_setup,          \
+                                           reference_variant_teardown, &variants[index]),                          \
+  cmocka_unit_test_prestate_setup_teardown(last_token_logits_are_the_last_real_position, reference_variant_setup,  \
+                                           reference_variant_teardown, &variants[index]),                          \
+  cmocka_unit_test_prestate_setup_teardown(peft_saved_adapter_gives_peft_logits, reference_variant_setup,          \
+                                           reference_variant_teardown, &variants[index]),                          \
   cmocka_unit_test_prestate_setup_teardown(prompt_tuning_loss_gradient_and_adamw_step_match_peft,        \
-                                           setup_variant, teardown_variant, &variants[index]),           \
-  cmocka_unit_test_prestate_setup_teardown(each_init_mode_gives_what_peft_gives, setup_variant,          \
-                                           teardown_variant, &variants[index])
+                                           reference_variant_setup, reference_variant_teardown, &variants[index]),           \
+  cmocka_unit_test_prestate_setup_teardown(each_init_mode_gives_what_peft_gives, reference_variant_setup,          \
+                                           reference_variant_teardown, &variants[index])
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -234,7 +185,11 @@ int main(int argc, char** argv) {
   }
   models_root = argv[1];
   reference_root = argv[2];
-  for (int i = 0; i < 4; ++i) variants[i].name = variant_names[i];
+  for (int i = 0; i < 4; ++i) {
+    variants[i].name = variant_names[i];
+    variants[i].models_root = models_root;
+    variants[i].reference_root = reference_root;
+  }
   const struct CMUnitTest tests[] = {VARIANT_TESTS(0), VARIANT_TESTS(1), VARIANT_TESTS(2), VARIANT_TESTS(3)};
   const int failed = cmocka_run_group_tests_name("conformance with transformers and PEFT", tests, NULL, NULL);
   report_worst_conformance("conformance");

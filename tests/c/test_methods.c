@@ -11,8 +11,7 @@
  * adapter of each case is written to <out>/<variant>/<case>/adapter with our logits, for
  * check_ours_in_peft.py.
  */
-#include "conformance_constants.h"
-#include "test_support.h"
+#include "reference_variant.h"
 
 #define METHOD_SEED 11
 #define METHOD_TOKENS 4
@@ -47,13 +46,7 @@ static const method_case cases[] = {
 
 static const char* const variants[] = {"llama", "llama-tied", "qwen2", "gpt2"};
 
-typedef struct state {
-  const char* variant;
-  sp_model* model;
-  sp_model_info info;
-  int64_t intermediate_size;
-  int32_t *ids, *mask, *labels;
-} state;
+typedef reference_variant state;
 
 /* Reduction length of the case's prompt encoder (PEFT's modules), for the tolerance rule:
  * prefix projection Linear(hidden, e) -> Linear(e, ...); P-tuning MLP Linear(hidden, e) ->
@@ -78,9 +71,9 @@ static float* read_floats(const char* folder, const char* name, size_t expected)
 
 static void run_case(state* s, const method_case* c) {
   char folder[768], path[1024], source[1024];
-  snprintf(folder, sizeof folder, "%s/%s/%s", methods_root, s->variant, c->name);
-  snprintf(source, sizeof source, "%s/%s/mpt_source/peft_trained/adapter_model.safetensors", methods_root, s->variant);
-  printf("  [%s / %s]\n", s->variant, c->name);
+  snprintf(folder, sizeof folder, "%s/%s/%s", methods_root, s->name, c->name);
+  snprintf(source, sizeof source, "%s/%s/mpt_source/peft_trained/adapter_model.safetensors", methods_root, s->name);
+  printf("  [%s / %s]\n", s->name, c->name);
 
   sp_adapter_params params = sp_adapter_default_params();
   params.method = c->method;
@@ -104,8 +97,8 @@ static void run_case(state* s, const method_case* c) {
   sp_batch batch = sp_batch_init();
   batch.batch_size = BATCH;
   batch.seq_len = SEQ_LEN;
-  batch.input_ids = s->ids;
-  batch.attention_mask = s->mask;
+  batch.input_ids = s->input_ids;
+  batch.attention_mask = s->attention_mask;
   batch.labels = s->labels;
   batch.num_input_ids = batch.num_attention_mask = batch.num_labels = BATCH * SEQ_LEN;
   batch.task_ids = task_ids;
@@ -189,7 +182,7 @@ static void run_case(state* s, const method_case* c) {
 
   /* Our trained adapter, for PEFT to load (check_ours_in_peft.py). */
   char ours_folder[768];
-  snprintf(ours_folder, sizeof ours_folder, "%s/%s/%s", out_root, s->variant, c->name);
+  snprintf(ours_folder, sizeof ours_folder, "%s/%s/%s", out_root, s->name, c->name);
   make_dirs(ours_folder);
   SP_CHECK(sp_save_adapter(adapter, test_path(path, sizeof path, ours_folder, "adapter")));
   SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
@@ -204,30 +197,6 @@ static void run_case(state* s, const method_case* c) {
   sp_adapter_free(adapter);
 }
 
-static int setup_variant(void** st) {
-  state* s = (state*)*st;
-  char folder[512], path[600];
-  size_t count = 0;
-  sp_model_params params = test_model_params();
-  if (sp_model_create(&s->model, test_path(folder, sizeof folder, models_root, s->variant), &params) != SP_OK) return -1;
-  s->info.struct_size = sizeof s->info;
-  if (sp_model_get_info(s->model, &s->info) != SP_OK) return -1;
-  s->intermediate_size = model_intermediate_size(folder, &s->info);
-  test_path(folder, sizeof folder, reference_root, s->variant);
-  s->ids = read_raw(test_path(path, sizeof path, folder, "input_ids.i32"), 4, &count);
-  s->mask = read_raw(test_path(path, sizeof path, folder, "attention_mask.i32"), 4, &count);
-  s->labels = read_raw(test_path(path, sizeof path, folder, "labels.i32"), 4, &count);
-  return 0;
-}
-
-static int teardown_variant(void** st) {
-  state* s = (state*)*st;
-  sp_model_free(s->model);
-  free(s->ids);
-  free(s->mask);
-  free(s->labels);
-  return 0;
-}
 
 static void every_method_matches_peft(void** st) {
   state* s = (state*)*st;
@@ -244,12 +213,16 @@ int main(int argc, char** argv) {
   methods_root = argv[3];
   out_root = argv[4];
   static state states[4];
-  for (int i = 0; i < 4; ++i) states[i].variant = variants[i];
+  for (int i = 0; i < 4; ++i) {
+    states[i].name = variants[i];
+    states[i].models_root = models_root;
+    states[i].reference_root = reference_root;
+  }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, setup_variant, teardown_variant, &states[0]),
-      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, setup_variant, teardown_variant, &states[1]),
-      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, setup_variant, teardown_variant, &states[2]),
-      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, setup_variant, teardown_variant, &states[3]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup, reference_variant_teardown, &states[0]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup, reference_variant_teardown, &states[1]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup, reference_variant_teardown, &states[2]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup, reference_variant_teardown, &states[3]),
   };
   const int failed = cmocka_run_group_tests_name("prefix tuning, P-tuning and MPT against PEFT", tests, NULL, NULL);
   report_worst_conformance("methods");

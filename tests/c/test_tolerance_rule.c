@@ -9,8 +9,7 @@
  * Cases: the prompt-tuning table's gradient (peft_reference.py's pt_grad.f32) and the gradients of
  * both MPT task factors of case mpt_source (methods_reference.py), on every model variant.
  */
-#include "conformance_constants.h"
-#include "test_support.h"
+#include "reference_variant.h"
 
 #define PERTURBATION 1e-3   /* relative, on the largest element */
 #define METHOD_SEED 11      /* as test_methods.c / methods_reference.py */
@@ -24,50 +23,10 @@ static const char* reference_root;
 static const char* methods_root;
 static const char* const variant_names[] = {"llama", "llama-tied", "qwen2", "gpt2"};
 
-typedef struct variant {
-  const char* name;
-  sp_model* model;
-  sp_model_info info;
-  int64_t intermediate_size;
-  int32_t *ids, *mask, *labels;
-  sp_batch batch;
-} variant;
+typedef reference_variant variant;
 
 static variant variants[4];
 
-static int setup_variant(void** state) {
-  variant* v = (variant*)*state;
-  char folder[600], path[700];
-  size_t count = 0;
-  sp_model_params params = test_model_params();
-  if (sp_model_create(&v->model, test_path(folder, sizeof folder, models_root, v->name), &params) != SP_OK) return -1;
-  v->info.struct_size = sizeof v->info;
-  if (sp_model_get_info(v->model, &v->info) != SP_OK) return -1;
-  v->intermediate_size = model_intermediate_size(folder, &v->info);
-  test_path(folder, sizeof folder, reference_root, v->name);
-  v->ids = read_raw(test_path(path, sizeof path, folder, "input_ids.i32"), 4, &count);
-  v->mask = read_raw(test_path(path, sizeof path, folder, "attention_mask.i32"), 4, &count);
-  v->labels = read_raw(test_path(path, sizeof path, folder, "labels.i32"), 4, &count);
-  if (count != BATCH * SEQ_LEN) return -1;
-  v->batch = sp_batch_init();
-  v->batch.input_ids = v->ids;
-  v->batch.attention_mask = v->mask;
-  v->batch.labels = v->labels;
-  v->batch.batch_size = BATCH;
-  v->batch.seq_len = SEQ_LEN;
-  v->batch.num_input_ids = v->batch.num_attention_mask = v->batch.num_labels = BATCH * SEQ_LEN;
-  printf("[%s]\n", v->name);
-  return 0;
-}
-
-static int teardown_variant(void** state) {
-  variant* v = (variant*)*state;
-  sp_model_free(v->model);
-  free(v->ids);
-  free(v->mask);
-  free(v->labels);
-  return 0;
-}
 
 /* The rule accepts `ours` against `reference`, and rejects it once the element where the
  * reference is largest is moved by PERTURBATION of its value. */
@@ -184,9 +143,9 @@ static void mpt_factor_gradients(void** state) {
 }
 
 #define VARIANT_TESTS(index)                                                                             \
-  cmocka_unit_test_prestate_setup_teardown(prompt_tuning_gradient, setup_variant, teardown_variant,      \
+  cmocka_unit_test_prestate_setup_teardown(prompt_tuning_gradient, reference_variant_setup, reference_variant_teardown,      \
                                            &variants[index]),                                            \
-  cmocka_unit_test_prestate_setup_teardown(mpt_factor_gradients, setup_variant, teardown_variant,        \
+  cmocka_unit_test_prestate_setup_teardown(mpt_factor_gradients, reference_variant_setup, reference_variant_teardown,        \
                                            &variants[index])
 
 int main(int argc, char** argv) {
@@ -197,7 +156,11 @@ int main(int argc, char** argv) {
   models_root = argv[1];
   reference_root = argv[2];
   methods_root = argv[3];
-  for (int i = 0; i < 4; ++i) variants[i].name = variant_names[i];
+  for (int i = 0; i < 4; ++i) {
+    variants[i].name = variant_names[i];
+    variants[i].models_root = models_root;
+    variants[i].reference_root = reference_root;
+  }
   const struct CMUnitTest tests[] = {VARIANT_TESTS(0), VARIANT_TESTS(1), VARIANT_TESTS(2), VARIANT_TESTS(3)};
   return cmocka_run_group_tests_name("the tolerance rule rejects a 1e-3 error in one gradient element", tests, NULL,
                                      NULL);
