@@ -154,10 +154,7 @@ static void export_adapters_for_peft(void** state) {
     const size_t count = (size_t)BATCH * SEQ_LEN * 256;
     float* logits = malloc(count * sizeof(float));
     SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, count));
-    FILE* file = fopen(test_path(path, sizeof path, folder, "our_logits.f32"), "wb");
-    assert_non_null(file);
-    assert_int_equal(fwrite(logits, sizeof(float), count, file), count);
-    fclose(file);
+    write_floats(folder, "our_logits.f32", logits, count);
     free(logits);
     free(ids);
     free(mask);

@@ -186,10 +186,7 @@ static void run_case(state* s, const method_case* c) {
   make_dirs(ours_folder);
   SP_CHECK(sp_save_adapter(adapter, test_path(path, sizeof path, ours_folder, "adapter")));
   SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
-  FILE* file = fopen(test_path(path, sizeof path, ours_folder, "our_logits.f32"), "wb");
-  assert_non_null(file);
-  assert_int_equal(fwrite(logits, sizeof(float), logits_count, file), logits_count);
-  fclose(file);
+  write_floats(ours_folder, "our_logits.f32", logits, logits_count);
 
   free(logits);
   sp_adapter_free(loaded);

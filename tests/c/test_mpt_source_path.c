@@ -138,10 +138,7 @@ static void every_form_of_the_source_is_recorded_as_its_file(void** state) {
   const size_t logits_count = (size_t)BATCH * SEQ_LEN * (size_t)info.vocab_size;
   float* logits = malloc(logits_count * sizeof(float));
   SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
-  FILE* file = fopen(test_path(path, sizeof path, case_folder, "our_logits.f32"), "wb");
-  assert_non_null(file);
-  assert_int_equal(fwrite(logits, sizeof(float), logits_count, file), logits_count);
-  fclose(file);
+  write_floats(case_folder, "our_logits.f32", logits, logits_count);
   free(logits);
   free(ids);
   free(mask);

@@ -218,6 +218,15 @@ static inline void* read_raw(const char* path, size_t element_size, size_t* coun
   return data;
 }
 
+/* Writes count floats to <folder>/<name> (our outputs, for the Python checks to read). */
+static inline void write_floats(const char* folder, const char* name, const float* values, size_t count) {
+  char path[1024];
+  FILE* file = fopen(test_path(path, sizeof path, folder, name), "wb");
+  if (!file) fail_msg("cannot create %s", path);
+  if (fwrite(values, sizeof(float), count, file) != count) fail_msg("short write to %s", path);
+  fclose(file);
+}
+
 /* The model <models_root>/<variant>, with test_model_params(); fails the test if it does not load. */
 static inline sp_model* load_test_model(const char* models_root, const char* variant) {
   char folder[1024];
