@@ -383,6 +383,33 @@ void make_directories(const std::string& path) {
     fail(ErrorKind::Io, "cannot create folder '" + path + "': " + std::strerror(errno));
 }
 
+std::string absolute_path(const std::string& path) {
+  std::string joined = path;
+  if (path.empty() || path[0] != '/') {
+    std::vector<char> cwd(4096);
+    while (::getcwd(cwd.data(), cwd.size()) == nullptr) {
+      if (errno != ERANGE) fail(ErrorKind::Io, std::string("cannot read the working directory: ") + std::strerror(errno));
+      cwd.resize(cwd.size() * 2);
+    }
+    joined = std::string(cwd.data()) + "/" + path;
+  }
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= joined.size()) {
+    const std::size_t end = std::min(joined.find('/', start), joined.size());
+    const std::string part = joined.substr(start, end - start);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    start = end + 1;
+  }
+  std::string normalised;
+  for (const auto& part : parts) normalised += "/" + part;
+  return normalised.empty() ? "/" : normalised;
+}
+
 std::string join_path(const std::string& folder, const std::string& name) {
   if (folder.empty() || (!name.empty() && name[0] == '/')) return name;
   return folder.back() == '/' ? folder + name : folder + "/" + name;

@@ -93,5 +93,10 @@ bool is_regular_file(const std::string& path);
 // Creates the folder (and missing parents); succeeds when it already exists.
 void make_directories(const std::string& path);
 std::string join_path(const std::string& folder, const std::string& name);
+// `path` made absolute against the working directory and normalised as text ("." and empty parts
+// dropped, ".." folded), like Python's os.path.abspath: symbolic links are kept, not followed (a
+// Hugging Face cache names its files through links to extension-less blobs, and readers such as
+// PEFT choose their format by the name's extension).
+std::string absolute_path(const std::string& path);
 
 }  // namespace sp::io

@@ -1,7 +1,5 @@
 #include "methods/multitask_prompt_tuning.h"
 
-#include <climits>
-#include <cstdlib>
 
 #include "io/file_util.h"
 #include "io/safetensors.h"
@@ -36,8 +34,7 @@ std::string resolved_source_path(const std::string& source_path, bool make_absol
   std::string path = source_path;
   if (io::is_directory(path)) path = io::join_path(path, kSourceWeightsFile);
   if (!make_absolute || !io::is_regular_file(path)) return path;  // a missing one is refused where it is read
-  char absolute[PATH_MAX];  // realpath, not std::filesystem: see io::remove_quietly on libtorch's copy
-  return ::realpath(path.c_str(), absolute) ? std::string(absolute) : path;
+  return io::absolute_path(path);  // links kept: PEFT picks its reader by the name's extension
 }
 
 MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const model::Transformer& model,

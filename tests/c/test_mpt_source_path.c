@@ -94,8 +94,38 @@ static void every_form_of_the_source_is_recorded_as_its_file(void** state) {
   assert_non_null(realpath(source_folder, source_file));
   strcat(source_file, "/adapter_model.safetensors");
 
+  /* A Hugging Face cache names files through links to extension-less blobs: the link's path, whose
+   * ".safetensors" ending tells PEFT the format, must be recorded, not the blob's. */
+  char blob_folder[1000], snapshot[1000], blob[1100], link[1100], blob_file[PATH_MAX];
+  snprintf(blob_folder, sizeof blob_folder, "%s/blobs", sources);
+  snprintf(snapshot, sizeof snapshot, "%s/snapshot", sources);
+  make_dirs(blob_folder);
+  make_dirs(snapshot);
+  snprintf(blob, sizeof blob, "%s/3f2a9c", blob_folder);
+  snprintf(link, sizeof link, "%s/adapter_model.safetensors", snapshot);
+  unlink(blob);
+  unlink(link);
+  size_t bytes = 0;
+  void* content = read_raw(source_file, 1, &bytes);
+  FILE* blob_stream = fopen(blob, "wb");
+  assert_non_null(blob_stream);
+  assert_int_equal(fwrite(content, 1, bytes, blob_stream), bytes);
+  fclose(blob_stream);
+  free(content);
+  assert_int_equal(symlink("../blobs/3f2a9c", link), 0);
+  assert_non_null(realpath(blob, blob_file));
+
   assert_non_null(getcwd(cwd, sizeof cwd));
   assert_int_equal(chdir(sources), 0); /* relative forms are relative to the caller's directory */
+  {
+    /* Recorded as the link (assert_records_source_file demands the ".safetensors" ending), which
+     * resolves to the blob. */
+    sp_adapter* adapter = create_target(model, SP_INIT_AVERAGE_SOURCE_TASKS, "snapshot");
+    snprintf(target, sizeof target, "%s/forms/linked", out_root);
+    assert_records_source_file(adapter, target, blob_file);
+    printf("    source named \"snapshot\" (its file a link to an extension-less blob): recorded as the link\n");
+    sp_adapter_free(adapter);
+  }
   const char* const forms[] = {source_folder, "mpt3", "mpt3/", "./mpt3/adapter_model.safetensors", source_file};
   const sp_prompt_init inits[] = {SP_INIT_AVERAGE_SOURCE_TASKS, SP_INIT_EXACT_SOURCE_TASK, SP_INIT_ONLY_SOURCE_SHARED};
   for (size_t i = 0; i < sizeof forms / sizeof forms[0]; ++i) {
