@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -142,6 +143,27 @@ bool is_stale_temporary(const std::string& entry, const std::string& target_name
   return writer_is_gone(pid);
 }
 
+// Saves into one folder take turns: an exclusive flock on the parent folder for the whole save. So
+// no two writers of a target ever race (on this machine, across PID namespaces too: the kernel
+// holds the lock, and drops it when a writer dies), and every temporary seen under the lock is a
+// dead writer's, whatever its pid means in this namespace. Best effort where flock is refused.
+class ParentLock {
+ public:
+  explicit ParentLock(const std::string& parent) : fd_(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ < 0) return;
+    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~ParentLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  ParentLock(const ParentLock&) = delete;
+  ParentLock& operator=(const ParentLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 void remove_stale_temporaries(const std::string& parent, const std::string& target_name) {
   std::vector<std::string> names;
   try {
@@ -157,13 +179,6 @@ void remove_stale_temporaries(const std::string& parent, const std::string& targ
 struct Target {
   std::string parent, name, path;
 };
-
-std::string absolute_path(const std::string& path) {
-  if (!path.empty() && path[0] == '/') return path;
-  char cwd[PATH_MAX];
-  if (!::getcwd(cwd, sizeof cwd)) fail(ErrorKind::Io, "cannot resolve '" + path + "': " + errno_text());
-  return std::string(cwd) + "/" + path;
-}
 
 Target target_of(const std::string& path, bool follow_symlink) {
   std::string full = absolute_path(path);
@@ -184,10 +199,33 @@ Target target_of(const std::string& path, bool follow_symlink) {
 
 // --- carrying the entries we do not write into the new folder
 
+// Copies in 1 MiB pieces: a large file a user keeps in the folder never passes through memory whole.
 void copy_file(const std::string& from, const std::string& to, mode_t mode) {
-  const std::string bytes = read_file(from);
-  write_new_file(to, bytes.data(), bytes.size());
-  ::chmod(to.c_str(), mode);
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) fail(ErrorKind::Io, "cannot read '" + from + "': " + errno_text());
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (out < 0) {
+    const int error = errno;
+    ::close(in);
+    fail(ErrorKind::Io, "cannot create '" + to + "': " + errno_text(error));
+  }
+  try {
+    std::vector<char> buffer(1 << 20);
+    for (;;) {
+      const ssize_t got = ::read(in, buffer.data(), buffer.size());
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) fail(ErrorKind::Io, "cannot read '" + from + "': " + errno_text());
+      if (got == 0) break;
+      write_all(out, buffer.data(), static_cast<std::size_t>(got), to);
+    }
+    if (::fsync(out) != 0) fail(ErrorKind::Io, "cannot flush '" + to + "': " + errno_text());
+  } catch (...) {
+    ::close(in);
+    ::close(out);
+    throw;
+  }
+  ::close(in);
+  if (::close(out) != 0) fail(ErrorKind::Io, "cannot close '" + to + "': " + errno_text());
 }
 
 void carry_entry(const std::string& from, const std::string& to) {
@@ -226,6 +264,25 @@ void carry_over(const std::string& from, const std::string& to, const std::vecto
 
 // --- swapping the new folder in
 
+// The target folder cannot be replaced by a rename (it is a mount point, or its parent may not be
+// written): the save falls back to writing each file atomically inside it.
+struct CannotSwap {};
+
+void write_files_in_place(const Target& target, const std::vector<FileToWrite>& files) {
+  for (const FileToWrite& file : files) {
+    const std::string path = join_path(target.path, file.name);
+    remove_stale_temporaries(target.path, file.name);
+    const std::string temporary = join_path(target.path, temporary_name(file.name, "tmp", /*hidden=*/false));
+    write_new_file(temporary, file.bytes.data(), file.bytes.size());
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+      const std::string reason = errno_text();
+      ::unlink(temporary.c_str());
+      fail(ErrorKind::Io, "cannot replace '" + path + "': " + reason);
+    }
+  }
+  flush_folder(target.path);
+}
+
 int exchange(const std::string& a, const std::string& b) {
 #ifdef SYS_renameat2
   constexpr unsigned kRenameExchange = 1u << 1;  // RENAME_EXCHANGE of <linux/fs.h>
@@ -263,7 +320,14 @@ std::string replace_in_two_renames(const std::string& temporary, const Target& t
   }
   if (::rename(temporary.c_str(), target.path.c_str()) != 0) {
     const int error = errno;
-    if (::rename(backup.c_str(), target.path.c_str()) != 0) remove_quietly(backup);  // another writer's is there
+    // Put the previous folder back. If even that fails (something other than a save took the name:
+    // saves take turns), keep it under a visible name no cleanup ever removes, and say where.
+    if (::rename(backup.c_str(), target.path.c_str()) != 0) {
+      const std::string kept = join_path(target.parent, temporary_name(target.name, "kept", /*hidden=*/false));
+      const std::string where = ::rename(backup.c_str(), kept.c_str()) == 0 ? kept : backup;
+      fail(ErrorKind::Io, "cannot replace '" + folder + "': " + errno_text(error) + "; its previous contents are in '" +
+                              where + "'");
+    }
     if (error == EEXIST || error == ENOTEMPTY) return "";
     fail(ErrorKind::Io, "cannot replace '" + folder + "': " + errno_text(error));
   }
@@ -279,6 +343,7 @@ std::string swap_into_place(const std::string& temporary, const Target& target, 
       if (exchange(temporary, target.path) == 0) return temporary;
       const int error = errno;
       if (error == ENOENT) continue;
+      if (error == EBUSY || error == EXDEV) throw CannotSwap();  // a mount point: it cannot be renamed
       if (!exchange_unsupported(error)) fail(ErrorKind::Io, "cannot replace '" + folder + "': " + errno_text(error));
       std::string old_contents = replace_in_two_renames(temporary, target, folder);
       if (!old_contents.empty()) return old_contents;
@@ -305,6 +370,7 @@ std::string read_file(const std::string& path) {
 
 void write_file_atomically(const std::string& path, const void* bytes, std::size_t size) {
   const Target target = target_of(path, /*follow_symlink=*/false);
+  ParentLock lock(target.parent);
   remove_stale_temporaries(target.parent, target.name);
   const std::string temporary = join_path(target.parent, temporary_name(target.name, "tmp", /*hidden=*/false));
   write_new_file(temporary, bytes, size);
@@ -319,6 +385,7 @@ void write_file_atomically(const std::string& path, const void* bytes, std::size
 void write_folder_atomically(const std::string& folder, const std::vector<FileToWrite>& files) {
   const Target target = target_of(folder, /*follow_symlink=*/true);
   make_directories(target.parent);
+  ParentLock lock(target.parent);
   struct stat current;
   bool exists = ::lstat(target.path.c_str(), &current) == 0;
   if (!exists) {
@@ -330,7 +397,10 @@ void write_folder_atomically(const std::string& folder, const std::vector<FileTo
   remove_stale_temporaries(target.parent, target.name);
 
   const std::string temporary = join_path(target.parent, temporary_name(target.name, "tmp", /*hidden=*/true));
-  if (::mkdir(temporary.c_str(), 0777) != 0) fail(ErrorKind::Io, "cannot create '" + temporary + "': " + errno_text());
+  if (::mkdir(temporary.c_str(), 0777) != 0) {
+    if (exists && (errno == EACCES || errno == EPERM || errno == EROFS)) return write_files_in_place(target, files);
+    fail(ErrorKind::Io, "cannot create '" + temporary + "': " + errno_text());
+  }
   std::string old_contents;
   try {
     for (const FileToWrite& file : files)
@@ -341,6 +411,9 @@ void write_folder_atomically(const std::string& folder, const std::vector<FileTo
     }
     flush_folder(temporary);
     old_contents = swap_into_place(temporary, target, folder);
+  } catch (const CannotSwap&) {
+    remove_quietly(temporary);
+    return write_files_in_place(target, files);
   } catch (...) {
     remove_quietly(temporary);
     throw;

@@ -16,11 +16,12 @@ std::string read_file(const std::string& path);
 // (same filesystem, so the final rename is atomic), named
 //     <target name>.tmp-<writer pid>-<random hex>      for a file,
 //     .<target name>.tmp-<writer pid>-<random hex>     for a folder (hidden),
-// flushes it, and then renames it into place. A writer killed before the rename leaves that
-// temporary behind; every later save of the same target removes the temporaries whose writer pid
-// no longer exists (kill(pid, 0) fails with ESRCH) and never touches those of a live writer.
-// (Writers on another machine sharing the folder are not told apart from dead ones: do not save one
-// target from two machines at once.)
+// flushes it, and then renames it into place. Saves into one folder take turns (an exclusive flock
+// on that folder for the whole save), so writers never race, across PID namespaces too. A writer
+// killed before the rename leaves its temporary behind; every later save of the same target
+// removes the temporaries whose writer pid no longer exists (kill(pid, 0) fails with ESRCH).
+// (Writers on another machine sharing the folder over a network filesystem without working flock
+// are not serialised: do not save one target from two machines at once.)
 
 // Writes `bytes` so that `path` holds either its old content or the new one, never a mix: the data
 // goes to a temporary file in the same folder, is flushed to disk, then renamed over `path`, and the
@@ -49,6 +50,9 @@ struct FileToWrite {
 // Readers then see the old folder, the new folder, or, between the two renames, no folder at all
 // (a load fails with "not found"), still never a mix; if the writer dies in that moment, the next
 // save of the folder renames the orphaned .old- folder back first, so its extra files survive.
+// A folder that cannot be replaced by a rename - a mount point (EBUSY, EXDEV), or one whose parent
+// may not be written - is saved file by file instead, each file atomically (weights first, then
+// the config): a load during that save, or after a kill in it, may then find a mix.
 // The folder's parents are created when missing. A symbolic link to a folder is followed.
 void write_folder_atomically(const std::string& folder, const std::vector<FileToWrite>& files);
 

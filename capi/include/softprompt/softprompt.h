@@ -312,11 +312,14 @@ SP_API void sp_adapter_free(sp_adapter* adapter) SP_NOEXCEPT;
  * (.<name>.tmp-<pid>-<hex>), flushed, and swapped in with one atomic rename (renameat2
  * RENAME_EXCHANGE), so a load finds the old adapter or the new one, never a mix, whenever the
  * writer is killed. Other files in the folder (a README.md, tokenizer files) are kept. Needs write
- * permission on the parent folder. The next save removes temporaries left by killed writers
- * (never those of a writer that still runs). Where the filesystem lacks RENAME_EXCHANGE, a load
- * during the save may briefly find no folder (SP_ERR_NOT_FOUND), and the next save restores the
- * previous folder if the writer died then. PEFT loads the folder with PeftModel.from_pretrained on
- * the matching transformers model. */
+ * permission on the parent folder. Saves into one parent folder take turns (an exclusive flock
+ * on it). The next save removes temporaries left by killed writers (never those of a writer that
+ * still runs). Where the filesystem lacks RENAME_EXCHANGE, a load during the save may briefly find
+ * no folder (SP_ERR_NOT_FOUND), and the next save restores the previous folder if the writer died
+ * then. A folder that cannot be replaced by a rename (a mount point, or a parent that may not be
+ * written) is saved file by file instead, each file atomically: there a load during the save may
+ * find a mix. PEFT loads the folder with PeftModel.from_pretrained on the matching transformers
+ * model. */
 SP_API sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) SP_NOEXCEPT;
 
 /* Loads a PEFT-layout adapter folder (written by PEFT or by sp_save_adapter) onto `model`.
