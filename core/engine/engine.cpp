@@ -125,17 +125,14 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const ModelOptions
 void Model::use_precision() const {
   if (!impl_->transformer->device().is_cuda()) return;
   // LibTorch lets cuDNN (the LSTM) use TF32 unless told otherwise; a float32 model must compute in
-  // float32. The switch is process-wide, so it is set from the model at each call, only when it
-  // changes (and under a lock), so that models sharing a setting never race. The legacy setters are
-  // used for both libraries: mixing them with the newer per-operator precision API makes LibTorch
-  // refuse later calls ("mix of the legacy and new APIs").
+  // float32. The switches are process-wide and anything else in the process may flip them, so they
+  // are set from the model at every call (cheap), under a lock. The legacy setters are used for
+  // both libraries: mixing them with the newer per-operator precision API makes LibTorch refuse
+  // later calls ("mix of the legacy and new APIs").
   static std::mutex precision_mutex;
-  static int applied = -1;
   std::lock_guard<std::mutex> lock(precision_mutex);
-  if (applied == static_cast<int>(allow_tf32_)) return;
   at::globalContext().setAllowTF32CuBLAS(allow_tf32_);
   at::globalContext().setAllowTF32CuDNN(allow_tf32_);
-  applied = static_cast<int>(allow_tf32_);
 }
 
 Model::~Model() = default;

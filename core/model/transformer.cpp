@@ -174,13 +174,13 @@ class TransformerLoader {
     if (view->shape != stored_expected)
       fail(ErrorKind::ShapeMismatch, "weight '" + name + "' has shape " + shape_text(view->shape) +
                                          " but config.json implies " + shape_text(stored_expected));
-    at::Tensor tensor = io::tensor_from_view(*view, store_.file_of(name));
-    if (!at::isFloatingType(tensor.scalar_type()))
+    if (!at::isFloatingType(io::to_scalar_type(view->dtype)))
       fail(ErrorKind::Format, "weight '" + name + "' is not a floating-point tensor");
-    if (checking_) {  // the shape the real pass produces, without its storage
-      tensor = at::empty(view->shape, at::TensorOptions().dtype(dtype_).device(at::kMeta));
+    if (checking_) {  // the shape the real pass produces, without any storage (nothing read yet)
+      at::Tensor tensor = at::empty(view->shape, at::TensorOptions().dtype(dtype_).device(at::kMeta));
       return transposed ? tensor.t() : tensor;
     }
+    at::Tensor tensor = io::tensor_from_view(*view, store_.file_of(name));
     if (transposed) tensor = tensor.t();
     return tensor.to(device_, dtype_).contiguous();
   }

@@ -155,6 +155,24 @@ static void larger_structs_are_refused_unless_their_tail_is_zero(void** state) {
   sp_model_free(model);
 }
 
+/* allow_tf32 takes 0 or 1 (on the CPU it changes nothing: the logits are identical). */
+static void allow_tf32_takes_zero_or_one(void** state) {
+  (void)state;
+  char folder[1024];
+  test_path(folder, sizeof folder, models_root, "llama");
+  sp_model_params params = test_model_params();
+  assert_int_equal(params.allow_tf32, 0); /* float32 stays float32 unless asked */
+  sp_model* model = NULL;
+  params.allow_tf32 = 2;
+  SP_EXPECT_ERROR(sp_model_create(&model, folder, &params), SP_ERR_INVALID_ARGUMENT, "allow_tf32");
+  params.allow_tf32 = -1;
+  SP_EXPECT_ERROR(sp_model_create(&model, folder, &params), SP_ERR_INVALID_ARGUMENT, "allow_tf32");
+  assert_null(model);
+  params.allow_tf32 = 1;
+  SP_CHECK(sp_model_create(&model, folder, &params));
+  sp_model_free(model);
+}
+
 static void result_structs_have_init_functions(void** state) {
   (void)state;
   sp_model_info model_info = sp_model_info_init();
@@ -404,6 +422,7 @@ int main(int argc, char** argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(freeing_an_adapter_during_a_call_on_another_thread_is_safe),
       cmocka_unit_test(larger_structs_are_refused_unless_their_tail_is_zero),
+      cmocka_unit_test(allow_tf32_takes_zero_or_one),
       cmocka_unit_test(result_structs_have_init_functions),
       cmocka_unit_test(adapters_report_vocabulary_and_tensor_shapes),
       cmocka_unit_test(non_finite_trainer_parameters_are_refused),

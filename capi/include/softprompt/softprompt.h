@@ -136,9 +136,10 @@ typedef struct sp_model_params {
   int32_t allow_tf32;         /* CUDA float32 models only. 0 (default): matrix products and the
                                  P-tuning LSTM compute in float32 (LibTorch otherwise lets cuDNN use
                                  TF32, whose 10-bit mantissa changes results at the 1e-3 level).
-                                 1: allow TF32 in cuBLAS and cuDNN for speed. TF32 is a process-wide
-                                 LibTorch switch: softprompt sets it from the model at each CUDA call,
-                                 so models with different settings should not run concurrently. */
+                                 1: allow TF32 in cuBLAS and cuDNN for speed. Other values are
+                                 refused (SP_ERR_INVALID_ARGUMENT). TF32 is a process-wide LibTorch
+                                 switch: softprompt sets it from the model at each CUDA call, so
+                                 models with different settings should not run concurrently. */
 } sp_model_params;
 
 SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
