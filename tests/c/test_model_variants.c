@@ -121,6 +121,7 @@ CONFORMANCE_TEST(rope_dynamic_conforms, "rope-dynamic")
 CONFORMANCE_TEST(rope_dynamic_old_layout_conforms, "rope-dynamic-old")
 CONFORMANCE_TEST(rope_yarn_conforms, "rope-yarn")
 CONFORMANCE_TEST(rope_yarn_old_layout_conforms, "rope-yarn-old")
+CONFORMANCE_TEST(rope_yarn_factor_unlike_the_length_ratio_conforms, "rope-yarn-factor")
 
 static void mistral_reports_its_model_type(void** state) {
   (void)state;
@@ -410,6 +411,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(rope_dynamic_old_layout_conforms),
       cmocka_unit_test(rope_yarn_conforms),
       cmocka_unit_test(rope_yarn_old_layout_conforms),
+      cmocka_unit_test(rope_yarn_factor_unlike_the_length_ratio_conforms),
   };
   int failures = cmocka_run_group_tests_name("model config limits", limits, NULL, NULL);
   failures += cmocka_run_group_tests_name("model config values", configs, NULL, NULL);

@@ -114,6 +114,12 @@ VARIANTS = {
                       old_rope_layout(500000.0, rope_type="yarn", factor=8.0, original_max_position_embeddings=8192,
                                       beta_fast=16, beta_slow=2, mscale=1.0, mscale_all_dim=0.5, truncate=False),
                       False),
+    # Qwen2.5-style: factor 4 while max_position_embeddings equals original_max_position_embeddings, so
+    # "factor" and "max / original" (which some versions substituted) give different frequencies.
+    "rope-yarn-factor": (LlamaForCausalLM, LlamaConfig,
+                         dict(max_position_embeddings=32768,
+                              rope_parameters=dict(rope_type="yarn", rope_theta=1000000.0, factor=4.0,
+                                                   original_max_position_embeddings=32768)), None, False),
 }
 
 
