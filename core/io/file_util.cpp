@@ -64,24 +64,36 @@ void flush_folder(const std::string& folder) {
   ::close(fd);
 }
 
-// rm -rf, errors ignored. (POSIX calls, not std::filesystem::remove_all: the torch wheel's
-// libtorch.so exports an incompatible copy of std::filesystem that takes precedence over ours.)
-void remove_quietly(const std::string& path) {
-  struct stat info;
-  if (::lstat(path.c_str(), &info) != 0) return;
-  if (!S_ISDIR(info.st_mode)) {
-    ::unlink(path.c_str());
+// rm -rf of the entry `name` in the open folder `parent_fd`, errors ignored. Every step goes through
+// file descriptors opened with O_NOFOLLOW (openat, fdopendir, unlinkat): a folder swapped for a
+// symbolic link meanwhile is never followed, so nothing outside the tree is ever deleted. (POSIX
+// calls, not std::filesystem::remove_all: the torch wheel's libtorch.so exports an incompatible
+// copy of std::filesystem that takes precedence over ours.)
+void remove_entry_quietly(int parent_fd, const std::string& name) {
+  if (::unlinkat(parent_fd, name.c_str(), 0) == 0 || (errno != EISDIR && errno != EPERM)) return;
+  const int fd = ::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR* dir = ::fdopendir(fd);
+  if (!dir) {
+    ::close(fd);
     return;
   }
-  if (DIR* dir = ::opendir(path.c_str())) {
-    std::vector<std::string> names;
-    while (const dirent* entry = ::readdir(dir))
-      if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0)
-        names.emplace_back(entry->d_name);
-    ::closedir(dir);
-    for (const std::string& name : names) remove_quietly(path + "/" + name);
-  }
-  ::rmdir(path.c_str());
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(dir))
+    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) names.emplace_back(entry->d_name);
+  for (const std::string& child : names) remove_entry_quietly(::dirfd(dir), child);
+  ::closedir(dir);  // closes fd
+  ::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR);
+}
+
+void remove_quietly(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  const std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const int parent_fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent_fd < 0) return;
+  remove_entry_quietly(parent_fd, name);
+  ::close(parent_fd);
 }
 
 // Entry names of `folder` ("." and ".." left out). Throws Io when the folder cannot be listed.
