@@ -371,8 +371,9 @@ static size_t mapped_bytes(void) {
 static int run_out_of_memory_child(void) {
   sp_model* model = NULL;
   char folder[1024];
-  sp_model_params params = test_model_params();
-  if (sp_model_create(&model, test_path(folder, sizeof folder, models_root, "llama"), &params) != SP_OK) return 100;
+  /* On the CPU whatever SP_TEST_DEVICE says: this is LibTorch's CPU allocator failing (a CUDA
+   * context could not even start under this address-space limit). */
+  if (sp_model_create(&model, test_path(folder, sizeof folder, models_root, "llama"), NULL) != SP_OK) return 100;
   enum { ROWS = 128, LENGTH = 256 };
   int32_t* ids = malloc(sizeof(int32_t) * ROWS * LENGTH);
   for (int i = 0; i < ROWS * LENGTH; ++i) ids[i] = i % 200 + 1;
