@@ -243,6 +243,17 @@ static inline buf join_safetensors(buf header, buf data) {
   return out;
 }
 
+/* One JSON mutation of a safetensors file's header, the data left as it is. */
+static inline void mutate_safetensors_header(buf* file, rng* r) {
+  safetensors_parts parts = {{NULL, 0}, {NULL, 0}};
+  if (!split_safetensors(*file, &parts)) fail_msg("cannot split a safetensors file");
+  mutate_json(&parts.header, r);
+  buf_free(file);
+  *file = join_safetensors(parts.header, parts.data);
+  buf_free(&parts.header);
+  buf_free(&parts.data);
+}
+
 /* ---- the single-file adapter format (core/adapters/single_file_format.md), written independently */
 
 static const unsigned char kSpaMagic[8] = {0x89, 'S', 'P', 'A', '\r', '\n', 0x1a, '\n'};

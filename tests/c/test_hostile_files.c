@@ -598,13 +598,7 @@ static void folder_mutant(buf* config, buf* weights, rng* r) {
   } else if (choice == 5) {
     put_le(weights->data, hostile_length(r, get_le64(weights->data), weights->size), 8);
   } else if (choice <= 8) {
-    safetensors_parts parts = {{NULL, 0}, {NULL, 0}};
-    if (!split_safetensors(*weights, &parts)) fail_msg("cannot split a source");
-    mutate_json(&parts.header, r);
-    buf_free(weights);
-    *weights = join_safetensors(parts.header, parts.data);
-    buf_free(&parts.header);
-    buf_free(&parts.data);
+    mutate_safetensors_header(weights, r);
   } else {
     mutate_bytes(weights, r);
   }
@@ -710,13 +704,7 @@ static int model_mutant(const model_source* source, buf* files, rng* r) {
   } else if (choice <= 1) {
     put_le(file->data, hostile_length(r, get_le64(file->data), file->size), 8);
   } else if (choice <= 8) {
-    safetensors_parts parts = {{NULL, 0}, {NULL, 0}};
-    if (!split_safetensors(*file, &parts)) fail_msg("cannot split a model file");
-    mutate_json(&parts.header, r);
-    buf_free(file);
-    *file = join_safetensors(parts.header, parts.data);
-    buf_free(&parts.header);
-    buf_free(&parts.data);
+    mutate_safetensors_header(file, r);
   } else {
     mutate_bytes(file, r);
   }
