@@ -100,9 +100,9 @@ static inline double conformance_bound(const float* reference, size_t count, dou
  * (2 * hidden); then the final norm and the output layer (2 * hidden). */
 static inline double conformance_forward_length(const sp_model_info* info, int64_t intermediate_size, int64_t keys,
                                                 double encoder_length) {
-  const double per_layer = (double)info->hidden_size * 4 + 2.0 * info->head_dim + (double)keys +
-                           (double)info->num_attention_heads * info->head_dim + (double)intermediate_size;
-  return encoder_length + (double)info->num_layers * per_layer + 2.0 * info->hidden_size;
+  return tolerance_rule_forward_length((double)info->num_layers, (double)info->hidden_size,
+                                       (double)info->num_attention_heads, (double)info->head_dim,
+                                       (double)intermediate_size, (double)keys, encoder_length);
 }
 
 /* A loss over `tokens` target tokens of those logits: the log-sum-exp over the vocabulary, then the

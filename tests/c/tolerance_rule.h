@@ -41,4 +41,12 @@ static inline double tolerance_rule_bound(double unit_roundoff, double reduction
   return SP_TOLERANCE_SAFETY * unit_roundoff * reduction_length * magnitude;
 }
 
+/* The reduction length of one transformer forward pass (see conformance_forward_length() in
+ * test_support.h for what each term counts), from plain sizes so that C++ suites can state it too. */
+static inline double tolerance_rule_forward_length(double layers, double hidden, double heads, double head_dim,
+                                                   double intermediate, double keys, double encoder_length) {
+  const double per_layer = hidden * 4 + 2.0 * head_dim + keys + heads * head_dim + intermediate;
+  return encoder_length + layers * per_layer + 2.0 * hidden;
+}
+
 #endif

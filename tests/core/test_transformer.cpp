@@ -71,11 +71,9 @@ void check_variant(const char* variant) {
     at::Tensor logits = model->lm_head(model->forward(inputs));
     at::Tensor expected = read_tensor(ref + "/" + test_case.file, at::kFloat, {kBatch, kSeqLen, c.vocab_size});
     const double worst = (logits - expected).abs().max().item<double>();
-    // The forward pass's reduction length, as conformance_forward_length() states it for the C suites.
-    const double keys = static_cast<double>(kPrefix + kSeqLen);
-    const double per_layer = 4.0 * c.hidden_size + 2.0 * c.head_dim + keys + double(c.num_heads) * c.head_dim +
-                             double(c.intermediate_size);
-    const double length = double(c.num_layers) * per_layer + 2.0 * c.hidden_size;
+    const double length = tolerance_rule_forward_length(double(c.num_layers), double(c.hidden_size), double(c.num_heads),
+                                                        double(c.head_dim), double(c.intermediate_size),
+                                                        double(kPrefix + kSeqLen), 0.0);
     const double bound = tolerance_rule_bound(std::ldexp(1.0, -24), length, expected.abs().max().item<double>());
     std::printf("    %-10s %-40s max |diff| = %.3g (bound %.3g, ratio %.3g)\n", variant, test_case.label, worst, bound,
                 worst / bound);
