@@ -179,6 +179,57 @@ static void allow_tf32_takes_zero_or_one(void** state) {
   sp_model_free(model);
 }
 
+/* On CUDA, a float32 model computes in float32 unless allow_tf32 is 1: its logits agree with the
+ * CPU's by the tolerance rule, and allowing TF32 changes them (so the switch reaches LibTorch, and
+ * the default is not TF32: were it, both runs would be the same computation, bit for bit). A
+ * 768-wide model so that cuBLAS runs tensor-core kernels, and a P-tuning LSTM for cuDNN. Skipped
+ * without a GPU. */
+static void float32_on_cuda_is_float32_unless_tf32_is_allowed(void** state) {
+  (void)state;
+  if (sp_cuda_device_count() == 0) {
+    printf("    no CUDA device: skipped\n");
+    skip();
+    return;
+  }
+  char folder[1024];
+  test_path(folder, sizeof folder, models_root, "gpt2-small-shape");
+  enum { ROWS = 2, LENGTH = 16 };
+  int32_t ids[ROWS * LENGTH];
+  sp_batch batch = batch_of(ids, ROWS, 5);
+  batch.seq_len = LENGTH;
+  batch.num_input_ids = ROWS * LENGTH;
+  for (int i = 0; i < ROWS * LENGTH; ++i) ids[i] = (7 * i + 3) % 200 + 1;
+  float* logits[3] = {NULL, NULL, NULL}; /* CPU, CUDA float32, CUDA with TF32 allowed */
+  size_t count = 0;
+  for (int run = 0; run < 3; ++run) {
+    sp_model_params params = sp_model_default_params();
+    params.device = run == 0 ? SP_DEVICE_CPU : SP_DEVICE_CUDA;
+    params.allow_tf32 = run == 2;
+    sp_model* model = NULL;
+    SP_CHECK(sp_model_create(&model, folder, &params));
+    sp_adapter* adapter = make_adapter(model, SP_METHOD_P_TUNING, 1, 1); /* same seed: the same tables */
+    sp_model_info info = sp_model_info_init();
+    SP_CHECK(sp_model_get_info(model, &info));
+    count = (size_t)ROWS * LENGTH * (size_t)info.vocab_size;
+    logits[run] = malloc(count * sizeof(float));
+    SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits[run], count));
+    sp_adapter_free(adapter);
+    sp_model_free(model);
+  }
+  sp_model* model = NULL;
+  SP_CHECK(sp_model_create(&model, folder, NULL));
+  sp_model_info info = sp_model_info_init();
+  SP_CHECK(sp_model_get_info(model, &info));
+  const double encoder = conformance_ptuning_encoder_length(1, 3, (double)info.hidden_size, 16);
+  const double n = conformance_forward_length(&info, model_intermediate_size(folder, &info), 3 + LENGTH, encoder);
+  sp_model_free(model);
+  ASSERT_CONFORMS("CUDA float32 logits vs CPU", logits[1], logits[0], count, n);
+  const double tf32_change = max_abs_diff(logits[2], logits[1], count);
+  printf("    allowing TF32 changes the logits by %.3g\n", tf32_change);
+  assert_true(tf32_change > 0);
+  for (int run = 0; run < 3; ++run) free(logits[run]);
+}
+
 static void result_structs_have_init_functions(void** state) {
   (void)state;
   sp_model_info model_info = sp_model_info_init();
@@ -430,6 +481,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(freeing_an_adapter_during_a_call_on_another_thread_is_safe),
       cmocka_unit_test(larger_structs_are_refused_unless_their_tail_is_zero),
       cmocka_unit_test(allow_tf32_takes_zero_or_one),
+      cmocka_unit_test(float32_on_cuda_is_float32_unless_tf32_is_allowed),
       cmocka_unit_test(result_structs_have_init_functions),
       cmocka_unit_test(adapters_report_vocabulary_and_tensor_shapes),
       cmocka_unit_test(non_finite_trainer_parameters_are_refused),

@@ -56,7 +56,7 @@ typedef reference_variant state;
 static double encoder_length(const method_case* c, const sp_model_info* info) {
   const double h = (double)info->hidden_size, e = c->encoder_hidden_size, steps = METHOD_TOKENS;
   if (c->method == SP_METHOD_PREFIX_TUNING) return c->prefix_projection ? h + e : 0.0;
-  if (c->method == SP_METHOD_P_TUNING) return c->lstm ? steps * (h + e) + steps * (3 * e) + 4 * e : h + 2 * e;
+  if (c->method == SP_METHOD_P_TUNING) return conformance_ptuning_encoder_length(c->lstm, steps, h, e);
   if (c->method == SP_METHOD_MULTITASK_PROMPT_TUNING) return 2.0; /* num_ranks */
   return 0.0;
 }

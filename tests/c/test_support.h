@@ -105,6 +105,14 @@ static inline double conformance_forward_length(const sp_model_info* info, int64
                                        (double)intermediate_size, (double)keys, encoder_length);
 }
 
+/* The encoder_length of PEFT's P-tuning encoder over `steps` virtual tokens, for
+ * conformance_forward_length(): the MLP (Linear(h, e), Linear(e, e), Linear(e, h)), or the LSTM (each
+ * step's input and recurrent products, both layers) followed by its two-Linear head. */
+static inline double conformance_ptuning_encoder_length(int lstm, double steps, double hidden, double encoder_hidden) {
+  return lstm ? steps * (hidden + encoder_hidden) + steps * (3 * encoder_hidden) + 4 * encoder_hidden
+              : hidden + 2 * encoder_hidden;
+}
+
 /* A loss over `tokens` target tokens of those logits: the log-sum-exp over the vocabulary, then the
  * mean (or sum) over the tokens. */
 static inline double conformance_loss_length(double forward_length, const sp_model_info* info, int64_t tokens) {
