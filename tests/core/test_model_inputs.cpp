@@ -1,0 +1,270 @@
+// Input preparation on a tiny llama: prompting::with_default_labels (transformers' causal-LM
+// collator default: labels = ids, -100 under padding) and prompting::ModelInputs (prompt methods'
+// virtual tokens prepended as ordinary leading positions, n ones in front of the mask, n ignored
+// labels; prefix tuning's per-layer key/value prefix in PEFT's layout and a mask grown by n).
+//
+//   test_model_inputs <models-folder>
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/file_util.h"
+#include "methods/factory.h"
+#include "methods/method.h"
+#include "model/transformer.h"
+#include "prompting/batch.h"
+#include "prompting/model_inputs.h"
+#include "softprompt/softprompt.h"
+
+// cmocka last: it defines a fail() macro that would clash with sp::fail in the headers above.
+extern "C" {
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+}
+
+namespace {
+
+std::string models_root;
+constexpr int64_t kBatch = 2, kSeqLen = 4, kVirtual = 3;
+
+std::shared_ptr<const sp::model::Transformer> load_llama(at::ScalarType dtype = at::kFloat) {
+  return sp::model::Transformer::load(sp::io::join_path(models_root, "llama"), at::kCPU, dtype);
+}
+
+sp_adapter_params params_for(sp_method method) {
+  sp_adapter_params params{};
+  params.struct_size = sizeof(params);
+  params.method = method;
+  params.num_virtual_tokens = kVirtual;
+  params.init = SP_INIT_RANDOM;
+  params.seed = 1234;
+  params.encoder_num_layers = 2;
+  params.num_tasks = 1;
+  params.num_ranks = 1;
+  return params;
+}
+
+std::unique_ptr<sp::methods::SoftPromptMethod> make_method(const sp_adapter_params& params,
+                                                          const sp::model::Transformer& model) {
+  return sp::methods::create_method(sp::methods::config_from_params(params, model.config()), model);
+}
+
+// Row 0 full, row 1 right-padded by one; labels with an ignored entry.
+sp::prompting::Batch sample_batch(bool with_mask, bool with_labels) {
+  sp::prompting::Batch batch;
+  batch.input_ids = at::tensor(std::vector<int64_t>{5, 17, 42, 99, 7, 8, 250, 0}, at::kLong).reshape({kBatch, kSeqLen});
+  if (with_mask)
+    batch.attention_mask = at::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1, 0}, at::kLong).reshape({kBatch, kSeqLen});
+  if (with_labels)
+    batch.labels = at::tensor(std::vector<int64_t>{5, 17, -100, 99, 7, 8, 250, -100}, at::kLong).reshape({kBatch, kSeqLen});
+  return batch;
+}
+
+void assert_shape(const at::Tensor& t, std::vector<int64_t> shape) {
+  assert_true(t.defined());
+  if (t.sizes() != at::IntArrayRef(shape)) {
+    std::string want;
+    for (int64_t s : shape) want += std::to_string(s) + " ";
+    fail_msg("shape %s, expected (%s)", c10::str(t.sizes()).c_str(), want.c_str());
+  }
+}
+
+void assert_equal_tensors(const at::Tensor& a, const at::Tensor& b) {
+  assert_true(a.sizes() == b.sizes());
+  assert_true(a.scalar_type() == b.scalar_type());
+  assert_true(at::equal(a, b));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void default_labels_are_ids_with_padding_ignored(void**) {
+  const sp::prompting::Batch batch = sample_batch(true, false);
+  const sp::prompting::Batch filled = sp::prompting::with_default_labels(batch);
+  const at::Tensor expected =
+      at::tensor(std::vector<int64_t>{5, 17, 42, 99, 7, 8, 250, -100}, at::kLong).reshape({kBatch, kSeqLen});
+  assert_equal_tensors(filled.labels, expected);
+  // The caller's ids are not touched (the labels are a copy, not a view).
+  assert_equal_tensors(batch.input_ids,
+                       at::tensor(std::vector<int64_t>{5, 17, 42, 99, 7, 8, 250, 0}, at::kLong).reshape({kBatch, kSeqLen}));
+  assert_true(filled.labels.data_ptr() != batch.input_ids.data_ptr());
+  assert_true(at::equal(filled.input_ids, batch.input_ids) && at::equal(filled.attention_mask, batch.attention_mask));
+
+  // Without a mask every position is a target.
+  const sp::prompting::Batch unmasked = sp::prompting::with_default_labels(sample_batch(false, false));
+  assert_equal_tensors(unmasked.labels, unmasked.input_ids);
+  assert_true(unmasked.labels.data_ptr() != unmasked.input_ids.data_ptr());
+
+  // Given labels are kept as they are.
+  const sp::prompting::Batch labelled = sample_batch(true, true);
+  const sp::prompting::Batch kept = sp::prompting::with_default_labels(labelled);
+  assert_equal_tensors(kept.labels, labelled.labels);
+}
+
+void base_model_inputs_are_the_token_embeddings(void**) {
+  auto model = load_llama();
+  c10::InferenceMode guard;
+  const sp::prompting::Batch batch = sample_batch(true, true);
+  sp::prompting::ModelInputs inputs(*model, nullptr, batch);
+  const sp::model::ForwardInputs f = inputs.forward_inputs();
+  assert_int_equal(inputs.num_prepended(), 0);
+  assert_shape(f.embeddings, {kBatch, kSeqLen, model->config().hidden_size});
+  assert_true(at::equal(f.embeddings, model->embed_tokens(batch.input_ids)));
+  assert_true(at::equal(f.attention_mask, batch.attention_mask));
+  assert_true(at::equal(inputs.labels(), batch.labels));
+  assert_true(f.kv_prefix == nullptr);
+}
+
+void check_prepending_method(const sp::model::Transformer& model, const sp::methods::SoftPromptMethod& method,
+                             const at::Tensor& expected_rows /* (B, n, hidden) in the model dtype */) {
+  const int64_t H = model.config().hidden_size;
+  const sp::prompting::Batch batch = sample_batch(true, true);
+  sp::prompting::ModelInputs inputs(model, &method, batch);
+  const sp::model::ForwardInputs f = inputs.forward_inputs();
+  assert_int_equal(inputs.num_prepended(), kVirtual);
+  assert_true(f.kv_prefix == nullptr);
+  assert_shape(f.embeddings, {kBatch, kVirtual + kSeqLen, H});
+  assert_int_equal(f.embeddings.scalar_type(), model.dtype());
+  assert_true(at::equal(f.embeddings.slice(1, 0, kVirtual), expected_rows));
+  assert_true(at::equal(f.embeddings.slice(1, kVirtual), model.embed_tokens(batch.input_ids)));
+
+  at::Tensor mask = f.attention_mask;
+  assert_shape(mask, {kBatch, kVirtual + kSeqLen});
+  assert_true(at::equal(mask.slice(1, 0, kVirtual), at::ones({kBatch, kVirtual}, at::kLong)));
+  assert_true(at::equal(mask.slice(1, kVirtual), batch.attention_mask));
+
+  const at::Tensor& labels = inputs.labels();
+  assert_shape(labels, {kBatch, kVirtual + kSeqLen});
+  assert_true(at::equal(labels.slice(1, 0, kVirtual), at::full({kBatch, kVirtual}, -100, at::kLong)));
+  assert_true(at::equal(labels.slice(1, kVirtual), batch.labels));
+  assert_true(at::equal(inputs.caller_mask(), batch.attention_mask));
+
+  // Without mask and labels nothing is invented.
+  sp::prompting::ModelInputs bare(model, &method, sample_batch(false, false));
+  assert_false(bare.forward_inputs().attention_mask.defined());
+  assert_false(bare.labels().defined());
+  assert_false(bare.caller_mask().defined());
+  assert_shape(bare.forward_inputs().embeddings, {kBatch, kVirtual + kSeqLen, H});
+}
+
+void prompt_tuning_prepends_its_table(void**) {
+  for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    auto model = load_llama(dtype);
+    auto method = make_method(params_for(SP_METHOD_PROMPT_TUNING), *model);
+    c10::InferenceMode guard;
+    const auto parameters = method->parameters();
+    assert_int_equal(parameters.size(), 1);
+    assert_string_equal(parameters[0].first.c_str(), "embedding.weight");
+    const at::Tensor table = parameters[0].second;
+    assert_shape(table, {kVirtual, model->config().hidden_size});
+    assert_int_equal(table.scalar_type(), at::kFloat);  // float32 master copy, cast on the way in
+    check_prepending_method(*model, *method, table.to(dtype).unsqueeze(0).expand({kBatch, -1, -1}));
+  }
+}
+
+void p_tuning_and_mpt_prepend_n_rows(void**) {
+  auto model = load_llama();
+  c10::InferenceMode guard;
+  {
+    auto method = make_method(params_for(SP_METHOD_P_TUNING), *model);
+    // The encoder's output, independent of the batch row (no dropout outside training).
+    sp::methods::PromptRequest request;
+    request.batch_size = kBatch;
+    const at::Tensor rows = method->contribute(request).prepend_embeddings;
+    assert_shape(rows, {kBatch, kVirtual, model->config().hidden_size});
+    assert_true(at::equal(rows[0], rows[1]));
+    check_prepending_method(*model, *method, rows.to(model->dtype()));
+  }
+  {
+    sp_adapter_params params = params_for(SP_METHOD_MULTITASK_PROMPT_TUNING);
+    params.num_tasks = 2;
+    params.num_ranks = 2;
+    auto method = make_method(params, *model);
+    sp::prompting::Batch batch = sample_batch(true, true);
+    batch.task_ids = at::tensor(std::vector<int64_t>{1, 0}, at::kLong);
+    sp::prompting::ModelInputs inputs(*model, method.get(), batch);
+    const sp::model::ForwardInputs f = inputs.forward_inputs();
+    assert_int_equal(inputs.num_prepended(), kVirtual);
+    assert_shape(f.embeddings, {kBatch, kVirtual + kSeqLen, model->config().hidden_size});
+    assert_shape(f.attention_mask, {kBatch, kVirtual + kSeqLen});
+    assert_shape(inputs.labels(), {kBatch, kVirtual + kSeqLen});
+    // PEFT's MPT prompt: table * (cols[task] @ rows[task]), per row's task.
+    const auto parameters = method->parameters();
+    at::Tensor table, cols, rows;
+    for (const auto& [name, tensor] : parameters) {
+      if (name == "embedding.weight") table = tensor;
+      if (name == "prefix_task_cols") cols = tensor;
+      if (name == "prefix_task_rows") rows = tensor;
+    }
+    assert_true(table.defined() && cols.defined() && rows.defined());
+    for (int64_t b = 0; b < kBatch; ++b) {
+      const int64_t task = batch.task_ids[b].item<int64_t>();
+      const at::Tensor expected = table * at::matmul(cols[task], rows[task]);
+      const double diff = (f.embeddings[b].slice(0, 0, kVirtual) - expected).abs().max().item<double>();
+      assert_true(diff < 1e-6);
+    }
+  }
+}
+
+void prefix_tuning_adds_a_key_value_prefix(void**) {
+  auto model = load_llama();
+  const auto& c = model->config();
+  auto method = make_method(params_for(SP_METHOD_PREFIX_TUNING), *model);
+  c10::InferenceMode guard;
+  const sp::prompting::Batch batch = sample_batch(true, true);
+  sp::prompting::ModelInputs inputs(*model, method.get(), batch);
+  const sp::model::ForwardInputs f = inputs.forward_inputs();
+  assert_int_equal(inputs.num_prepended(), 0);
+  assert_true(at::equal(f.embeddings, model->embed_tokens(batch.input_ids)));
+  assert_true(at::equal(inputs.labels(), batch.labels));  // no positions added, no labels added
+
+  at::Tensor mask = f.attention_mask;
+  assert_shape(mask, {kBatch, kVirtual + kSeqLen});
+  assert_true(at::equal(mask.slice(1, 0, kVirtual), at::ones({kBatch, kVirtual}, at::kLong)));
+  assert_true(at::equal(mask.slice(1, kVirtual), batch.attention_mask));
+
+  assert_non_null(f.kv_prefix);
+  assert_int_equal(f.kv_prefix->size(), c.num_layers);
+  // PEFT's layout: the (n, 2 L H hd) table viewed as (n, 2L, H, hd); block 2l is layer l's keys,
+  // 2l + 1 its values, each (B, H, n, hd).
+  const auto parameters = method->parameters();
+  assert_string_equal(parameters[0].first.c_str(), "embedding.weight");
+  const at::Tensor table = parameters[0].second;
+  assert_shape(table, {kVirtual, 2 * c.num_layers * c.num_kv_heads * c.head_dim});
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+    const sp::model::KeyValuePrefix& kv = (*f.kv_prefix)[static_cast<size_t>(layer)];
+    assert_shape(kv.key, {kBatch, c.num_kv_heads, kVirtual, c.head_dim});
+    assert_shape(kv.value, {kBatch, c.num_kv_heads, kVirtual, c.head_dim});
+    for (int64_t b = 0; b < kBatch; ++b)
+      for (int64_t h = 0; h < c.num_kv_heads; ++h)
+        for (int64_t j = 0; j < kVirtual; ++j) {
+          const int64_t key_at = ((2 * layer) * c.num_kv_heads + h) * c.head_dim;
+          const int64_t value_at = ((2 * layer + 1) * c.num_kv_heads + h) * c.head_dim;
+          assert_true(at::equal(kv.key[b][h][j], table[j].slice(0, key_at, key_at + c.head_dim)));
+          assert_true(at::equal(kv.value[b][h][j], table[j].slice(0, value_at, value_at + c.head_dim)));
+        }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <models-folder>\n", argv[0]);
+    return 2;
+  }
+  models_root = argv[1];
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(default_labels_are_ids_with_padding_ignored),
+      cmocka_unit_test(base_model_inputs_are_the_token_embeddings),
+      cmocka_unit_test(prompt_tuning_prepends_its_table),
+      cmocka_unit_test(p_tuning_and_mpt_prepend_n_rows),
+      cmocka_unit_test(prefix_tuning_adds_a_key_value_prefix),
+  };
+  return cmocka_run_group_tests_name("model inputs", tests, nullptr, nullptr);
+}
