@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * A soft prompt of one method on one model (sp_adapter). Calls on one adapter are serialised by
@@ -19,6 +20,9 @@ import java.util.List;
  * alive), so it stays usable even if the Model is closed first.
  */
 public final class Adapter implements AutoCloseable {
+  private static final BatchCalls<sp_adapter> CALLS =
+      new BatchCalls<>(SoftPromptNative::spb_adapter_logits, SoftPromptNative::spb_adapter_eval_loss);
+
   private final NativeHandle<sp_adapter> handle;
   private final Model model;
 
@@ -62,17 +66,7 @@ public final class Adapter implements AutoCloseable {
    * @throws SoftPromptException NOT_FOUND, FORMAT, UNSUPPORTED, SHAPE_MISMATCH
    */
   public static Adapter load(Model model, String folder) {
-    Checks.notNull(model, "model");
-    sp_model nativeModel = model.acquire();
-    try {
-      sp_adapter pointer = SoftPromptNative.spb_load_adapter(nativeModel, folder);
-      if (pointer == null) {
-        throw Errors.last();
-      }
-      return new Adapter(model, pointer);
-    } finally {
-      model.release();
-    }
+    return open(model, nativeModel -> SoftPromptNative.spb_adapter_load(nativeModel, folder));
   }
 
   /**
@@ -81,10 +75,15 @@ public final class Adapter implements AutoCloseable {
    * @throws SoftPromptException NOT_FOUND, FORMAT, UNSUPPORTED, MODEL_MISMATCH
    */
   public static Adapter loadFile(Model model, String path) {
+    return open(model, nativeModel -> SoftPromptNative.spb_adapter_load_file(nativeModel, path));
+  }
+
+  /** Runs one of the loading calls on model's handle and wraps the adapter it returns. */
+  private static Adapter open(Model model, Function<sp_model, sp_adapter> load) {
     Checks.notNull(model, "model");
     sp_model nativeModel = model.acquire();
     try {
-      sp_adapter pointer = SoftPromptNative.spb_load_adapter_file(nativeModel, path);
+      sp_adapter pointer = load.apply(nativeModel);
       if (pointer == null) {
         throw Errors.last();
       }
@@ -103,7 +102,7 @@ public final class Adapter implements AutoCloseable {
   public void save(String folder) {
     sp_adapter adapter = handle.acquire();
     try {
-      Errors.check(SoftPromptNative.sp_save_adapter(adapter, folder));
+      Errors.check(SoftPromptNative.sp_adapter_save(adapter, folder));
     } finally {
       handle.release();
     }
@@ -113,7 +112,7 @@ public final class Adapter implements AutoCloseable {
   public void saveFile(String path) {
     sp_adapter adapter = handle.acquire();
     try {
-      Errors.check(SoftPromptNative.sp_save_adapter_file(adapter, path));
+      Errors.check(SoftPromptNative.sp_adapter_save_file(adapter, path));
     } finally {
       handle.release();
     }
@@ -210,24 +209,12 @@ public final class Adapter implements AutoCloseable {
 
   /** Logits with the soft prompt; see {@link LogitsMode} for the size. */
   public float[] logits(Batch batch, LogitsMode mode) {
-    float[] out = new float[Checks.arrayLength(
-        Checks.notNull(mode, "mode").resultSize(Checks.notNull(batch, "batch"), model.vocabSize()), "the logits")];
-    logits(batch, mode, out);
-    return out;
+    return CALLS.logits(handle, model.vocabSize(), batch, mode);
   }
 
   /** Logits with the soft prompt into out, which must hold the whole result. */
   public void logits(Batch batch, LogitsMode mode, float[] out) {
-    Checks.notNull(batch, "batch");
-    Checks.notNull(mode, "mode");
-    Checks.notNull(out, "out");
-    sp_adapter adapter = handle.acquire();
-    try {
-      Errors.check(SoftPromptNative.spb_logits(adapter, batch.batchSize(), batch.seqLen(), batch.inputIds,
-          batch.attentionMask, batch.labels, batch.taskIds, mode.c, out));
-    } finally {
-      handle.release();
-    }
+    CALLS.logits(handle, batch, mode, out);
   }
 
   /**
@@ -235,17 +222,7 @@ public final class Adapter implements AutoCloseable {
    * token predicts the first real token, so that token is a target too (as in PEFT). Changes nothing.
    */
   public Evaluation evalLoss(Batch batch) {
-    Checks.notNull(batch, "batch");
-    float[] meanLoss = new float[1];
-    float[] rows = new float[Math.max(0, batch.batchSize())];
-    sp_adapter adapter = handle.acquire();
-    try {
-      Errors.check(SoftPromptNative.spb_eval_loss(adapter, batch.batchSize(), batch.seqLen(), batch.inputIds,
-          batch.attentionMask, batch.labels, batch.taskIds, meanLoss, rows));
-    } finally {
-      handle.release();
-    }
-    return new Evaluation(meanLoss[0], rows);
+    return CALLS.evalLoss(handle, batch);
   }
 
   /** The native handle for one call (paired with {@link #release()}); for Trainer.create. */

@@ -6,7 +6,9 @@ import java.util.Arrays;
  * A batch of token sequences, all seqLen long (pad to it), as int arrays in row-major
  * (batchSize, seqLen) order. Immutable: the builder copies the arrays once, so one Batch can be
  * used for any number of calls without copying again. The library checks sizes and values when
- * a batch is used (a wrong-length array is reported as {@link Status#INVALID_ARGUMENT}).
+ * a batch is used: a non-positive batchSize or seqLen is {@link Status#INVALID_ARGUMENT}, an array
+ * of the wrong length {@link Status#SHAPE_MISMATCH}, an id outside the vocabulary
+ * {@link Status#OUT_OF_RANGE}.
  */
 public final class Batch {
   private final int batchSize;
@@ -57,6 +59,14 @@ public final class Batch {
 
   public int[] taskIds() {
     return copy(taskIds);
+  }
+
+  /**
+   * Rows to allocate outputs for: batchSize when the input ids fill batchSize x seqLen, else 0 (the
+   * call then fails on the batch before it writes anything, so no large buffer is made for it).
+   */
+  int outputRows() {
+    return batchSize > 0 && inputIds.length == (long) batchSize * seqLen ? batchSize : 0;
   }
 
   private static int[] copy(int[] values) {

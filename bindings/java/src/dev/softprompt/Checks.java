@@ -18,7 +18,6 @@ final class Checks {
       throw new IllegalArgumentException("softprompt: " + what + " would need " + count
           + " floats, more than a Java array holds");
     }
-    // A negative count comes from a negative batch size or length: the C call reports that.
-    return (int) Math.max(0, count);
+    return (int) count; // never negative: the library's sizes and counts are not
   }
 }

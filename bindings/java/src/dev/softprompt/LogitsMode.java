@@ -20,10 +20,4 @@ public enum LogitsMode {
   LogitsMode(sp_logits_mode c) {
     this.c = c;
   }
-
-  /** Number of floats this mode returns for a batch on a vocabulary of vocabSize tokens. */
-  long resultSize(Batch batch, long vocabSize) {
-    long rows = this == LAST ? batch.batchSize() : (long) batch.batchSize() * batch.seqLen();
-    return rows * vocabSize;
-  }
 }

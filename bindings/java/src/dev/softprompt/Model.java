@@ -14,6 +14,9 @@ import dev.softprompt.internal.sp_model_params;
  * can no longer be used after close().
  */
 public final class Model implements AutoCloseable {
+  private static final BatchCalls<sp_model> CALLS =
+      new BatchCalls<>(SoftPromptNative::spb_model_logits, SoftPromptNative::spb_model_eval_loss);
+
   private final NativeHandle<sp_model> handle;
   private final ModelInfo info;
 
@@ -70,39 +73,17 @@ public final class Model implements AutoCloseable {
 
   /** Logits of the base model alone (no soft prompt); see {@link LogitsMode} for the size. */
   public float[] logits(Batch batch, LogitsMode mode) {
-    float[] out = new float[Checks.arrayLength(
-        Checks.notNull(mode, "mode").resultSize(Checks.notNull(batch, "batch"), vocabSize()), "the logits")];
-    logits(batch, mode, out);
-    return out;
+    return CALLS.logits(handle, vocabSize(), batch, mode);
   }
 
   /** Logits of the base model alone into out, which must hold the whole result. */
   public void logits(Batch batch, LogitsMode mode, float[] out) {
-    Checks.notNull(batch, "batch");
-    Checks.notNull(mode, "mode");
-    Checks.notNull(out, "out");
-    sp_model model = handle.acquire();
-    try {
-      Errors.check(SoftPromptNative.spb_model_logits(model, batch.batchSize(), batch.seqLen(), batch.inputIds,
-          batch.attentionMask, batch.labels, batch.taskIds, mode.c, out));
-    } finally {
-      handle.release();
-    }
+    CALLS.logits(handle, batch, mode, out);
   }
 
   /** Mean causal-LM loss and per-row log-likelihood of the base model alone. Changes nothing. */
   public Evaluation evalLoss(Batch batch) {
-    Checks.notNull(batch, "batch");
-    float[] meanLoss = new float[1];
-    float[] rows = new float[Math.max(0, batch.batchSize())];
-    sp_model model = handle.acquire();
-    try {
-      Errors.check(SoftPromptNative.spb_model_eval_loss(model, batch.batchSize(), batch.seqLen(), batch.inputIds,
-          batch.attentionMask, batch.labels, batch.taskIds, meanLoss, rows));
-    } finally {
-      handle.release();
-    }
-    return new Evaluation(meanLoss[0], rows);
+    return CALLS.evalLoss(handle, batch);
   }
 
   /** The native handle for one call (paired with {@link #release()}); for Adapter.create/load. */

@@ -66,7 +66,7 @@ public final class Trainer implements AutoCloseable {
     try {
       sp_trainer trainer = handle.acquire();
       try {
-        Errors.check(SoftPromptNative.spb_train_step(trainer, batch.batchSize(), batch.seqLen(), batch.inputIds,
+        Errors.check(SoftPromptNative.spb_trainer_step(trainer, batch.batchSize(), batch.seqLen(), batch.inputIds,
             batch.attentionMask, batch.labels, batch.taskIds, result));
       } finally {
         handle.release();

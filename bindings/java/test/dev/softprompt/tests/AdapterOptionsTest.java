@@ -9,7 +9,6 @@ import static org.junit.Assert.assertTrue;
 import dev.softprompt.Adapter;
 import dev.softprompt.AdapterOptions;
 import dev.softprompt.Method;
-import dev.softprompt.Model;
 import dev.softprompt.PromptInit;
 import dev.softprompt.SoftPromptException;
 import dev.softprompt.Status;
@@ -19,24 +18,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 
 /** The array and string fields of AdapterOptions reach the library (they travel beside the struct). */
-public class AdapterOptionsTest {
+public class AdapterOptionsTest extends SharedModelTest {
   private static final int HIDDEN = 64;
-  private static Model model;
-
-  @BeforeClass
-  public static void openModel() {
-    model = TestSupport.openModel();
-  }
-
-  @AfterClass
-  public static void closeModel() {
-    model.close();
-  }
 
   /** TEXT init takes the embeddings of initTokenIds, in order, repeated to fill the tokens. */
   @Test

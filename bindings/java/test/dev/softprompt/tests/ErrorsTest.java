@@ -24,20 +24,17 @@ import org.junit.Test;
  * Every failure of a C call arrives as a SoftPromptException with the C status and the library's
  * own message, and leaves the objects involved usable.
  */
-public class ErrorsTest {
-  private static Model model;
+public class ErrorsTest extends SharedModelTest {
   private static Adapter adapter;
 
   @BeforeClass
-  public static void open() {
-    model = TestSupport.openModel();
+  public static void createAdapter() {
     adapter = Adapter.create(model, new AdapterOptions().numVirtualTokens(4).seed(3));
   }
 
   @AfterClass
-  public static void close() {
+  public static void closeAdapter() {
     adapter.close();
-    model.close();
   }
 
   @Test
@@ -65,6 +62,39 @@ public class ErrorsTest {
     Batch shortMask = Batch.builder(1, 4).inputIds(1, 2, 3, 4).attentionMask(1, 1, 1).build();
     expect(assertThrows(SoftPromptException.class, () -> adapter.evalLoss(shortMask)), Status.SHAPE_MISMATCH,
         "attention_mask has 3 values");
+  }
+
+  /**
+   * The binding checks no batch sizes of its own: the library's status and message (which names
+   * its field, batch_size or seq_len) reach the caller, whichever call sees them first.
+   */
+  @Test
+  public void batchWithoutRowsOrTokensIsInvalidArgumentFromTheLibrary() {
+    Batch noRows = Batch.of(0, 3);
+    expect(assertThrows(SoftPromptException.class, () -> adapter.logits(noRows, LogitsMode.LAST)),
+        Status.INVALID_ARGUMENT, "batch_size");
+    expect(assertThrows(SoftPromptException.class, () -> model.logits(noRows, LogitsMode.ALL)),
+        Status.INVALID_ARGUMENT, "batch_size");
+    expect(assertThrows(SoftPromptException.class, () -> adapter.evalLoss(noRows)), Status.INVALID_ARGUMENT,
+        "batch_size");
+    expect(assertThrows(SoftPromptException.class, () -> model.evalLoss(noRows)), Status.INVALID_ARGUMENT,
+        "batch_size");
+    expect(assertThrows(SoftPromptException.class, () -> adapter.logits(Batch.of(2, -1), LogitsMode.ALL)),
+        Status.INVALID_ARGUMENT, "seq_len");
+    try (Trainer trainer = Trainer.create(adapter, new TrainerOptions())) {
+      expect(assertThrows(SoftPromptException.class, () -> trainer.step(noRows)), Status.INVALID_ARGUMENT,
+          "batch_size");
+    }
+  }
+
+  /**
+   * 5 ids for 100000 x 100000 tokens: the library reports the shape. The binding sizes no buffer for
+   * such a batch (its 2.56e12 logits would not even fit in a Java array).
+   */
+  @Test
+  public void wrongLengthIdsAreShapeMismatchWithoutABufferForThem() {
+    expect(assertThrows(SoftPromptException.class, () -> adapter.logits(Batch.of(100000, 100000, 1, 2, 3, 4, 5),
+        LogitsMode.ALL)), Status.SHAPE_MISMATCH, "input_ids has 5 values");
   }
 
   @Test

@@ -8,33 +8,18 @@ import dev.softprompt.Adapter;
 import dev.softprompt.AdapterInfo;
 import dev.softprompt.Batch;
 import dev.softprompt.Method;
-import dev.softprompt.Model;
 import dev.softprompt.TrainResult;
 import dev.softprompt.Trainer;
 import dev.softprompt.TrainerOptions;
 import dev.softprompt.tests.TestSupport.MethodCase;
 import java.util.List;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 
 /** Every method can be created, described, and trained through Java, with the loss falling. */
-public class MethodsTest {
+public class MethodsTest extends SharedModelTest {
   /** Steps per method: enough for every method to cut the loss by a quarter on this task. */
   private static final int STEPS = 60;
   private static final float MAX_LOSS_RATIO = 0.75f;
-
-  private static Model model;
-
-  @BeforeClass
-  public static void openModel() {
-    model = TestSupport.openModel();
-  }
-
-  @AfterClass
-  public static void closeModel() {
-    model.close();
-  }
 
   @Test
   public void promptTuning() {

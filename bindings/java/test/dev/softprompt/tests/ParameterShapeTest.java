@@ -9,12 +9,9 @@ import dev.softprompt.Adapter;
 import dev.softprompt.AdapterOptions;
 import dev.softprompt.EncoderType;
 import dev.softprompt.Method;
-import dev.softprompt.Model;
 import dev.softprompt.SoftPromptException;
 import dev.softprompt.Status;
 import dev.softprompt.tests.TestSupport.MethodCase;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 
 /**
@@ -23,21 +20,9 @@ import org.junit.Test;
  * the library: an nn.LSTM's weight_ih_l0 is (4 * hidden_size, input_size) and PEFT's MPT column
  * factors are (num_tasks, num_virtual_tokens, num_ranks).
  */
-public class ParameterShapeTest {
+public class ParameterShapeTest extends SharedModelTest {
   /** The tiny llama model's hidden size (tests/make_models.cmake). */
   private static final long HIDDEN = 64;
-
-  private static Model model;
-
-  @BeforeClass
-  public static void openModel() {
-    model = TestSupport.openModel();
-  }
-
-  @AfterClass
-  public static void closeModel() {
-    model.close();
-  }
 
   /** For every tensor of every method, the shape's product is the tensor's element count. */
   @Test

@@ -10,7 +10,6 @@ import dev.softprompt.AdapterOptions;
 import dev.softprompt.Batch;
 import dev.softprompt.Evaluation;
 import dev.softprompt.LogitsMode;
-import dev.softprompt.Model;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -23,9 +22,8 @@ import org.junit.Test;
  * it): bit for bit, tolerance 0. Both run the same native code on the same CPU, so any difference
  * would be the binding's (a wrong array, count, mask or mode on the way).
  */
-public class ReferenceTest {
+public class ReferenceTest extends SharedModelTest {
   private static final int VOCAB = 256;
-  private static Model model;
   private static Adapter adapter;
 
   /** The reference input: ids 3..14 as 2 rows of 6, the last two tokens of row 1 masked. */
@@ -41,14 +39,12 @@ public class ReferenceTest {
 
   @BeforeClass
   public static void createAdapter() {
-    model = TestSupport.openModel();
     adapter = Adapter.create(model, new AdapterOptions().numVirtualTokens(4).seed(5));
   }
 
   @AfterClass
-  public static void close() {
+  public static void closeAdapter() {
     adapter.close();
-    model.close();
   }
 
   @Test

@@ -7,34 +7,19 @@ import static org.junit.Assert.assertTrue;
 import dev.softprompt.Adapter;
 import dev.softprompt.Batch;
 import dev.softprompt.LogitsMode;
-import dev.softprompt.Model;
 import dev.softprompt.Trainer;
 import dev.softprompt.TrainerOptions;
 import dev.softprompt.tests.TestSupport.MethodCase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 
 /**
  * A trained adapter of each method, saved in PEFT's folder layout and as a single file, loads back
  * with the same logits (bit for bit: the saved values are the float32 values in use).
  */
-public class SaveLoadTest {
-  private static Model model;
-
-  @BeforeClass
-  public static void openModel() {
-    model = TestSupport.openModel();
-  }
-
-  @AfterClass
-  public static void closeModel() {
-    model.close();
-  }
-
+public class SaveLoadTest extends SharedModelTest {
   @Test
   public void promptTuning() throws Exception {
     roundTrip(MethodCase.PROMPT_TUNING);
