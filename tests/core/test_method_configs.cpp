@@ -31,11 +31,10 @@
 
 // cmocka last: it defines a fail() macro that would clash with sp::fail in the headers above.
 extern "C" {
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-
-#include <cmocka.h>
 }
 
 namespace {
@@ -75,10 +74,19 @@ sp_adapter_params params_for(sp_method method, int32_t n = 5) {
 
 // The declared fields of PEFT 0.21.2's config classes (dataclasses.fields(...)), which PEFT writes
 // in full to adapter_config.json.
-const std::vector<std::string> kPromptLearningFields = {
-    "auto_mapping", "base_model_name_or_path", "inference_mode", "modules_to_save", "num_attention_heads",
-    "num_layers", "num_transformer_submodules", "num_virtual_tokens", "peft_type", "peft_version", "revision",
-    "task_type", "token_dim"};
+const std::vector<std::string> kPromptLearningFields = {"auto_mapping",
+                                                        "base_model_name_or_path",
+                                                        "inference_mode",
+                                                        "modules_to_save",
+                                                        "num_attention_heads",
+                                                        "num_layers",
+                                                        "num_transformer_submodules",
+                                                        "num_virtual_tokens",
+                                                        "peft_type",
+                                                        "peft_version",
+                                                        "revision",
+                                                        "task_type",
+                                                        "token_dim"};
 
 std::set<std::string> peft_fields(sp_method method) {
   std::set<std::string> fields(kPromptLearningFields.begin(), kPromptLearningFields.end());
@@ -94,10 +102,14 @@ std::set<std::string> peft_fields(sp_method method) {
       own = {"encoder_dropout", "encoder_hidden_size", "encoder_num_layers", "encoder_reparameterization_type"};
       break;
     case SP_METHOD_MULTITASK_PROMPT_TUNING:  // MultitaskPromptTuningConfig
-      own = {"prompt_tuning_init",      "prompt_tuning_init_text",
-             "tokenizer_kwargs",        "tokenizer_name_or_path",
-             "num_ranks",               "num_tasks",
-             "prompt_tuning_init_state_dict_path", "prompt_tuning_init_task"};
+      own = {"prompt_tuning_init",
+             "prompt_tuning_init_text",
+             "tokenizer_kwargs",
+             "tokenizer_name_or_path",
+             "num_ranks",
+             "num_tasks",
+             "prompt_tuning_init_state_dict_path",
+             "prompt_tuning_init_task"};
       break;
   }
   fields.insert(own.begin(), own.end());
@@ -187,10 +199,11 @@ void assert_shapes(const sp_adapter_params& params, const sp::model::Transformer
 // ---------------------------------------------------------------------------------------------
 
 void method_table_has_one_row_per_method(void**) {
-  const std::pair<sp_method, const char*> peft_names[] = {{SP_METHOD_PROMPT_TUNING, "PROMPT_TUNING"},
-                                                          {SP_METHOD_PREFIX_TUNING, "PREFIX_TUNING"},
-                                                          {SP_METHOD_P_TUNING, "P_TUNING"},
-                                                          {SP_METHOD_MULTITASK_PROMPT_TUNING, "MULTITASK_PROMPT_TUNING"}};
+  const std::pair<sp_method, const char*> peft_names[] = {
+      {SP_METHOD_PROMPT_TUNING, "PROMPT_TUNING"},
+      {SP_METHOD_PREFIX_TUNING, "PREFIX_TUNING"},
+      {SP_METHOD_P_TUNING, "P_TUNING"},
+      {SP_METHOD_MULTITASK_PROMPT_TUNING, "MULTITASK_PROMPT_TUNING"}};
   const std::string supported = sp::methods::supported_peft_types();
   for (const auto& [method, name] : peft_names) {  // PEFT's PeftType names
     const sp::methods::MethodRow& row = sp::methods::method_row(method);
@@ -375,11 +388,13 @@ void parsed_files_are_checked_against_the_model(void**) {
   expect_error([&] { sp::adapters::parse_peft_config(other, "x", *model); }, sp::ErrorKind::ShapeMismatch, "token_dim");
 
   // Every method's file for the narrow model, read against the wide one.
-  for (sp_method method : {SP_METHOD_PROMPT_TUNING, SP_METHOD_PREFIX_TUNING, SP_METHOD_P_TUNING,
-                           SP_METHOD_MULTITASK_PROMPT_TUNING}) {
-    auto small = sp::methods::create_method(sp::methods::config_from_params(params_for(method), narrow->config()), *narrow);
+  for (sp_method method :
+       {SP_METHOD_PROMPT_TUNING, SP_METHOD_PREFIX_TUNING, SP_METHOD_P_TUNING, SP_METHOD_MULTITASK_PROMPT_TUNING}) {
+    auto small =
+        sp::methods::create_method(sp::methods::config_from_params(params_for(method), narrow->config()), *narrow);
     const nlohmann::json json = sp::adapters::peft_config_json(*small, *narrow);
-    expect_error([&] { sp::adapters::parse_peft_config(json, "x", *model); }, sp::ErrorKind::ShapeMismatch, "token_dim");
+    expect_error([&] { sp::adapters::parse_peft_config(json, "x", *model); }, sp::ErrorKind::ShapeMismatch,
+                 "token_dim");
     sp::adapters::parse_peft_config(json, "x", *narrow);  // and accepted by its own model
   }
   // Prefix tuning depends on every layer: a layer count that differs is refused.
@@ -387,7 +402,8 @@ void parsed_files_are_checked_against_the_model(void**) {
       sp::methods::config_from_params(params_for(SP_METHOD_PREFIX_TUNING), model->config()), *model);
   nlohmann::json layers = sp::adapters::peft_config_json(*prefix, *model);
   layers["num_layers"] = model->config().num_layers + 1;
-  expect_error([&] { sp::adapters::parse_peft_config(layers, "x", *model); }, sp::ErrorKind::ShapeMismatch, "num_layers");
+  expect_error([&] { sp::adapters::parse_peft_config(layers, "x", *model); }, sp::ErrorKind::ShapeMismatch,
+               "num_layers");
 }
 
 void methods_allocate_peft_module_shapes(void**) {

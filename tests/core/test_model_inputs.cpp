@@ -21,11 +21,10 @@
 
 // cmocka last: it defines a fail() macro that would clash with sp::fail in the headers above.
 extern "C" {
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-
-#include <cmocka.h>
 }
 
 namespace {
@@ -51,7 +50,7 @@ sp_adapter_params params_for(sp_method method) {
 }
 
 std::unique_ptr<sp::methods::SoftPromptMethod> make_method(const sp_adapter_params& params,
-                                                          const sp::model::Transformer& model) {
+                                                           const sp::model::Transformer& model) {
   return sp::methods::create_method(sp::methods::config_from_params(params, model.config()), model);
 }
 
@@ -60,9 +59,11 @@ sp::prompting::Batch sample_batch(bool with_mask, bool with_labels) {
   sp::prompting::Batch batch;
   batch.input_ids = at::tensor(std::vector<int64_t>{5, 17, 42, 99, 7, 8, 250, 0}, at::kLong).reshape({kBatch, kSeqLen});
   if (with_mask)
-    batch.attention_mask = at::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1, 0}, at::kLong).reshape({kBatch, kSeqLen});
+    batch.attention_mask =
+        at::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1, 0}, at::kLong).reshape({kBatch, kSeqLen});
   if (with_labels)
-    batch.labels = at::tensor(std::vector<int64_t>{5, 17, -100, 99, 7, 8, 250, -100}, at::kLong).reshape({kBatch, kSeqLen});
+    batch.labels =
+        at::tensor(std::vector<int64_t>{5, 17, -100, 99, 7, 8, 250, -100}, at::kLong).reshape({kBatch, kSeqLen});
   return batch;
 }
 
@@ -90,8 +91,9 @@ void default_labels_are_ids_with_padding_ignored(void**) {
       at::tensor(std::vector<int64_t>{5, 17, 42, 99, 7, 8, 250, -100}, at::kLong).reshape({kBatch, kSeqLen});
   assert_equal_tensors(filled.labels, expected);
   // The caller's ids are not touched (the labels are a copy, not a view).
-  assert_equal_tensors(batch.input_ids,
-                       at::tensor(std::vector<int64_t>{5, 17, 42, 99, 7, 8, 250, 0}, at::kLong).reshape({kBatch, kSeqLen}));
+  assert_equal_tensors(
+      batch.input_ids,
+      at::tensor(std::vector<int64_t>{5, 17, 42, 99, 7, 8, 250, 0}, at::kLong).reshape({kBatch, kSeqLen}));
   assert_true(filled.labels.data_ptr() != batch.input_ids.data_ptr());
   assert_true(at::equal(filled.input_ids, batch.input_ids) && at::equal(filled.attention_mask, batch.attention_mask));
 

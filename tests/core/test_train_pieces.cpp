@@ -25,11 +25,10 @@
 
 // cmocka last: it defines a fail() macro that would clash with sp::fail in the headers above.
 extern "C" {
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-
-#include <cmocka.h>
 }
 
 namespace {
@@ -58,7 +57,8 @@ struct ExpectedTarget {
   double loss;  // -log softmax(logits)[target]
 };
 
-std::vector<ExpectedTarget> expected_targets(const at::Tensor& hidden, const at::Tensor& labels, const at::Tensor& table) {
+std::vector<ExpectedTarget> expected_targets(const at::Tensor& hidden, const at::Tensor& labels,
+                                             const at::Tensor& table) {
   const at::Tensor h = hidden.to(at::kDouble).contiguous(), e = table.to(at::kDouble).contiguous();
   const at::Tensor y = labels.contiguous();
   const int64_t B = h.size(0), T = h.size(1), D = h.size(2), V = e.size(0);
@@ -97,9 +97,9 @@ void loss_matches_hand_computed_cross_entropy(void**) {
   // Row 0: every label is a target (label 0 is never one: nothing precedes it). Row 1: -100 in the
   // middle and at the end. Row 2: only its first label is set, which no position predicts, so the
   // row has no target at all.
-  const at::Tensor labels = at::tensor(std::vector<int64_t>{11, 42, 7, 255, 0,  //
-                                                        3, 9, -100, 17, -100,  //
-                                                        5, -100, -100, -100, -100},
+  const at::Tensor labels = at::tensor(std::vector<int64_t>{11, 42, 7, 255, 0,     //
+                                                            3, 9, -100, 17, -100,  //
+                                                            5, -100, -100, -100, -100},
                                        at::kLong)
                                 .reshape({B, T});
   const std::vector<ExpectedTarget> expected = expected_targets(hidden, labels, table);
@@ -135,7 +135,8 @@ void loss_without_targets_is_refused(void**) {
   c10::InferenceMode guard;
   const at::Tensor hidden = at::randn({2, 4, model->config().hidden_size});
   // Only the first position of each row has a label: after the shift nothing is predicted.
-  const at::Tensor labels = at::tensor(std::vector<int64_t>{8, -100, -100, -100, 9, -100, -100, -100}, at::kLong).reshape({2, 4});
+  const at::Tensor labels =
+      at::tensor(std::vector<int64_t>{8, -100, -100, -100, 9, -100, -100, -100}, at::kLong).reshape({2, 4});
   expect_error([&] { sp::train::target_losses(*model, hidden, labels); }, sp::ErrorKind::InvalidArgument, "-100");
 }
 
@@ -229,7 +230,8 @@ void adamw_first_step_moves_each_element_by_about_lr(void**) {
 double transformers_rate(double base, int64_t warmup, int64_t total, int64_t step) {
   if (step < warmup) return base * static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup));
   if (total == 0) return base;
-  return base * std::max(0.0, static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup)));
+  return base *
+         std::max(0.0, static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup)));
 }
 
 void schedule_follows_transformers_linear_warmup(void**) {
