@@ -24,12 +24,15 @@
 #include "util/errors.h"
 
 // cmocka last: it defines a fail() macro that would clash with sp::fail in the headers above.
+// clang-format off
 extern "C" {
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>
 }
+// clang-format on
 
 namespace {
 
