@@ -13,6 +13,10 @@ namespace SoftPrompt
     {
         private readonly AdapterHandle handle;
 
+        // The native calls behind Logits and EvalLoss (delegates made once, not per call).
+        private static readonly LogitsCall<AdapterHandle> NativeLogits = Native.spb_adapter_logits;
+        private static readonly EvalLossCall<AdapterHandle> NativeEvalLoss = Native.spb_adapter_eval_loss;
+
         private Adapter(Model model, AdapterHandle handle)
         {
             Model = model;
@@ -40,7 +44,7 @@ namespace SoftPrompt
                 throw new ArgumentNullException("model");
             if (folder == null)
                 throw new ArgumentNullException("folder");
-            return new Adapter(model, Errors.CheckHandle(Native.spb_load_adapter(model.Handle, folder), "Adapter.Load"));
+            return new Adapter(model, Errors.CheckHandle(Native.spb_adapter_load(model.Handle, folder), "Adapter.Load"));
         }
 
         /// <summary>Loads a file written by <see cref="SaveFile"/>.</summary>
@@ -50,7 +54,7 @@ namespace SoftPrompt
                 throw new ArgumentNullException("model");
             if (path == null)
                 throw new ArgumentNullException("path");
-            return new Adapter(model, Errors.CheckHandle(Native.spb_load_adapter_file(model.Handle, path), "Adapter.LoadFile"));
+            return new Adapter(model, Errors.CheckHandle(Native.spb_adapter_load_file(model.Handle, path), "Adapter.LoadFile"));
         }
 
         /// <summary>The model this adapter was created on.</summary>
@@ -61,7 +65,7 @@ namespace SoftPrompt
         {
             if (folder == null)
                 throw new ArgumentNullException("folder");
-            Errors.Check(Native.sp_save_adapter(Handle, folder));
+            Errors.Check(Native.sp_adapter_save(Handle, folder));
         }
 
         /// <summary>Writes softprompt's single-file format (encoders included, so training resumes exactly).</summary>
@@ -69,7 +73,7 @@ namespace SoftPrompt
         {
             if (path == null)
                 throw new ArgumentNullException("path");
-            Errors.Check(Native.sp_save_adapter_file(Handle, path));
+            Errors.Check(Native.sp_adapter_save_file(Handle, path));
         }
 
         /// <summary>Method, sizes and parameter counts.</summary>
@@ -124,34 +128,19 @@ namespace SoftPrompt
         /// <summary>Logits with this soft prompt, as a new array.</summary>
         public float[] Logits(Batch batch, LogitsMode mode = LogitsMode.Last)
         {
-            if (batch == null)
-                throw new ArgumentNullException("batch");
-            var output = new float[batch.LogitsCount(mode, Model.VocabSize)];
-            Logits(batch, mode, output);
-            return output;
+            return BatchCalls.Logits(NativeLogits, Handle, Model.VocabSize, batch, mode);
         }
 
         /// <summary>Logits with this soft prompt, written into <paramref name="output"/> (which must hold them all).</summary>
         public void Logits(Batch batch, LogitsMode mode, float[] output)
         {
-            if (batch == null)
-                throw new ArgumentNullException("batch");
-            if (output == null)
-                throw new ArgumentNullException("output");
-            Errors.Check(Native.spb_logits(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
-                                           batch.Labels, batch.TaskIds, mode, output));
+            BatchCalls.Logits(NativeLogits, Handle, batch, mode, output);
         }
 
         /// <summary>Mean loss and per-row log-likelihood with this soft prompt. Changes nothing.</summary>
-        public EvalResult EvalLoss(Batch batch)
+        public Evaluation EvalLoss(Batch batch)
         {
-            if (batch == null)
-                throw new ArgumentNullException("batch");
-            var mean = new float[1];
-            var rows = new float[batch.BatchSize];
-            Errors.Check(Native.spb_eval_loss(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
-                                              batch.Labels, batch.TaskIds, mean, rows));
-            return new EvalResult(mean[0], rows);
+            return BatchCalls.EvalLoss(NativeEvalLoss, Handle, batch);
         }
 
         /// <summary>True once Dispose has run.</summary>

@@ -5,8 +5,10 @@ namespace SoftPrompt
     /// <summary>
     /// A batch of token sequences, all of length <see cref="SeqLen"/> (pad to it), as row-major
     /// (batchSize, seqLen) int arrays. The arrays are used as given, not copied: each call pins
-    /// them for its duration. The library checks their lengths and values and reports a mismatch
-    /// as a SoftPromptException (InvalidArgument / OutOfRange).
+    /// them for its duration. The library checks the sizes, lengths and values when the batch is
+    /// used and reports a problem as a SoftPromptException with its status: InvalidArgument for a
+    /// batchSize or seqLen below 1 (or mask values other than 0/1), ShapeMismatch for an array of
+    /// the wrong length, OutOfRange for an id outside the vocabulary.
     /// </summary>
     public sealed class Batch
     {
@@ -19,10 +21,6 @@ namespace SoftPrompt
         public Batch(int batchSize, int seqLen, int[] inputIds, int[] attentionMask = null, int[] labels = null,
                      int[] taskIds = null)
         {
-            if (batchSize <= 0)
-                throw new ArgumentOutOfRangeException("batchSize", batchSize, "a batch needs at least one row");
-            if (seqLen <= 0)
-                throw new ArgumentOutOfRangeException("seqLen", seqLen, "a row needs at least one token");
             if (inputIds == null)
                 throw new ArgumentNullException("inputIds");
             BatchSize = batchSize;
@@ -40,15 +38,13 @@ namespace SoftPrompt
         public int[] Labels { get; private set; }
         public int[] TaskIds { get; private set; }
 
-        /// <summary>Number of floats <paramref name="mode"/> logits take for this batch.</summary>
-        internal int LogitsCount(LogitsMode mode, long vocabSize)
+        /// <summary>
+        /// Rows to allocate outputs for: BatchSize when the input ids fill BatchSize x SeqLen, else 0
+        /// (the call then fails on the batch before it writes anything, so no large buffer is made).
+        /// </summary>
+        internal int OutputRows
         {
-            long rows = mode == LogitsMode.All ? (long)BatchSize * SeqLen : BatchSize;
-            long count = rows * vocabSize;
-            if (count > int.MaxValue)
-                throw new ArgumentException(string.Format(
-                    "{0} logits ({1} values) do not fit in one .NET array; split the batch", mode, count));
-            return (int)count;
+            get { return BatchSize > 0 && InputIds.Length == (long)BatchSize * SeqLen ? BatchSize : 0; }
         }
     }
 }

@@ -1,9 +1,9 @@
 namespace SoftPrompt
 {
     /// <summary>Result of EvalLoss: the mean causal-LM loss and each row's log-likelihood.</summary>
-    public sealed class EvalResult
+    public sealed class Evaluation
     {
-        internal EvalResult(float meanLoss, float[] rowLogLikelihoods)
+        internal Evaluation(float meanLoss, float[] rowLogLikelihoods)
         {
             MeanLoss = meanLoss;
             RowLogLikelihoods = rowLogLikelihoods;

@@ -12,6 +12,10 @@ namespace SoftPrompt
     {
         private readonly ModelHandle handle;
 
+        // The native calls behind Logits and EvalLoss (delegates made once, not per call).
+        private static readonly LogitsCall<ModelHandle> NativeLogits = Native.spb_model_logits;
+        private static readonly EvalLossCall<ModelHandle> NativeEvalLoss = Native.spb_model_eval_loss;
+
         private Model(ModelHandle handle)
         {
             this.handle = handle;
@@ -51,34 +55,19 @@ namespace SoftPrompt
         /// <summary>Logits of the base model alone (no soft prompt), as a new array.</summary>
         public float[] Logits(Batch batch, LogitsMode mode = LogitsMode.Last)
         {
-            if (batch == null)
-                throw new ArgumentNullException("batch");
-            var output = new float[batch.LogitsCount(mode, VocabSize)];
-            Logits(batch, mode, output);
-            return output;
+            return BatchCalls.Logits(NativeLogits, Handle, VocabSize, batch, mode);
         }
 
         /// <summary>Logits of the base model alone, written into <paramref name="output"/> (which must hold them all).</summary>
         public void Logits(Batch batch, LogitsMode mode, float[] output)
         {
-            if (batch == null)
-                throw new ArgumentNullException("batch");
-            if (output == null)
-                throw new ArgumentNullException("output");
-            Errors.Check(Native.spb_model_logits(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds,
-                                                 batch.AttentionMask, batch.Labels, batch.TaskIds, mode, output));
+            BatchCalls.Logits(NativeLogits, Handle, batch, mode, output);
         }
 
         /// <summary>Mean causal-LM loss and per-row log-likelihood of the base model alone.</summary>
-        public EvalResult EvalLoss(Batch batch)
+        public Evaluation EvalLoss(Batch batch)
         {
-            if (batch == null)
-                throw new ArgumentNullException("batch");
-            var mean = new float[1];
-            var rows = new float[batch.BatchSize];
-            Errors.Check(Native.spb_model_eval_loss(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds,
-                                                    batch.AttentionMask, batch.Labels, batch.TaskIds, mean, rows));
-            return new EvalResult(mean[0], rows);
+            return BatchCalls.EvalLoss(NativeEvalLoss, Handle, batch);
         }
 
         /// <summary>True once Dispose has run.</summary>

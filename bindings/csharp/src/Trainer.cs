@@ -54,8 +54,8 @@ namespace SoftPrompt
             if (batch == null)
                 throw new ArgumentNullException("batch");
             var result = new NativeTrainResult();
-            Errors.Check(Native.spb_train_step(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
-                                               batch.Labels, batch.TaskIds, ref result));
+            Errors.Check(Native.spb_trainer_step(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
+                                                 batch.Labels, batch.TaskIds, ref result));
             return new TrainResult(result);
         }
 

@@ -5,22 +5,8 @@ using NUnit.Framework;
 namespace SoftPrompt.Tests
 {
     [TestFixture]
-    public class AdapterTests
+    public class AdapterTests : SharedModelFixture
     {
-        private Model model;
-
-        [TestFixtureSetUp]
-        public void OpenModel()
-        {
-            model = Model.Open(TestData.LlamaFolder);
-        }
-
-        [TestFixtureTearDown]
-        public void CloseModel()
-        {
-            model.Dispose();
-        }
-
         [Test]
         public void InfoReportsWhatTheOptionsAsked()
         {

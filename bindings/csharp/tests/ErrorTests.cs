@@ -127,6 +127,43 @@ namespace SoftPrompt.Tests
         }
 
         [Test]
+        public void BatchWithoutRowsOrTokensIsInvalidArgumentFromTheLibrary()
+        {
+            // The binding checks no batch sizes of its own: the library's status and message (which
+            // names its field, batch_size or seq_len) reach the caller, whichever call sees them first.
+            var noRows = new Batch(0, 3, new int[3]); // ids given: an empty array would reach C as NULL
+            foreach (TestDelegate call in new TestDelegate[] {
+                         () => adapter.Logits(noRows), () => model.Logits(noRows, LogitsMode.All),
+                         () => adapter.EvalLoss(noRows), () => model.EvalLoss(noRows) })
+            {
+                var error = Assert.Throws<SoftPromptException>(call);
+                Assert.AreEqual(Status.InvalidArgument, error.Status);
+                StringAssert.Contains("batch_size", error.NativeMessage);
+            }
+            var noTokens = new Batch(2, -1, new int[0]);
+            var shortRows = Assert.Throws<SoftPromptException>(() => adapter.Logits(noTokens, LogitsMode.All));
+            Assert.AreEqual(Status.InvalidArgument, shortRows.Status);
+            StringAssert.Contains("seq_len", shortRows.NativeMessage);
+            using (Trainer trainer = Trainer.Create(adapter))
+            {
+                var error = Assert.Throws<SoftPromptException>(() => trainer.Step(noRows));
+                Assert.AreEqual(Status.InvalidArgument, error.Status);
+                StringAssert.Contains("batch_size", error.NativeMessage);
+            }
+        }
+
+        [Test]
+        public void WrongLengthIdsAreShapeMismatchWithoutABufferForThem()
+        {
+            // 5 ids for 100000 x 100000 tokens: the library reports the shape. The binding sizes no
+            // buffer for such a batch (its 2.56e12 logits would not even fit in a .NET array).
+            var error = Assert.Throws<SoftPromptException>(
+                () => adapter.Logits(new Batch(100000, 100000, new[] { 1, 2, 3, 4, 5 }), LogitsMode.All));
+            Assert.AreEqual(Status.ShapeMismatch, error.Status);
+            StringAssert.Contains("input_ids has 5 values", error.NativeMessage);
+        }
+
+        [Test]
         public void MultitaskAdapterWithoutTaskIdsIsAnError()
         {
             var options = new AdapterOptions { Method = Method.MultitaskPromptTuning, NumVirtualTokens = 4, NumTasks = 2 };

@@ -126,7 +126,7 @@ namespace SoftPrompt.Tests
             using (Model model = Model.Open(TestData.LlamaFolder))
             {
                 Batch batch = TestData.TrainingBatch(); // 4 rows x 10 tokens, no padding: 9 targets per row
-                EvalResult result = model.EvalLoss(batch);
+                Evaluation result = model.EvalLoss(batch);
                 Assert.AreEqual(4, result.RowLogLikelihoods.Length);
                 double sum = 0;
                 foreach (float row in result.RowLogLikelihoods)

@@ -8,23 +8,9 @@ using NUnit.Framework;
 namespace SoftPrompt.Tests
 {
     [TestFixture]
-    public class ParameterShapeTests
+    public class ParameterShapeTests : SharedModelFixture
     {
         private const long Hidden = 64; // the tiny llama's hidden size (tests/make_models.cmake)
-
-        private Model model;
-
-        [TestFixtureSetUp]
-        public void OpenModel()
-        {
-            model = Model.Open(TestData.LlamaFolder);
-        }
-
-        [TestFixtureTearDown]
-        public void CloseModel()
-        {
-            model.Dispose();
-        }
 
         private static AdapterOptions Options(Method method, bool projection, EncoderType encoder, int tasks)
         {

@@ -55,7 +55,7 @@ namespace SoftPrompt.Tests
         [Test]
         public void LossAndRowLogLikelihoodsEqualTheCApi()
         {
-            EvalResult result = adapter.EvalLoss(TestData.ReferenceBatch());
+            Evaluation result = adapter.EvalLoss(TestData.ReferenceBatch());
             Floats.AssertEqual(Reference("loss.f32"), new[] { result.MeanLoss }, "loss");
             Floats.AssertEqual(Reference("rows.f32"), result.RowLogLikelihoods, "rows");
         }

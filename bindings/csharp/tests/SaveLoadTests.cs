@@ -7,22 +7,8 @@ using NUnit.Framework;
 namespace SoftPrompt.Tests
 {
     [TestFixture]
-    public class SaveLoadTests
+    public class SaveLoadTests : SharedModelFixture
     {
-        private Model model;
-
-        [TestFixtureSetUp]
-        public void OpenModel()
-        {
-            model = Model.Open(TestData.LlamaFolder);
-        }
-
-        [TestFixtureTearDown]
-        public void CloseModel()
-        {
-            model.Dispose();
-        }
-
         /// <summary>An adapter trained a few steps, so that saving cannot pass by writing the initial values.</summary>
         private Adapter Trained(AdapterOptions options)
         {

@@ -90,6 +90,27 @@ namespace SoftPrompt.Tests
     }
 
     /// <summary>Array comparisons with a useful message (first mismatch, and how many).</summary>
+    /// <summary>
+    /// Base of the fixtures whose tests share one tiny llama model (loaded once per fixture; NUnit
+    /// runs these set-up and tear-down methods for every derived fixture).
+    /// </summary>
+    public abstract class SharedModelFixture
+    {
+        protected Model model;
+
+        [TestFixtureSetUp]
+        public void OpenSharedModel()
+        {
+            model = Model.Open(TestData.LlamaFolder);
+        }
+
+        [TestFixtureTearDown]
+        public void CloseSharedModel()
+        {
+            model.Dispose();
+        }
+    }
+
     internal static class Floats
     {
         /// <summary>Exact equality (tolerance 0): same length, and == for every element.</summary>

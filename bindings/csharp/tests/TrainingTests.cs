@@ -6,22 +6,8 @@ using NUnit.Framework;
 namespace SoftPrompt.Tests
 {
     [TestFixture]
-    public class TrainingTests
+    public class TrainingTests : SharedModelFixture
     {
-        private Model model;
-
-        [TestFixtureSetUp]
-        public void OpenModel()
-        {
-            model = Model.Open(TestData.LlamaFolder);
-        }
-
-        [TestFixtureTearDown]
-        public void CloseModel()
-        {
-            model.Dispose();
-        }
-
         // The settings and learning rates of tests/c/test_training.c, where 200 steps halve the loss.
         [TestCase("prompt tuning", Method.PromptTuning, false, EncoderType.Mlp, 1, 0.1)]
         [TestCase("prefix tuning", Method.PrefixTuning, false, EncoderType.Mlp, 1, 0.05)]

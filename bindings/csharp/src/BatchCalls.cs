@@ -1,0 +1,73 @@
+// The Logits and EvalLoss calls that Model and Adapter share: the same argument handling and
+// buffer sizing around a native function that differs only in its handle type.
+using System;
+using SoftPrompt.Interop;
+
+namespace SoftPrompt
+{
+    /// <summary>Native.spb_model_logits / Native.spb_adapter_logits.</summary>
+    internal delegate Status LogitsCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
+                                                 int[] attentionMask, int[] labels, int[] taskIds, LogitsMode mode,
+                                                 float[] output);
+
+    /// <summary>Native.spb_model_eval_loss / Native.spb_adapter_eval_loss.</summary>
+    internal delegate Status EvalLossCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
+                                                   int[] attentionMask, int[] labels, int[] taskIds, float[] meanLoss,
+                                                   float[] rows);
+
+    internal static class BatchCalls
+    {
+        /// <summary>Logits as a new array, sized by the library (sp_logits_count) from the model's vocabulary.</summary>
+        internal static float[] Logits<THandle>(LogitsCall<THandle> call, THandle handle, long vocabSize, Batch batch,
+                                                LogitsMode mode)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            var output = new float[LogitsCount(vocabSize, batch, mode)];
+            Logits(call, handle, batch, mode, output);
+            return output;
+        }
+
+        /// <summary>Logits into <paramref name="output"/>, which must hold them all.</summary>
+        internal static void Logits<THandle>(LogitsCall<THandle> call, THandle handle, Batch batch, LogitsMode mode,
+                                             float[] output)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            if (output == null)
+                throw new ArgumentNullException("output");
+            Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
+                              batch.TaskIds, mode, output));
+        }
+
+        internal static Evaluation EvalLoss<THandle>(EvalLossCall<THandle> call, THandle handle, Batch batch)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            var mean = new float[1];
+            var rows = new float[batch.OutputRows];
+            Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
+                              batch.TaskIds, mean, rows));
+            return new Evaluation(mean[0], rows);
+        }
+
+        /// <summary>
+        /// The float count of a logits call, from the library: its failure (sizes below 1, an unknown
+        /// mode) is thrown as that call's SoftPromptException, like every other batch error.
+        /// </summary>
+        private static int LogitsCount(long vocabSize, Batch batch, LogitsMode mode)
+        {
+            long count = Native.spb_logits_count(vocabSize, batch.BatchSize, batch.SeqLen, mode);
+            if (count < 0)
+                throw Errors.Last("Logits");
+            // A batch whose input ids do not fill BatchSize x SeqLen fails in the call (ShapeMismatch)
+            // before the library looks at the buffer: allocate nothing for it.
+            if (batch.OutputRows == 0)
+                return 0;
+            if (count > int.MaxValue) // a .NET array limit, not a library one
+                throw new ArgumentException(string.Format(
+                    "{0} logits ({1} values) do not fit in one .NET array; split the batch", mode, count));
+            return (int)count;
+        }
+    }
+}
