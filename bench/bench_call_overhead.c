@@ -3,7 +3,7 @@
  * API on the tiny llama model; each binding's benchmark (bindings/<lang>/) times the same two calls
  * through its idiomatic layer, and the difference is the binding's overhead per call.
  *   info    sp_adapter_get_info on a prompt-tuning adapter (no tensor work: pure call cost)
- *   logits  sp_logits, SP_LOGITS_LAST, batch 1 x 8 tokens (ids 1..8), 4 virtual tokens
+ *   logits  sp_adapter_logits, SP_LOGITS_LAST, batch 1 x 8 tokens (ids 1..8), 4 virtual tokens
  *
  *   bench_call_overhead <model-folder> [info-calls] [logits-calls]
  */
@@ -50,9 +50,9 @@ int main(int argc, char** argv) {
   model_info.struct_size = sizeof model_info;
   sp_model_get_info(model, &model_info);
   float* logits = malloc((size_t)model_info.vocab_size * sizeof(float));
-  for (int i = 0; i < 50; ++i) sp_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)model_info.vocab_size);
+  for (int i = 0; i < 50; ++i) sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)model_info.vocab_size);
   start = now_ns();
-  for (int i = 0; i < logits_calls; ++i) sp_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)model_info.vocab_size);
+  for (int i = 0; i < logits_calls; ++i) sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)model_info.vocab_size);
   const double logits_ns = (now_ns() - start) / logits_calls;
   printf("{\"language\": \"c\", \"info_ns\": %.1f, \"logits_ns\": %.1f}\n", info_ns, logits_ns);
   free(logits);

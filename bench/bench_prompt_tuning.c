@@ -64,15 +64,15 @@ int main(int argc, char** argv) {
   sp_trainer* trainer = NULL;
   check(sp_trainer_create(&trainer, adapter, NULL), "sp_trainer_create");
 
-  for (int i = 0; i < warmup; ++i) check(sp_train_step(trainer, &batch, NULL), "sp_train_step");
+  for (int i = 0; i < warmup; ++i) check(sp_trainer_step(trainer, &batch, NULL), "sp_trainer_step");
   double start = now_seconds();
-  for (int i = 0; i < steps; ++i) check(sp_train_step(trainer, &batch, NULL), "sp_train_step");
+  for (int i = 0; i < steps; ++i) check(sp_trainer_step(trainer, &batch, NULL), "sp_trainer_step");
   const double train_seconds = (now_seconds() - start) / steps;
 
   float loss = 0;
-  for (int i = 0; i < warmup; ++i) check(sp_eval_loss(adapter, &batch, &loss, NULL), "sp_eval_loss");
+  for (int i = 0; i < warmup; ++i) check(sp_adapter_eval_loss(adapter, &batch, &loss, NULL), "sp_adapter_eval_loss");
   start = now_seconds();
-  for (int i = 0; i < steps; ++i) check(sp_eval_loss(adapter, &batch, &loss, NULL), "sp_eval_loss");
+  for (int i = 0; i < steps; ++i) check(sp_adapter_eval_loss(adapter, &batch, &loss, NULL), "sp_adapter_eval_loss");
   const double forward_seconds = (now_seconds() - start) / steps;
 
   const double tokens = (double)batch_size * seq_len;

@@ -4,8 +4,10 @@
  * It wraps capi/include/softprompt/softprompt.h plus a thin binding layer (the spb_* functions
  * below) whose signatures SWIG maps well: handles come back as return values (NULL on failure,
  * then sp_last_status() and sp_last_error() say why), arrays travel as (pointer, count) pairs, and
- * batches are passed as arrays instead of a struct of pointers. The layer adds no behaviour: each
- * spb_* function fills the C ABI's structs and calls the matching sp_* function.
+ * batches are passed as arrays instead of a struct of pointers. Each spb_* function fills the C
+ * ABI's structs and calls the matching sp_* function; the only things it adds are that an empty
+ * string or array means "not given" (NULL), and that the eval-loss wrappers pass a too-short
+ * output array to the C call as NULL, so the C library reports it.
  *
  * Per-language typemaps live in <lang>/typemaps.i and map:
  *   (const int32_t* INPUT, size_t INPUT_COUNT)   -> int[] / int[] / []int32      (may be null/nil: count 0)
@@ -65,16 +67,17 @@ struct sp_trainer {};
 %ignore sp_model_logits;
 %ignore sp_model_eval_loss;
 %ignore sp_adapter_create;
-%ignore sp_load_adapter;
-%ignore sp_load_adapter_file;
+%ignore sp_adapter_load;
+%ignore sp_adapter_load_file;
 %ignore sp_adapter_parameter_name;
 %ignore sp_adapter_parameter_size;
 %ignore sp_adapter_parameter_shape;
 %ignore sp_adapter_get_parameter;
-%ignore sp_logits;
-%ignore sp_eval_loss;
+%ignore sp_adapter_logits;
+%ignore sp_adapter_eval_loss;
+%ignore sp_logits_count;
 %ignore sp_trainer_create;
-%ignore sp_train_step;
+%ignore sp_trainer_step;
 %ignore sp_trainer_get_gradient;
 %ignore sp_model_get_info;
 %ignore sp_adapter_get_info;
@@ -90,6 +93,15 @@ struct sp_trainer {};
 %ignore sp_adapter_params::init_text;
 %ignore sp_adapter_params::tokenizer_name_or_path;
 %ignore sp_adapter_params::source_adapter;
+
+/* The names before 0.4 (forwarding aliases in the C library) are not wrapped. */
+%ignore sp_load_adapter;
+%ignore sp_load_adapter_file;
+%ignore sp_save_adapter;
+%ignore sp_save_adapter_file;
+%ignore sp_logits;
+%ignore sp_eval_loss;
+%ignore sp_train_step;
 
 %include "softprompt/softprompt.h"
 
@@ -118,15 +130,15 @@ sp_adapter* spb_adapter_create(sp_model* model, const sp_adapter_params* params,
   return adapter;
 }
 
-sp_adapter* spb_load_adapter(sp_model* model, const char* folder) {
+sp_adapter* spb_adapter_load(sp_model* model, const char* folder) {
   sp_adapter* adapter = NULL;
-  sp_load_adapter(&adapter, model, folder);
+  sp_adapter_load(&adapter, model, folder);
   return adapter;
 }
 
-sp_adapter* spb_load_adapter_file(sp_model* model, const char* path) {
+sp_adapter* spb_adapter_load_file(sp_model* model, const char* path) {
   sp_adapter* adapter = NULL;
-  sp_load_adapter_file(&adapter, model, path);
+  sp_adapter_load_file(&adapter, model, path);
   return adapter;
 }
 
@@ -171,6 +183,12 @@ int64_t spb_adapter_parameter_shape(const sp_adapter* adapter, const char* name,
   return sp_adapter_parameter_shape(adapter, name, dims_out, dims_count, &rank) == SP_OK ? (int64_t)rank : -1;
 }
 
+/* The float count of a logits call (sp_logits_count), or -1 on failure. */
+int64_t spb_logits_count(int64_t vocab_size, int32_t batch_size, int32_t seq_len, sp_logits_mode mode) {
+  size_t count = 0;
+  return sp_logits_count(vocab_size, batch_size, seq_len, mode, &count) == SP_OK ? (int64_t)count : -1;
+}
+
 sp_status spb_adapter_get_parameter(const sp_adapter* adapter, const char* name, float* out, size_t out_count) {
   return sp_adapter_get_parameter(adapter, name, out, out_count);
 }
@@ -203,10 +221,6 @@ static sp_batch spb_batch(int32_t batch_size, int32_t seq_len, const int32_t* in
   return batch;
 }
 
-#define SPB_BATCH_PARAMETERS                                                                               \
-  int32_t batch_size, int32_t seq_len, const int32_t *input_ids, size_t num_input_ids,                     \
-      const int32_t *attention_mask, size_t num_attention_mask, const int32_t *labels, size_t num_labels, \
-      const int32_t *task_ids, size_t num_task_ids
 #define SPB_BATCH_ARGUMENTS                                                                                 \
   batch_size, seq_len, input_ids, num_input_ids, attention_mask, num_attention_mask, labels, num_labels, \
       task_ids, num_task_ids
@@ -222,12 +236,12 @@ sp_status spb_model_logits(const sp_model* model, int32_t batch_size, int32_t se
   return sp_model_logits(model, &batch, mode, out, out_count);
 }
 
-sp_status spb_logits(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+sp_status spb_adapter_logits(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                      size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                      const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                      sp_logits_mode mode, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
-  return sp_logits(adapter, &batch, mode, out, out_count);
+  return sp_adapter_logits(adapter, &batch, mode, out, out_count);
 }
 
 /* mean_loss_out: 1 float; rows_out: batch_size floats or empty. */
@@ -242,23 +256,23 @@ sp_status spb_model_eval_loss(const sp_model* model, int32_t batch_size, int32_t
   return sp_model_eval_loss(model, &batch, mean_loss_out, rows_count ? rows_out : NULL);
 }
 
-sp_status spb_eval_loss(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+sp_status spb_adapter_eval_loss(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                         size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                         const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                         float* mean_loss_out, size_t mean_loss_count, float* rows_out, size_t rows_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
-    return sp_eval_loss(adapter, &batch, NULL, NULL);
-  return sp_eval_loss(adapter, &batch, mean_loss_out, rows_count ? rows_out : NULL);
+    return sp_adapter_eval_loss(adapter, &batch, NULL, NULL);
+  return sp_adapter_eval_loss(adapter, &batch, mean_loss_out, rows_count ? rows_out : NULL);
 }
 
 /* result: filled when the call succeeds (struct_size set here, from sp_train_result_init). */
-sp_status spb_train_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+sp_status spb_trainer_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                          size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                          const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                          sp_train_result* result) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (result) *result = sp_train_result_init();
-  return sp_train_step(trainer, &batch, result);
+  return sp_trainer_step(trainer, &batch, result);
 }
 %}

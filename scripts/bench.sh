@@ -8,7 +8,7 @@ build=${SP_BUILD_DIR:-$root/build}
 python=${SP_PYTHON:-$root/.venv/bin/python}
 "$root/scripts/build.sh" >/dev/null
 model=$build/bench/model-llama-768
-[ -f "$model/config.json" ] || "$build/examples/make_tiny_model" llama "$model" --layers 4 --hidden 768 --heads 12 \
+[ -f "$model/config.json" ] || "$build/tests/tools/make_tiny_model" llama "$model" --layers 4 --hidden 768 --heads 12 \
   --kv-heads 4 --intermediate 2048 --vocab 8192 --positions 1024 >/dev/null
 HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error \
   "$python" "$root/bench/compare_with_peft.py" --bench "$build/bench/bench_prompt_tuning" --model "$model" "$@"

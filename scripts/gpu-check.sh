@@ -107,7 +107,7 @@ fi
 run_suites bfloat16 -LE float32_reference -E "$float32_only$([ $have_reference_tools = 1 ] || echo '|reference|adapter_files|mpt_source_path')"
 
 model=$build/bench/model-llama-768
-"$build/examples/make_tiny_model" llama "$model" --layers 4 --hidden 768 --heads 12 --kv-heads 4 \
+"$build/tests/tools/make_tiny_model" llama "$model" --layers 4 --hidden 768 --heads 12 --kv-heads 4 \
   --intermediate 2048 --vocab 8192 --positions 1024 >/dev/null
 for dtype in float32 bfloat16; do
   if [ $have_reference_tools = 1 ]; then

@@ -7,7 +7,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SP_BUILD_DIR:-$root/build}
 "$root/scripts/build.sh" >/dev/null
 work=$build/example
-"$build/examples/make_tiny_model" llama "$work/model"
+"$build/tests/tools/make_tiny_model" llama "$work/model"
 steps=${1:-300}
 shift || true
 "$build/examples/train_prompt" "$work/model" "$work/adapter" "$steps" "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything softprompt needs, on Debian 12 as root (or with sudo):
-#   - Debian packages: compilers, CMake, cmocka, zlib, nlohmann-json, Python with venv, and the
+#   - Debian packages: compilers, CMake, clang-format, cmocka, zlib, nlohmann-json, Python with venv, and the
 #     binding toolchains: SWIG, a JDK with JUnit 4, Go, Mono with NUnit;
 #   - a project-local virtual environment (.venv, or $SP_VENV) holding the `torch` wheel, whose
 #     LibTorch the build uses, and the test-only tools (transformers, peft, safetensors).
@@ -12,7 +12,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv=${SP_VENV:-$root/.venv}
 requirements=$root/scripts/python-requirements.txt
 
-packages=(build-essential cmake pkg-config git libcmocka-dev zlib1g-dev nlohmann-json3-dev
+packages=(build-essential cmake pkg-config git clang-format libcmocka-dev zlib1g-dev nlohmann-json3-dev
           python3 python3-venv python3-pip
           swig default-jdk-headless junit4 golang-go mono-devel nunit-console libnunit-cil-dev)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: builds softprompt and runs all suites with ctest (C API, conformance against
+# Every test: checks the C/C++ formatting (scripts/check-format.sh), builds softprompt and runs all suites with ctest (C API, conformance against
 # transformers and PEFT, training, files), the conformance suites on other CPU kernel paths
 # (scripts/test-kernel-paths.sh; SP_SKIP_KERNEL_PATHS=1 skips), then the C API suites again under
 # AddressSanitizer and LeakSanitizer in a separate build (build-asan/).
@@ -8,6 +8,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SP_BUILD_DIR:-$root/build}
 start=$(date +%s)
 
+"$root/scripts/check-format.sh"
 "$root/scripts/build.sh"
 (cd "$build" && ctest --output-on-failure)
 # The conformance suites again on other CPU kernel paths (ATen default/AVX2, MKL, oneDNN).

@@ -1,4 +1,4 @@
-// Entry points: version, CUDA query, models.
+// Entry points: version, CUDA query, models, batches, logits sizes.
 #include <cstring>
 
 #include "batch_check.h"
@@ -10,28 +10,24 @@
 using namespace sp;
 using namespace sp::capi;
 
+namespace sp::capi {
+void write_evaluation(const engine::Evaluation& evaluation, float* mean_loss, float* row_log_likelihood) {
+  *mean_loss = static_cast<float>(evaluation.mean_loss);
+  if (row_log_likelihood)
+    std::memcpy(row_log_likelihood, evaluation.row_log_likelihood.data(),
+                evaluation.row_log_likelihood.size() * sizeof(float));
+}
+}  // namespace sp::capi
+
 namespace {
-engine::ModelOptions model_options(const sp_model_params& params) {
+// The ABI-level checks of sp_model_params: its enum fields hold enum values, allow_tf32 is 0 or 1.
+void check_model_params(const sp_model_params& params) {
   require(params.device == SP_DEVICE_CPU || params.device == SP_DEVICE_CUDA,
           "params->device " + std::to_string(static_cast<int>(params.device)) + " is not an sp_device_kind");
   require(params.dtype == SP_DTYPE_FLOAT32 || params.dtype == SP_DTYPE_BFLOAT16 || params.dtype == SP_DTYPE_FLOAT16,
           "params->dtype " + std::to_string(static_cast<int>(params.dtype)) + " is not an sp_dtype");
-  engine::ModelOptions options;
-  options.device = params.device == SP_DEVICE_CUDA ? engine::Device::Cuda : engine::Device::Cpu;
-  options.device_index = params.device_index;
-  options.dtype = params.dtype == SP_DTYPE_BFLOAT16 ? engine::DType::BFloat16
-                  : params.dtype == SP_DTYPE_FLOAT16 ? engine::DType::Float16
-                                                     : engine::DType::Float32;
   require(params.allow_tf32 == 0 || params.allow_tf32 == 1,
           "params->allow_tf32 must be 0 or 1, got " + std::to_string(params.allow_tf32));
-  options.allow_tf32 = params.allow_tf32 == 1;
-  return options;
-}
-
-void fill_eval(const engine::EvalResult& result, float* mean_loss, float* row_log_likelihood) {
-  *mean_loss = static_cast<float>(result.mean_loss);
-  if (row_log_likelihood)
-    std::memcpy(row_log_likelihood, result.row_log_likelihood.data(), result.row_log_likelihood.size() * sizeof(float));
 }
 }  // namespace
 
@@ -75,10 +71,8 @@ sp_status sp_model_create(sp_model** out, const char* model_folder, const sp_mod
     require_not_null(out, "out");
     require_not_null(model_folder, "model_folder");
     const sp_model_params settings = read_params(params, sp_model_default_params(), "sp_model_params");
-    auto handle = std::make_unique<sp_model>();
-    handle->model = engine::Model::load(model_folder, model_options(settings));
-    register_handle(handle.get(), HandleKind::Model);
-    *out = handle.release();
+    check_model_params(settings);
+    publish(out, engine::Model::load(model_folder, settings), HandleKind::Model);
   });
 }
 
@@ -103,13 +97,24 @@ sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) noexcept
   });
 }
 
+sp_status sp_logits_count(int64_t vocab_size, int32_t batch_size, int32_t seq_len, sp_logits_mode mode,
+                          size_t* count) noexcept {
+  return guard([&] {
+    require_not_null(count, "count");
+    require(vocab_size > 0, "vocab_size must be positive, got " + std::to_string(vocab_size));
+    require(batch_size > 0, "batch_size must be positive, got " + std::to_string(batch_size));
+    require(seq_len > 0, "seq_len must be positive, got " + std::to_string(seq_len));
+    *count = engine::logits_count(batch_size, seq_len, checked_logits_mode(mode), vocab_size);
+  });
+}
+
 sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, sp_logits_mode mode, float* out,
                           size_t out_count) noexcept {
   return guard([&] {
     const auto core = checked(model, "model");
     const engine::HostBatch host = checked_batch(batch, core->info());
-    const engine::LogitsMode logits_mode = checked_logits_mode(mode);
-    check_logits_buffer(host, logits_mode, core->info(), out, out_count);
+    const sp_logits_mode logits_mode = checked_logits_mode(mode);
+    require_not_null(out, "out");
     core->logits(host, logits_mode, out, out_count);
   });
 }
@@ -120,15 +125,8 @@ sp_status sp_model_eval_loss(const sp_model* model, const sp_batch* batch, float
     const auto core = checked(model, "model");
     const engine::HostBatch host = checked_batch(batch, core->info());
     require_not_null(mean_loss, "mean_loss");
-    fill_eval(core->evaluate(host), mean_loss, row_log_likelihood);
+    write_evaluation(core->evaluate(host), mean_loss, row_log_likelihood);
   });
 }
 
 }  // extern "C"
-
-namespace sp::capi {
-// Shared with api_adapter.cpp.
-void copy_eval_result(const engine::EvalResult& result, float* mean_loss, float* row_log_likelihood) {
-  fill_eval(result, mean_loss, row_log_likelihood);
-}
-}  // namespace sp::capi

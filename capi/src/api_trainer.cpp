@@ -1,5 +1,4 @@
 // Entry points: trainers.
-#include <cmath>
 #include <string>
 
 #include "batch_check.h"
@@ -9,36 +8,6 @@
 
 using namespace sp;
 using namespace sp::capi;
-
-namespace {
-// A finite value >= 0 (NaN and infinities fail: a step with them turns every parameter non-finite).
-bool finite_non_negative(double value) { return std::isfinite(value) && value >= 0; }
-
-engine::TrainerOptions trainer_options(const sp_trainer_params& params) {
-  require(finite_non_negative(params.learning_rate),
-          "params->learning_rate must be finite and not negative, got " + std::to_string(params.learning_rate));
-  require(params.beta1 >= 0 && params.beta1 < 1, "params->beta1 must be in [0, 1)");
-  require(params.beta2 >= 0 && params.beta2 < 1, "params->beta2 must be in [0, 1)");
-  require(finite_non_negative(params.eps) && params.eps > 0, "params->eps must be finite and positive");
-  require(finite_non_negative(params.weight_decay), "params->weight_decay must be finite and not negative");
-  require(finite_non_negative(params.max_grad_norm),
-          "params->max_grad_norm must be finite and not negative (0 = no clipping)");
-  require(params.warmup_steps >= 0, "params->warmup_steps must not be negative");
-  require(params.total_steps >= 0, "params->total_steps must not be negative (0 = constant rate)");
-  require(params.accumulation_steps >= 1, "params->accumulation_steps must be at least 1");
-  engine::TrainerOptions options;
-  options.learning_rate = params.learning_rate;
-  options.beta1 = params.beta1;
-  options.beta2 = params.beta2;
-  options.eps = params.eps;
-  options.weight_decay = params.weight_decay;
-  options.max_grad_norm = params.max_grad_norm;
-  options.warmup_steps = params.warmup_steps;
-  options.total_steps = params.total_steps;
-  options.accumulation_steps = params.accumulation_steps;
-  return options;
-}
-}  // namespace
 
 extern "C" {
 
@@ -69,16 +38,13 @@ sp_status sp_trainer_create(sp_trainer** out, sp_adapter* adapter, const sp_trai
     require_not_null(out, "out");
     const auto core_adapter = checked(adapter, "adapter");
     const sp_trainer_params settings = read_params(params, sp_trainer_default_params(), "sp_trainer_params");
-    auto handle = std::make_unique<sp_trainer>();
-    handle->trainer = engine::Trainer::create(core_adapter, trainer_options(settings));
-    register_handle(handle.get(), HandleKind::Trainer);
-    *out = handle.release();
+    publish(out, engine::Trainer::create(core_adapter, settings), HandleKind::Trainer);
   });
 }
 
 void sp_trainer_free(sp_trainer* trainer) noexcept { free_handle(trainer, HandleKind::Trainer); }
 
-sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) noexcept {
+sp_status sp_trainer_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) noexcept {
   return guard([&] {
     const auto core = checked(trainer, "trainer");
     const engine::HostBatch host = checked_adapter_batch(batch, core->adapter());

@@ -74,18 +74,10 @@ engine::HostBatch checked_adapter_batch(const sp_batch* given, const engine::Ada
   return host;
 }
 
-engine::LogitsMode checked_logits_mode(sp_logits_mode mode) {
+sp_logits_mode checked_logits_mode(sp_logits_mode mode) {
   require(mode == SP_LOGITS_LAST || mode == SP_LOGITS_ALL,
           "mode " + std::to_string(static_cast<int>(mode)) + " is not an sp_logits_mode");
-  return mode == SP_LOGITS_ALL ? engine::LogitsMode::All : engine::LogitsMode::Last;
-}
-
-void check_logits_buffer(const engine::HostBatch& batch, engine::LogitsMode mode, const engine::ModelInfo& model,
-                         const float* out, size_t out_count) {
-  require_not_null(out, "out");
-  const size_t needed = engine::logits_count(batch, mode, model.vocab_size);
-  if (out_count < needed)
-    throw BufferTooSmall("out holds " + std::to_string(out_count) + " floats but the logits need " + std::to_string(needed));
+  return mode;
 }
 
 }  // namespace sp::capi

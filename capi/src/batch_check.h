@@ -6,7 +6,8 @@
 
 namespace sp::capi {
 
-// Throws InvalidArgument (NULLs, sizes, mask values) or OutOfRange (ids, labels).
+// Throws InvalidArgument (NULLs, sizes, mask values), ShapeMismatch (an array whose count is not
+// batch_size * seq_len) or OutOfRange (ids, labels).
 engine::HostBatch checked_batch(const sp_batch* batch, const engine::ModelInfo& model);
 
 // checked_batch plus the adapter's needs: task ids in [0, num_tasks) for multitask prompt tuning
@@ -14,10 +15,6 @@ engine::HostBatch checked_batch(const sp_batch* batch, const engine::ModelInfo& 
 engine::HostBatch checked_adapter_batch(const sp_batch* batch, const engine::Adapter& adapter);
 
 // Throws InvalidArgument unless mode is a known sp_logits_mode.
-engine::LogitsMode checked_logits_mode(sp_logits_mode mode);
-
-// Checks an output buffer of out_count floats against what `mode` produces; BUFFER_TOO_SMALL otherwise.
-void check_logits_buffer(const engine::HostBatch& batch, engine::LogitsMode mode, const engine::ModelInfo& model,
-                         const float* out, size_t out_count);
+sp_logits_mode checked_logits_mode(sp_logits_mode mode);
 
 }  // namespace sp::capi

@@ -40,6 +40,8 @@ sp_status status_for(ErrorKind kind) noexcept {
     case ErrorKind::Device: return SP_ERR_DEVICE;
     case ErrorKind::ModelMismatch: return SP_ERR_MODEL_MISMATCH;
     case ErrorKind::OutOfMemory: return SP_ERR_OUT_OF_MEMORY;
+    case ErrorKind::BufferTooSmall: return SP_ERR_BUFFER_TOO_SMALL;
+    case ErrorKind::Backend: return SP_ERR_BACKEND;
     case ErrorKind::Internal: return SP_ERR_INTERNAL;
   }
   return SP_ERR_INTERNAL;

@@ -25,14 +25,13 @@ const char* kind_name(HandleKind kind) {
 
 // Copies the handle's engine reference while the registry lock keeps the handle from being freed.
 template <class Handle, class Object>
-std::shared_ptr<Object> acquire(const Handle* handle, std::shared_ptr<Object> Handle::*member, HandleKind kind,
-                                const char* name) {
+std::shared_ptr<Object> acquire(const Handle* handle, HandleKind kind, const char* name) {
   require(handle != nullptr, std::string(name) + " must not be NULL");
   std::lock_guard<std::mutex> lock(registry_mutex);
   auto it = registry().find(handle);
   if (it == registry().end() || it->second != kind)
     throw HandleError(std::string(name) + " is not a live " + kind_name(kind) + " (freed, or never created)");
-  return handle->*member;
+  return handle->object;
 }
 }  // namespace
 
@@ -50,13 +49,13 @@ bool unregister_handle(const void* handle, HandleKind kind) {
 }
 
 std::shared_ptr<engine::Model> checked(const sp_model* handle, const char* name) {
-  return acquire(handle, &sp_model::model, HandleKind::Model, name);
+  return acquire<sp_model, engine::Model>(handle, HandleKind::Model, name);
 }
 std::shared_ptr<engine::Adapter> checked(const sp_adapter* handle, const char* name) {
-  return acquire(handle, &sp_adapter::adapter, HandleKind::Adapter, name);
+  return acquire<sp_adapter, engine::Adapter>(handle, HandleKind::Adapter, name);
 }
 std::shared_ptr<engine::Trainer> checked(const sp_trainer* handle, const char* name) {
-  return acquire(handle, &sp_trainer::trainer, HandleKind::Trainer, name);
+  return acquire<sp_trainer, engine::Trainer>(handle, HandleKind::Trainer, name);
 }
 
 }  // namespace sp::capi

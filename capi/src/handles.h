@@ -8,18 +8,19 @@
 #pragma once
 
 #include <memory>
+#include <utility>
 
 #include "engine/engine.h"
 #include "softprompt/softprompt.h"
 
 struct sp_model {
-  std::shared_ptr<sp::engine::Model> model;
+  std::shared_ptr<sp::engine::Model> object;
 };
 struct sp_adapter {
-  std::shared_ptr<sp::engine::Adapter> adapter;
+  std::shared_ptr<sp::engine::Adapter> object;
 };
 struct sp_trainer {
-  std::shared_ptr<sp::engine::Trainer> trainer;
+  std::shared_ptr<sp::engine::Trainer> object;
 };
 
 namespace sp::capi {
@@ -36,6 +37,15 @@ bool unregister_handle(const void* handle, HandleKind kind);
 std::shared_ptr<engine::Model> checked(const sp_model* handle, const char* name);
 std::shared_ptr<engine::Adapter> checked(const sp_adapter* handle, const char* name);
 std::shared_ptr<engine::Trainer> checked(const sp_trainer* handle, const char* name);
+
+// Wraps a new engine object in a registered handle and hands it to the caller through *out.
+template <class Handle, class Object>
+void publish(Handle** out, std::shared_ptr<Object> object, HandleKind kind) {
+  auto handle = std::make_unique<Handle>();
+  handle->object = std::move(object);
+  register_handle(handle.get(), kind);
+  *out = handle.release();
+}
 
 // Frees a handle of the given type if it is live; ignores NULL and dead handles.
 template <class Handle>

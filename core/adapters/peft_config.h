@@ -1,4 +1,5 @@
-// adapter_config.json <-> MethodConfig, with exactly the fields PEFT's config classes declare.
+// adapter_config.json <-> MethodConfig, with exactly the fields PEFT's config classes declare: the
+// fields every prompt-learning config has here, each method's own through its row (methods/registry.h).
 #pragma once
 
 #include <nlohmann/json.hpp>

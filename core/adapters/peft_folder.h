@@ -8,13 +8,12 @@
 #include <memory>
 #include <string>
 
+#include "adapters/peft_files.h"
 #include "methods/method.h"
 #include "model/transformer.h"
 
 namespace sp::adapters {
 
-constexpr const char* kPeftConfigFile = "adapter_config.json";
-constexpr const char* kPeftWeightsFile = "adapter_model.safetensors";
 
 // Replaces the folder as a unit (io::write_folder_atomically): old files or new, never a mix;
 // other files in the folder (a README.md, tokenizer files) are kept.

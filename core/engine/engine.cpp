@@ -2,14 +2,17 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <c10/util/Exception.h>
 
 #include <cstring>
+#include <limits>
 
 #include "adapters/peft_folder.h"
 #include "adapters/single_file.h"
 #include "methods/factory.h"
 #include "model/transformer.h"
-#include "prompting/forward.h"
+#include "prompting/evaluate.h"
+#include "prompting/logits.h"
 #include "train/trainer.h"
 #include "util/errors.h"
 
@@ -29,12 +32,32 @@ struct Trainer::Impl {
 
 namespace {
 
-at::ScalarType scalar_type(DType dtype) {
-  switch (dtype) {
-    case DType::BFloat16: return at::kBFloat16;
-    case DType::Float16: return at::kHalf;
-    default: return at::kFloat;
+// Runs `body`, turning LibTorch's errors into sp::Error so that nothing above the engine needs
+// LibTorch's headers. LibTorch's CPU allocator reports a failed allocation as a plain c10::Error
+// (an enforce in c10/core/impl/alloc_cpu.cpp), and a size whose byte count overflows likewise:
+// both are out-of-memory conditions. what() carries a multi-line C++ backtrace; callers want the
+// message.
+template <class Body>
+auto translated(Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const c10::OutOfMemoryError& error) {
+    fail(ErrorKind::OutOfMemory, error.what_without_backtrace());
+  } catch (const c10::Error& error) {
+    const std::string& message = error.msg();
+    const bool out_of_memory = message.find("DefaultCPUAllocator: can't allocate memory") != std::string::npos ||
+                               message.find("Storage size calculation overflowed") != std::string::npos;
+    fail(out_of_memory ? ErrorKind::OutOfMemory : ErrorKind::Backend, error.what_without_backtrace());
   }
+}
+
+at::ScalarType scalar_type(sp_dtype dtype) {
+  switch (dtype) {
+    case SP_DTYPE_BFLOAT16: return at::kBFloat16;
+    case SP_DTYPE_FLOAT16: return at::kHalf;
+    case SP_DTYPE_FLOAT32: return at::kFloat;
+  }
+  fail(ErrorKind::InvalidArgument, std::to_string(static_cast<int>(dtype)) + " is not an sp_dtype");
 }
 
 // int32 host array -> int64 CPU tensor (a copy: the caller's memory is only borrowed).
@@ -60,16 +83,30 @@ prompting::Batch to_batch(const HostBatch& host) {
   return batch;
 }
 
-void copy_out(const at::Tensor& tensor, float* out, std::size_t out_count) {
+// Copies a result into a buffer the caller sized (checked before the computation).
+void copy_out(const at::Tensor& tensor, float* out) {
   at::Tensor host = tensor.to(at::kCPU, at::kFloat).contiguous();
-  if (static_cast<std::size_t>(host.numel()) > out_count)
-    fail(ErrorKind::InvalidArgument, "output buffer holds " + std::to_string(out_count) + " floats but the result has " +
-                                         std::to_string(host.numel()));
   std::memcpy(out, host.data_ptr<float>(), static_cast<std::size_t>(host.numel()) * sizeof(float));
 }
 
-EvalResult to_result(const prompting::Evaluation& evaluation) {
-  EvalResult result;
+void check_logits_buffer(const HostBatch& batch, sp_logits_mode mode, int64_t vocab_size, std::size_t out_count) {
+  const std::size_t needed = logits_count(batch.batch_size, batch.seq_len, mode, vocab_size);
+  if (out_count < needed)
+    fail(ErrorKind::BufferTooSmall,
+         "out holds " + std::to_string(out_count) + " floats but the logits need " + std::to_string(needed));
+}
+
+at::Tensor logits_of(const model::Transformer& model, const methods::SoftPromptMethod* method, const HostBatch& batch,
+                     sp_logits_mode mode) {
+  const auto selection =
+      mode == SP_LOGITS_ALL ? prompting::LogitsSelection::AllTokens : prompting::LogitsSelection::LastToken;
+  return prompting::compute_logits(model, method, to_batch(batch), selection);
+}
+
+Evaluation evaluation_of(const model::Transformer& model, const methods::SoftPromptMethod* method,
+                         const HostBatch& batch) {
+  const prompting::Evaluation evaluation = prompting::evaluate(model, method, to_batch(batch));
+  Evaluation result;
   result.mean_loss = evaluation.mean_loss;
   at::Tensor rows = evaluation.row_log_likelihood.contiguous();
   result.row_log_likelihood.assign(rows.data_ptr<float>(), rows.data_ptr<float>() + rows.numel());
@@ -81,45 +118,59 @@ const at::Tensor& named(const methods::NamedTensors& tensors, const std::string&
     if (entry.first == name) return entry.second;
   std::string known;
   for (const auto& entry : tensors) known += (known.empty() ? "" : ", ") + entry.first;
-  fail(ErrorKind::NotFound, std::string("no ") + what + " named '" + name + "'" + (known.empty() ? "" : " (known: " + known + ")"));
+  fail(ErrorKind::NotFound,
+       std::string("no ") + what + " named '" + name + "'" + (known.empty() ? "" : " (known: " + known + ")"));
 }
 
 void copy_exact(const at::Tensor& tensor, const std::string& name, float* out, std::size_t count) {
   if (static_cast<std::size_t>(tensor.numel()) != count)
-    fail(ErrorKind::InvalidArgument, "'" + name + "' has " + std::to_string(tensor.numel()) + " values but count is " +
-                                         std::to_string(count));
-  copy_out(tensor.detach(), out, count);
+    fail(ErrorKind::InvalidArgument,
+         "'" + name + "' has " + std::to_string(tensor.numel()) + " values but count is " + std::to_string(count));
+  copy_out(tensor.detach(), out);
 }
 
 }  // namespace
 
-std::size_t logits_count(const HostBatch& batch, LogitsMode mode, int64_t vocab_size) {
-  const auto rows = static_cast<std::size_t>(batch.batch_size);
-  const auto per_row = static_cast<std::size_t>(vocab_size) * (mode == LogitsMode::All ? static_cast<std::size_t>(batch.seq_len) : 1);
-  return rows * per_row;
+std::size_t logits_count(int64_t batch_size, int64_t seq_len, sp_logits_mode mode, int64_t vocab_size) {
+  const int64_t positions = mode == SP_LOGITS_ALL ? seq_len : 1;
+  const auto limit = static_cast<unsigned __int128>(std::numeric_limits<std::size_t>::max());
+  const auto count = static_cast<unsigned __int128>(batch_size) * static_cast<unsigned __int128>(positions) *
+                     static_cast<unsigned __int128>(vocab_size);
+  if (batch_size < 0 || seq_len < 0 || count > limit)
+    fail(ErrorKind::OutOfRange, "the logits of " + std::to_string(batch_size) + " x " + std::to_string(positions) +
+                                    " positions over " + std::to_string(vocab_size) + " tokens do not fit in memory");
+  return static_cast<std::size_t>(count);
 }
 
-int cuda_device_count() { return at::hasCUDA() ? static_cast<int>(at::getNumGPUs()) : 0; }
+int cuda_device_count() {
+  return translated([] { return at::hasCUDA() ? static_cast<int>(at::getNumGPUs()) : 0; });
+}
 
 // --- Model
 
-std::shared_ptr<Model> Model::load(const std::string& folder, const ModelOptions& options) {
-  at::Device device = at::kCPU;
-  if (options.device == Device::Cuda) {
-    const int count = cuda_device_count();
-    if (options.device_index < 0 || options.device_index >= count)
-      fail(ErrorKind::Device, "CUDA device " + std::to_string(options.device_index) + " requested, but " +
-                                  (count == 0 ? std::string("no CUDA device is available") : std::to_string(count) + " are available"));
-    device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(options.device_index));
-  }
-  std::shared_ptr<Model> model(new Model());
-  model->impl_ = std::make_unique<Impl>();
-  model->impl_->transformer = model::Transformer::load(folder, device, scalar_type(options.dtype));
-  const model::ModelConfig& c = model->impl_->transformer->config();
-  model->info_ = {c.model_type, c.vocab_size, c.hidden_size, c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim,
-                  c.max_position_embeddings};
-  model->allow_tf32_ = options.allow_tf32;
-  return model;
+Model::Model() = default;
+Model::~Model() = default;
+
+std::shared_ptr<Model> Model::load(const std::string& folder, const sp_model_params& params) {
+  return translated([&] {
+    at::Device device = at::kCPU;
+    if (params.device == SP_DEVICE_CUDA) {
+      const int count = cuda_device_count();
+      if (params.device_index < 0 || params.device_index >= count)
+        fail(ErrorKind::Device, "CUDA device " + std::to_string(params.device_index) + " requested, but " +
+                                    (count == 0 ? std::string("no CUDA device is available")
+                                                : std::to_string(count) + " are available"));
+      device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(params.device_index));
+    }
+    std::shared_ptr<Model> model(new Model());
+    model->impl_ = std::make_unique<Impl>();
+    model->impl_->transformer = model::Transformer::load(folder, device, scalar_type(params.dtype));
+    const model::ModelConfig& c = model->impl_->transformer->config();
+    model->info_ = {c.model_type, c.vocab_size,   c.hidden_size, c.num_layers,
+                    c.num_heads,  c.num_kv_heads, c.head_dim,    c.max_position_embeddings};
+    model->allow_tf32_ = params.allow_tf32 != 0;
+    return model;
+  });
 }
 
 void Model::use_precision() const {
@@ -135,133 +186,163 @@ void Model::use_precision() const {
   at::globalContext().setAllowTF32CuDNN(allow_tf32_);
 }
 
-Model::~Model() = default;
-
-void Model::logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const {
-  use_precision();
-  auto selection = mode == LogitsMode::All ? prompting::LogitsSelection::AllTokens : prompting::LogitsSelection::LastToken;
-  copy_out(prompting::compute_logits(*impl_->transformer, nullptr, to_batch(batch), selection), out, out_count);
+void Model::logits(const HostBatch& batch, sp_logits_mode mode, float* out, std::size_t out_count) const {
+  translated([&] {
+    check_logits_buffer(batch, mode, info_.vocab_size, out_count);
+    use_precision();
+    copy_out(logits_of(*impl_->transformer, nullptr, batch, mode), out);
+  });
 }
 
-EvalResult Model::evaluate(const HostBatch& batch) const {
-  use_precision();
-  return to_result(prompting::evaluate(*impl_->transformer, nullptr, to_batch(batch)));
+Evaluation Model::evaluate(const HostBatch& batch) const {
+  return translated([&] {
+    use_precision();
+    return evaluation_of(*impl_->transformer, nullptr, batch);
+  });
 }
 
 // --- Adapter
 
+Adapter::Adapter() = default;
+Adapter::~Adapter() = default;
+
 std::shared_ptr<Adapter> Adapter::wrap(std::shared_ptr<const Model> model, std::unique_ptr<Impl> impl) {
   std::shared_ptr<Adapter> adapter(new Adapter());
   const methods::SoftPromptMethod& method = *impl->method;
-  adapter->info_.kind = method.kind();
+  adapter->info_.method = method.method();
   adapter->info_.num_virtual_tokens = method.num_virtual_tokens();
-  adapter->info_.num_tasks = method.kind() == methods::MethodKind::MultitaskPromptTuning ? method.config().num_tasks : 0;
-  adapter->info_.num_trainable_values = 0;
+  adapter->info_.num_tasks = method.num_tasks();
+  adapter->info_.num_trainable_parameters = 0;
   for (const auto& [name, tensor] : method.parameters()) {
     adapter->info_.parameter_names.push_back(name);
-    adapter->info_.num_trainable_values += tensor.numel();
+    adapter->info_.num_trainable_parameters += tensor.numel();
   }
   adapter->impl_ = std::move(impl);
   adapter->model_ = std::move(model);
   return adapter;
 }
 
-std::shared_ptr<Adapter> Adapter::create(std::shared_ptr<const Model> model, const methods::MethodConfig& config) {
-  auto impl = std::make_unique<Impl>();
-  impl->method = methods::create_method(config, *model->impl().transformer);
-  return wrap(std::move(model), std::move(impl));
+std::shared_ptr<Adapter> Adapter::create(std::shared_ptr<const Model> model, const sp_adapter_params& params) {
+  return translated([&] {
+    const model::Transformer& transformer = *model->impl_->transformer;
+    auto impl = std::make_unique<Impl>();
+    impl->method = methods::create_method(methods::config_from_params(params, transformer.config()), transformer);
+    return wrap(std::move(model), std::move(impl));
+  });
 }
 
 std::shared_ptr<Adapter> Adapter::load(std::shared_ptr<const Model> model, const std::string& folder) {
-  auto impl = std::make_unique<Impl>();
-  impl->method = adapters::load_peft_folder(folder, *model->impl().transformer);
-  return wrap(std::move(model), std::move(impl));
+  return translated([&] {
+    auto impl = std::make_unique<Impl>();
+    impl->method = adapters::load_peft_folder(folder, *model->impl_->transformer);
+    return wrap(std::move(model), std::move(impl));
+  });
 }
 
 std::shared_ptr<Adapter> Adapter::load_file(std::shared_ptr<const Model> model, const std::string& path) {
-  auto impl = std::make_unique<Impl>();
-  impl->method = adapters::load_single_file(path, *model->impl().transformer);
-  return wrap(std::move(model), std::move(impl));
+  return translated([&] {
+    auto impl = std::make_unique<Impl>();
+    impl->method = adapters::load_single_file(path, *model->impl_->transformer);
+    return wrap(std::move(model), std::move(impl));
+  });
 }
 
-Adapter::~Adapter() = default;
-
 void Adapter::save(const std::string& folder) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  model_->use_precision();  // P-tuning and projected prefixes run their encoder to save
-  adapters::save_peft_folder(folder, *impl_->method, *model_->impl().transformer);
+  translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    model_->use_precision();  // P-tuning and projected prefixes run their encoder to save
+    adapters::save_peft_folder(folder, *impl_->method, *model_->impl_->transformer);
+  });
 }
 
 void Adapter::save_file(const std::string& path) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  model_->use_precision();
-  adapters::save_single_file(path, *impl_->method, *model_->impl().transformer);
+  translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    model_->use_precision();
+    adapters::save_single_file(path, *impl_->method, *model_->impl_->transformer);
+  });
 }
 
-void Adapter::logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  model_->use_precision();
-  auto selection = mode == LogitsMode::All ? prompting::LogitsSelection::AllTokens : prompting::LogitsSelection::LastToken;
-  copy_out(prompting::compute_logits(*model_->impl().transformer, impl_->method.get(), to_batch(batch), selection), out,
-           out_count);
+void Adapter::logits(const HostBatch& batch, sp_logits_mode mode, float* out, std::size_t out_count) const {
+  translated([&] {
+    check_logits_buffer(batch, mode, model_->info().vocab_size, out_count);
+    std::lock_guard<std::mutex> lock(mutex_);
+    model_->use_precision();
+    copy_out(logits_of(*model_->impl_->transformer, impl_->method.get(), batch, mode), out);
+  });
 }
 
-EvalResult Adapter::evaluate(const HostBatch& batch) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  model_->use_precision();
-  return to_result(prompting::evaluate(*model_->impl().transformer, impl_->method.get(), to_batch(batch)));
-}
-
-std::size_t Adapter::parameter_size(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return static_cast<std::size_t>(named(impl_->method->parameters(), name, "trainable tensor").numel());
+Evaluation Adapter::evaluate(const HostBatch& batch) const {
+  return translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    model_->use_precision();
+    return evaluation_of(*model_->impl_->transformer, impl_->method.get(), batch);
+  });
 }
 
 std::vector<int64_t> Adapter::parameter_shape(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const at::IntArrayRef sizes = named(impl_->method->parameters(), name, "trainable tensor").sizes();
-  return {sizes.begin(), sizes.end()};
+  return translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const at::IntArrayRef sizes = named(impl_->method->parameters(), name, "trainable tensor").sizes();
+    return std::vector<int64_t>(sizes.begin(), sizes.end());
+  });
+}
+
+std::size_t Adapter::parameter_size(const std::string& name) const {
+  return translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return static_cast<std::size_t>(named(impl_->method->parameters(), name, "trainable tensor").numel());
+  });
 }
 
 void Adapter::copy_parameter(const std::string& name, float* out, std::size_t count) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  copy_exact(named(impl_->method->parameters(), name, "trainable tensor"), name, out, count);
+  translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    copy_exact(named(impl_->method->parameters(), name, "trainable tensor"), name, out, count);
+  });
 }
 
 // --- Trainer
 
-std::shared_ptr<Trainer> Trainer::create(std::shared_ptr<Adapter> adapter, const TrainerOptions& options) {
-  train::TrainerConfig config;
-  config.schedule.base_lr = options.learning_rate;
-  config.schedule.warmup_steps = options.warmup_steps;
-  config.schedule.total_steps = options.total_steps;
-  config.adamw = {options.beta1, options.beta2, options.eps, options.weight_decay};
-  config.max_grad_norm = options.max_grad_norm;
-  config.accumulation_steps = options.accumulation_steps;
-  std::shared_ptr<Trainer> trainer(new Trainer());
-  trainer->impl_ = std::make_unique<Impl>();
-  {
-    std::lock_guard<std::mutex> lock(adapter->mutex());
-    trainer->impl_->trainer = std::make_unique<train::Trainer>(adapter->model().impl().transformer,
-                                                               *adapter->impl().method, config);
-  }
-  trainer->adapter_ = std::move(adapter);
-  return trainer;
-}
-
+Trainer::Trainer() = default;
 Trainer::~Trainer() = default;
 
+std::shared_ptr<Trainer> Trainer::create(std::shared_ptr<Adapter> adapter, const sp_trainer_params& params) {
+  return translated([&] {
+    train::TrainerConfig config;
+    config.schedule.base_lr = params.learning_rate;
+    config.schedule.warmup_steps = params.warmup_steps;
+    config.schedule.total_steps = params.total_steps;
+    config.adamw = {params.beta1, params.beta2, params.eps, params.weight_decay};
+    config.max_grad_norm = params.max_grad_norm;
+    config.accumulation_steps = params.accumulation_steps;
+    std::shared_ptr<Trainer> trainer(new Trainer());
+    trainer->impl_ = std::make_unique<Impl>();
+    {
+      std::lock_guard<std::mutex> lock(adapter->mutex_);
+      trainer->impl_->trainer =
+          std::make_unique<train::Trainer>(adapter->model_->impl_->transformer, *adapter->impl_->method, config);
+    }
+    trainer->adapter_ = std::move(adapter);
+    return trainer;
+  });
+}
+
 TrainStepResult Trainer::step(const HostBatch& batch) {
-  std::lock_guard<std::mutex> lock(adapter_->mutex());
-  adapter_->model().use_precision();
-  train::StepResult step = impl_->trainer->step(to_batch(batch));
-  return {step.loss, step.updated, step.grad_norm, step.learning_rate, step.updates_done};
+  return translated([&] {
+    std::lock_guard<std::mutex> lock(adapter_->mutex_);
+    adapter_->model_->use_precision();
+    const train::StepResult step = impl_->trainer->step(to_batch(batch));
+    return TrainStepResult{step.loss, step.updated, step.grad_norm, step.learning_rate, step.updates_done};
+  });
 }
 
 void Trainer::copy_gradient(const std::string& name, float* out, std::size_t count) const {
-  std::lock_guard<std::mutex> lock(adapter_->mutex());
-  if (impl_->trainer->last_gradients().empty()) fail(ErrorKind::NotFound, "no optimizer update has happened yet");
-  copy_exact(named(impl_->trainer->last_gradients(), name, "gradient"), name, out, count);
+  translated([&] {
+    std::lock_guard<std::mutex> lock(adapter_->mutex_);
+    if (impl_->trainer->last_gradients().empty()) fail(ErrorKind::NotFound, "no optimizer update has happened yet");
+    copy_exact(named(impl_->trainer->last_gradients(), name, "gradient"), name, out, count);
+  });
 }
 
 }  // namespace sp::engine

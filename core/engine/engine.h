@@ -1,6 +1,9 @@
-// The core's outward face: models, adapters and trainers over plain host arrays, with no LibTorch
-// type in sight, so that the C ABI (and anything else) can use the core without compiling against
-// LibTorch. Every function throws sp::Error (or a LibTorch error) on failure and changes nothing then.
+// The core's outward face: models, adapters and trainers over plain host arrays and the public
+// header's parameter structs, with no LibTorch type in sight, so that the C ABI (and anything else)
+// uses the core without compiling against LibTorch. Every function throws sp::Error on failure -
+// LibTorch's own errors are translated here (Backend, OutOfMemory) - and changes nothing then.
+// Callers check only what the ABI itself defines (NULLs, struct sizes, enum values); every rule
+// about values is checked by the core.
 #pragma once
 
 #include <cstddef>
@@ -10,19 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "methods/method_config.h"
+#include "softprompt/softprompt.h"
 
 namespace sp::engine {
-
-enum class Device { Cpu, Cuda };
-enum class DType { Float32, BFloat16, Float16 };
-
-struct ModelOptions {
-  Device device = Device::Cpu;
-  int device_index = 0;
-  DType dtype = DType::Float32;
-  bool allow_tf32 = false;  // CUDA float32: let cuBLAS/cuDNN use TF32 (see sp_model_params)
-};
 
 struct ModelInfo {
   std::string model_type;
@@ -39,50 +32,58 @@ struct HostBatch {
   int64_t seq_len = 0;
 };
 
-enum class LogitsMode { Last, All };
-
-struct EvalResult {
+struct Evaluation {
   double mean_loss = 0;
   std::vector<float> row_log_likelihood;
 };
 
-class Model;
+// Floats a logits call of `mode` returns: batch_size (* seq_len) * vocab_size. OutOfRange when the
+// count does not fit in size_t.
+std::size_t logits_count(int64_t batch_size, int64_t seq_len, sp_logits_mode mode, int64_t vocab_size);
+
+int cuda_device_count();
+
 class Adapter;
+class Trainer;
 
 class Model {
  public:
-  static std::shared_ptr<Model> load(const std::string& folder, const ModelOptions& options);
+  // `params` holds valid enum values (the caller checked them); the device must exist.
+  static std::shared_ptr<Model> load(const std::string& folder, const sp_model_params& params);
   ~Model();
   const ModelInfo& info() const { return info_; }
-  // Sets LibTorch's float32 precision for this model's CUDA work on the calling thread (a no-op on
-  // the CPU); every engine call that computes runs it first.
-  void use_precision() const;
 
-  void logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const;
-  EvalResult evaluate(const HostBatch& batch) const;
-
-  struct Impl;
-  const Impl& impl() const { return *impl_; }
+  // `out` holds out_count floats; BufferTooSmall when that is less than logits_count.
+  void logits(const HostBatch& batch, sp_logits_mode mode, float* out, std::size_t out_count) const;
+  Evaluation evaluate(const HostBatch& batch) const;
 
  private:
-  Model() = default;
+  friend class Adapter;
+  friend class Trainer;
+  struct Impl;
+  Model();
+  // Sets LibTorch's float32 precision for this model's CUDA work (a no-op on the CPU); every
+  // engine call that computes runs it first.
+  void use_precision() const;
+
   std::unique_ptr<Impl> impl_;
   ModelInfo info_{};
   bool allow_tf32_ = false;
 };
 
 struct AdapterInfo {
-  methods::MethodKind kind;
+  sp_method method;
   int64_t num_virtual_tokens;
-  int64_t num_tasks;              // 0 unless multitask prompt tuning
-  int64_t num_trainable_values;   // total float32 values over all trainable tensors
+  int64_t num_tasks;                 // task ids a batch needs per row; 0 = the method takes none
+  int64_t num_trainable_parameters;  // float32 values over all trainable tensors
   std::vector<std::string> parameter_names;
 };
 
 // A soft prompt on a model. Thread-safe: every call takes the adapter's lock.
 class Adapter {
  public:
-  static std::shared_ptr<Adapter> create(std::shared_ptr<const Model> model, const methods::MethodConfig& config);
+  // `params` holds valid enum values and consistent pointer/count pairs (the caller checked them).
+  static std::shared_ptr<Adapter> create(std::shared_ptr<const Model> model, const sp_adapter_params& params);
   // PEFT folder layout.
   static std::shared_ptr<Adapter> load(std::shared_ptr<const Model> model, const std::string& folder);
   // softprompt's single-file format.
@@ -92,32 +93,25 @@ class Adapter {
   void save(const std::string& folder) const;
   void save_file(const std::string& path) const;
   const AdapterInfo& info() const { return info_; }
-  void logits(const HostBatch& batch, LogitsMode mode, float* out, std::size_t out_count) const;
-  EvalResult evaluate(const HostBatch& batch) const;
-  // Element count of a trainable tensor; throws NotFound for unknown names.
-  std::size_t parameter_size(const std::string& name) const;
-  std::vector<int64_t> parameter_shape(const std::string& name) const;
-  void copy_parameter(const std::string& name, float* out, std::size_t count) const;
   const Model& model() const { return *model_; }
-
-  struct Impl;
-  Impl& impl() const { return *impl_; }
-  std::mutex& mutex() const { return mutex_; }
+  void logits(const HostBatch& batch, sp_logits_mode mode, float* out, std::size_t out_count) const;
+  Evaluation evaluate(const HostBatch& batch) const;
+  // Shape and element count of a trainable tensor; NotFound for unknown names.
+  std::vector<int64_t> parameter_shape(const std::string& name) const;
+  std::size_t parameter_size(const std::string& name) const;
+  // `count` must equal parameter_size (InvalidArgument otherwise).
+  void copy_parameter(const std::string& name, float* out, std::size_t count) const;
 
  private:
-  Adapter() = default;
+  friend class Trainer;
+  struct Impl;
+  Adapter();
   static std::shared_ptr<Adapter> wrap(std::shared_ptr<const Model> model, std::unique_ptr<Impl> impl);
+
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Impl> impl_;
   AdapterInfo info_{};
   mutable std::mutex mutex_;
-};
-
-struct TrainerOptions {
-  double learning_rate = 3e-2;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
-  double max_grad_norm = 0;
-  int64_t warmup_steps = 0, total_steps = 0, accumulation_steps = 1;
 };
 
 struct TrainStepResult {
@@ -130,24 +124,21 @@ struct TrainStepResult {
 
 class Trainer {
  public:
-  static std::shared_ptr<Trainer> create(std::shared_ptr<Adapter> adapter, const TrainerOptions& options);
+  // InvalidArgument naming the setting for values the trainer cannot use (train/trainer_config.h).
+  static std::shared_ptr<Trainer> create(std::shared_ptr<Adapter> adapter, const sp_trainer_params& params);
   ~Trainer();
 
   TrainStepResult step(const HostBatch& batch);
   const Adapter& adapter() const { return *adapter_; }
+  // `count` must equal the tensor's size; NotFound before the first update or for unknown names.
   void copy_gradient(const std::string& name, float* out, std::size_t count) const;
 
-  struct Impl;
-
  private:
-  Trainer() = default;
+  struct Impl;
+  Trainer();
+
   std::shared_ptr<Adapter> adapter_;
   std::unique_ptr<Impl> impl_;
 };
-
-int cuda_device_count();
-
-// Total element count of an output of `mode` for `batch` on a model with `vocab_size`.
-std::size_t logits_count(const HostBatch& batch, LogitsMode mode, int64_t vocab_size);
 
 }  // namespace sp::engine

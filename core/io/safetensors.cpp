@@ -260,9 +260,4 @@ std::string encode_safetensors(const std::vector<TensorToWrite>& tensors,
   return out;
 }
 
-void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
-  write_file_atomically(path, encode_safetensors(tensors, metadata));
-}
-
 }  // namespace sp::io

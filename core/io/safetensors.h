@@ -89,8 +89,4 @@ struct TensorToWrite {
 std::string encode_safetensors(const std::vector<TensorToWrite>& tensors,
                                const std::map<std::string, std::string>& metadata);
 
-// encode_safetensors + an atomic write (see write_file_atomically).
-void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
-                       const std::map<std::string, std::string>& metadata);
-
 }  // namespace sp::io

@@ -1,24 +1,29 @@
-// Builds the method a MethodConfig names, after checking the configuration against the model.
+// Builds the method a MethodConfig names (through its row in the method table), after checking the
+// configuration against the model.
 #pragma once
 
 #include <memory>
 
 #include "methods/method.h"
 #include "methods/parameter_shapes.h"
+#include "softprompt/softprompt.h"
 
 namespace sp::methods {
 
-// Checks a configuration without allocating anything: its rules (zero tokens, negative sizes, an init
-// mode the method does not have, ...) and plausible bounds throw `kind` with `source` (a file name;
-// empty for a caller's request) and the key in the message. Returns the tensors the method will
-// allocate, for comparison with a file's declared tensors (check_declared_tensors) before
-// create_method allocates them.
+// A configuration from the public parameters: the shared fields, then the method's own through its
+// row (InvalidArgument or OutOfRange for a request its method cannot honour). Not yet validated.
+MethodConfig config_from_params(const sp_adapter_params& params, const model::ModelConfig& model);
+
+// Checks a configuration without allocating anything: the shared and the method's rules and
+// plausible bounds throw `kind` with `source` (a file name; empty for a caller's request) and the
+// key in the message. Returns the tensors the method will allocate, for comparison with a file's
+// declared tensors (check_declared_tensors) before create_method allocates them.
 std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model::ModelConfig& model, ErrorKind kind,
                                          const std::string& source);
 
 // check_config(..., InvalidArgument, ""), check_fits_in_memory (OutOfMemory for tensors larger
-// than the machine's memory), then builds the method. `loading` skips MPT's source
-// initialisation (see MultitaskPromptTuning).
+// than the machine's memory), then builds the method. `loading` skips data-dependent
+// initialisation (the tensors are about to be overwritten from a file).
 std::unique_ptr<SoftPromptMethod> create_method(const MethodConfig& config, const model::Transformer& model,
                                                 bool loading = false);
 

@@ -39,17 +39,17 @@ std::vector<int64_t> fit_init_token_ids(const std::vector<int64_t>& ids, int64_t
   return fitted;
 }
 
-at::Tensor initial_prompt_table(const MethodConfig& config, const model::Transformer& model, int64_t rows,
+at::Tensor initial_prompt_table(const PromptTuningSettings& settings, const model::Transformer& model, int64_t rows,
                                 at::Generator& generator, bool loading) {
   const int64_t V = model.config().vocab_size;
   at::Tensor table = normal_table(rows, model.config().hidden_size, generator);
   if (loading) return table;
-  if (config.init == PromptInit::SampleVocab) {
+  if (settings.init == SP_INIT_SAMPLE_VOCAB) {
     at::Tensor ids = at::randint(0, V, {rows}, generator, at::kLong);
     return model.embed_tokens(ids.to(model.device())).to(at::kCPU, at::kFloat);
   }
-  if (config.init == PromptInit::Text) {
-    std::vector<int64_t> ids = fit_init_token_ids(config.init_token_ids, rows);
+  if (settings.init == SP_INIT_TEXT) {
+    std::vector<int64_t> ids = fit_init_token_ids(settings.init_token_ids, rows);
     for (int64_t id : ids)
       if (id < 0 || id >= V)
         fail(ErrorKind::OutOfRange,

@@ -4,7 +4,7 @@
 
 #include <ATen/ATen.h>
 
-#include "methods/method_config.h"
+#include "methods/prompt_tuning/settings.h"
 #include "model/transformer.h"
 
 namespace sp::methods {
@@ -24,7 +24,7 @@ Linear make_linear(int64_t in, int64_t out, at::Generator& generator);
 // The prompt table of prompt tuning and MPT: RANDOM, SAMPLE_VOCAB (after the N(0,1) draw, `rows`
 // ids drawn uniformly from the vocabulary) or TEXT (token ids cut or repeated to `rows`).
 // `loading`: only the N(0,1) draw (like PEFT in inference mode); the values are about to be replaced.
-at::Tensor initial_prompt_table(const MethodConfig& config, const model::Transformer& model, int64_t rows,
+at::Tensor initial_prompt_table(const PromptTuningSettings& settings, const model::Transformer& model, int64_t rows,
                                 at::Generator& generator, bool loading);
 
 // A trainable float32 copy on `device`.

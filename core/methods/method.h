@@ -33,18 +33,18 @@ class SoftPromptMethod {
   virtual ~SoftPromptMethod() = default;
 
   const MethodConfig& config() const { return config_; }
-  MethodKind kind() const { return config_.kind; }
+  sp_method method() const { return config_.method(); }
   int64_t num_virtual_tokens() const { return config_.num_virtual_tokens; }
 
+  // Tasks a batch's rows choose from (each row's task id in [0, num_tasks)); 0 for methods that take
+  // no task ids, which then ignore them.
+  virtual int64_t num_tasks() const { return 0; }
   // What a batch receives. Differentiable with respect to parameters().
   virtual PromptContribution contribute(const PromptRequest& request) const = 0;
   // Trainable tensors by PEFT's in-memory names ("embedding.weight", "transform.0.weight", ...).
   virtual NamedTensors parameters() const = 0;
   // The tensors PEFT stores in adapter_model.safetensors, by PEFT's keys (encoders already applied).
   virtual NamedTensors tensors_for_saving() const = 0;
-  // The prefix geometry PEFT records in adapter_config.json (token_dim, num_attention_heads).
-  virtual int64_t peft_token_dim() const;
-  virtual int64_t peft_num_attention_heads() const;
 
  protected:
   SoftPromptMethod(MethodConfig config, const model::ModelConfig& model) : config_(std::move(config)), model_(model) {}

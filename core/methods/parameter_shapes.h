@@ -1,10 +1,10 @@
-// The trainable tensors a MethodConfig implies, computed from the configuration alone - before any
-// of them is allocated. Three uses:
+// The trainable tensors a MethodConfig implies (each method's row predicts its own), computed from
+// the configuration alone - before any of them is allocated. Three uses:
 //   - plausible bounds on every size setting (a file may say num_virtual_tokens = 2^31 - 1),
 //   - the bytes an adapter needs, compared with the machine's memory before allocating them,
 //   - the shapes a file must declare, compared with its safetensors header before reading its data.
-// create_method() checks that each method allocates exactly these shapes, so this list cannot drift
-// from the methods themselves.
+// create_method() checks that each method allocates exactly its predicted shapes, so a prediction
+// cannot drift from its method.
 #pragma once
 
 #include <cstdint>
@@ -39,13 +39,12 @@ struct ExpectedTensor {
   std::vector<int64_t> shape() const;
 };
 
-// Throws `kind` naming the key, its value and its bound when a size setting lies outside
-// [1, bound] (encoder_hidden_size: [0, bound], 0 meaning token_dim). `source` prefixes messages.
-void check_size_bounds(const MethodConfig& config, ErrorKind kind, const std::string& source);
-
-// The tensors create_method(config, model) allocates, in parameters() order. Call only after
-// check_size_bounds: the list of an LSTM has 8 entries per layer.
-std::vector<ExpectedTensor> expected_parameters(const MethodConfig& config, const model::ModelConfig& model);
+// The first dimension of every prompt table, the model's hidden size, and torch.nn.Linear(in, out)'s
+// weight (out, in) and bias (out) appended under `prefix` (".weight", ".bias"): the pieces of the
+// methods' predictions.
+ExpectedDim virtual_tokens_dim(const MethodConfig& config);
+ExpectedDim hidden_size_dim(const model::ModelConfig& model);
+void add_linear(std::vector<ExpectedTensor>& out, const std::string& prefix, ExpectedDim in, ExpectedDim out_dim);
 
 // Bytes of float32 storage for `tensors`, saturating at UINT64_MAX instead of overflowing.
 std::uint64_t float32_bytes(const std::vector<ExpectedTensor>& tensors);

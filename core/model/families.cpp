@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "model/config_reader.h"
+#include "util/json_reader.h"
 #include "util/errors.h"
 
 namespace sp::model {
@@ -14,29 +14,29 @@ std::string layer_prefix(const char* stem, int64_t layer) { return std::string(s
 // --- RoPE: both the transformers-5 form ("rope_parameters") and the older one ("rope_theta" +
 // "rope_scaling") are found in the wild; real Llama-3 checkpoints use the older one. Read as
 // transformers' RotaryEmbeddingConfigMixin standardises them (modeling_rope_utils.py, 5.24).
-const nlohmann::json* non_empty_object(const ConfigReader& reader, const std::string& key) {
+const nlohmann::json* non_empty_object(const JsonReader& reader, const std::string& key) {
   const nlohmann::json* object = reader.object(key);
   return object && !object->empty() ? object : nullptr;
 }
 
-void refuse_partial_rotary(const ConfigReader& reader) {
+void refuse_partial_rotary(const JsonReader& reader) {
   if (reader.number("partial_rotary_factor", 1.0) != 1.0)
     reader.unsupported("partial_rotary_factor other than 1 is not supported");
 }
 
 // The pretraining context of llama3 and yarn: the rope dict's original_max_position_embeddings, else
 // max_position_embeddings (transformers' standardisation; a top-level key of that name is not read).
-int64_t original_context(const ConfigReader& rope_reader, const ModelConfig& config) {
+int64_t original_context(const JsonReader& rope_reader, const ModelConfig& config) {
   return rope_reader.size("original_max_position_embeddings", kMaxPositions, config.max_position_embeddings);
 }
 
-double required_factor(const ConfigReader& rope_reader, const std::string& type) {
+double required_factor(const JsonReader& rope_reader, const std::string& type) {
   if (!rope_reader.has("factor")) rope_reader.format_error("rope type \"" + type + "\" needs \"factor\"");
   return rope_reader.positive("factor", 1.0);
 }
 
 // YaRN's attention factor: given, or 0.1 ln(factor) + 1 (scaled by mscale / mscale_all_dim when both are set).
-double yarn_attention_factor(const ConfigReader& rope_reader, double factor) {
+double yarn_attention_factor(const JsonReader& rope_reader, double factor) {
   if (rope_reader.has("attention_factor")) return rope_reader.positive("attention_factor", 1.0);
   const double mscale = rope_reader.number("mscale", 0.0), mscale_all_dim = rope_reader.number("mscale_all_dim", 0.0);
   auto get_mscale = [factor](double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; };
@@ -47,7 +47,7 @@ double yarn_attention_factor(const ConfigReader& rope_reader, double factor) {
   return value;
 }
 
-void read_rope(const ConfigReader& reader, ModelConfig& config) {
+void read_rope(const JsonReader& reader, ModelConfig& config) {
   RopeConfig& rope = config.rope;
   refuse_partial_rotary(reader);
   rope.theta = reader.positive("rope_theta", 10000.0);
@@ -55,7 +55,7 @@ void read_rope(const ConfigReader& reader, ModelConfig& config) {
   const nlohmann::json* scaling = non_empty_object(reader, "rope_scaling");
   const nlohmann::json* dict = scaling ? scaling : non_empty_object(reader, "rope_parameters");
   if (!dict) return;
-  ConfigReader r(*dict, reader.source() + (scaling ? " rope_scaling" : " rope_parameters"));
+  JsonReader r(*dict, reader.source() + (scaling ? " rope_scaling" : " rope_parameters"));
   rope.theta = r.positive("rope_theta", rope.theta);
   rope.type = r.string("rope_type", r.string("type", "default"));
   refuse_partial_rotary(r);
@@ -92,7 +92,7 @@ void read_rope(const ConfigReader& reader, ModelConfig& config) {
 
 // The window of a config's "sliding_window" key: transformers' class default when the key is absent,
 // none (0) when it is null.
-int64_t read_window(const ConfigReader& reader, int64_t class_default) {
+int64_t read_window(const JsonReader& reader, int64_t class_default) {
   if (!reader.present("sliding_window")) return class_default;
   return reader.has("sliding_window") ? reader.size("sliding_window", kMaxPositions) : 0;
 }
@@ -103,7 +103,7 @@ struct LlamaLikeDefaults {
 };
 
 // --- llama, mistral and qwen2 share one reader; the families differ in biases and windows.
-void read_llama_like(const ConfigReader& reader, ModelConfig& config, LlamaLikeDefaults defaults) {
+void read_llama_like(const JsonReader& reader, ModelConfig& config, LlamaLikeDefaults defaults) {
   config.vocab_size = reader.size("vocab_size", kMaxVocabSize);
   config.hidden_size = reader.size("hidden_size", kMaxHiddenSize);
   config.num_layers = reader.size("num_hidden_layers", kMaxLayers);
@@ -127,7 +127,7 @@ void read_llama_like(const ConfigReader& reader, ModelConfig& config, LlamaLikeD
   // this library never applies to the frozen model), and for llama every sliding-window key.
 }
 
-void read_llama(const ConfigReader& reader, ModelConfig& config) {
+void read_llama(const JsonReader& reader, ModelConfig& config) {
   read_llama_like(reader, config, {2048, 0});
   config.attention_qkv_bias = config.attention_output_bias = reader.boolean("attention_bias", false);
   config.mlp_bias = reader.boolean("mlp_bias", false);
@@ -135,7 +135,7 @@ void read_llama(const ConfigReader& reader, ModelConfig& config) {
 
 // Mistral: llama's weights without any bias (MistralAttention and MistralMLP have none, whatever
 // attention_bias or mlp_bias say) and one sliding window on every layer (MistralModel ignores layer_types).
-void read_mistral(const ConfigReader& reader, ModelConfig& config) {
+void read_mistral(const JsonReader& reader, ModelConfig& config) {
   read_llama_like(reader, config, {4096 * 32, 8});
   config.sliding_window = read_window(reader, 4096);
   config.sliding_layers.assign(static_cast<std::size_t>(config.num_layers), config.sliding_window > 0);
@@ -143,7 +143,7 @@ void read_mistral(const ConfigReader& reader, ModelConfig& config) {
 
 // Qwen2: a window only when use_sliding_window is true, and then only on the layers layer_types marks
 // "sliding_attention" (by default those from max_window_layers on).
-void read_qwen2(const ConfigReader& reader, ModelConfig& config) {
+void read_qwen2(const JsonReader& reader, ModelConfig& config) {
   read_llama_like(reader, config, {32768, 32});
   config.attention_qkv_bias = true;  // Qwen2 always has q/k/v biases and no o_proj bias
   config.attention_output_bias = false;
@@ -206,7 +206,7 @@ LayerWeightNames llama_layer_names(int64_t layer, const ModelConfig& config) {
 }
 
 // --- gpt2
-void read_gpt2(const ConfigReader& reader, ModelConfig& config) {
+void read_gpt2(const JsonReader& reader, ModelConfig& config) {
   config.vocab_size = reader.size("vocab_size", kMaxVocabSize);
   config.hidden_size = reader.size("n_embd", kMaxHiddenSize);
   config.num_layers = reader.size("n_layer", kMaxLayers);
@@ -262,10 +262,10 @@ LayerWeightNames gpt2_layer_names(int64_t layer, const ModelConfig&) {
 }
 
 const Family kFamilies[] = {
-    {"gpt2", read_gpt2, gpt2_model_names, gpt2_layer_names},
-    {"llama", read_llama, llama_model_names, llama_layer_names},
-    {"mistral", read_mistral, llama_model_names, llama_layer_names},
-    {"qwen2", read_qwen2, llama_model_names, llama_layer_names},
+    {"gpt2", read_gpt2, gpt2_model_names, gpt2_layer_names, "transformer."},
+    {"llama", read_llama, llama_model_names, llama_layer_names, ""},
+    {"mistral", read_mistral, llama_model_names, llama_layer_names, ""},
+    {"qwen2", read_qwen2, llama_model_names, llama_layer_names, ""},
 };
 
 }  // namespace
@@ -282,9 +282,9 @@ std::string supported_model_types() {
   return list;
 }
 
-std::vector<std::string> checkpoint_prefixes(const ModelConfig& config) {
-  if (config.model_type == "gpt2") return {"", "transformer."};
-  return {""};
+std::vector<std::string> checkpoint_prefixes(const Family& family) {
+  if (family.optional_name_prefix[0] == '\0') return {""};
+  return {"", family.optional_name_prefix};
 }
 
 }  // namespace sp::model

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "util/json_reader.h"
 
 namespace sp::model {
 
@@ -29,21 +30,22 @@ struct ModelWeightNames {
   bool transposed_matrices = false;
 };
 
-class ConfigReader;
-
 struct Family {
   const char* model_type;
-  void (*read_config)(const ConfigReader& reader, ModelConfig& config);
+  void (*read_config)(const JsonReader& reader, ModelConfig& config);
   ModelWeightNames (*model_names)();
   LayerWeightNames (*layer_names)(int64_t layer, const ModelConfig& config);
+  // Some checkpoints prefix every name with the base-model attribute ("transformer." for GPT-2
+  // saved from GPT2LMHeadModel, none for the original upload): the loader tries the names as they
+  // are, then with this prefix. Empty when the family's names are always complete.
+  const char* optional_name_prefix;
 };
 
 // nullptr for unsupported model types.
 const Family* find_family(const std::string& model_type);
 std::string supported_model_types();  // "gpt2, llama, mistral, qwen2", for error messages
 
-// Some checkpoints prefix every name with the base-model attribute (e.g. "transformer." for GPT-2
-// saved from GPT2LMHeadModel, none for the original upload). The loader tries each prefix.
-std::vector<std::string> checkpoint_prefixes(const ModelConfig& config);
+// The prefixes the loader tries before a family's weight names: "" and its optional_name_prefix.
+std::vector<std::string> checkpoint_prefixes(const Family& family);
 
 }  // namespace sp::model

@@ -10,16 +10,11 @@
 #include "model/rope.h"
 #include "util/errors.h"
 #include "util/fingerprint.h"
+#include "util/shape_text.h"
 
 namespace sp::model {
 
 namespace {
-
-std::string shape_text(at::IntArrayRef shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
 
 at::Tensor rotate_half(const at::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
@@ -67,8 +62,9 @@ class TransformerLoader {
     model->dtype_ = dtype_;
     config_ = &model->config_;
     store_ = io::WeightStore::open_folder(folder_);
-    prefixes_ = checkpoint_prefixes(*config_);
-    names_ = find_family(config_->model_type)->model_names();
+    const Family& family = *find_family(config_->model_type);  // parse_model_config refused unknown types
+    prefixes_ = checkpoint_prefixes(family);
+    names_ = family.model_names();
 
     // First every weight's presence, shape and dtype against config.json, on meta tensors (which own
     // no memory), so that a config whose sizes contradict the files fails before anything is allocated.

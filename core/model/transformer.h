@@ -47,7 +47,6 @@ class Transformer {
   // (B, S) int64 ids -> (B, S, hidden) in the model dtype (the word embeddings only; learned
   // positions are added inside forward, to every input position including prepended prompts).
   at::Tensor embed_tokens(const at::Tensor& ids) const;
-  const at::Tensor& token_embedding_weight() const { return token_embedding_; }
 
   // Final hidden states after the last norm, (B, S, hidden). Throws Unsupported when the model's
   // sliding window applies to the call (more attended positions, prefix included, than the window).

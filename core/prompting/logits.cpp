@@ -1,21 +1,13 @@
-#include "prompting/forward.h"
+#include "prompting/logits.h"
 
-#include "train/loss.h"
+#include "prompting/model_inputs.h"
 
 namespace sp::prompting {
-
-Batch with_default_labels(const Batch& batch) {
-  if (batch.labels.defined()) return batch;
-  Batch copy = batch;
-  copy.labels = batch.input_ids.clone();
-  if (batch.attention_mask.defined()) copy.labels.masked_fill_(batch.attention_mask.eq(0), train::kIgnoredLabel);
-  return copy;
-}
 
 at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
                           LogitsSelection selection) {
   c10::InferenceMode guard;
-  PreparedInputs inputs(model, method, batch);
+  ModelInputs inputs(model, method, batch);
   at::Tensor hidden = model.forward(inputs.forward_inputs());
   const int64_t B = hidden.size(0), first = inputs.num_prepended();
   if (selection == LogitsSelection::AllTokens) return model.lm_head(hidden.slice(1, first)).to(at::kCPU, at::kFloat);
@@ -33,18 +25,6 @@ at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPr
   at::Tensor flat_index = at::arange(B, last.options()) * T + last + first;
   at::Tensor selected = hidden.reshape({B * T, hidden.size(2)}).index_select(0, flat_index);
   return model.lm_head(selected).to(at::kCPU, at::kFloat);
-}
-
-Evaluation evaluate(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch) {
-  c10::InferenceMode guard;
-  PreparedInputs inputs(model, method, with_default_labels(batch));
-  at::Tensor hidden = model.forward(inputs.forward_inputs());
-  train::TargetLosses losses = train::target_losses(model, hidden, inputs.labels());
-  Evaluation evaluation;
-  evaluation.num_targets = losses.token_losses.size(0);
-  evaluation.mean_loss = train::mean_loss(losses).item<double>();
-  evaluation.row_log_likelihood = train::row_log_likelihood(losses, hidden.size(0)).to(at::kCPU);
-  return evaluation;
 }
 
 }  // namespace sp::prompting

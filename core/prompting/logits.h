@@ -1,5 +1,4 @@
-// Forward passes of a model with an optional soft-prompt method: logits and evaluation.
-// Both run without autograd and change nothing.
+// Logits of a model with an optional soft-prompt method. Runs without autograd and changes nothing.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -18,17 +17,5 @@ enum class LogitsSelection {
 // float32 CPU logits.
 at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
                           LogitsSelection selection);
-
-struct Evaluation {
-  double mean_loss = 0;
-  at::Tensor row_log_likelihood;  // (B) float32 CPU: sum of log p(target) per row
-  int64_t num_targets = 0;
-};
-
-// Labels default to the input ids with padded positions ignored (see with_default_labels).
-Evaluation evaluate(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch);
-
-// The batch with labels filled in when it has none: input ids, -100 where the attention mask is 0.
-Batch with_default_labels(const Batch& batch);
 
 }  // namespace sp::prompting

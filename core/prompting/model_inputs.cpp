@@ -1,8 +1,8 @@
-#include "prompting/batch.h"
+#include "prompting/model_inputs.h"
 
 namespace sp::prompting {
 
-PreparedInputs::PreparedInputs(const model::Transformer& model, const methods::SoftPromptMethod* method,
+ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPromptMethod* method,
                                const Batch& batch, bool training) {
   const at::Device device = model.device();
   const int64_t B = batch.input_ids.size(0);
@@ -37,7 +37,7 @@ PreparedInputs::PreparedInputs(const model::Transformer& model, const methods::S
   }
 }
 
-model::ForwardInputs PreparedInputs::forward_inputs() const {
+model::ForwardInputs ModelInputs::forward_inputs() const {
   model::ForwardInputs inputs;
   inputs.embeddings = embeddings_;
   inputs.attention_mask = attention_mask_;

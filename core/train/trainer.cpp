@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "prompting/forward.h"
+#include "prompting/model_inputs.h"
 #include "train/loss.h"
 #include "util/errors.h"
 
@@ -19,15 +19,14 @@ std::vector<at::Tensor> tensors_of(const methods::NamedTensors& named) {
 Trainer::Trainer(std::shared_ptr<const model::Transformer> model, methods::SoftPromptMethod& method, TrainerConfig config)
     : model_(std::move(model)),
       method_(method),
-      config_(config),
+      config_((validate(config), config)),
       parameters_(method.parameters()),
       optimizer_(tensors_of(parameters_), config.adamw) {
-  if (config_.accumulation_steps < 1) fail(ErrorKind::InvalidArgument, "accumulation_steps must be at least 1");
 }
 
 StepResult Trainer::step(const prompting::Batch& batch) {
   at::AutoGradMode enable_grad(true);
-  prompting::PreparedInputs inputs(*model_, &method_, prompting::with_default_labels(batch), /*training=*/true);
+  prompting::ModelInputs inputs(*model_, &method_, prompting::with_default_labels(batch), /*training=*/true);
   TargetLosses losses = target_losses(*model_, model_->forward(inputs.forward_inputs()), inputs.labels());
   at::Tensor loss = mean_loss(losses);
   (loss / static_cast<double>(config_.accumulation_steps)).backward();

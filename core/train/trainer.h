@@ -12,15 +12,9 @@
 #include "prompting/batch.h"
 #include "train/adamw.h"
 #include "train/schedule.h"
+#include "train/trainer_config.h"
 
 namespace sp::train {
-
-struct TrainerConfig {
-  LinearSchedule schedule;
-  AdamWOptions adamw;
-  double max_grad_norm = 0;        // 0 = no clipping
-  int64_t accumulation_steps = 1;  // micro-batches per update
-};
 
 struct StepResult {
   double loss = 0;           // this micro-batch's mean loss (not divided by accumulation_steps)
@@ -32,6 +26,7 @@ struct StepResult {
 
 class Trainer {
  public:
+  // Validates `config` (InvalidArgument naming the setting).
   Trainer(std::shared_ptr<const model::Transformer> model, methods::SoftPromptMethod& method, TrainerConfig config);
 
   StepResult step(const prompting::Batch& batch);

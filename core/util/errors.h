@@ -18,6 +18,8 @@ enum class ErrorKind {
   Device,           // the requested device is not available
   ModelMismatch,    // an adapter file made for another base model
   OutOfMemory,      // a request whose tensors cannot fit in this machine's memory
+  BufferTooSmall,   // a caller's output buffer smaller than the result
+  Backend,          // the tensor library (LibTorch) reported an error (engine/ translates them)
   Internal,         // a broken invariant inside the library
 };
 

@@ -122,34 +122,34 @@ int main(int argc, char** argv) {
   check(sp_trainer_create(&trainer, adapter, &trainer_params), "sp_trainer_create");
 
   float start_loss = 0.0f;
-  check(sp_eval_loss(adapter, &batch, &start_loss, NULL), "sp_eval_loss");
+  check(sp_adapter_eval_loss(adapter, &batch, &start_loss, NULL), "sp_adapter_eval_loss");
   printf("step %4d  loss %.4f\n", 0, start_loss);
   for (int step = 1; step <= steps; ++step) {
     sp_train_result result;
     result.struct_size = sizeof result;
-    check(sp_train_step(trainer, &batch, &result), "sp_train_step");
+    check(sp_trainer_step(trainer, &batch, &result), "sp_trainer_step");
     if (step % 25 == 0 || step == steps)
       printf("step %4d  loss %.4f  lr %.4f  grad-norm %.3f\n", step, result.loss, result.learning_rate, result.grad_norm);
   }
 
   float trained_loss = 0.0f;
-  check(sp_eval_loss(adapter, &batch, &trained_loss, NULL), "sp_eval_loss");
-  check(sp_save_adapter(adapter, adapter_folder), "sp_save_adapter");
+  check(sp_adapter_eval_loss(adapter, &batch, &trained_loss, NULL), "sp_adapter_eval_loss");
+  check(sp_adapter_save(adapter, adapter_folder), "sp_adapter_save");
   printf("saved adapter to %s\n", adapter_folder);
 
   char single_file[4096];
   snprintf(single_file, sizeof single_file, "%s.spadapter", adapter_folder);
-  check(sp_save_adapter_file(adapter, single_file), "sp_save_adapter_file");
+  check(sp_adapter_save_file(adapter, single_file), "sp_adapter_save_file");
   printf("saved adapter to %s\n", single_file);
 
   sp_adapter* reloaded = NULL;
-  check(sp_load_adapter(&reloaded, model, adapter_folder), "sp_load_adapter");
+  check(sp_adapter_load(&reloaded, model, adapter_folder), "sp_adapter_load");
   float reloaded_loss = 0.0f;
-  check(sp_eval_loss(reloaded, &batch, &reloaded_loss, NULL), "sp_eval_loss");
+  check(sp_adapter_eval_loss(reloaded, &batch, &reloaded_loss, NULL), "sp_adapter_eval_loss");
   sp_adapter* from_file = NULL;
-  check(sp_load_adapter_file(&from_file, model, single_file), "sp_load_adapter_file");
+  check(sp_adapter_load_file(&from_file, model, single_file), "sp_adapter_load_file");
   float file_loss = 0.0f;
-  check(sp_eval_loss(from_file, &batch, &file_loss, NULL), "sp_eval_loss");
+  check(sp_adapter_eval_loss(from_file, &batch, &file_loss, NULL), "sp_adapter_eval_loss");
   printf("evaluation loss: start %.4f, trained %.4f, reloaded from the folder %.4f, from the file %.4f\n", start_loss,
          trained_loss, reloaded_loss, file_loss);
 

@@ -63,13 +63,13 @@ static void save_then_load_is_exact_and_training_continues(void** state) {
   SP_CHECK(sp_adapter_create(&adapter, model, &params));
   sp_trainer* trainer = NULL;
   SP_CHECK(sp_trainer_create(&trainer, adapter, NULL));
-  for (int i = 0; i < 3; ++i) SP_CHECK(sp_train_step(trainer, &batch, NULL));
+  for (int i = 0; i < 3; ++i) SP_CHECK(sp_trainer_step(trainer, &batch, NULL));
 
   char folder[600];
   snprintf(folder, sizeof folder, "%s/round-trip/nested/adapter", out_root); /* missing parents are created */
-  SP_CHECK(sp_save_adapter(adapter, folder));
+  SP_CHECK(sp_adapter_save(adapter, folder));
   sp_adapter* loaded = NULL;
-  SP_CHECK(sp_load_adapter(&loaded, model, folder));
+  SP_CHECK(sp_adapter_load(&loaded, model, folder));
 
   size_t count = 0;
   SP_CHECK(sp_adapter_parameter_size(loaded, "embedding.weight", &count));
@@ -81,21 +81,21 @@ static void save_then_load_is_exact_and_training_continues(void** state) {
 
   const size_t logits_count = (size_t)BATCH * 256;
   float logits_before[BATCH * 256], logits_after[BATCH * 256];
-  SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_LAST, logits_before, logits_count));
-  SP_CHECK(sp_logits(loaded, &batch, SP_LOGITS_LAST, logits_after, logits_count));
+  SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, logits_before, logits_count));
+  SP_CHECK(sp_adapter_logits(loaded, &batch, SP_LOGITS_LAST, logits_after, logits_count));
   assert_memory_equal(logits_before, logits_after, sizeof logits_before);
 
   /* A loaded adapter is trainable (PEFT's loaded prompt adapters are not). */
   sp_trainer* resumed = NULL;
   SP_CHECK(sp_trainer_create(&resumed, loaded, NULL));
-  SP_CHECK(sp_train_step(resumed, &batch, NULL));
+  SP_CHECK(sp_trainer_step(resumed, &batch, NULL));
   SP_CHECK(sp_adapter_get_parameter(loaded, "embedding.weight", after, count));
   assert_true(max_abs_diff(before, after, count) > 0);
 
   /* Saving again over the same folder replaces the files. */
-  SP_CHECK(sp_save_adapter(loaded, folder));
+  SP_CHECK(sp_adapter_save(loaded, folder));
   sp_adapter* reloaded = NULL;
-  SP_CHECK(sp_load_adapter(&reloaded, model, folder));
+  SP_CHECK(sp_adapter_load(&reloaded, model, folder));
   SP_CHECK(sp_adapter_get_parameter(reloaded, "embedding.weight", before, count));
   assert_memory_equal(before, after, sizeof before);
 
@@ -126,7 +126,7 @@ static void objects_outlive_the_handles_they_depend_on(void** state) {
   batch.num_input_ids = 6;
   sp_train_result result;
   result.struct_size = sizeof result;
-  SP_CHECK(sp_train_step(trainer, &batch, &result));
+  SP_CHECK(sp_trainer_step(trainer, &batch, &result));
   assert_true(result.loss > 0.0f);
   sp_trainer_free(trainer);
 }
@@ -145,15 +145,15 @@ static void export_adapters_for_peft(void** state) {
     SP_CHECK(sp_adapter_create(&adapter, model, &params));
     sp_trainer* trainer = NULL;
     SP_CHECK(sp_trainer_create(&trainer, adapter, NULL));
-    SP_CHECK(sp_train_step(trainer, &batch, NULL)); /* a trained prompt, not only an initial one */
+    SP_CHECK(sp_trainer_step(trainer, &batch, NULL)); /* a trained prompt, not only an initial one */
 
     char folder[600], path[700];
     snprintf(folder, sizeof folder, "%s/%s", out_root, variants[v]);
     make_dirs(folder);
-    SP_CHECK(sp_save_adapter(adapter, test_path(path, sizeof path, folder, "adapter")));
+    SP_CHECK(sp_adapter_save(adapter, test_path(path, sizeof path, folder, "adapter")));
     const size_t count = (size_t)BATCH * SEQ_LEN * 256;
     float* logits = malloc(count * sizeof(float));
-    SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, count));
+    SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits, count));
     write_floats(folder, "our_logits.f32", logits, count);
     free(logits);
     free(ids);

@@ -8,7 +8,9 @@
  *   - an adapter reports its model's vocabulary size and the shape of every trainable tensor;
  *   - non-finite trainer parameters are refused;
  *   - the gradient an update used is the mean over its micro-batches;
- *   - an allocation LibTorch cannot make during a forward pass is SP_ERR_OUT_OF_MEMORY.
+ *   - an allocation LibTorch cannot make during a forward pass is SP_ERR_OUT_OF_MEMORY;
+ *   - sp_logits_count gives exactly the size a logits call needs;
+ *   - the function names before 0.4 still work, forwarding to their replacements.
  *
  *   test_api_contract <models-folder>
  */
@@ -46,6 +48,82 @@ static sp_adapter* make_adapter(sp_model* model, sp_method method, int lstm, int
   return adapter;
 }
 
+/* --- logits sizes and the names before 0.4 ------------------------------------------------- */
+
+static void logits_count_sizes_every_logits_buffer(void** state) {
+  (void)state;
+  size_t count = 0;
+  SP_CHECK(sp_logits_count(100, 3, 5, SP_LOGITS_LAST, &count));
+  assert_int_equal(count, 3 * 100);
+  SP_CHECK(sp_logits_count(100, 3, 5, SP_LOGITS_ALL, &count));
+  assert_int_equal(count, 3 * 5 * 100);
+  SP_EXPECT_ERROR(sp_logits_count(100, 3, 5, (sp_logits_mode)7, &count), SP_ERR_INVALID_ARGUMENT, "sp_logits_mode");
+  SP_EXPECT_ERROR(sp_logits_count(100, 0, 5, SP_LOGITS_LAST, &count), SP_ERR_INVALID_ARGUMENT, "batch_size");
+  SP_EXPECT_ERROR(sp_logits_count(100, 3, -1, SP_LOGITS_ALL, &count), SP_ERR_INVALID_ARGUMENT, "seq_len");
+  SP_EXPECT_ERROR(sp_logits_count(0, 3, 5, SP_LOGITS_ALL, &count), SP_ERR_INVALID_ARGUMENT, "vocab_size");
+  SP_EXPECT_ERROR(sp_logits_count(100, 3, 5, SP_LOGITS_ALL, NULL), SP_ERR_INVALID_ARGUMENT, "count");
+  /* 2^62 * 2^31 * 2^31 floats cannot be counted in size_t. */
+  SP_EXPECT_ERROR(sp_logits_count(INT64_C(1) << 62, INT32_MAX, INT32_MAX, SP_LOGITS_ALL, &count), SP_ERR_OUT_OF_RANGE,
+                  "do not fit");
+
+  /* The count is exactly what a logits call needs: one float less is BUFFER_TOO_SMALL. */
+  sp_model* model = load_test_model(models_root, "llama");
+  sp_model_info info = sp_model_info_init();
+  SP_CHECK(sp_model_get_info(model, &info));
+  sp_adapter* adapter = make_adapter(model, SP_METHOD_PROMPT_TUNING, 0, 1);
+  int32_t ids[2 * SEQ];
+  const sp_batch batch = batch_of(ids, 2, 3);
+  SP_CHECK(sp_logits_count(info.vocab_size, 2, SEQ, SP_LOGITS_ALL, &count));
+  float* out = malloc(count * sizeof(float));
+  assert_non_null(out);
+  SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, out, count));
+  SP_EXPECT_ERROR(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, out, count - 1), SP_ERR_BUFFER_TOO_SMALL, "need");
+  SP_EXPECT_ERROR(sp_model_logits(model, &batch, SP_LOGITS_ALL, out, count - 1), SP_ERR_BUFFER_TOO_SMALL, "need");
+  free(out);
+  sp_adapter_free(adapter);
+  sp_model_free(model);
+}
+
+/* The names before 0.4 forward to their replacements: same results, same errors. */
+static void the_names_before_0_4_still_work(void** state) {
+  (void)state;
+  sp_model* model = load_test_model(models_root, "llama");
+  sp_model_info info = sp_model_info_init();
+  SP_CHECK(sp_model_get_info(model, &info));
+  sp_adapter* adapter = make_adapter(model, SP_METHOD_PROMPT_TUNING, 0, 1);
+  int32_t ids[2 * SEQ];
+  const sp_batch batch = batch_of(ids, 2, 5);
+  const size_t count = (size_t)(2 * info.vocab_size);
+  float* old_out = malloc(count * sizeof(float));
+  float* new_out = malloc(count * sizeof(float));
+  assert_non_null(old_out);
+  assert_non_null(new_out);
+  SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_LAST, old_out, count));
+  SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, new_out, count));
+  assert_memory_equal(old_out, new_out, count * sizeof(float));
+  float old_loss = 0, new_loss = 0;
+  SP_CHECK(sp_eval_loss(adapter, &batch, &old_loss, NULL));
+  SP_CHECK(sp_adapter_eval_loss(adapter, &batch, &new_loss, NULL));
+  assert_memory_equal(&old_loss, &new_loss, sizeof(float));
+  SP_EXPECT_ERROR(sp_logits(adapter, &batch, SP_LOGITS_LAST, old_out, count - 1), SP_ERR_BUFFER_TOO_SMALL, "need");
+  SP_EXPECT_ERROR(sp_save_adapter(adapter, ""), SP_ERR_INVALID_ARGUMENT, "must not be empty");
+  SP_EXPECT_ERROR(sp_save_adapter_file(adapter, NULL), SP_ERR_INVALID_ARGUMENT, "path");
+  sp_adapter* loaded = NULL;
+  SP_EXPECT_ERROR(sp_load_adapter(&loaded, model, "/nonexistent/adapter"), SP_ERR_NOT_FOUND, "/nonexistent/adapter");
+  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, model, "/nonexistent/adapter.spa"), SP_ERR_NOT_FOUND, "adapter.spa");
+  assert_null(loaded);
+  sp_trainer* trainer = NULL;
+  SP_CHECK(sp_trainer_create(&trainer, adapter, NULL));
+  sp_train_result result = sp_train_result_init();
+  SP_CHECK(sp_train_step(trainer, &batch, &result));
+  assert_int_equal(result.updates_done, 1);
+  sp_trainer_free(trainer);
+  free(old_out);
+  free(new_out);
+  sp_adapter_free(adapter);
+  sp_model_free(model);
+}
+
 /* --- a free racing a call ----------------------------------------------------------------- */
 
 typedef struct racer {
@@ -60,7 +138,7 @@ static void* evaluate_until_freed(void* argument) {
   for (int i = 0; i < 400; ++i) {
     float loss = 0;
     r->started = 1;
-    sp_status status = sp_eval_loss(r->adapter, &r->batch, &loss, NULL);
+    sp_status status = sp_adapter_eval_loss(r->adapter, &r->batch, &loss, NULL);
     if (status == SP_OK)
       ++r->ok_calls;
     else if (status == SP_ERR_INVALID_HANDLE)
@@ -93,7 +171,7 @@ static void freeing_an_adapter_during_a_call_on_another_thread_is_safe(void** st
     while (!r.started) sched_yield();
     for (volatile int spin = 0; spin < (round * 37) % 3000; ++spin) {
     }
-    sp_adapter_free(r.adapter); /* the evaluating thread may be inside sp_eval_loss right now */
+    sp_adapter_free(r.adapter); /* the evaluating thread may be inside sp_adapter_eval_loss right now */
     pthread_join(thread, NULL);
     assert_int_equal(r.other_failures, 0);
     total_ok += r.ok_calls;
@@ -142,9 +220,9 @@ static void larger_structs_are_refused_unless_their_tail_is_zero(void** state) {
   batch.known = batch_of(ids, 2, 1);
   batch.known.struct_size = sizeof batch;
   float loss = 0;
-  SP_CHECK(sp_eval_loss(adapter, (const sp_batch*)&batch, &loss, NULL));
+  SP_CHECK(sp_adapter_eval_loss(adapter, (const sp_batch*)&batch, &loss, NULL));
   batch.future = 7;
-  SP_EXPECT_ERROR(sp_eval_loss(adapter, (const sp_batch*)&batch, &loss, NULL), SP_ERR_INVALID_ARGUMENT, "sp_batch");
+  SP_EXPECT_ERROR(sp_adapter_eval_loss(adapter, (const sp_batch*)&batch, &loss, NULL), SP_ERR_INVALID_ARGUMENT, "sp_batch");
 
   struct {
     sp_trainer_params known;
@@ -212,7 +290,7 @@ static void float32_on_cuda_is_float32_unless_tf32_is_allowed(void** state) {
     SP_CHECK(sp_model_get_info(model, &info));
     count = (size_t)ROWS * LENGTH * (size_t)info.vocab_size;
     logits[run] = malloc(count * sizeof(float));
-    SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits[run], count));
+    SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits[run], count));
     sp_adapter_free(adapter);
     sp_model_free(model);
   }
@@ -366,11 +444,11 @@ static void the_gradient_of_an_update_is_the_mean_over_its_micro_batches(void** 
     SP_CHECK(sp_trainer_create(&trainers[i], adapters[i], &params));
   }
   sp_train_result result = sp_train_result_init();
-  SP_CHECK(sp_train_step(trainers[0], &a, &result));
-  SP_CHECK(sp_train_step(trainers[1], &b, &result));
-  SP_CHECK(sp_train_step(trainers[2], &a, &result));
+  SP_CHECK(sp_trainer_step(trainers[0], &a, &result));
+  SP_CHECK(sp_trainer_step(trainers[1], &b, &result));
+  SP_CHECK(sp_trainer_step(trainers[2], &a, &result));
   assert_int_equal(result.updated, 0);
-  SP_CHECK(sp_train_step(trainers[2], &b, &result));
+  SP_CHECK(sp_trainer_step(trainers[2], &b, &result));
   assert_int_equal(result.updated, 1);
 
   size_t count = 0;
@@ -487,6 +565,8 @@ int main(int argc, char** argv) {
       cmocka_unit_test(non_finite_trainer_parameters_are_refused),
       cmocka_unit_test(the_gradient_of_an_update_is_the_mean_over_its_micro_batches),
       cmocka_unit_test(a_failed_allocation_in_a_forward_pass_is_out_of_memory),
+      cmocka_unit_test(logits_count_sizes_every_logits_buffer),
+      cmocka_unit_test(the_names_before_0_4_still_work),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,12 +51,12 @@ static int teardown(void** state) {
 static void assert_still_usable(fixture* f) {
   float logits[2 * 256];
   float loss = 0;
-  SP_CHECK(sp_logits(f->adapter, &f->batch, SP_LOGITS_LAST, logits, 2 * 256));
+  SP_CHECK(sp_adapter_logits(f->adapter, &f->batch, SP_LOGITS_LAST, logits, 2 * 256));
   SP_CHECK(sp_model_logits(f->model, &f->batch, SP_LOGITS_LAST, logits, 2 * 256));
   sp_train_result result;
   result.struct_size = sizeof result;
-  SP_CHECK(sp_train_step(f->trainer, &f->batch, &result));
-  SP_CHECK(sp_eval_loss(f->adapter, &f->batch, &loss, NULL));
+  SP_CHECK(sp_trainer_step(f->trainer, &f->batch, &result));
+  SP_CHECK(sp_adapter_eval_loss(f->adapter, &f->batch, &loss, NULL));
   assert_true(loss > 0.0f);
   assert_string_equal(sp_last_error(), "");
 }
@@ -106,14 +106,14 @@ static void null_pointers_are_invalid_arguments(void** state) {
   SP_EXPECT_ERROR(sp_model_create(NULL, "x", NULL), SP_ERR_INVALID_ARGUMENT, "out");
   SP_EXPECT_ERROR(sp_model_create(&model, NULL, NULL), SP_ERR_INVALID_ARGUMENT, "model_folder");
   assert_null(model);
-  SP_EXPECT_ERROR(sp_logits(f->adapter, NULL, SP_LOGITS_LAST, &value, 1), SP_ERR_INVALID_ARGUMENT, "batch");
-  SP_EXPECT_ERROR(sp_eval_loss(f->adapter, &f->batch, NULL, NULL), SP_ERR_INVALID_ARGUMENT, "mean_loss");
-  SP_EXPECT_ERROR(sp_logits(NULL, &f->batch, SP_LOGITS_LAST, &value, 1), SP_ERR_INVALID_ARGUMENT, "adapter");
-  SP_EXPECT_ERROR(sp_save_adapter(f->adapter, NULL), SP_ERR_INVALID_ARGUMENT, "folder");
-  SP_EXPECT_ERROR(sp_train_step(NULL, &f->batch, NULL), SP_ERR_INVALID_ARGUMENT, "trainer");
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, NULL, SP_LOGITS_LAST, &value, 1), SP_ERR_INVALID_ARGUMENT, "batch");
+  SP_EXPECT_ERROR(sp_adapter_eval_loss(f->adapter, &f->batch, NULL, NULL), SP_ERR_INVALID_ARGUMENT, "mean_loss");
+  SP_EXPECT_ERROR(sp_adapter_logits(NULL, &f->batch, SP_LOGITS_LAST, &value, 1), SP_ERR_INVALID_ARGUMENT, "adapter");
+  SP_EXPECT_ERROR(sp_adapter_save(f->adapter, NULL), SP_ERR_INVALID_ARGUMENT, "folder");
+  SP_EXPECT_ERROR(sp_trainer_step(NULL, &f->batch, NULL), SP_ERR_INVALID_ARGUMENT, "trainer");
   sp_batch no_ids = f->batch;
   no_ids.input_ids = NULL;
-  SP_EXPECT_ERROR(sp_train_step(f->trainer, &no_ids, NULL), SP_ERR_INVALID_ARGUMENT, "input_ids");
+  SP_EXPECT_ERROR(sp_trainer_step(f->trainer, &no_ids, NULL), SP_ERR_INVALID_ARGUMENT, "input_ids");
   assert_still_usable(f);
 }
 
@@ -123,10 +123,10 @@ static void freed_and_foreign_handles_are_invalid_handles(void** state) {
   SP_CHECK(sp_adapter_create(&extra, f->model, NULL));
   sp_adapter_free(extra);
   float value[2 * 256];
-  SP_EXPECT_ERROR(sp_logits(extra, &f->batch, SP_LOGITS_LAST, value, 2 * 256), SP_ERR_INVALID_HANDLE, "not a live sp_adapter");
+  SP_EXPECT_ERROR(sp_adapter_logits(extra, &f->batch, SP_LOGITS_LAST, value, 2 * 256), SP_ERR_INVALID_HANDLE, "not a live sp_adapter");
   sp_adapter_free(extra); /* a second free is ignored */
   /* A model handle where an adapter is expected. */
-  SP_EXPECT_ERROR(sp_logits((const sp_adapter*)f->model, &f->batch, SP_LOGITS_LAST, value, 2 * 256), SP_ERR_INVALID_HANDLE,
+  SP_EXPECT_ERROR(sp_adapter_logits((const sp_adapter*)f->model, &f->batch, SP_LOGITS_LAST, value, 2 * 256), SP_ERR_INVALID_HANDLE,
                   "sp_adapter");
   assert_still_usable(f);
 }
@@ -149,8 +149,8 @@ static void missing_folder_and_files_are_not_found(void** state) {
   make_dirs(folder);
   SP_EXPECT_ERROR(sp_model_create(&model, folder, NULL), SP_ERR_NOT_FOUND, "config.json");
   sp_adapter* adapter = NULL;
-  SP_EXPECT_ERROR(sp_load_adapter(&adapter, f->model, folder), SP_ERR_NOT_FOUND, "adapter_config.json");
-  SP_EXPECT_ERROR(sp_load_adapter(&adapter, f->model, "/nonexistent/adapter"), SP_ERR_NOT_FOUND, "/nonexistent/adapter");
+  SP_EXPECT_ERROR(sp_adapter_load(&adapter, f->model, folder), SP_ERR_NOT_FOUND, "adapter_config.json");
+  SP_EXPECT_ERROR(sp_adapter_load(&adapter, f->model, "/nonexistent/adapter"), SP_ERR_NOT_FOUND, "/nonexistent/adapter");
   assert_still_usable(f);
 }
 
@@ -184,10 +184,10 @@ static void token_ids_outside_the_vocabulary_are_out_of_range(void** state) {
   batch.input_ids = ids;
   float logits[2 * 256];
   float loss = 0;
-  SP_EXPECT_ERROR(sp_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_OUT_OF_RANGE,
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_OUT_OF_RANGE,
                   "token id 256 at row 1, position 1");
   ids[5] = -3;
-  SP_EXPECT_ERROR(sp_train_step(f->trainer, &batch, NULL), SP_ERR_OUT_OF_RANGE, "token id -3");
+  SP_EXPECT_ERROR(sp_trainer_step(f->trainer, &batch, NULL), SP_ERR_OUT_OF_RANGE, "token id -3");
   SP_EXPECT_ERROR(sp_model_eval_loss(f->model, &batch, &loss, NULL), SP_ERR_OUT_OF_RANGE, "outside the vocabulary");
   int32_t labels[8];
   memcpy(labels, f->ids, sizeof labels);
@@ -195,7 +195,7 @@ static void token_ids_outside_the_vocabulary_are_out_of_range(void** state) {
   batch = f->batch;
   batch.labels = labels;
   batch.num_labels = 8;
-  SP_EXPECT_ERROR(sp_eval_loss(f->adapter, &batch, &loss, NULL), SP_ERR_OUT_OF_RANGE, "label 999");
+  SP_EXPECT_ERROR(sp_adapter_eval_loss(f->adapter, &batch, &loss, NULL), SP_ERR_OUT_OF_RANGE, "label 999");
   assert_still_usable(f);
 }
 
@@ -204,32 +204,32 @@ static void wrong_lengths_and_buffers_are_rejected(void** state) {
   float logits[2 * 256];
   sp_batch batch = f->batch;
   batch.seq_len = 0;
-  SP_EXPECT_ERROR(sp_train_step(f->trainer, &batch, NULL), SP_ERR_INVALID_ARGUMENT, "seq_len must be positive");
+  SP_EXPECT_ERROR(sp_trainer_step(f->trainer, &batch, NULL), SP_ERR_INVALID_ARGUMENT, "seq_len must be positive");
   batch = f->batch;
   batch.batch_size = -1;
-  SP_EXPECT_ERROR(sp_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_INVALID_ARGUMENT, "batch_size");
-  SP_EXPECT_ERROR(sp_logits(f->adapter, &f->batch, SP_LOGITS_ALL, logits, 2 * 256), SP_ERR_BUFFER_TOO_SMALL, "2048");
-  SP_EXPECT_ERROR(sp_logits(f->adapter, &f->batch, (sp_logits_mode)7, logits, 2 * 256), SP_ERR_INVALID_ARGUMENT, "mode");
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_INVALID_ARGUMENT, "batch_size");
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &f->batch, SP_LOGITS_ALL, logits, 2 * 256), SP_ERR_BUFFER_TOO_SMALL, "2048");
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &f->batch, (sp_logits_mode)7, logits, 2 * 256), SP_ERR_INVALID_ARGUMENT, "mode");
   int32_t labels[8];
   for (int i = 0; i < 8; ++i) labels[i] = -100;
   batch = f->batch;
   batch.labels = labels;
   batch.num_labels = 8;
-  SP_EXPECT_ERROR(sp_train_step(f->trainer, &batch, NULL), SP_ERR_INVALID_ARGUMENT, "no target tokens");
+  SP_EXPECT_ERROR(sp_trainer_step(f->trainer, &batch, NULL), SP_ERR_INVALID_ARGUMENT, "no target tokens");
   batch.num_labels = 6; /* labels of the wrong length */
-  SP_EXPECT_ERROR(sp_train_step(f->trainer, &batch, NULL), SP_ERR_SHAPE_MISMATCH,
+  SP_EXPECT_ERROR(sp_trainer_step(f->trainer, &batch, NULL), SP_ERR_SHAPE_MISMATCH,
                   "batch->labels has 6 values but batch_size * seq_len is 8");
   batch = f->batch;
   batch.num_input_ids = 9;
-  SP_EXPECT_ERROR(sp_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_SHAPE_MISMATCH, "input_ids has 9"); 
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_SHAPE_MISMATCH, "input_ids has 9"); 
   int32_t mask[8] = {1, 1, 2, 1, 1, 1, 1, 1};
   batch = f->batch;
   batch.attention_mask = mask;
   batch.num_attention_mask = 8;
-  SP_EXPECT_ERROR(sp_train_step(f->trainer, &batch, NULL), SP_ERR_INVALID_ARGUMENT, "must be 0 or 1");
+  SP_EXPECT_ERROR(sp_trainer_step(f->trainer, &batch, NULL), SP_ERR_INVALID_ARGUMENT, "must be 0 or 1");
   sp_batch unset = f->batch;
   unset.struct_size = 0;
-  SP_EXPECT_ERROR(sp_train_step(f->trainer, &unset, NULL), SP_ERR_INVALID_ARGUMENT, "struct_size");
+  SP_EXPECT_ERROR(sp_trainer_step(f->trainer, &unset, NULL), SP_ERR_INVALID_ARGUMENT, "struct_size");
   size_t count = 0;
   SP_EXPECT_ERROR(sp_adapter_parameter_size(f->adapter, "nope", &count), SP_ERR_NOT_FOUND, "known: embedding.weight");
   float one = 0;
@@ -248,7 +248,7 @@ static void too_many_positions_for_learned_embeddings(void** state) {
   batch.seq_len = LONG_SEQ;
   batch.num_input_ids = LONG_SEQ;
   float loss = 0;
-  SP_EXPECT_ERROR(sp_eval_loss(f->adapter, &batch, &loss, NULL), SP_ERR_OUT_OF_RANGE, "260 positions");
+  SP_EXPECT_ERROR(sp_adapter_eval_loss(f->adapter, &batch, &loss, NULL), SP_ERR_OUT_OF_RANGE, "260 positions");
   assert_still_usable(f);
 }
 
@@ -349,21 +349,21 @@ static void task_ids_are_checked_for_multitask_adapters(void** state) {
   SP_CHECK(sp_trainer_create(&trainer, mpt, NULL));
   float loss = 0, logits[2 * 256];
   sp_batch batch = f->batch;
-  SP_EXPECT_ERROR(sp_eval_loss(mpt, &batch, &loss, NULL), SP_ERR_INVALID_ARGUMENT, "needs batch->task_ids");
+  SP_EXPECT_ERROR(sp_adapter_eval_loss(mpt, &batch, &loss, NULL), SP_ERR_INVALID_ARGUMENT, "needs batch->task_ids");
   int32_t tasks[2] = {1, 3};
   batch.task_ids = tasks;
   batch.num_task_ids = 2;
-  SP_EXPECT_ERROR(sp_train_step(trainer, &batch, NULL), SP_ERR_OUT_OF_RANGE, "task id 3 of row 1 is outside [0, num_tasks = 3)");
+  SP_EXPECT_ERROR(sp_trainer_step(trainer, &batch, NULL), SP_ERR_OUT_OF_RANGE, "task id 3 of row 1 is outside [0, num_tasks = 3)");
   tasks[1] = -1;
-  SP_EXPECT_ERROR(sp_logits(mpt, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_OUT_OF_RANGE, "task id -1");
+  SP_EXPECT_ERROR(sp_adapter_logits(mpt, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_OUT_OF_RANGE, "task id -1");
   tasks[1] = 2;
   batch.num_task_ids = 1;
-  SP_EXPECT_ERROR(sp_train_step(trainer, &batch, NULL), SP_ERR_SHAPE_MISMATCH, "task_ids has 1 values");
+  SP_EXPECT_ERROR(sp_trainer_step(trainer, &batch, NULL), SP_ERR_SHAPE_MISMATCH, "task_ids has 1 values");
   batch.num_task_ids = 2;
-  SP_CHECK(sp_train_step(trainer, &batch, NULL));
-  SP_CHECK(sp_logits(mpt, &batch, SP_LOGITS_LAST, logits, 2 * 256));
+  SP_CHECK(sp_trainer_step(trainer, &batch, NULL));
+  SP_CHECK(sp_adapter_logits(mpt, &batch, SP_LOGITS_LAST, logits, 2 * 256));
   /* Other methods ignore task ids, as PEFT does. */
-  SP_CHECK(sp_eval_loss(f->adapter, &batch, &loss, NULL));
+  SP_CHECK(sp_adapter_eval_loss(f->adapter, &batch, &loss, NULL));
   sp_trainer_free(trainer);
   sp_adapter_free(mpt);
   assert_still_usable(f);
@@ -374,13 +374,13 @@ static void adapter_for_another_hidden_size_is_a_shape_mismatch(void** state) {
   /* An adapter saved on the 64-wide gpt2 model, loaded onto a 32-wide llama. */
   char adapter_folder[512], model_folder[512];
   snprintf(adapter_folder, sizeof adapter_folder, "%s/gpt2-adapter", scratch_root);
-  SP_CHECK(sp_save_adapter(f->adapter, adapter_folder));
+  SP_CHECK(sp_adapter_save(f->adapter, adapter_folder));
   snprintf(model_folder, sizeof model_folder, "%s/narrow-llama", models_root);
   sp_model* narrow = NULL;
   sp_model_params params = test_model_params();
   SP_CHECK(sp_model_create(&narrow, model_folder, &params));
   sp_adapter* adapter = NULL;
-  SP_EXPECT_ERROR(sp_load_adapter(&adapter, narrow, adapter_folder), SP_ERR_SHAPE_MISMATCH,
+  SP_EXPECT_ERROR(sp_adapter_load(&adapter, narrow, adapter_folder), SP_ERR_SHAPE_MISMATCH,
                   "adapter token_dim 64 does not match the model's 32");
   assert_null(adapter);
   sp_model_free(narrow);

@@ -99,7 +99,7 @@ typedef enum outcome { WAS_SMALL, WAS_LARGE, WAS_MISSING, WAS_MIXED } outcome;
 static outcome identify(const fixture* f, const char* path, int single_file, char* why, size_t why_size) {
   sp_adapter* loaded = NULL;
   sp_status status =
-      single_file ? sp_load_adapter_file(&loaded, f->model, path) : sp_load_adapter(&loaded, f->model, path);
+      single_file ? sp_adapter_load_file(&loaded, f->model, path) : sp_adapter_load(&loaded, f->model, path);
   if (status == SP_ERR_NOT_FOUND) return WAS_MISSING;
   if (status != SP_OK) {
     snprintf(why, why_size, "load returned %s: %s", sp_status_string(status), sp_last_error());
@@ -126,7 +126,7 @@ static outcome identify(const fixture* f, const char* path, int single_file, cha
 }
 
 static sp_status save(const known_adapter* known, const char* path, int single_file) {
-  return single_file ? sp_save_adapter_file(known->adapter, path) : sp_save_adapter(known->adapter, path);
+  return single_file ? sp_adapter_save_file(known->adapter, path) : sp_adapter_save(known->adapter, path);
 }
 
 /* --- the folder around a target */
@@ -238,7 +238,7 @@ static int save_in_child(const known_adapter* known, const char* path, int error
   assert_true(child >= 0);
   if (child == 0) {
     if (error && deny_renameat2(error) != 0) _exit(2);
-    if (sp_save_adapter(known->adapter, path) != SP_OK) {
+    if (sp_adapter_save(known->adapter, path) != SP_OK) {
       fprintf(stderr, "save in child: %s\n", sp_last_error());
       _exit(1);
     }
@@ -256,13 +256,13 @@ static void a_folder_save_keeps_the_files_it_does_not_write(void** state) {
   char parent[700], folder[800], path[1000], why[400];
   fresh_folder(parent, sizeof parent, "keeps_files");
   snprintf(folder, sizeof folder, "%s/adapter", parent);
-  SP_CHECK(sp_save_adapter(f->small.adapter, folder));
+  SP_CHECK(sp_adapter_save(f->small.adapter, folder));
   write_text(test_path(path, sizeof path, folder, "README.md"), "my notes\n");
   snprintf(path, sizeof path, "%s/tokenizer", folder);
   make_dirs(path);
   write_text(test_path(path, sizeof path, folder, "tokenizer/tokenizer.json"), "{}\n");
 
-  SP_CHECK(sp_save_adapter(f->large.adapter, folder));
+  SP_CHECK(sp_adapter_save(f->large.adapter, folder));
   assert_int_equal(identify(f, folder, 0, why, sizeof why), WAS_LARGE);
   assert_true(file_holds(test_path(path, sizeof path, folder, "README.md"), "my notes\n"));
   assert_true(file_holds(test_path(path, sizeof path, folder, "tokenizer/tokenizer.json"), "{}\n"));
@@ -279,8 +279,8 @@ static void a_save_removes_dead_writers_temporaries_and_no_live_ones(void** stat
   fresh_folder(parent, sizeof parent, "stale");
   snprintf(folder, sizeof folder, "%s/adapter", parent);
   snprintf(file, sizeof file, "%s/adapter.spa", parent);
-  SP_CHECK(sp_save_adapter(f->small.adapter, folder));
-  SP_CHECK(sp_save_adapter_file(f->small.adapter, file));
+  SP_CHECK(sp_adapter_save(f->small.adapter, folder));
+  SP_CHECK(sp_adapter_save_file(f->small.adapter, file));
 
   pid_t gone = dead_pid();
   pid_t live = fork(); /* a writer still at work: its temporaries must stay */
@@ -317,8 +317,8 @@ static void a_save_removes_dead_writers_temporaries_and_no_live_ones(void** stat
   const char* const kept[] = {live_folder, live_file, other_target, not_hex, short_random, user_backup};
   for (int i = 0; i < 6; ++i) write_text(test_path(path, sizeof path, parent, kept[i]), "keep");
 
-  SP_CHECK(sp_save_adapter(f->large.adapter, folder));
-  SP_CHECK(sp_save_adapter_file(f->large.adapter, file));
+  SP_CHECK(sp_adapter_save(f->large.adapter, folder));
+  SP_CHECK(sp_adapter_save_file(f->large.adapter, file));
   kill(live, SIGKILL);
   waitpid(live, NULL, 0);
 
@@ -430,14 +430,14 @@ static void loads_during_saves_find_one_folder_whole(void** state) {
   char parent[700], folder[800], why[400];
   fresh_folder(parent, sizeof parent, "concurrent");
   snprintf(folder, sizeof folder, "%s/adapter", parent);
-  SP_CHECK(sp_save_adapter(f->small.adapter, folder));
+  SP_CHECK(sp_adapter_save(f->small.adapter, folder));
   fflush(stdout);
   pid_t writer = fork();
   assert_true(writer >= 0);
   if (writer == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     for (unsigned i = 0;; ++i)
-      if (sp_save_adapter(i % 2 ? f->small.adapter : f->large.adapter, folder) != SP_OK) _exit(1);
+      if (sp_adapter_save(i % 2 ? f->small.adapter : f->large.adapter, folder) != SP_OK) _exit(1);
   }
   int counts[5] = {0, 0, 0, 0, 0};
   for (int load = 0; load < CONCURRENT_LOADS; ++load) {
@@ -515,7 +515,7 @@ static void a_folder_that_cannot_be_renamed_is_saved_file_by_file(void** state) 
   char parent[700], folder[800], path[1000], why[400];
   fresh_folder(parent, sizeof parent, "mount_point");
   snprintf(folder, sizeof folder, "%s/adapter", parent);
-  SP_CHECK(sp_save_adapter(f->small.adapter, folder));
+  SP_CHECK(sp_adapter_save(f->small.adapter, folder));
   write_text(test_path(path, sizeof path, folder, "README.md"), "my notes\n");
   assert_int_equal(save_in_child(&f->large, folder, EBUSY), 0);
   assert_int_equal(identify(f, folder, 0, why, sizeof why), WAS_LARGE);

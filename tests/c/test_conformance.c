@@ -39,7 +39,7 @@ static double prompt_forward(const variant* v) {
 static sp_adapter* load_peft_adapter(variant* v) {
   char folder[600];
   sp_adapter* adapter = NULL;
-  SP_CHECK(sp_load_adapter(&adapter, v->model, test_path(folder, sizeof folder, v->reference_folder, "pt_init")));
+  SP_CHECK(sp_adapter_load(&adapter, v->model, test_path(folder, sizeof folder, v->reference_folder, "pt_init")));
   return adapter;
 }
 
@@ -77,7 +77,7 @@ static void peft_saved_adapter_gives_peft_logits(void** state) {
   sp_adapter* adapter = load_peft_adapter(v);
   float* expected = reference(v, "pt_logits.f32", count);
   float* ours = malloc(count * sizeof(float));
-  SP_CHECK(sp_logits(adapter, &v->batch, SP_LOGITS_ALL, ours, count));
+  SP_CHECK(sp_adapter_logits(adapter, &v->batch, SP_LOGITS_ALL, ours, count));
   ASSERT_CONFORMS("prompt-tuning logits vs PEFT", ours, expected, count, prompt_forward(v));
   free(ours);
   free(expected);
@@ -97,7 +97,7 @@ static void prompt_tuning_loss_gradient_and_adamw_step_match_peft(void** state) 
   float* table_after_eval = malloc(table * sizeof(float));
   SP_CHECK(sp_adapter_get_parameter(adapter, "embedding.weight", table_before, table));
   float loss = 0, rows[BATCH];
-  SP_CHECK(sp_eval_loss(adapter, &v->batch, &loss, rows));
+  SP_CHECK(sp_adapter_eval_loss(adapter, &v->batch, &loss, rows));
   const double loss_length = conformance_loss_length(prompt_forward(v), &v->info, BATCH * SEQ_LEN);
   ASSERT_CONFORMS("eval loss vs PEFT", &loss, expected_loss, 1, loss_length);
   ASSERT_CONFORMS("per-row log-likelihood vs PEFT logits", rows, expected_rows, BATCH,
@@ -116,7 +116,7 @@ static void prompt_tuning_loss_gradient_and_adamw_step_match_peft(void** state) 
   SP_CHECK(sp_trainer_create(&trainer, adapter, &params));
   sp_train_result result;
   result.struct_size = sizeof result;
-  SP_CHECK(sp_train_step(trainer, &v->batch, &result));
+  SP_CHECK(sp_trainer_step(trainer, &v->batch, &result));
   assert_int_equal(result.updated, 1);
   ASSERT_CONFORMS("training-step loss vs PEFT", &result.loss, expected_loss, 1, loss_length);
 

@@ -44,21 +44,21 @@ static sp_status use_adapter(sp_adapter* adapter) {
   batch.task_ids = tasks;
   batch.num_task_ids = 1;
   float* logits = malloc((size_t)vocab_size * sizeof(float));
-  sp_status status = sp_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)vocab_size);
+  sp_status status = sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)vocab_size);
   free(logits);
   return status;
 }
 
 static sp_status load_folder_child(const void* folder) {
   sp_adapter* adapter = NULL;
-  sp_status status = sp_load_adapter(&adapter, model, (const char*)folder);
+  sp_status status = sp_adapter_load(&adapter, model, (const char*)folder);
   if (status == SP_OK) status = use_adapter(adapter);
   return status;
 }
 
 static sp_status load_file_child(const void* path) {
   sp_adapter* adapter = NULL;
-  sp_status status = sp_load_adapter_file(&adapter, model, (const char*)path);
+  sp_status status = sp_adapter_load_file(&adapter, model, (const char*)path);
   if (status == SP_OK) status = use_adapter(adapter);
   return status;
 }
@@ -117,8 +117,8 @@ static void write_source(size_t index, char* folder, size_t folder_size, char* f
   sp_adapter_params params = method_params(kSources[index].method, kSources[index].variant);
   sp_adapter* adapter = NULL;
   SP_CHECK(sp_adapter_create(&adapter, model, &params));
-  if (folder) SP_CHECK(sp_save_adapter(adapter, folder));
-  SP_CHECK(sp_save_adapter_file(adapter, file));
+  if (folder) SP_CHECK(sp_adapter_save(adapter, folder));
+  SP_CHECK(sp_adapter_save_file(adapter, file));
   sp_adapter_free(adapter);
 }
 

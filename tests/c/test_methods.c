@@ -133,12 +133,12 @@ static void run_case(state* s, const method_case* c) {
   const size_t logits_count = (size_t)BATCH * SEQ_LEN * (size_t)s->info.vocab_size;
   float* logits = malloc(logits_count * sizeof(float));
   float* expected = read_floats(folder, "logits.f32", logits_count);
-  SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
+  SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
   ASSERT_CONFORMS("logits vs PEFT", logits, expected, logits_count, forward);
   free(expected);
   float loss = 0;
   float* expected_loss = read_floats(folder, "loss.f32", 1);
-  SP_CHECK(sp_eval_loss(adapter, &batch, &loss, NULL));
+  SP_CHECK(sp_adapter_eval_loss(adapter, &batch, &loss, NULL));
   ASSERT_CONFORMS("loss vs PEFT", &loss, expected_loss, 1, conformance_loss_length(forward, &s->info, BATCH * SEQ_LEN));
   free(expected_loss);
 
@@ -148,7 +148,7 @@ static void run_case(state* s, const method_case* c) {
   trainer_params.eps = ADAMW_EPS;
   sp_trainer* trainer = NULL;
   SP_CHECK(sp_trainer_create(&trainer, adapter, &trainer_params));
-  SP_CHECK(sp_train_step(trainer, &batch, NULL));
+  SP_CHECK(sp_trainer_step(trainer, &batch, NULL));
   for (int i = 0; i < info.num_parameter_tensors; ++i) {
     const char* name = NULL;
     size_t count = 0;
@@ -174,9 +174,9 @@ static void run_case(state* s, const method_case* c) {
 
   /* PEFT's saved folder (encoded form for P-tuning and projected prefixes) loads with PEFT's logits. */
   sp_adapter* loaded = NULL;
-  SP_CHECK(sp_load_adapter(&loaded, s->model, test_path(path, sizeof path, folder, "peft")));
+  SP_CHECK(sp_adapter_load(&loaded, s->model, test_path(path, sizeof path, folder, "peft")));
   expected = read_floats(folder, "peft_loaded_logits.f32", logits_count);
-  SP_CHECK(sp_logits(loaded, &batch, SP_LOGITS_ALL, logits, logits_count));
+  SP_CHECK(sp_adapter_logits(loaded, &batch, SP_LOGITS_ALL, logits, logits_count));
   ASSERT_CONFORMS("PEFT-saved folder: logits vs PEFT", logits, expected, logits_count, forward);
   free(expected);
 
@@ -184,8 +184,8 @@ static void run_case(state* s, const method_case* c) {
   char ours_folder[768];
   snprintf(ours_folder, sizeof ours_folder, "%s/%s/%s", out_root, s->name, c->name);
   make_dirs(ours_folder);
-  SP_CHECK(sp_save_adapter(adapter, test_path(path, sizeof path, ours_folder, "adapter")));
-  SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
+  SP_CHECK(sp_adapter_save(adapter, test_path(path, sizeof path, ours_folder, "adapter")));
+  SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
   write_floats(ours_folder, "our_logits.f32", logits, logits_count);
 
   free(logits);

@@ -149,7 +149,7 @@ static void applying_window_is_refused(const char* variant) {
   inputs short_in = read_inputs("short_input_ids.i32", "short_attention_mask.i32", SHORT_LEN);
   sp_adapter* adapter = NULL;
   SP_CHECK(sp_adapter_create(&adapter, model, NULL));
-  SP_EXPECT_ERROR(sp_logits(adapter, &short_in.batch, SP_LOGITS_ALL, out, count), SP_ERR_UNSUPPORTED, "sliding_window");
+  SP_EXPECT_ERROR(sp_adapter_logits(adapter, &short_in.batch, SP_LOGITS_ALL, out, count), SP_ERR_UNSUPPORTED, "sliding_window");
   sp_adapter_free(adapter);
   free(out);
   free_inputs(&in);

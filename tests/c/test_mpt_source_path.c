@@ -61,7 +61,7 @@ static sp_adapter* create_target(sp_model* model, sp_prompt_init init, const cha
 /* Saves `adapter` to `folder` and asserts what its config records as the source. */
 static void assert_records_source_file(sp_adapter* adapter, const char* folder, const char* expected_file) {
   char path[1200], recorded[1200];
-  SP_CHECK(sp_save_adapter(adapter, folder));
+  SP_CHECK(sp_adapter_save(adapter, folder));
   json_string_field(test_path(path, sizeof path, folder, "adapter_config.json"), "prompt_tuning_init_state_dict_path",
                     recorded, sizeof recorded);
   struct stat info;
@@ -89,7 +89,7 @@ static void every_form_of_the_source_is_recorded_as_its_file(void** state) {
   params.seed = 5;
   sp_adapter* source = NULL;
   SP_CHECK(sp_adapter_create(&source, model, &params));
-  SP_CHECK(sp_save_adapter(source, source_folder));
+  SP_CHECK(sp_adapter_save(source, source_folder));
   sp_adapter_free(source);
   assert_non_null(realpath(source_folder, source_file));
   strcat(source_file, "/adapter_model.safetensors");
@@ -167,7 +167,7 @@ static void every_form_of_the_source_is_recorded_as_its_file(void** state) {
   batch.num_task_ids = BATCH;
   const size_t logits_count = (size_t)BATCH * SEQ_LEN * (size_t)info.vocab_size;
   float* logits = malloc(logits_count * sizeof(float));
-  SP_CHECK(sp_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
+  SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
   write_floats(case_folder, "our_logits.f32", logits, logits_count);
   free(logits);
   free(ids);

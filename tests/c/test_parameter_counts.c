@@ -59,8 +59,8 @@ static void counts_and_sizes_match_peft(void** state) {
     snprintf(folder, sizeof folder, "%s/case-%zu", scratch_root, i);
     snprintf(weights, sizeof weights, "%s/adapter_model.safetensors", folder);
     snprintf(file, sizeof file, "%s.spadapter", folder);
-    SP_CHECK(sp_save_adapter(adapter, folder));
-    SP_CHECK(sp_save_adapter_file(adapter, file));
+    SP_CHECK(sp_adapter_save(adapter, folder));
+    SP_CHECK(sp_adapter_save_file(adapter, file));
     printf("    %-28s %12lld %14ld %14ld\n", c->label, (long long)info.num_trainable_parameters, file_size(weights),
            file_size(file));
     assert_int_equal(info.num_trainable_parameters, c->trainable);

@@ -67,8 +67,8 @@ static void assert_same_adapter(sp_adapter* a, sp_adapter* b, const sp_batch* ba
     free(y);
   }
   float la[2 * 256], lb[2 * 256];
-  SP_CHECK(sp_logits(a, batch, SP_LOGITS_LAST, la, 2 * 256));
-  SP_CHECK(sp_logits(b, batch, SP_LOGITS_LAST, lb, 2 * 256));
+  SP_CHECK(sp_adapter_logits(a, batch, SP_LOGITS_LAST, la, 2 * 256));
+  SP_CHECK(sp_adapter_logits(b, batch, SP_LOGITS_LAST, lb, 2 * 256));
   assert_memory_equal(la, lb, sizeof la);
 }
 
@@ -87,11 +87,11 @@ static void round_trip_is_exact_for_every_method(void** state) {
       SP_CHECK(sp_adapter_create(&adapter, model, &params));
       sp_trainer* trainer = NULL;
       SP_CHECK(sp_trainer_create(&trainer, adapter, NULL));
-      SP_CHECK(sp_train_step(trainer, &batch, NULL));
+      SP_CHECK(sp_trainer_step(trainer, &batch, NULL));
       snprintf(path, sizeof path, "%s/method-%d-%d.spadapter", scratch_root, m, variant);
-      SP_CHECK(sp_save_adapter_file(adapter, path));
+      SP_CHECK(sp_adapter_save_file(adapter, path));
       sp_adapter* loaded = NULL;
-      SP_CHECK(sp_load_adapter_file(&loaded, model, path));
+      SP_CHECK(sp_adapter_load_file(&loaded, model, path));
       assert_same_adapter(adapter, loaded, &batch);
       /* Encoders travel with the file, so training resumes where it stopped: one more step on
        * each gives the same tensors again. */
@@ -99,8 +99,8 @@ static void round_trip_is_exact_for_every_method(void** state) {
       SP_CHECK(sp_trainer_create(&resumed, loaded, NULL));
       sp_trainer* fresh = NULL;
       SP_CHECK(sp_trainer_create(&fresh, adapter, NULL));
-      SP_CHECK(sp_train_step(resumed, &batch, NULL));
-      SP_CHECK(sp_train_step(fresh, &batch, NULL));
+      SP_CHECK(sp_trainer_step(resumed, &batch, NULL));
+      SP_CHECK(sp_trainer_step(fresh, &batch, NULL));
       assert_same_adapter(adapter, loaded, &batch);
       sp_trainer_free(fresh);
       sp_trainer_free(resumed);
@@ -130,21 +130,21 @@ static void damaged_files_are_refused_with_the_cause(void** state) {
   char good[600], bad[600];
   snprintf(good, sizeof good, "%s/good.spadapter", scratch_root);
   snprintf(bad, sizeof bad, "%s/bad.spadapter", scratch_root);
-  SP_CHECK(sp_save_adapter_file(adapter, good));
+  SP_CHECK(sp_adapter_save_file(adapter, good));
   size_t size = 0;
   unsigned char* bytes = read_all(good, &size);
   sp_adapter* loaded = (sp_adapter*)0x1;
 
   write_all(bad, bytes, 0);
-  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, model, bad), SP_ERR_FORMAT, "empty");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, model, bad), SP_ERR_FORMAT, "empty");
   assert_null(loaded);
   for (size_t cut = 1; cut < size; cut += (cut < 64 ? 1 : 97)) { /* truncated anywhere */
     write_all(bad, bytes, cut);
-    sp_status status = sp_load_adapter_file(&loaded, model, bad);
+    sp_status status = sp_adapter_load_file(&loaded, model, bad);
     if (status != SP_ERR_FORMAT) fail_msg("file cut to %zu of %zu bytes gave %s", cut, size, sp_status_string(status));
   }
   write_all(bad, bytes, size - 1);
-  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, model, bad), SP_ERR_FORMAT, "truncated");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, model, bad), SP_ERR_FORMAT, "truncated");
 
   /* One flipped bit in every byte of the file. */
   unsigned char* copy = malloc(size);
@@ -152,7 +152,7 @@ static void damaged_files_are_refused_with_the_cause(void** state) {
     memcpy(copy, bytes, size);
     copy[at] ^= 0x10;
     write_all(bad, copy, size);
-    sp_status status = sp_load_adapter_file(&loaded, model, bad);
+    sp_status status = sp_adapter_load_file(&loaded, model, bad);
     if (status == SP_OK) fail_msg("a flipped byte at offset %zu of %zu went unnoticed", at, size);
     if (at >= 32 && (status != SP_ERR_FORMAT || !strstr(sp_last_error(), "checksum")))
       fail_msg("flipped byte at %zu: %s %s", at, sp_status_string(status), sp_last_error());
@@ -160,18 +160,18 @@ static void damaged_files_are_refused_with_the_cause(void** state) {
   memcpy(copy, bytes, size);
   copy[0] = 'X';
   write_all(bad, copy, size);
-  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, model, bad), SP_ERR_FORMAT, "wrong magic");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, model, bad), SP_ERR_FORMAT, "wrong magic");
   memcpy(copy, bytes, size);
   copy[8] = 7; /* format version 7 */
   write_all(bad, copy, size);
-  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, model, bad), SP_ERR_UNSUPPORTED, "format version 7");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, model, bad), SP_ERR_UNSUPPORTED, "format version 7");
   write_all(bad, (const unsigned char*)"{\"not\": \"an adapter\"}", 21);
-  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, model, bad), SP_ERR_FORMAT, "wrong magic");
-  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, model, "/nonexistent/x.spadapter"), SP_ERR_NOT_FOUND, "x.spadapter");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, model, bad), SP_ERR_FORMAT, "wrong magic");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, model, "/nonexistent/x.spadapter"), SP_ERR_NOT_FOUND, "x.spadapter");
   assert_null(loaded);
 
   /* Nothing was harmed: the good file still loads. */
-  SP_CHECK(sp_load_adapter_file(&loaded, model, good));
+  SP_CHECK(sp_adapter_load_file(&loaded, model, good));
   sp_adapter_free(loaded);
   free(copy);
   free(bytes);
@@ -189,14 +189,14 @@ static void files_from_another_base_model_are_refused(void** state) {
   SP_CHECK(sp_adapter_create(&adapter, llama, NULL));
   char path[600];
   snprintf(path, sizeof path, "%s/llama.spadapter", scratch_root);
-  SP_CHECK(sp_save_adapter_file(adapter, path));
+  SP_CHECK(sp_adapter_save_file(adapter, path));
   sp_adapter* loaded = NULL;
-  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, narrow, path), SP_ERR_MODEL_MISMATCH, "hidden_size is 64, this model's is 32");
-  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, gpt2, path), SP_ERR_MODEL_MISMATCH, "model_type");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, narrow, path), SP_ERR_MODEL_MISMATCH, "hidden_size is 64, this model's is 32");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, gpt2, path), SP_ERR_MODEL_MISMATCH, "model_type");
   /* Same family and sizes, other weights: only the embedding fingerprint tells them apart. */
-  SP_EXPECT_ERROR(sp_load_adapter_file(&loaded, reseeded, path), SP_ERR_MODEL_MISMATCH, "embedding_fingerprint");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, reseeded, path), SP_ERR_MODEL_MISMATCH, "embedding_fingerprint");
   assert_null(loaded);
-  SP_CHECK(sp_load_adapter_file(&loaded, llama, path));
+  SP_CHECK(sp_adapter_load_file(&loaded, llama, path));
   sp_adapter_free(loaded);
   sp_adapter_free(adapter);
   sp_model_free(llama);
@@ -246,7 +246,7 @@ static void a_save_killed_midway_leaves_a_loadable_file(void** state) {
     waitpid(child, &status, 0);
     assert_true(caught); /* the kill landed between creating the temporary file and the rename */
     sp_adapter* loaded = NULL;
-    SP_CHECK(sp_load_adapter_file(&loaded, model, path));
+    SP_CHECK(sp_adapter_load_file(&loaded, model, path));
     sp_adapter_free(loaded);
     snprintf(command, sizeof command, "rm -f '%s'.tmp-*", path);
     assert_int_equal(system(command), 0);
@@ -270,7 +270,7 @@ static int save_loop(const char* model_folder, const char* path) {
   int32_t ids[12], tasks[2];
   sp_batch batch = small_batch(ids, tasks);
   for (;;) {
-    if (sp_train_step(trainer, &batch, NULL) != SP_OK || sp_save_adapter_file(adapter, path) != SP_OK) return 1;
+    if (sp_trainer_step(trainer, &batch, NULL) != SP_OK || sp_adapter_save_file(adapter, path) != SP_OK) return 1;
   }
 }
 

@@ -70,7 +70,7 @@ static float* gradient_after_one_step(sp_adapter* adapter, const sp_batch* batch
   params.eps = eps;
   sp_trainer* trainer = NULL;
   SP_CHECK(sp_trainer_create(&trainer, adapter, &params));
-  SP_CHECK(sp_train_step(trainer, batch, NULL));
+  SP_CHECK(sp_trainer_step(trainer, batch, NULL));
   SP_CHECK(sp_adapter_parameter_size(adapter, name, count));
   float* gradient = malloc(*count * sizeof(float));
   SP_CHECK(sp_trainer_get_gradient(trainer, name, gradient, *count));
@@ -83,7 +83,7 @@ static void prompt_tuning_gradient(void** state) {
   char folder[600], path[700];
   sp_adapter* adapter = NULL;
   test_path(folder, sizeof folder, reference_root, v->name);
-  SP_CHECK(sp_load_adapter(&adapter, v->model, test_path(path, sizeof path, folder, "pt_init")));
+  SP_CHECK(sp_adapter_load(&adapter, v->model, test_path(path, sizeof path, folder, "pt_init")));
   size_t count = 0;
   float* ours = gradient_after_one_step(adapter, &v->batch, sp_trainer_default_params().eps, "embedding.weight", &count);
   float* reference = read_floats(folder, "pt_grad.f32", count);
@@ -123,7 +123,7 @@ static void mpt_factor_gradients(void** state) {
   trainer_params.eps = ADAMW_EPS;
   sp_trainer* trainer = NULL;
   SP_CHECK(sp_trainer_create(&trainer, adapter, &trainer_params));
-  SP_CHECK(sp_train_step(trainer, &batch, NULL));
+  SP_CHECK(sp_trainer_step(trainer, &batch, NULL));
   const char* const factors[] = {"prefix_task_cols", "prefix_task_rows"};
   for (int f = 0; f < 2; ++f) {
     char name[64], label[96];

@@ -49,10 +49,10 @@ static float train(sp_adapter* adapter, const sp_batch* batch, int steps, double
   SP_CHECK(sp_trainer_create(&trainer, adapter, &params));
   sp_train_result result;
   result.struct_size = sizeof result;
-  for (int i = 0; i < steps; ++i) SP_CHECK(sp_train_step(trainer, batch, &result));
+  for (int i = 0; i < steps; ++i) SP_CHECK(sp_trainer_step(trainer, batch, &result));
   sp_trainer_free(trainer);
   float loss = 0;
-  SP_CHECK(sp_eval_loss(adapter, batch, &loss, NULL));
+  SP_CHECK(sp_adapter_eval_loss(adapter, batch, &loss, NULL));
   return loss;
 }
 
@@ -63,7 +63,7 @@ static void check_learning(const char* variant) {
   sp_batch batch = make_batch(ids, ROWS);
   sp_adapter* adapter = new_adapter(model, 1);
   float start = 0;
-  SP_CHECK(sp_eval_loss(adapter, &batch, &start, NULL));
+  SP_CHECK(sp_adapter_eval_loss(adapter, &batch, &start, NULL));
   float end = train(adapter, &batch, 200, 0.1);
   printf("    %-10s loss %.4f -> %.4f after 200 steps (%.0f%% of the start)\n", variant, start, end, 100.0 * end / start);
   assert_true(end < 0.5f * start);
@@ -120,7 +120,7 @@ static void every_method_halves_the_loss(void** state) {
       sp_adapter* adapter = NULL;
       SP_CHECK(sp_adapter_create(&adapter, model, &params));
       float start = 0;
-      SP_CHECK(sp_eval_loss(adapter, &batch, &start, NULL));
+      SP_CHECK(sp_adapter_eval_loss(adapter, &batch, &start, NULL));
       float end = train(adapter, &batch, lc->steps, lc->learning_rate);
       printf("    %-6s %-28s loss %.4f -> %.4f after %d steps at lr %g (%.0f%% of the start)\n", variants[v], lc->label,
              start, end, lc->steps, lc->learning_rate, 100.0 * end / start);
@@ -174,12 +174,12 @@ static void accumulating_two_halves_equals_one_full_batch(void** state) {
 
   sp_train_result result;
   result.struct_size = sizeof result;
-  SP_CHECK(sp_train_step(whole, &full, &result));
+  SP_CHECK(sp_trainer_step(whole, &full, &result));
   assert_int_equal(result.updated, 1);
-  SP_CHECK(sp_train_step(halves, &first, &result));
+  SP_CHECK(sp_trainer_step(halves, &first, &result));
   assert_int_equal(result.updated, 0);
   assert_int_equal(result.updates_done, 0);
-  SP_CHECK(sp_train_step(halves, &second, &result));
+  SP_CHECK(sp_trainer_step(halves, &second, &result));
   assert_int_equal(result.updated, 1);
   assert_int_equal(result.updates_done, 1);
 
@@ -231,7 +231,7 @@ static void schedule_warms_up_then_decays_and_clipping_reports_the_norm(void** s
   for (int step = 0; step < 7; ++step) {
     sp_train_result result;
     result.struct_size = sizeof result;
-    SP_CHECK(sp_train_step(trainer, &batch, &result));
+    SP_CHECK(sp_trainer_step(trainer, &batch, &result));
     assert_float_equal(result.learning_rate, expected[step], 1e-7);
     SP_CHECK(sp_trainer_get_gradient(trainer, "embedding.weight", grad, count));
     double norm = 0;
@@ -266,8 +266,8 @@ static void* train_in_thread(void* argument) {
   sp_trainer* trainer = NULL;
   if (sp_trainer_create(&trainer, adapter, NULL) != SP_OK) return NULL;
   for (int i = 0; i < 15; ++i)
-    if (sp_train_step(trainer, &batch, NULL) != SP_OK) return NULL;
-  sp_eval_loss(adapter, &batch, &w->loss, NULL);
+    if (sp_trainer_step(trainer, &batch, NULL) != SP_OK) return NULL;
+  sp_adapter_eval_loss(adapter, &batch, &w->loss, NULL);
   sp_adapter_parameter_size(adapter, "embedding.weight", &w->count);
   w->table = malloc(w->count * sizeof(float));
   sp_adapter_get_parameter(adapter, "embedding.weight", w->table, w->count);

@@ -58,9 +58,9 @@ int main(int argc, char** argv) {
   float* all = malloc(12 * V * sizeof(float));
   float* last = malloc(2 * V * sizeof(float));
   float loss = 0, rows[2];
-  if (sp_logits(adapter, &batch, SP_LOGITS_ALL, all, 12 * V) != SP_OK ||
-      sp_logits(adapter, &batch, SP_LOGITS_LAST, last, 2 * V) != SP_OK ||
-      sp_eval_loss(adapter, &batch, &loss, rows) != SP_OK) {
+  if (sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, all, 12 * V) != SP_OK ||
+      sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, last, 2 * V) != SP_OK ||
+      sp_adapter_eval_loss(adapter, &batch, &loss, rows) != SP_OK) {
     fprintf(stderr, "%s\n", sp_last_error());
     return 1;
   }

@@ -73,7 +73,7 @@ void round_trip_preserves_every_dtype_shape_and_byte(void**) {
       {"ids", DType::I64, {3, 1}, i64.data(), i64.size() * 8},
       {"empty", DType::F32, {0, 4}, nullptr, 0},
   };
-  write_safetensors(path_of("round.safetensors"), tensors, {{"format", "pt"}, {"note", "x"}});
+  write_file_atomically(path_of("round.safetensors"), encode_safetensors(tensors, {{"format", "pt"}, {"note", "x"}}));
   auto file = SafetensorsFile::open(path_of("round.safetensors"));
   assert_int_equal(file->tensors().size(), tensors.size());
   for (const auto& expected : tensors) {
@@ -117,8 +117,8 @@ void sharded_folder_finds_every_tensor_in_its_shard(void**) {
   const std::string folder = path_of("sharded");
   make_directories(folder);
   std::vector<float> a = {1, 2}, b = {3, 4, 5};
-  write_safetensors(join_path(folder, "part-1.safetensors"), {{"a", DType::F32, {2}, a.data(), 8}}, {});
-  write_safetensors(join_path(folder, "part-2.safetensors"), {{"b", DType::F32, {3}, b.data(), 12}}, {});
+  write_file_atomically(join_path(folder, "part-1.safetensors"), encode_safetensors({{"a", DType::F32, {2}, a.data(), 8}}, {}));
+  write_file_atomically(join_path(folder, "part-2.safetensors"), encode_safetensors({{"b", DType::F32, {3}, b.data(), 12}}, {}));
   write_raw(join_path(folder, "model.safetensors.index.json"),
             "{\"metadata\": {}, \"weight_map\": {\"a\": \"part-1.safetensors\", \"b\": \"part-2.safetensors\"}}");
   WeightStore store = WeightStore::open_folder(folder);

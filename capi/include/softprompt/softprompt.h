@@ -223,6 +223,15 @@ typedef enum sp_logits_mode {
   SP_LOGITS_ALL = 1
 } sp_logits_mode;
 
+/* Number of floats a logits call returns for a batch of batch_size x seq_len on a model with
+ * vocab_size tokens (sp_model_info.vocab_size, or sp_adapter_info.vocab_size for an adapter's
+ * model): batch_size * vocab_size for SP_LOGITS_LAST, batch_size * seq_len * vocab_size for
+ * SP_LOGITS_ALL. Use it to size the `out` buffer of sp_model_logits and sp_adapter_logits.
+ * Errors: SP_ERR_INVALID_ARGUMENT (NULL count, non-positive sizes, unknown mode),
+ * SP_ERR_OUT_OF_RANGE (a count that does not fit in size_t). */
+SP_API sp_status sp_logits_count(int64_t vocab_size, int32_t batch_size, int32_t seq_len, sp_logits_mode mode,
+                                 size_t* count) SP_NOEXCEPT;
+
 /* Logits of the base model alone (no soft prompt).
  *   out        caller-owned buffer of out_count floats; must hold the whole result.
  * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, non-positive batch_size or seq_len, mask values other
@@ -321,9 +330,9 @@ SP_API void sp_adapter_free(sp_adapter* adapter) SP_NOEXCEPT;
  * written) is saved file by file instead, each file atomically: there a load during the save may
  * find a mix. PEFT loads the folder with PeftModel.from_pretrained on the matching transformers
  * model. */
-SP_API sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) SP_NOEXCEPT;
+SP_API sp_status sp_adapter_save(const sp_adapter* adapter, const char* folder) SP_NOEXCEPT;
 
-/* Loads a PEFT-layout adapter folder (written by PEFT or by sp_save_adapter) onto `model`.
+/* Loads a PEFT-layout adapter folder (written by PEFT or by sp_adapter_save) onto `model`.
  * The loaded adapter is trainable. PEFT stores P-tuning and projected prefixes as their encoder
  * outputs only, so those come back as plain tables (trained directly, without the encoder).
  * Every size in adapter_config.json is bounded (as for sp_adapter_create) and checked against the
@@ -333,7 +342,7 @@ SP_API sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) 
  * bounds or disagreeing with the declared tensors: the message names the key),
  * SP_ERR_UNSUPPORTED (another task type or method), SP_ERR_SHAPE_MISMATCH (an adapter made for
  * another model size), SP_ERR_OUT_OF_MEMORY. */
-SP_API sp_status sp_load_adapter(sp_adapter** out, sp_model* model, const char* folder) SP_NOEXCEPT;
+SP_API sp_status sp_adapter_load(sp_adapter** out, sp_model* model, const char* folder) SP_NOEXCEPT;
 
 /* Writes the adapter as one file in softprompt's own format (documented in
  * core/adapters/single_file_format.md): magic number, format version, the method's configuration,
@@ -342,16 +351,16 @@ SP_API sp_status sp_load_adapter(sp_adapter** out, sp_model* model, const char* 
  * vocabulary size, embedding fingerprint). Written to a temporary file beside it
  * (<name>.tmp-<pid>-<hex>), flushed and renamed: a crash mid-save leaves the previous file intact,
  * and the next save removes temporaries of writers that no longer run. */
-SP_API sp_status sp_save_adapter_file(const sp_adapter* adapter, const char* path) SP_NOEXCEPT;
+SP_API sp_status sp_adapter_save_file(const sp_adapter* adapter, const char* path) SP_NOEXCEPT;
 
-/* Loads a file written by sp_save_adapter_file onto `model`. The payload is inflated as a stream,
+/* Loads a file written by sp_adapter_save_file onto `model`. The payload is inflated as a stream,
  * bounded by its declared and checked tensor shapes: a hostile file costs no more memory than a
  * legitimate one of its claims. Errors: SP_ERR_NOT_FOUND,
  * SP_ERR_FORMAT (empty, truncated, corrupted, ill-typed records: the message names the check or
  * key that failed),
  * SP_ERR_UNSUPPORTED (a newer format version), SP_ERR_MODEL_MISMATCH (trained on another base
  * model; the message names what differs). */
-SP_API sp_status sp_load_adapter_file(sp_adapter** out, sp_model* model, const char* path) SP_NOEXCEPT;
+SP_API sp_status sp_adapter_load_file(sp_adapter** out, sp_model* model, const char* path) SP_NOEXCEPT;
 
 /* What an adapter is. */
 typedef struct sp_adapter_info {
@@ -399,15 +408,15 @@ SP_API sp_status sp_adapter_get_parameter(const sp_adapter* adapter, const char*
                                           size_t count) SP_NOEXCEPT;
 
 /* Logits with the adapter's soft prompt; see sp_model_logits for modes and buffers. */
-SP_API sp_status sp_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_mode mode, float* out,
-                           size_t out_count) SP_NOEXCEPT;
+SP_API sp_status sp_adapter_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_mode mode,
+                                   float* out, size_t out_count) SP_NOEXCEPT;
 
 /* Mean loss and per-row log-likelihood with the adapter's soft prompt; see sp_model_eval_loss.
- * Multitask prompt tuning adapters need batch->task_ids here, in sp_logits and in sp_train_step.
+ * Multitask prompt tuning adapters need batch->task_ids here, in sp_adapter_logits and in sp_trainer_step.
  * For prompt methods the last virtual token predicts the first real token, so that token is a
  * target too (as in PEFT). Changes nothing. */
-SP_API sp_status sp_eval_loss(const sp_adapter* adapter, const sp_batch* batch, float* mean_loss,
-                              float* row_log_likelihood) SP_NOEXCEPT;
+SP_API sp_status sp_adapter_eval_loss(const sp_adapter* adapter, const sp_batch* batch, float* mean_loss,
+                                      float* row_log_likelihood) SP_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------------
  * Training
@@ -437,7 +446,7 @@ SP_API sp_status sp_trainer_create(sp_trainer** out, sp_adapter* adapter, const 
 /* Releases the trainer. NULL is ignored. */
 SP_API void sp_trainer_free(sp_trainer* trainer) SP_NOEXCEPT;
 
-/* What one sp_train_step did. */
+/* What one sp_trainer_step did. */
 typedef struct sp_train_result {
   size_t struct_size;     /* sizeof(sp_train_result); set by sp_train_result_init */
   float loss;             /* mean loss of this micro-batch */
@@ -454,9 +463,9 @@ SP_API sp_train_result sp_train_result_init(void) SP_NOEXCEPT;
  * -100 and virtual positions ignored), backward into the soft prompt only, and - every
  * accumulation_steps calls - clipping and an AdamW update. The model is never changed.
  *   result   may be NULL; otherwise start from sp_train_result_init().
- * Errors: as sp_logits, plus SP_ERR_INVALID_ARGUMENT for a batch without any target. On error
+ * Errors: as sp_adapter_logits, plus SP_ERR_INVALID_ARGUMENT for a batch without any target. On error
  * nothing changes (no partial update). */
-SP_API sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) SP_NOEXCEPT;
+SP_API sp_status sp_trainer_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) SP_NOEXCEPT;
 
 /* Copies the gradient of trainable tensor `name` that the latest optimizer update used into
  * out[count], before clipping. With accumulation_steps > 1 it is the MEAN of the micro-batches'
@@ -467,6 +476,30 @@ SP_API sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_tr
  * names. */
 SP_API sp_status sp_trainer_get_gradient(const sp_trainer* trainer, const char* name, float* out,
                                          size_t count) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
+ * Names before 0.4
+ *
+ * Public functions are named sp_<object>_<verb>. These older names still work, each forwarding to
+ * its replacement, and will be removed in 0.5.
+ * --------------------------------------------------------------------------------------------- */
+
+/* Deprecated: sp_adapter_load. */
+SP_API sp_status sp_load_adapter(sp_adapter** out, sp_model* model, const char* folder) SP_NOEXCEPT;
+/* Deprecated: sp_adapter_load_file. */
+SP_API sp_status sp_load_adapter_file(sp_adapter** out, sp_model* model, const char* path) SP_NOEXCEPT;
+/* Deprecated: sp_adapter_save. */
+SP_API sp_status sp_save_adapter(const sp_adapter* adapter, const char* folder) SP_NOEXCEPT;
+/* Deprecated: sp_adapter_save_file. */
+SP_API sp_status sp_save_adapter_file(const sp_adapter* adapter, const char* path) SP_NOEXCEPT;
+/* Deprecated: sp_adapter_logits. */
+SP_API sp_status sp_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_mode mode, float* out,
+                           size_t out_count) SP_NOEXCEPT;
+/* Deprecated: sp_adapter_eval_loss. */
+SP_API sp_status sp_eval_loss(const sp_adapter* adapter, const sp_batch* batch, float* mean_loss,
+                              float* row_log_likelihood) SP_NOEXCEPT;
+/* Deprecated: sp_trainer_step. */
+SP_API sp_status sp_train_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) SP_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,14 @@
-#include "methods/multitask_prompt_tuning.h"
+#include "methods/multitask_prompt_tuning/multitask_prompt_tuning.h"
 
 
+#include "adapters/peft_files.h"
 #include "io/file_util.h"
 #include "io/safetensors.h"
 #include "io/torch_tensors.h"
 #include "methods/init.h"
+#include "methods/prompt_tuning/config.h"
 #include "util/errors.h"
+#include "util/shape_text.h"
 
 namespace sp::methods {
 
@@ -14,12 +17,6 @@ at::Tensor source_tensor(const io::SafetensorsFile& file, const std::string& nam
   const io::TensorView* view = file.find(name);
   if (!view) fail(ErrorKind::Format, "MPT source '" + file.path() + "' has no tensor \"" + name + "\"");
   return io::tensor_from_view(*view, nullptr).to(at::kFloat).clone();
-}
-
-std::string shape_text(at::IntArrayRef shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
 }
 
 void expect_shape(const at::Tensor& tensor, at::IntArrayRef shape, const std::string& what) {
@@ -32,7 +29,7 @@ void expect_shape(const at::Tensor& tensor, at::IntArrayRef shape, const std::st
 std::string resolved_source_path(const std::string& source_path, bool make_absolute) {
   if (source_path.empty()) return source_path;
   std::string path = source_path;
-  if (io::is_directory(path)) path = io::join_path(path, kSourceWeightsFile);
+  if (io::is_directory(path)) path = io::join_path(path, adapters::kPeftWeightsFile);
   if (!make_absolute || !io::is_regular_file(path)) return path;  // a missing one is refused where it is read
   return io::absolute_path(path);  // links kept: PEFT picks its reader by the name's extension
 }
@@ -41,48 +38,48 @@ MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const m
                                              bool loading)
     : SoftPromptMethod(config, model.config()) {
   // A loaded record keeps its form (PEFT wrote it, or we did), except a folder, which PEFT cannot read.
-  config_.source_path = resolved_source_path(config_.source_path, /*make_absolute=*/!loading);
+  settings().source_adapter = resolved_source_path(settings().source_adapter, /*make_absolute=*/!loading);
   const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
   // PEFT's draw order: the table (RANDOM or TEXT), then cols, then rows, each factor N(0, 0.02^2).
   at::Generator generator = make_generator(config.seed);
-  at::Tensor table = initial_prompt_table(config, model, T, generator, loading);
-  at::Tensor cols = at::empty({config.num_tasks, T, config.num_ranks}, at::kFloat).normal_(0.0, 0.02, generator);
-  at::Tensor rows = at::empty({config.num_tasks, config.num_ranks, d}, at::kFloat).normal_(0.0, 0.02, generator);
+  at::Tensor table = initial_prompt_table(settings().prompt, model, T, generator, loading);
+  at::Tensor cols = at::empty({settings().num_tasks, T, settings().num_ranks}, at::kFloat).normal_(0.0, 0.02, generator);
+  at::Tensor rows = at::empty({settings().num_tasks, settings().num_ranks, d}, at::kFloat).normal_(0.0, 0.02, generator);
   table_ = trainable(table, model.device());
   cols_ = trainable(cols, model.device());
   rows_ = trainable(rows, model.device());
-  const bool from_source = config.init == PromptInit::AverageSourceTasks || config.init == PromptInit::ExactSourceTask ||
-                           config.init == PromptInit::OnlySourceShared;
-  if (from_source && !loading) initialise_from_source();
+  if (is_source_init(settings().prompt.init) && !loading) initialise_from_source();
 }
 
 void MultitaskPromptTuning::initialise_from_source() {
-  if (config_.source_path.empty())
-    fail(ErrorKind::InvalidArgument, std::string(prompt_init_name(config_.init)) + " needs a source adapter path");
-  const std::string& path = config_.source_path;  // resolved by the constructor
+  const MultitaskPromptTuningSettings& s = settings();
+  const sp_prompt_init init = s.prompt.init;
+  if (s.source_adapter.empty())
+    fail(ErrorKind::InvalidArgument, std::string(prompt_init_name(init)) + " needs a source adapter path");
+  const std::string& path = s.source_adapter;  // resolved by the constructor
   if (!io::is_regular_file(path)) fail(ErrorKind::NotFound, "MPT source adapter not found: '" + path + "'");
   auto file = io::SafetensorsFile::open(path);
   at::Tensor table = source_tensor(*file, "prompt_embeddings");
   expect_shape(table, table_.sizes(), "prompt_embeddings");
   at::Tensor cols, rows;
-  if (config_.init != PromptInit::OnlySourceShared) {
+  if (init != SP_INIT_ONLY_SOURCE_SHARED) {
     // AVERAGE_SOURCE_TASKS and EXACT_SOURCE_TASK load strictly: the target has exactly one task.
-    if (config_.num_tasks != 1)
-      fail(ErrorKind::InvalidArgument, std::string(prompt_init_name(config_.init)) + " needs num_tasks = 1, got " +
-                                           std::to_string(config_.num_tasks));
+    if (s.num_tasks != 1)
+      fail(ErrorKind::InvalidArgument, std::string(prompt_init_name(init)) + " needs num_tasks = 1, got " +
+                                           std::to_string(s.num_tasks));
     cols = source_tensor(*file, "prefix_task_cols");
     rows = source_tensor(*file, "prefix_task_rows");
     if (cols.dim() != 3 || rows.dim() != 3 || cols.size(0) != rows.size(0))
       fail(ErrorKind::Format, "MPT source '" + path + "' has inconsistent task factors");
-    if (config_.init == PromptInit::AverageSourceTasks) {
+    if (init == SP_INIT_AVERAGE_SOURCE_TASKS) {
       cols = cols.mean(0, true);
       rows = rows.mean(0, true);
     } else {
-      if (config_.source_task < 0 || config_.source_task >= cols.size(0))
-        fail(ErrorKind::OutOfRange, "source task " + std::to_string(config_.source_task) + " is outside the source's " +
+      if (s.source_task < 0 || s.source_task >= cols.size(0))
+        fail(ErrorKind::OutOfRange, "source task " + std::to_string(s.source_task) + " is outside the source's " +
                                         std::to_string(cols.size(0)) + " tasks");
-      cols = cols[config_.source_task].unsqueeze(0);
-      rows = rows[config_.source_task].unsqueeze(0);
+      cols = cols[s.source_task].unsqueeze(0);
+      rows = rows[s.source_task].unsqueeze(0);
     }
     expect_shape(cols, cols_.sizes(), "prefix_task_cols");
     expect_shape(rows, rows_.sizes(), "prefix_task_rows");

@@ -9,25 +9,23 @@
 
 namespace sp::methods {
 
-// The weights file PEFT's MPT reads as its source (prompt_tuning_init_state_dict_path).
-constexpr const char* kSourceWeightsFile = "adapter_model.safetensors";
-
 // What adapter_config.json records as prompt_tuning_init_state_dict_path, given the source the caller
 // named. PEFT reads that path with safetensors' load_file when it ends in ".safetensors" (as a pickle
 // otherwise, and a folder not at all), from its own working directory, and again whenever the adapter
-// is loaded: so a folder becomes the path of its adapter_model.safetensors and, with `make_absolute`,
+// is loaded: so a folder becomes the path of its weights file (adapters::kPeftWeightsFile) and, with `make_absolute`,
 // an existing relative path an absolute one.
 std::string resolved_source_path(const std::string& source_path, bool make_absolute);
 
 class MultitaskPromptTuning final : public SoftPromptMethod {
  public:
   // Target initialisations (AVERAGE_SOURCE_TASKS, EXACT_SOURCE_TASK, ONLY_SOURCE_SHARED) read the
-  // source adapter named by config.source_path (a PEFT folder or its adapter_model.safetensors).
+  // source adapter named by settings.source_adapter (a PEFT folder or its adapter_model.safetensors).
   // `loading` skips the TEXT lookup and the source initialisation: the tensors are about to be
   // overwritten (PEFT re-runs the source initialisation even then - quirk 10 of the spec - and fails
   // if the source file is gone; we do not).
   MultitaskPromptTuning(const MethodConfig& config, const model::Transformer& model, bool loading);
 
+  int64_t num_tasks() const override { return config_.get<MultitaskPromptTuningSettings>().num_tasks; }
   PromptContribution contribute(const PromptRequest& request) const override;
   NamedTensors parameters() const override {
     return {{"embedding.weight", table_}, {"prefix_task_cols", cols_}, {"prefix_task_rows", rows_}};
@@ -39,6 +37,7 @@ class MultitaskPromptTuning final : public SoftPromptMethod {
 
  private:
   void initialise_from_source();
+  MultitaskPromptTuningSettings& settings() { return config_.get<MultitaskPromptTuningSettings>(); }
 
   at::Tensor table_;  // (T, hidden)
   at::Tensor cols_;   // (num_tasks, T, r)

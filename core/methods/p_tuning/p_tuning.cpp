@@ -1,4 +1,4 @@
-#include "methods/p_tuning.h"
+#include "methods/p_tuning/p_tuning.h"
 
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/util/Exception.h>
@@ -18,19 +18,19 @@ at::Tensor uniform(std::vector<int64_t> shape, double bound, at::Generator& gene
 }  // namespace
 
 PTuning::PTuning(const MethodConfig& config, const model::Transformer& model)
-    : SoftPromptMethod(config, model.config()) {
+    : SoftPromptMethod(config, model.config()), settings_(config.get<PTuningSettings>()) {
   const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
-  const int64_t h = config.encoder_hidden_size > 0 ? config.encoder_hidden_size : d;
+  const int64_t h = settings_.encoder_hidden_size > 0 ? settings_.encoder_hidden_size : d;
   const at::Device device = model.device();
   at::Generator generator = make_generator(config.seed);
   table_ = trainable(normal_table(T, d, generator), device);
   if (config.encoded_only) return;
 
   // PEFT's construction order: embedding, then (LSTM parameters, MLP) or the MLP's three Linears.
-  if (config.encoder_type == EncoderType::Lstm) {
+  if (settings_.encoder_type == SP_ENCODER_LSTM) {
     // torch.nn.LSTM: every tensor U(-1/sqrt(h), 1/sqrt(h)), per layer: forward then reverse direction.
     const double bound = 1.0 / std::sqrt(static_cast<double>(h));
-    for (int64_t layer = 0; layer < config.encoder_num_layers; ++layer) {
+    for (int64_t layer = 0; layer < settings_.encoder_num_layers; ++layer) {
       const int64_t in = layer == 0 ? d : 2 * h;
       LstmLayer l;
       l.w_ih = uniform({4 * h, in}, bound, generator);
@@ -81,13 +81,13 @@ void PTuning::flatten_lstm_weights() {
 at::Tensor PTuning::encode(bool training) const {
   if (config_.encoded_only) return table_;
   at::Tensor x = table_.unsqueeze(0);  // (1, T, d): PEFT runs the encoder once and tiles the result
-  if (config_.encoder_type == EncoderType::Lstm) {
+  if (settings_.encoder_type == SP_ENCODER_LSTM) {
     const int64_t h = lstm_.front().w_hh.size(1);
     const auto layers = static_cast<int64_t>(lstm_.size());
     auto weights_of = [](const LstmLayer& l) {
       return std::vector<at::Tensor>{l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse};
     };
-    const bool dropout = training && config_.encoder_dropout > 0 && layers > 1;
+    const bool dropout = training && settings_.encoder_dropout > 0 && layers > 1;
     if (!dropout) {
       // All layers in one call: the same operation torch.nn.LSTM runs, so results match PEFT's bit for bit.
       std::vector<at::Tensor> weights;
@@ -101,7 +101,7 @@ at::Tensor PTuning::encode(bool training) const {
       for (int64_t index = 0; index < layers; ++index) {
         x = std::get<0>(at::lstm(x, {zeros, zeros}, weights_of(lstm_[index]), true, 1, 0.0, training, true, true));
         if (index + 1 < layers) {
-          const double keep = 1.0 - config_.encoder_dropout;
+          const double keep = 1.0 - settings_.encoder_dropout;
           at::Tensor mask = at::empty(x.sizes(), at::kFloat).bernoulli_(keep, dropout_generator_);
           x = x * mask.to(x.device()) / keep;
         }

@@ -1,4 +1,6 @@
-#include "methods/prefix_tuning.h"
+#include "methods/prefix_tuning/prefix_tuning.h"
+
+#include "methods/prefix_tuning/config.h"
 
 #include "util/errors.h"
 
@@ -6,10 +8,11 @@ namespace sp::methods {
 
 PrefixTuning::PrefixTuning(const MethodConfig& config, const model::Transformer& model)
     : SoftPromptMethod(config, model.config()),
-      token_dim_(model.config().head_dim * model.config().num_kv_heads),
+      settings_(config.get<PrefixTuningSettings>()),
+      token_dim_(prefix_geometry(model.config()).token_dim),
       model_dtype_(model.dtype()) {
   const int64_t n = config.num_virtual_tokens, flat = 2 * model.config().num_layers * token_dim_;
-  const int64_t hidden = config.encoder_hidden_size > 0 ? config.encoder_hidden_size : token_dim_;
+  const int64_t hidden = settings_.encoder_hidden_size > 0 ? settings_.encoder_hidden_size : token_dim_;
   at::Generator generator = make_generator(config.seed);
   const at::Device device = model.device();
   if (projected()) {
@@ -17,7 +20,7 @@ PrefixTuning::PrefixTuning(const MethodConfig& config, const model::Transformer&
     table_ = trainable(normal_table(n, token_dim_, generator), device);
     first_ = make_linear(token_dim_, hidden, generator);
     second_ = make_linear(hidden, flat, generator);
-    if (config.zero_init) {
+    if (settings_.prefix_zero_init) {
       second_.weight.zero_();
       second_.bias.zero_();
     }
@@ -25,7 +28,7 @@ PrefixTuning::PrefixTuning(const MethodConfig& config, const model::Transformer&
     second_ = {trainable(second_.weight, device), trainable(second_.bias, device)};
   } else {
     at::Tensor table = normal_table(n, flat, generator);
-    if (config.zero_init) table.zero_();
+    if (settings_.prefix_zero_init) table.zero_();
     table_ = trainable(table, device);
   }
 }

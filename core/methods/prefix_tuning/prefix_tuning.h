@@ -16,15 +16,13 @@ class PrefixTuning final : public SoftPromptMethod {
   PromptContribution contribute(const PromptRequest& request) const override;
   NamedTensors parameters() const override;
   NamedTensors tensors_for_saving() const override;
-  // PEFT sizes the prefix by key/value heads on grouped-query models (its config completion step).
-  int64_t peft_token_dim() const override { return token_dim_; }
-  int64_t peft_num_attention_heads() const override { return model_.num_kv_heads; }
 
  private:
-  bool projected() const { return config_.prefix_projection && !config_.encoded_only; }
+  bool projected() const { return settings_.prefix_projection && !config_.encoded_only; }
   at::Tensor flat_prefix() const;  // (n, 2 * L * token_dim) float32
 
-  int64_t token_dim_;
+  PrefixTuningSettings settings_;
+  int64_t token_dim_;  // head_dim * num_key_value_heads (prefix_geometry)
   at::ScalarType model_dtype_;
   at::Tensor table_;             // (n, 2 L token_dim), or (n, token_dim) when projected
   Linear first_, second_;        // the projection (projected only)

@@ -1,0 +1,10 @@
+// Multitask prompt tuning's row of the method table.
+#pragma once
+
+#include "methods/registry.h"
+
+namespace sp::methods {
+
+extern const MethodRow kMultitaskPromptTuningRow;
+
+}  // namespace sp::methods

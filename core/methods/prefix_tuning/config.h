@@ -1,0 +1,14 @@
+// Prefix tuning's row of the method table.
+#pragma once
+
+#include "methods/registry.h"
+
+namespace sp::methods {
+
+extern const MethodRow kPrefixTuningRow;
+
+// PEFT sizes the prefix by key/value heads on grouped-query models (its config completion step):
+// token_dim = head_dim * num_key_value_heads, num_attention_heads = num_key_value_heads.
+PeftGeometry prefix_geometry(const model::ModelConfig& model);
+
+}  // namespace sp::methods
