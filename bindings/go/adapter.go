@@ -42,7 +42,7 @@ func LoadAdapter(m *Model, folder string) (*Adapter, error) {
 	if err := checkString("adapter folder", folder); err != nil {
 		return nil, err
 	}
-	return newAdapter(m, func(model Sp_model) Sp_adapter { return Spb_load_adapter(model, folder) })
+	return newAdapter(m, func(model Sp_model) Sp_adapter { return Spb_adapter_load(model, folder) })
 }
 
 // LoadAdapterFile loads a file written by SaveFile onto m.
@@ -50,7 +50,7 @@ func LoadAdapterFile(m *Model, path string) (*Adapter, error) {
 	if err := checkString("adapter file", path); err != nil {
 		return nil, err
 	}
-	return newAdapter(m, func(model Sp_model) Sp_adapter { return Spb_load_adapter_file(model, path) })
+	return newAdapter(m, func(model Sp_model) Sp_adapter { return Spb_adapter_load_file(model, path) })
 }
 
 // newAdapter runs one of the creating C calls on m's handle and wraps its result.
@@ -91,42 +91,28 @@ func (a *Adapter) Model() *Model { return a.model }
 // adapter_model.safetensors), creating the folder if needed. PEFT loads it with
 // PeftModel.from_pretrained.
 func (a *Adapter) Save(folder string) error {
-	return a.save("adapter folder", folder, Sp_save_adapter)
+	return a.save("adapter folder", folder, Sp_adapter_save)
 }
 
 // SaveFile writes the adapter as one file in softprompt's own format (every trainable tensor,
 // encoders included, so training resumes exactly; compressed and checksummed).
 func (a *Adapter) SaveFile(path string) error {
-	return a.save("adapter file", path, Sp_save_adapter_file)
+	return a.save("adapter file", path, Sp_adapter_save_file)
 }
 
 func (a *Adapter) save(what, path string, save func(Sp_adapter, string) Enum_SS_sp_status) error {
 	if err := checkString(what, path); err != nil {
 		return err
 	}
-	h, err := a.acquire()
-	if err != nil {
-		return err
-	}
-	defer a.release()
-	err = callStatus(func() Enum_SS_sp_status { return save(h, path) })
-	runtime.KeepAlive(a)
-	return err
+	return a.statusCall(func(h Sp_adapter) Enum_SS_sp_status { return save(h, path) })
 }
 
 // Info returns what the adapter is.
 func (a *Adapter) Info() (AdapterInfo, error) {
-	h, err := a.acquire()
-	if err != nil {
-		return AdapterInfo{}, err
-	}
-	defer a.release()
-	info, err := lockedCall(func() (AdapterInfo, bool) {
+	return handleCall(&a.object, func(h Sp_adapter) (AdapterInfo, bool) {
 		r := Spb_adapter_info(h)
 		return r.info, r.ok
 	})
-	runtime.KeepAlive(a)
-	return info, err
 }
 
 // ParameterNames returns the names of the trainable tensors, as PEFT names them in memory
@@ -174,17 +160,11 @@ func (a *Adapter) ParameterShape(name string) ([]int64, error) {
 	if err := checkString("parameter name", name); err != nil {
 		return nil, err
 	}
-	h, err := a.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer a.release()
 	dims := make([]int64, SP_MAX_PARAMETER_DIMS)
-	rank, err := lockedCall(func() (int64, bool) {
+	rank, err := handleCall(&a.object, func(h Sp_adapter) (int64, bool) {
 		r := Spb_adapter_parameter_shape(h, name, dims)
 		return r, r >= 0
 	})
-	runtime.KeepAlive(a)
 	if err != nil {
 		return nil, err
 	}
@@ -219,48 +199,12 @@ func (a *Adapter) Parameter(name string) ([]float32, error) {
 // Logits runs the model with the adapter's soft prompt and returns the logits (see LogitsMode for
 // the layout). Multitask prompt tuning adapters need batch.TaskIDs.
 func (a *Adapter) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
-	count, err := batch.logitsCount(mode, a.vocabSize)
-	if err != nil {
-		return nil, err
-	}
-	h, err := a.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer a.release()
-	out := make([]float32, count)
-	err = callStatus(func() Enum_SS_sp_status {
-		return Spb_logits(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
-			batch.Labels, batch.TaskIDs, Enum_SS_sp_logits_mode(mode), out)
-	})
-	runtime.KeepAlive(a)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return batchLogits(&a.object, Spb_adapter_logits, a.vocabSize, &batch, mode)
 }
 
 // EvalLoss returns the mean loss and each row's log-likelihood with the adapter's soft prompt. For
 // prompt methods the last virtual token predicts the first real token, so that token is a target
 // too (as in PEFT). Nothing changes.
-func (a *Adapter) EvalLoss(batch Batch) (Loss, error) {
-	if err := batch.check(); err != nil {
-		return Loss{}, err
-	}
-	h, err := a.acquire()
-	if err != nil {
-		return Loss{}, err
-	}
-	defer a.release()
-	mean := make([]float32, 1)
-	rows := make([]float32, batch.BatchSize)
-	err = callStatus(func() Enum_SS_sp_status {
-		return Spb_eval_loss(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
-			batch.Labels, batch.TaskIDs, mean, rows)
-	})
-	runtime.KeepAlive(a)
-	if err != nil {
-		return Loss{}, err
-	}
-	return Loss{Mean: mean[0], RowLogLikelihoods: rows}, nil
+func (a *Adapter) EvalLoss(batch Batch) (Evaluation, error) {
+	return batchEvalLoss(&a.object, Spb_adapter_eval_loss, &batch)
 }

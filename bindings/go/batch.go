@@ -7,7 +7,9 @@ import (
 
 // Batch is a batch of token sequences, all of length SeqLen (pad to it), in row-major
 // (BatchSize, SeqLen) order. The slices are only read, and only during the call they are passed
-// to.
+// to. The library checks a batch when it is used: a BatchSize or SeqLen below 1 is
+// StatusInvalidArgument, a slice of the wrong length StatusShapeMismatch, an id outside the
+// vocabulary StatusOutOfRange.
 type Batch struct {
 	InputIDs      []int32 // BatchSize*SeqLen ids in [0, vocab size)
 	AttentionMask []int32 // 1 = real token, 0 = padding; nil = all 1
@@ -17,37 +19,23 @@ type Batch struct {
 	SeqLen        int
 }
 
-// check validates what Go needs before the call: the int32 arguments of the C call, and the
-// InputIDs count from which the output size is computed (so that a wrong count is reported
-// instead of allocating a huge buffer first). The library checks everything else.
-func (b *Batch) check() error {
-	if b.BatchSize <= 0 || b.SeqLen <= 0 || b.BatchSize > math.MaxInt32 || b.SeqLen > math.MaxInt32 {
+// checkInt32 refuses what cannot be passed to C faithfully: BatchSize and SeqLen travel as
+// int32_t, so a larger Go int would arrive cut short. Every other check is the library's.
+func (b *Batch) checkInt32() error {
+	if b.BatchSize < math.MinInt32 || b.BatchSize > math.MaxInt32 || b.SeqLen < math.MinInt32 ||
+		b.SeqLen > math.MaxInt32 {
 		return newError(StatusInvalidArgument, "batch size "+strconv.Itoa(b.BatchSize)+" and sequence length "+
-			strconv.Itoa(b.SeqLen)+" must be positive 32-bit numbers")
-	}
-	if len(b.InputIDs) != b.BatchSize*b.SeqLen { // the status and wording of the C library's own check
-		return newError(StatusShapeMismatch, "Batch.InputIDs has "+strconv.Itoa(len(b.InputIDs))+
-			" values but BatchSize * SeqLen is "+strconv.Itoa(b.BatchSize*b.SeqLen))
+			strconv.Itoa(b.SeqLen)+" must fit in 32 bits")
 	}
 	return nil
 }
 
-// logitsCount is the number of values Logits returns for this batch.
-func (b *Batch) logitsCount(mode LogitsMode, vocabSize int) (int, error) {
-	if err := b.check(); err != nil {
-		return 0, err
+// outputRows is the number of rows to allocate outputs for: BatchSize when InputIDs fills
+// BatchSize x SeqLen, else 0 (the call then fails on the batch before it writes anything, so no
+// large buffer is made for it). Call it after checkInt32.
+func (b *Batch) outputRows() int {
+	if b.BatchSize > 0 && b.SeqLen > 0 && len(b.InputIDs) == b.BatchSize*b.SeqLen {
+		return b.BatchSize
 	}
-	switch mode {
-	case LogitsLast:
-		return b.BatchSize * vocabSize, nil
-	case LogitsAll:
-		return b.BatchSize * b.SeqLen * vocabSize, nil
-	}
-	return 0, newError(StatusInvalidArgument, "unknown logits mode "+mode.String())
-}
-
-// Loss is an evaluation result.
-type Loss struct {
-	Mean              float32   // mean causal-LM loss over the batch's targets
-	RowLogLikelihoods []float32 // per row: the sum of log-probabilities of its targets
+	return 0
 }

@@ -44,7 +44,7 @@ func trainPrompt(t *testing.T, seed uint64, steps int) ([]float32, float32, floa
 	if err != nil || err2 != nil {
 		t.Error(err, err2)
 	}
-	return table, start.Mean, end.Mean
+	return table, start.MeanLoss, end.MeanLoss
 }
 
 // Two goroutines, each training its own adapter on one shared model at the same time: both losses
@@ -152,7 +152,7 @@ func TestControlUnlockedErrorReadsCanBeWrong(t *testing.T) {
 			defer wg.Done()
 			for c := 0; c < stressCalls; c++ {
 				path := stressPath(root, g, c)
-				Spb_load_adapter(model, path) // fails: NULL
+				Spb_adapter_load(model, path) // fails: NULL
 				runtime.Gosched()             // a scheduling point, as any Go code between two calls may be
 				message := Sp_last_error()
 				mu.Lock()

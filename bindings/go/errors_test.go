@@ -101,6 +101,42 @@ func TestLibraryErrorsCarryTheirStatus(t *testing.T) {
 	t.Logf("multitask adapter without task ids: %s", spErr.Message)
 }
 
+// Batch sizes, lengths and the logits mode are the library's to check: its status and message
+// (which names its field) reach the caller, whichever call sees them first.
+func TestBatchErrorsComeFromTheLibrary(t *testing.T) {
+	batch := taskBatch()
+	batch.SeqLen = 9 // InputIDs holds 4 x 10
+	_, err := llama.Logits(batch, LogitsLast)
+	requireMessage(t, requireStatus(t, err, StatusShapeMismatch), "input_ids has 40 values")
+
+	// 5 ids for 100000 x 100000 tokens: no buffer is sized for the 2.56e12 logits of such a batch.
+	huge := Batch{InputIDs: []int32{1, 2, 3, 4, 5}, BatchSize: 100000, SeqLen: 100000}
+	_, err = llama.Logits(huge, LogitsAll)
+	requireMessage(t, requireStatus(t, err, StatusShapeMismatch), "input_ids has 5 values")
+
+	noRows := taskBatch()
+	noRows.BatchSize = 0
+	_, err = llama.Logits(noRows, LogitsLast)
+	requireMessage(t, requireStatus(t, err, StatusInvalidArgument), "batch_size")
+	_, err = llama.EvalLoss(noRows)
+	requireMessage(t, requireStatus(t, err, StatusInvalidArgument), "batch_size")
+	adapter := newTestAdapter(t, smallAdapterOptions(2))
+	_, err = adapter.EvalLoss(noRows)
+	requireMessage(t, requireStatus(t, err, StatusInvalidArgument), "batch_size")
+	trainer := try(NewTrainer(adapter, nil)).get(t)
+	defer trainer.Close()
+	_, err = trainer.Step(noRows)
+	requireMessage(t, requireStatus(t, err, StatusInvalidArgument), "batch_size")
+
+	noTokens := taskBatch()
+	noTokens.SeqLen = -1
+	_, err = adapter.Logits(noTokens, LogitsAll)
+	requireMessage(t, requireStatus(t, err, StatusInvalidArgument), "seq_len")
+
+	_, err = llama.Logits(taskBatch(), LogitsMode(7))
+	requireMessage(t, requireStatus(t, err, StatusInvalidArgument), "mode")
+}
+
 // Arguments that cannot be passed to C faithfully are refused in Go, with the status the library
 // gives the same mistake.
 func TestArgumentsCheckedBeforeTheCall(t *testing.T) {
@@ -108,14 +144,9 @@ func TestArgumentsCheckedBeforeTheCall(t *testing.T) {
 	requireStatus(t, err, StatusInvalidArgument)
 
 	batch := taskBatch()
-	batch.SeqLen = 9 // InputIDs holds 4 x 10: the output size cannot be trusted
+	batch.BatchSize = 1<<32 + 4 // would reach C as 4, the batch's real size
 	_, err = llama.Logits(batch, LogitsLast)
-	requireStatus(t, err, StatusShapeMismatch)
-	batch.BatchSize, batch.SeqLen = 0, 0
-	_, err = llama.EvalLoss(batch)
-	requireStatus(t, err, StatusInvalidArgument)
-	_, err = llama.Logits(taskBatch(), LogitsMode(7))
-	requireStatus(t, err, StatusInvalidArgument)
+	requireMessage(t, requireStatus(t, err, StatusInvalidArgument), "32 bits")
 
 	opts := DefaultAdapterOptions()
 	opts.NumVirtualTokens = 1 << 40
@@ -123,6 +154,14 @@ func TestArgumentsCheckedBeforeTheCall(t *testing.T) {
 	requireStatus(t, err, StatusInvalidArgument)
 	_, err = NewAdapter(nil, nil)
 	requireStatus(t, err, StatusInvalidArgument)
+}
+
+// requireMessage fails unless the error's message contains want.
+func requireMessage(t *testing.T, err *Error, want string) {
+	t.Helper()
+	if !strings.Contains(err.Message, want) {
+		t.Fatalf("message %q does not contain %q", err.Message, want)
+	}
 }
 
 // Asking for CUDA where there is none is SP_ERR_DEVICE.

@@ -78,7 +78,7 @@ func TestEveryMethodTrainsAndTheLossFalls(t *testing.T) {
 			} else {
 				requireStatus(t, err, StatusNotFound)
 			}
-			start := try(adapter.EvalLoss(batch)).get(t).Mean
+			start := try(adapter.EvalLoss(batch)).get(t).MeanLoss
 			var last TrainResult
 			for step := 1; step <= trainingSteps; step++ {
 				last = try(trainer.Step(batch)).get(t)
@@ -86,7 +86,7 @@ func TestEveryMethodTrainsAndTheLossFalls(t *testing.T) {
 					t.Fatalf("step %d: %+v, expected an update each step", step, last)
 				}
 			}
-			end := try(adapter.EvalLoss(batch)).get(t).Mean
+			end := try(adapter.EvalLoss(batch)).get(t).MeanLoss
 			t.Logf("%-30s %d tensors, %5d values: loss %.4f -> %.4f after %d steps at lr %g (%.0f%%)", c.name,
 				len(names), total, start, end, trainingSteps, c.learningRate, 100*end/start)
 			if !(end < 0.8*start) {

@@ -55,17 +55,10 @@ func (m *Model) Close() error {
 }
 
 func (m *Model) readInfo() (ModelInfo, error) {
-	h, err := m.acquire()
-	if err != nil {
-		return ModelInfo{}, err
-	}
-	defer m.release()
-	info, err := lockedCall(func() (ModelInfo, bool) {
+	return handleCall(&m.object, func(h Sp_model) (ModelInfo, bool) {
 		r := Spb_model_info(h)
 		return r.info, r.ok
 	})
-	runtime.KeepAlive(m)
-	return info, err
 }
 
 // Info returns the model's sizes.
@@ -80,47 +73,11 @@ func (m *Model) Info() (ModelInfo, error) {
 // Logits runs the base model alone (no soft prompt) and returns its logits (see LogitsMode for
 // the layout).
 func (m *Model) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
-	count, err := batch.logitsCount(mode, m.info.VocabSize)
-	if err != nil {
-		return nil, err
-	}
-	h, err := m.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer m.release()
-	out := make([]float32, count)
-	err = callStatus(func() Enum_SS_sp_status {
-		return Spb_model_logits(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
-			batch.Labels, batch.TaskIDs, Enum_SS_sp_logits_mode(mode), out)
-	})
-	runtime.KeepAlive(m)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return batchLogits(&m.object, Spb_model_logits, m.info.VocabSize, &batch, mode)
 }
 
 // EvalLoss returns the base model's mean causal-LM loss on the batch and each row's
 // log-likelihood. Position i predicts label i+1; labels of -100 are skipped.
-func (m *Model) EvalLoss(batch Batch) (Loss, error) {
-	if err := batch.check(); err != nil {
-		return Loss{}, err
-	}
-	h, err := m.acquire()
-	if err != nil {
-		return Loss{}, err
-	}
-	defer m.release()
-	mean := make([]float32, 1)
-	rows := make([]float32, batch.BatchSize)
-	err = callStatus(func() Enum_SS_sp_status {
-		return Spb_model_eval_loss(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
-			batch.Labels, batch.TaskIDs, mean, rows)
-	})
-	runtime.KeepAlive(m)
-	if err != nil {
-		return Loss{}, err
-	}
-	return Loss{Mean: mean[0], RowLogLikelihoods: rows}, nil
+func (m *Model) EvalLoss(batch Batch) (Evaluation, error) {
+	return batchEvalLoss(&m.object, Spb_model_eval_loss, &batch)
 }

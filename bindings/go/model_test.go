@@ -81,8 +81,8 @@ func TestModelLogitsAndLossAgree(t *testing.T) {
 		}
 		sum += float64(ll)
 	}
-	if got := -sum / float64(targets); math.Abs(got-float64(loss.Mean)) > 1e-4*math.Abs(got) {
-		t.Fatalf("mean loss %v, but -sum(row log-likelihoods)/targets = %v", loss.Mean, got)
+	if got := -sum / float64(targets); math.Abs(got-float64(loss.MeanLoss)) > 1e-4*math.Abs(got) {
+		t.Fatalf("mean loss %v, but -sum(row log-likelihoods)/targets = %v", loss.MeanLoss, got)
 	}
-	t.Logf("base model: mean loss %.4f over %d targets", loss.Mean, targets)
+	t.Logf("base model: mean loss %.4f over %d targets", loss.MeanLoss, targets)
 }

@@ -1,6 +1,7 @@
 package softprompt
 
 import (
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -39,6 +40,27 @@ func (o *object[H]) acquire() (H, error) {
 }
 
 func (o *object[H]) release() { o.mu.RUnlock() }
+
+// handleCall is lockedCall on o's live handle: f makes one fallible C call with it and reports
+// whether it succeeded. The owner (Model, Adapter or Trainer, which o is part of) stays reachable
+// until f returns, so its finalizer cannot free the handle during the call.
+func handleCall[H swigHandle, T any](o *object[H], f func(H) (T, bool)) (T, error) {
+	h, err := o.acquire()
+	if err != nil {
+		var none T
+		return none, err
+	}
+	defer o.release()
+	value, err := lockedCall(func() (T, bool) { return f(h) })
+	runtime.KeepAlive(o)
+	return value, err
+}
+
+// statusCall is handleCall for the C functions that return an sp_status.
+func (o *object[H]) statusCall(f func(H) Enum_SS_sp_status) error {
+	_, err := handleCall(o, func(h H) (struct{}, bool) { return struct{}{}, f(h) == SP_OK })
+	return err
+}
 
 // close frees the handle once; later calls do nothing.
 func (o *object[H]) close(free func(H)) {

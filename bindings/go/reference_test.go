@@ -63,8 +63,8 @@ func TestLogitsAndLossEqualTheCAPIOnTheSameInput(t *testing.T) {
 	requireIdentical(t, "ALL logits", try(adapter.Logits(batch, LogitsAll)).get(t), readFloats(t, "logits_all.f32"))
 	requireIdentical(t, "LAST logits", try(adapter.Logits(batch, LogitsLast)).get(t), readFloats(t, "logits_last.f32"))
 	loss := try(adapter.EvalLoss(batch)).get(t)
-	requireIdentical(t, "mean loss", []float32{loss.Mean}, readFloats(t, "loss.f32"))
+	requireIdentical(t, "mean loss", []float32{loss.MeanLoss}, readFloats(t, "loss.f32"))
 	requireIdentical(t, "row log-likelihoods", loss.RowLogLikelihoods, readFloats(t, "rows.f32"))
 	t.Logf("logits (2x6x%d and 2x%d), loss %.6f and row log-likelihoods %v equal the C API's bit for bit",
-		model.info.VocabSize, model.info.VocabSize, loss.Mean, loss.RowLogLikelihoods)
+		model.info.VocabSize, model.info.VocabSize, loss.MeanLoss, loss.RowLogLikelihoods)
 }

@@ -70,20 +70,14 @@ func (t *Trainer) Adapter() *Adapter { return t.adapter }
 // into the soft prompt and, every AccumulationSteps calls, clipping and an AdamW update. On error
 // nothing changes.
 func (t *Trainer) Step(batch Batch) (TrainResult, error) {
-	if err := batch.check(); err != nil {
+	if err := batch.checkInt32(); err != nil {
 		return TrainResult{}, err
 	}
-	h, err := t.acquire()
-	if err != nil {
-		return TrainResult{}, err
-	}
-	defer t.release()
 	var result TrainResult
-	err = callStatus(func() Enum_SS_sp_status {
-		return Spb_train_step(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
+	err := t.statusCall(func(h Sp_trainer) Enum_SS_sp_status {
+		return Spb_trainer_step(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
 			batch.Labels, batch.TaskIDs, &result)
 	})
-	runtime.KeepAlive(t)
 	if err != nil {
 		return TrainResult{}, err
 	}
@@ -103,16 +97,10 @@ func (t *Trainer) Gradient(name string) ([]float32, error) {
 	if !known {
 		return nil, newError(StatusNotFound, "the adapter has no trainable tensor named \""+name+"\"")
 	}
-	h, err := t.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer t.release()
 	gradient := make([]float32, size)
-	err = callStatus(func() Enum_SS_sp_status {
+	err := t.statusCall(func(h Sp_trainer) Enum_SS_sp_status {
 		return Spb_trainer_get_gradient(h, name, gradient)
 	})
-	runtime.KeepAlive(t)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func main() {
 	trainer := check(softprompt.NewTrainer(adapter, &trainerOptions))
 	defer trainer.Close()
 
-	startLoss := check(adapter.EvalLoss(batch)).Mean
+	startLoss := check(adapter.EvalLoss(batch)).MeanLoss
 	fmt.Printf("step %4d  loss %.4f\n", 0, startLoss)
 	for step := 1; step <= steps; step++ {
 		result := check(trainer.Step(batch))
@@ -86,7 +86,7 @@ func main() {
 		}
 	}
 
-	trainedLoss := check(adapter.EvalLoss(batch)).Mean
+	trainedLoss := check(adapter.EvalLoss(batch)).MeanLoss
 	must(adapter.Save(adapterFolder))
 	fmt.Printf("saved adapter to %s\n", adapterFolder)
 	singleFile := adapterFolder + ".spadapter"
@@ -95,10 +95,10 @@ func main() {
 
 	reloaded := check(softprompt.LoadAdapter(model, adapterFolder))
 	defer reloaded.Close()
-	reloadedLoss := check(reloaded.EvalLoss(batch)).Mean
+	reloadedLoss := check(reloaded.EvalLoss(batch)).MeanLoss
 	fromFile := check(softprompt.LoadAdapterFile(model, singleFile))
 	defer fromFile.Close()
-	fileLoss := check(fromFile.EvalLoss(batch)).Mean
+	fileLoss := check(fromFile.EvalLoss(batch)).MeanLoss
 	fmt.Printf("evaluation loss: start %.4f, trained %.4f, reloaded from the folder %.4f, from the file %.4f\n",
 		startLoss, trainedLoss, reloadedLoss, fileLoss)
 
