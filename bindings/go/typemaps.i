@@ -75,7 +75,7 @@ SPGO_PARAMS(sp_model_params, ModelOptions, swigModelOptions, swigModelParams)
 SPGO_PARAMS(sp_adapter_params, AdapterOptions, swigAdapterOptions, swigAdapterParams)
 SPGO_PARAMS(sp_trainer_params, TrainerOptions, swigTrainerOptions, swigTrainerParams)
 
-/* ---- spb_train_step's result, filled into the caller's *TrainResult ---- */
+/* ---- spb_trainer_step's result, filled into the caller's *TrainResult ---- */
 
 %typemap(gotype) sp_train_result* result "*TrainResult"
 %typemap(imtype) sp_train_result* result "*C.sp_train_result"
