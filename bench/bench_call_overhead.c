@@ -50,9 +50,11 @@ int main(int argc, char** argv) {
   model_info.struct_size = sizeof model_info;
   sp_model_get_info(model, &model_info);
   float* logits = malloc((size_t)model_info.vocab_size * sizeof(float));
-  for (int i = 0; i < 50; ++i) sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)model_info.vocab_size);
+  for (int i = 0; i < 50; ++i)
+    sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)model_info.vocab_size);
   start = now_ns();
-  for (int i = 0; i < logits_calls; ++i) sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)model_info.vocab_size);
+  for (int i = 0; i < logits_calls; ++i)
+    sp_adapter_logits(adapter, &batch, SP_LOGITS_LAST, logits, (size_t)model_info.vocab_size);
   const double logits_ns = (now_ns() - start) / logits_calls;
   printf("{\"language\": \"c\", \"info_ns\": %.1f, \"logits_ns\": %.1f}\n", info_ns, logits_ns);
   free(logits);

@@ -27,7 +27,9 @@ static double now_seconds(void) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s <model-folder> [batch] [seq_len] [virtual_tokens] [steps] [cpu|cuda] [float32|bfloat16]\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s <model-folder> [batch] [seq_len] [virtual_tokens] [steps] [cpu|cuda] [float32|bfloat16]\n",
+            argv[0]);
     return 2;
   }
   const int batch_size = argc > 2 ? atoi(argv[2]) : 8;
@@ -50,7 +52,8 @@ int main(int argc, char** argv) {
   /* The same batch as compare_with_peft.py: ids (row * 31 + position * 7) % (vocab - 3) + 3. */
   int32_t* ids = malloc((size_t)batch_size * seq_len * sizeof(int32_t));
   for (int row = 0; row < batch_size; ++row)
-    for (int t = 0; t < seq_len; ++t) ids[row * seq_len + t] = (int32_t)((row * 31 + t * 7) % (info.vocab_size - 3) + 3);
+    for (int t = 0; t < seq_len; ++t)
+      ids[row * seq_len + t] = (int32_t)((row * 31 + t * 7) % (info.vocab_size - 3) + 3);
   sp_batch batch = sp_batch_init();
   batch.input_ids = ids;
   batch.batch_size = batch_size;
@@ -76,8 +79,9 @@ int main(int argc, char** argv) {
   const double forward_seconds = (now_seconds() - start) / steps;
 
   const double tokens = (double)batch_size * seq_len;
-  printf("{\"train_step_s\": %.6f, \"forward_s\": %.6f, \"train_tokens_per_s\": %.1f, \"forward_tokens_per_s\": %.1f}\n",
-         train_seconds, forward_seconds, tokens / train_seconds, tokens / forward_seconds);
+  printf(
+      "{\"train_step_s\": %.6f, \"forward_s\": %.6f, \"train_tokens_per_s\": %.1f, \"forward_tokens_per_s\": %.1f}\n",
+      train_seconds, forward_seconds, tokens / train_seconds, tokens / forward_seconds);
 
   sp_trainer_free(trainer);
   sp_adapter_free(adapter);

@@ -237,9 +237,9 @@ sp_status spb_model_logits(const sp_model* model, int32_t batch_size, int32_t se
 }
 
 sp_status spb_adapter_logits(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
-                     size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
-                     const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
-                     sp_logits_mode mode, float* out, size_t out_count) {
+                             size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                             const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                             sp_logits_mode mode, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_adapter_logits(adapter, &batch, mode, out, out_count);
 }
@@ -257,9 +257,9 @@ sp_status spb_model_eval_loss(const sp_model* model, int32_t batch_size, int32_t
 }
 
 sp_status spb_adapter_eval_loss(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
-                        size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
-                        const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
-                        float* mean_loss_out, size_t mean_loss_count, float* rows_out, size_t rows_count) {
+                                size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                                const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                                float* mean_loss_out, size_t mean_loss_count, float* rows_out, size_t rows_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
     return sp_adapter_eval_loss(adapter, &batch, NULL, NULL);
@@ -268,9 +268,9 @@ sp_status spb_adapter_eval_loss(const sp_adapter* adapter, int32_t batch_size, i
 
 /* result: filled when the call succeeds (struct_size set here, from sp_train_result_init). */
 sp_status spb_trainer_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
-                         size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
-                         const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
-                         sp_train_result* result) {
+                           size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                           const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                           sp_train_result* result) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (result) *result = sp_train_result_init();
   return sp_trainer_step(trainer, &batch, result);

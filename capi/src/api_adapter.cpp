@@ -3,16 +3,13 @@
 #include <string>
 
 #include "batch_check.h"
+#include "forward_calls.h"
 #include "guard.h"
 #include "handles.h"
 #include "params.h"
 
 using namespace sp;
 using namespace sp::capi;
-
-namespace sp::capi {
-void write_evaluation(const engine::Evaluation& evaluation, float* mean_loss, float* row_log_likelihood);
-}
 
 namespace {
 // The ABI-level checks of sp_adapter_params: enum fields hold enum values and every array comes
@@ -23,11 +20,12 @@ void check_adapter_params(const sp_adapter_params& params) {
           "params->method " + std::to_string(static_cast<int>(params.method)) + " is not an sp_method");
   require(params.init >= SP_INIT_RANDOM && params.init <= SP_INIT_ONLY_SOURCE_SHARED,
           "params->init " + std::to_string(static_cast<int>(params.init)) + " is not an sp_prompt_init");
-  require(params.encoder_type == SP_ENCODER_MLP || params.encoder_type == SP_ENCODER_LSTM,
-          "params->encoder_type " + std::to_string(static_cast<int>(params.encoder_type)) + " is not an sp_encoder_type");
-  require(params.init_token_ids != nullptr || params.num_init_token_ids == 0,
-          "params->init_token_ids is NULL but params->num_init_token_ids is " +
-              std::to_string(params.num_init_token_ids));
+  require(
+      params.encoder_type == SP_ENCODER_MLP || params.encoder_type == SP_ENCODER_LSTM,
+      "params->encoder_type " + std::to_string(static_cast<int>(params.encoder_type)) + " is not an sp_encoder_type");
+  require(
+      params.init_token_ids != nullptr || params.num_init_token_ids == 0,
+      "params->init_token_ids is NULL but params->num_init_token_ids is " + std::to_string(params.num_init_token_ids));
 }
 
 void require_path(const char* path, const char* name) {
@@ -176,10 +174,7 @@ sp_status sp_adapter_logits(const sp_adapter* adapter, const sp_batch* batch, sp
                             size_t out_count) noexcept {
   return guard([&] {
     const auto core = checked(adapter, "adapter");
-    const engine::HostBatch host = checked_adapter_batch(batch, *core);
-    const sp_logits_mode logits_mode = checked_logits_mode(mode);
-    require_not_null(out, "out");
-    core->logits(host, logits_mode, out, out_count);
+    write_logits(*core, checked_adapter_batch(batch, *core), mode, out, out_count);
   });
 }
 
@@ -187,9 +182,7 @@ sp_status sp_adapter_eval_loss(const sp_adapter* adapter, const sp_batch* batch,
                                float* row_log_likelihood) noexcept {
   return guard([&] {
     const auto core = checked(adapter, "adapter");
-    const engine::HostBatch host = checked_adapter_batch(batch, *core);
-    require_not_null(mean_loss, "mean_loss");
-    write_evaluation(core->evaluate(host), mean_loss, row_log_likelihood);
+    write_evaluation(*core, checked_adapter_batch(batch, *core), mean_loss, row_log_likelihood);
   });
 }
 

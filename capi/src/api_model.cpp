@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "batch_check.h"
+#include "forward_calls.h"
 #include "guard.h"
 #include "handles.h"
 #include "params.h"
@@ -9,15 +10,6 @@
 
 using namespace sp;
 using namespace sp::capi;
-
-namespace sp::capi {
-void write_evaluation(const engine::Evaluation& evaluation, float* mean_loss, float* row_log_likelihood) {
-  *mean_loss = static_cast<float>(evaluation.mean_loss);
-  if (row_log_likelihood)
-    std::memcpy(row_log_likelihood, evaluation.row_log_likelihood.data(),
-                evaluation.row_log_likelihood.size() * sizeof(float));
-}
-}  // namespace sp::capi
 
 namespace {
 // The ABI-level checks of sp_model_params: its enum fields hold enum values, allow_tf32 is 0 or 1.
@@ -112,10 +104,7 @@ sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, sp_logit
                           size_t out_count) noexcept {
   return guard([&] {
     const auto core = checked(model, "model");
-    const engine::HostBatch host = checked_batch(batch, core->info());
-    const sp_logits_mode logits_mode = checked_logits_mode(mode);
-    require_not_null(out, "out");
-    core->logits(host, logits_mode, out, out_count);
+    write_logits(*core, checked_batch(batch, core->info()), mode, out, out_count);
   });
 }
 
@@ -123,9 +112,7 @@ sp_status sp_model_eval_loss(const sp_model* model, const sp_batch* batch, float
                              float* row_log_likelihood) noexcept {
   return guard([&] {
     const auto core = checked(model, "model");
-    const engine::HostBatch host = checked_batch(batch, core->info());
-    require_not_null(mean_loss, "mean_loss");
-    write_evaluation(core->evaluate(host), mean_loss, row_log_likelihood);
+    write_evaluation(*core, checked_batch(batch, core->info()), mean_loss, row_log_likelihood);
   });
 }
 

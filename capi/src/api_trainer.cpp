@@ -48,7 +48,8 @@ sp_status sp_trainer_step(sp_trainer* trainer, const sp_batch* batch, sp_train_r
   return guard([&] {
     const auto core = checked(trainer, "trainer");
     const engine::HostBatch host = checked_adapter_batch(batch, core->adapter());
-    if (result) require(result->struct_size >= sizeof(size_t), "result->struct_size must be set to sizeof(sp_train_result)");
+    if (result)
+      require(result->struct_size >= sizeof(size_t), "result->struct_size must be set to sizeof(sp_train_result)");
     const engine::TrainStepResult step = core->step(host);
     if (result) {
       sp_train_result full{};

@@ -64,7 +64,8 @@ engine::HostBatch checked_adapter_batch(const sp_batch* given, const engine::Ada
   const sp_batch batch = read_params(given, sp_batch_init(), "sp_batch");
   const int64_t num_tasks = adapter.info().num_tasks;
   if (num_tasks == 0) return host;  // task ids are ignored by methods without tasks
-  require(batch.task_ids != nullptr, "multitask prompt tuning needs batch->task_ids (one task per row)");
+  require(batch.task_ids != nullptr, "the adapter's method has " + std::to_string(num_tasks) +
+                                         " tasks and needs batch->task_ids (one task per row)");
   check_count("task_ids", batch.num_task_ids, batch.batch_size);
   for (int32_t row = 0; row < batch.batch_size; ++row)
     if (batch.task_ids[row] < 0 || batch.task_ids[row] >= num_tasks)

@@ -16,9 +16,12 @@ std::unordered_map<const void*, HandleKind>& registry() {
 
 const char* kind_name(HandleKind kind) {
   switch (kind) {
-    case HandleKind::Model: return "sp_model";
-    case HandleKind::Adapter: return "sp_adapter";
-    case HandleKind::Trainer: return "sp_trainer";
+    case HandleKind::Model:
+      return "sp_model";
+    case HandleKind::Adapter:
+      return "sp_adapter";
+    case HandleKind::Trainer:
+      return "sp_trainer";
   }
   return "handle";
 }

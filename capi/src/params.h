@@ -23,8 +23,8 @@ Params read_params(const Params* given, Params defaults, const char* name) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(given);
   for (std::size_t offset = sizeof(Params); offset < given->struct_size; ++offset)
     require(bytes[offset] == 0, std::string(name) + " is " + std::to_string(given->struct_size) +
-                                    " bytes and sets a field at byte " + std::to_string(offset) +
-                                    ", beyond the " + std::to_string(sizeof(Params)) +
+                                    " bytes and sets a field at byte " + std::to_string(offset) + ", beyond the " +
+                                    std::to_string(sizeof(Params)) +
                                     " bytes this version of softprompt knows; upgrade the library or leave it zero");
   std::memcpy(&defaults, given, given->struct_size < sizeof(Params) ? given->struct_size : sizeof(Params));
   defaults.struct_size = sizeof(Params);

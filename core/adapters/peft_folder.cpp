@@ -15,9 +15,9 @@ void save_peft_folder(const std::string& folder, const methods::SoftPromptMethod
                       const model::Transformer& model) {
   // Both files in one atomic step: two renames one after the other let a kill between them leave
   // the weights of one save with the config of another.
-  io::write_folder_atomically(
-      folder, {{kPeftWeightsFile, io::encode_tensors(method.tensors_for_saving(), {{"format", "pt"}})},
-               {kPeftConfigFile, peft_config_json(method, model).dump(2, ' ', /*ensure_ascii=*/true)}});
+  io::write_folder_atomically(folder,
+                              {{kPeftWeightsFile, io::encode_tensors(method.tensors_for_saving(), {{"format", "pt"}})},
+                               {kPeftConfigFile, peft_config_json(method, model).dump(2, ' ', /*ensure_ascii=*/true)}});
 }
 
 namespace {
@@ -38,13 +38,16 @@ std::unique_ptr<methods::SoftPromptMethod> load_peft_folder_once(const std::stri
   const auto expected = methods::check_config(config, model.config(), ErrorKind::Format, config_path);
   if (!io::is_regular_file(weights_path)) {
     if (io::is_regular_file(io::join_path(folder, "adapter_model.bin")))
-      fail(ErrorKind::Unsupported, "'" + folder + "' holds adapter_model.bin (a Python pickle); save it with "
-                                   "safe_serialization=True to get adapter_model.safetensors");
+      fail(ErrorKind::Unsupported, "'" + folder +
+                                       "' holds adapter_model.bin (a Python pickle); save it with "
+                                       "safe_serialization=True to get adapter_model.safetensors");
     fail(ErrorKind::NotFound, "adapter folder '" + folder + "' has no " + kPeftWeightsFile);
   }
   auto file = io::SafetensorsFile::open(weights_path);  // maps the file and checks its header; reads no data
   // PEFT's file key for the table is "prompt_embeddings"; in memory it is "embedding.weight".
-  auto memory_name = [](const std::string& name) { return name == "prompt_embeddings" ? std::string("embedding.weight") : name; };
+  auto memory_name = [](const std::string& name) {
+    return name == "prompt_embeddings" ? std::string("embedding.weight") : name;
+  };
   std::vector<methods::DeclaredTensor> declared;
   for (const auto& view : file->tensors()) declared.push_back({memory_name(view.name), view.name, view.shape});
   methods::check_declared_tensors(expected, declared, "'" + weights_path + "' read with " + kPeftConfigFile);
@@ -66,7 +69,8 @@ std::unique_ptr<methods::SoftPromptMethod> load_peft_folder_once(const std::stri
 
 }  // namespace
 
-std::unique_ptr<methods::SoftPromptMethod> load_peft_folder(const std::string& folder, const model::Transformer& model) {
+std::unique_ptr<methods::SoftPromptMethod> load_peft_folder(const std::string& folder,
+                                                            const model::Transformer& model) {
   // Config and weights from the same save, even while another process saves the folder.
   return io::read_folder_consistently(folder, [&] { return load_peft_folder_once(folder, model); });
 }

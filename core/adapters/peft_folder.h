@@ -14,7 +14,6 @@
 
 namespace sp::adapters {
 
-
 // Replaces the folder as a unit (io::write_folder_atomically): old files or new, never a mix;
 // other files in the folder (a README.md, tokenizer files) are kept.
 void save_peft_folder(const std::string& folder, const methods::SoftPromptMethod& method,

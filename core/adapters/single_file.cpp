@@ -58,9 +58,12 @@ std::uint32_t crc_of(const void* data, std::size_t size) {
 
 nlohmann::json base_model_record(const model::Transformer& model) {
   const model::ModelConfig& c = model.config();
-  return {{"model_type", c.model_type},           {"hidden_size", c.hidden_size},
-          {"num_layers", c.num_layers},           {"vocab_size", c.vocab_size},
-          {"embedding_fingerprint", model.embedding_fingerprint()}, {"name_or_path", model.folder()}};
+  return {{"model_type", c.model_type},
+          {"hidden_size", c.hidden_size},
+          {"num_layers", c.num_layers},
+          {"vocab_size", c.vocab_size},
+          {"embedding_fingerprint", model.embedding_fingerprint()},
+          {"name_or_path", model.folder()}};
 }
 
 // The records are written by us, so every key has one JSON type; anything else is a damaged or
@@ -69,7 +72,8 @@ void expect_type(bool ok, const std::string& path, const char* record, const std
   if (!ok) corrupt(path, std::string("record ") + record + ": \"" + key + "\" must be " + type);
 }
 
-nlohmann::json parse_record(const std::map<std::string, std::string>& metadata, const char* key, const std::string& path) {
+nlohmann::json parse_record(const std::map<std::string, std::string>& metadata, const char* key,
+                            const std::string& path) {
   auto it = metadata.find(key);
   if (it == metadata.end()) corrupt(path, std::string("the record ") + key + " is missing");
   nlohmann::json record;
@@ -94,13 +98,14 @@ void check_base_model(const nlohmann::json& recorded, const model::Transformer& 
   const std::string trained_on = name_it != recorded.end() && name_it->is_string() ? name_it->get<std::string>() : "?";
   for (const char* key : {"model_type", "hidden_size", "num_layers", "vocab_size", "embedding_fingerprint"}) {
     if (recorded[key] != current[key])
-      fail(ErrorKind::ModelMismatch, "adapter file '" + path + "' was trained on another base model: its " + key + " is " +
-                                         recorded[key].dump() + ", this model's is " + current[key].dump() +
+      fail(ErrorKind::ModelMismatch, "adapter file '" + path + "' was trained on another base model: its " + key +
+                                         " is " + recorded[key].dump() + ", this model's is " + current[key].dump() +
                                          " (trained on " + trained_on + ")");
   }
 }
 
-methods::MethodConfig method_config(const nlohmann::json& record, const model::Transformer& model, const std::string& path) {
+methods::MethodConfig method_config(const nlohmann::json& record, const model::Transformer& model,
+                                    const std::string& path) {
   auto peft = record.find("peft_config");
   if (peft == record.end()) corrupt(path, std::string("record ") + kMethodKey + " lacks \"peft_config\"");
   expect_type(peft->is_object(), path, kMethodKey, "peft_config", "a JSON object");
@@ -145,8 +150,10 @@ class BoundedInflater {
       count -= produced;
       if (count > 0 && result == Z_STREAM_END) corrupt(path_, "the payload inflates to less than the announced size");
       if (result != Z_OK && result != Z_STREAM_END && !(result == Z_BUF_ERROR && produced > 0))
-        corrupt(path_, std::string("the compressed payload is damaged (zlib: ") +
-                           (stream_.msg ? stream_.msg : (input_left_ == 0 && stream_.avail_in == 0 ? "truncated" : "error")) + ")");
+        corrupt(path_,
+                std::string("the compressed payload is damaged (zlib: ") +
+                    (stream_.msg ? stream_.msg : (input_left_ == 0 && stream_.avail_in == 0 ? "truncated" : "error")) +
+                    ")");
     }
   }
 
@@ -180,8 +187,8 @@ class BoundedInflater {
 
 // The payload's tensors are exactly the method's parameters, in float32 (what save_single_file
 // writes), so the payload cannot be larger than the adapter itself.
-void check_payload_tensors(const std::vector<io::TensorView>& declared, const std::vector<methods::ExpectedTensor>& expected,
-                           const std::string& path) {
+void check_payload_tensors(const std::vector<io::TensorView>& declared,
+                           const std::vector<methods::ExpectedTensor>& expected, const std::string& path) {
   std::vector<methods::DeclaredTensor> shapes;
   for (const auto& view : declared) {
     bool known = false;
@@ -196,7 +203,8 @@ void check_payload_tensors(const std::vector<io::TensorView>& declared, const st
 
 }  // namespace
 
-void save_single_file(const std::string& path, const methods::SoftPromptMethod& method, const model::Transformer& model) {
+void save_single_file(const std::string& path, const methods::SoftPromptMethod& method,
+                      const model::Transformer& model) {
   nlohmann::json method_record = {{"peft_config", peft_config_json(method, model)},
                                   {"encoded_only", method.config().encoded_only},
                                   {"seed", method.config().seed}};
@@ -235,9 +243,11 @@ std::unique_ptr<methods::SoftPromptMethod> load_single_file(const std::string& p
   const std::uint64_t payload_size = get_le(bytes + 16, 8), compressed_size = get_le(bytes + 24, 8);
   if (compressed_size != file.size() - kHeaderSize - kTrailerSize)
     corrupt(path, "truncated or extended: the header announces " + std::to_string(compressed_size) +
-                      " compressed bytes but the file holds " + std::to_string(file.size() - kHeaderSize - kTrailerSize));
+                      " compressed bytes but the file holds " +
+                      std::to_string(file.size() - kHeaderSize - kTrailerSize));
   const std::uint32_t stored_crc = static_cast<std::uint32_t>(get_le(bytes + file.size() - kTrailerSize, 4));
-  if (crc_of(bytes, file.size() - kTrailerSize) != stored_crc) corrupt(path, "checksum mismatch (the file is corrupted)");
+  if (crc_of(bytes, file.size() - kTrailerSize) != stored_crc)
+    corrupt(path, "checksum mismatch (the file is corrupted)");
   if (flags != kFlagZlib) corrupt(path, "unknown flags " + std::to_string(flags));
   // Deflate codes at most 258 bytes in 2 bits (plus block overhead): no stream inflates by more
   // than about 1032:1, so a larger announced payload cannot be what these bytes hold.

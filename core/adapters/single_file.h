@@ -15,7 +15,8 @@ namespace sp::adapters {
 constexpr std::uint32_t kSingleFileVersion = 1;
 
 // Writes atomically (temporary file in the same folder, flush, rename).
-void save_single_file(const std::string& path, const methods::SoftPromptMethod& method, const model::Transformer& model);
+void save_single_file(const std::string& path, const methods::SoftPromptMethod& method,
+                      const model::Transformer& model);
 
 // Reads and verifies a file. Throws NotFound, Format (empty, truncated, corrupt: magic, sizes,
 // checksum, content), Unsupported (a format version this build does not read) or ModelMismatch

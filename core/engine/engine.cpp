@@ -53,9 +53,12 @@ auto translated(Body&& body) -> decltype(body()) {
 
 at::ScalarType scalar_type(sp_dtype dtype) {
   switch (dtype) {
-    case SP_DTYPE_BFLOAT16: return at::kBFloat16;
-    case SP_DTYPE_FLOAT16: return at::kHalf;
-    case SP_DTYPE_FLOAT32: return at::kFloat;
+    case SP_DTYPE_BFLOAT16:
+      return at::kBFloat16;
+    case SP_DTYPE_FLOAT16:
+      return at::kHalf;
+    case SP_DTYPE_FLOAT32:
+      return at::kFloat;
   }
   fail(ErrorKind::InvalidArgument, std::to_string(static_cast<int>(dtype)) + " is not an sp_dtype");
 }
@@ -157,9 +160,9 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const sp_model_par
     if (params.device == SP_DEVICE_CUDA) {
       const int count = cuda_device_count();
       if (params.device_index < 0 || params.device_index >= count)
-        fail(ErrorKind::Device, "CUDA device " + std::to_string(params.device_index) + " requested, but " +
-                                    (count == 0 ? std::string("no CUDA device is available")
-                                                : std::to_string(count) + " are available"));
+        fail(ErrorKind::Device,
+             "CUDA device " + std::to_string(params.device_index) + " requested, but " +
+                 (count == 0 ? std::string("no CUDA device is available") : std::to_string(count) + " are available"));
       device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(params.device_index));
     }
     std::shared_ptr<Model> model(new Model());

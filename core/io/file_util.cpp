@@ -80,7 +80,8 @@ void remove_entry_quietly(int parent_fd, const std::string& name) {
   }
   std::vector<std::string> names;
   while (const dirent* entry = ::readdir(dir))
-    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) names.emplace_back(entry->d_name);
+    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0)
+      names.emplace_back(entry->d_name);
   for (const std::string& child : names) remove_entry_quietly(::dirfd(dir), child);
   ::closedir(dir);  // closes fd
   ::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR);
@@ -337,8 +338,8 @@ std::string replace_in_two_renames(const std::string& temporary, const Target& t
     if (::rename(backup.c_str(), target.path.c_str()) != 0) {
       const std::string kept = join_path(target.parent, temporary_name(target.name, "kept", /*hidden=*/false));
       const std::string where = ::rename(backup.c_str(), kept.c_str()) == 0 ? kept : backup;
-      fail(ErrorKind::Io, "cannot replace '" + folder + "': " + errno_text(error) + "; its previous contents are in '" +
-                              where + "'");
+      fail(ErrorKind::Io,
+           "cannot replace '" + folder + "': " + errno_text(error) + "; its previous contents are in '" + where + "'");
     }
     if (error == EEXIST || error == ENOTEMPTY) return "";
     fail(ErrorKind::Io, "cannot replace '" + folder + "': " + errno_text(error));
@@ -473,7 +474,8 @@ std::string absolute_path(const std::string& path) {
   if (path.empty() || path[0] != '/') {
     std::vector<char> cwd(4096);
     while (::getcwd(cwd.data(), cwd.size()) == nullptr) {
-      if (errno != ERANGE) fail(ErrorKind::Io, std::string("cannot read the working directory: ") + std::strerror(errno));
+      if (errno != ERANGE)
+        fail(ErrorKind::Io, std::string("cannot read the working directory: ") + std::strerror(errno));
       cwd.resize(cwd.size() * 2);
     }
     joined = std::string(cwd.data()) + "/" + path;

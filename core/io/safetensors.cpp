@@ -64,10 +64,8 @@ ParsedEntry parse_entry(const std::string& path, const std::string& name, const 
   auto dtype_it = entry.find("dtype");
   auto shape_it = entry.find("shape");
   auto offsets_it = entry.find("data_offsets");
-  if (dtype_it == entry.end() || !dtype_it->is_string())
-    malformed(path, "tensor '" + name + "' has no dtype string");
-  if (shape_it == entry.end() || !shape_it->is_array())
-    malformed(path, "tensor '" + name + "' has no shape array");
+  if (dtype_it == entry.end() || !dtype_it->is_string()) malformed(path, "tensor '" + name + "' has no dtype string");
+  if (shape_it == entry.end() || !shape_it->is_array()) malformed(path, "tensor '" + name + "' has no shape array");
   if (offsets_it == entry.end() || !offsets_it->is_array() || offsets_it->size() != 2)
     malformed(path, "tensor '" + name + "' has no data_offsets pair");
 
@@ -98,8 +96,9 @@ ParsedEntry parse_entry(const std::string& path, const std::string& name, const 
 
 // Offsets must tile the data section: no overlap, no gap, nothing left over.
 void check_tiling(const std::string& path, std::vector<ParsedEntry>& entries, std::uint64_t data_size) {
-  std::sort(entries.begin(), entries.end(),
-            [](const ParsedEntry& a, const ParsedEntry& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  std::sort(entries.begin(), entries.end(), [](const ParsedEntry& a, const ParsedEntry& b) {
+    return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+  });
   std::uint64_t cursor = 0;
   for (const auto& entry : entries) {
     if (entry.begin < cursor) malformed(path, "tensor '" + entry.name + "' overlaps the tensor before it");
@@ -207,8 +206,8 @@ SafetensorsHeader parse_safetensors_header(const std::uint8_t* json, std::uint64
 void SafetensorsFile::index(const std::uint8_t* bytes, std::uint64_t file_size) {
   const std::uint64_t header_size = safetensors_header_length(bytes, file_size, path_);
   const std::uint64_t data_start = kSafetensorsLengthBytes + header_size;
-  SafetensorsHeader header = parse_safetensors_header(bytes + kSafetensorsLengthBytes, header_size,
-                                                      file_size - data_start, path_);
+  SafetensorsHeader header =
+      parse_safetensors_header(bytes + kSafetensorsLengthBytes, header_size, file_size - data_start, path_);
   metadata_ = std::move(header.metadata);
   tensors_ = std::move(header.tensors);
   for (auto& view : tensors_) view.data = bytes + data_start + view.data_offset;

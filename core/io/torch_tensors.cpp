@@ -9,33 +9,55 @@ namespace sp::io {
 
 at::ScalarType to_scalar_type(DType dtype) {
   switch (dtype) {
-    case DType::Bool: return at::kBool;
-    case DType::U8: return at::kByte;
-    case DType::I8: return at::kChar;
-    case DType::I16: return at::kShort;
-    case DType::I32: return at::kInt;
-    case DType::I64: return at::kLong;
-    case DType::F16: return at::kHalf;
-    case DType::BF16: return at::kBFloat16;
-    case DType::F32: return at::kFloat;
-    case DType::F64: return at::kDouble;
-    default: fail(ErrorKind::Unsupported, std::string("tensors of dtype ") + dtype_name(dtype) + " are not supported");
+    case DType::Bool:
+      return at::kBool;
+    case DType::U8:
+      return at::kByte;
+    case DType::I8:
+      return at::kChar;
+    case DType::I16:
+      return at::kShort;
+    case DType::I32:
+      return at::kInt;
+    case DType::I64:
+      return at::kLong;
+    case DType::F16:
+      return at::kHalf;
+    case DType::BF16:
+      return at::kBFloat16;
+    case DType::F32:
+      return at::kFloat;
+    case DType::F64:
+      return at::kDouble;
+    default:
+      fail(ErrorKind::Unsupported, std::string("tensors of dtype ") + dtype_name(dtype) + " are not supported");
   }
 }
 
 DType to_dtype(at::ScalarType type) {
   switch (type) {
-    case at::kBool: return DType::Bool;
-    case at::kByte: return DType::U8;
-    case at::kChar: return DType::I8;
-    case at::kShort: return DType::I16;
-    case at::kInt: return DType::I32;
-    case at::kLong: return DType::I64;
-    case at::kHalf: return DType::F16;
-    case at::kBFloat16: return DType::BF16;
-    case at::kFloat: return DType::F32;
-    case at::kDouble: return DType::F64;
-    default: fail(ErrorKind::Unsupported, std::string("cannot store tensors of type ") + c10::toString(type));
+    case at::kBool:
+      return DType::Bool;
+    case at::kByte:
+      return DType::U8;
+    case at::kChar:
+      return DType::I8;
+    case at::kShort:
+      return DType::I16;
+    case at::kInt:
+      return DType::I32;
+    case at::kLong:
+      return DType::I64;
+    case at::kHalf:
+      return DType::F16;
+    case at::kBFloat16:
+      return DType::BF16;
+    case at::kFloat:
+      return DType::F32;
+    case at::kDouble:
+      return DType::F64;
+    default:
+      fail(ErrorKind::Unsupported, std::string("cannot store tensors of type ") + c10::toString(type));
   }
 }
 
@@ -45,7 +67,8 @@ at::Tensor tensor_from_view(const TensorView& view, std::shared_ptr<const void> 
   const bool aligned = reinterpret_cast<std::uintptr_t>(view.data) % dtype_size(view.dtype) == 0;
   if (aligned && view.nbytes > 0) {
     // The mapping is read-only; callers only ever read weights, so dropping const is safe.
-    return at::from_blob(const_cast<std::uint8_t*>(view.data), view.shape, [owner](void*) {}, options);
+    return at::from_blob(
+        const_cast<std::uint8_t*>(view.data), view.shape, [owner](void*) {}, options);
   }
   at::Tensor copy = at::empty(view.shape, options);
   if (view.nbytes > 0) std::memcpy(copy.data_ptr(), view.data, view.nbytes);

@@ -39,11 +39,12 @@ WeightStore WeightStore::open_folder(const std::string& folder) {
       if (shard.find('/') != std::string::npos || shard == "..")
         fail(ErrorKind::Format, "malformed '" + index_path + "': shard name '" + shard + "' leaves the folder");
       auto known = shard_positions.find(shard);
-      std::size_t position = known != shard_positions.end() ? known->second
-                                                             : (shard_positions[shard] = add_file(join_path(folder, shard)));
+      std::size_t position = known != shard_positions.end()
+                                 ? known->second
+                                 : (shard_positions[shard] = add_file(join_path(folder, shard)));
       if (!store.files_[position]->find(entry.key()))
-        fail(ErrorKind::Format, "'" + index_path + "' places '" + entry.key() + "' in shard '" + shard +
-                                    "', which does not contain it");
+        fail(ErrorKind::Format,
+             "'" + index_path + "' places '" + entry.key() + "' in shard '" + shard + "', which does not contain it");
       store.index_[entry.key()] = position;
     }
     return store;

@@ -37,7 +37,8 @@ std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model
   return row.expected_parameters(config, model);
 }
 
-std::unique_ptr<SoftPromptMethod> create_method(const MethodConfig& config, const model::Transformer& model, bool loading) {
+std::unique_ptr<SoftPromptMethod> create_method(const MethodConfig& config, const model::Transformer& model,
+                                                bool loading) {
   const std::vector<ExpectedTensor> expected = check_config(config, model.config(), ErrorKind::InvalidArgument, "");
   check_fits_in_memory(expected, "");
   std::unique_ptr<SoftPromptMethod> method = method_row(config.method()).create(config, model, loading);

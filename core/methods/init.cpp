@@ -35,7 +35,8 @@ std::vector<int64_t> fit_init_token_ids(const std::vector<int64_t>& ids, int64_t
   std::vector<int64_t> fitted;
   fitted.reserve(count);
   while (static_cast<int64_t>(fitted.size()) < count)
-    for (std::size_t i = 0; i < ids.size() && static_cast<int64_t>(fitted.size()) < count; ++i) fitted.push_back(ids[i]);
+    for (std::size_t i = 0; i < ids.size() && static_cast<int64_t>(fitted.size()) < count; ++i)
+      fitted.push_back(ids[i]);
   return fitted;
 }
 

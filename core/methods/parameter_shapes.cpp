@@ -39,8 +39,10 @@ std::uint64_t float32_bytes(const std::vector<ExpectedTensor>& tensors) {
   std::uint64_t total = 0;
   for (const auto& tensor : tensors) {
     std::uint64_t bytes = sizeof(float);
-    for (const auto& dim : tensor.dims) bytes = saturating_multiply(bytes, static_cast<std::uint64_t>(std::max<int64_t>(dim.size, 0)));
-    total = bytes > std::numeric_limits<std::uint64_t>::max() - total ? std::numeric_limits<std::uint64_t>::max() : total + bytes;
+    for (const auto& dim : tensor.dims)
+      bytes = saturating_multiply(bytes, static_cast<std::uint64_t>(std::max<int64_t>(dim.size, 0)));
+    total = bytes > std::numeric_limits<std::uint64_t>::max() - total ? std::numeric_limits<std::uint64_t>::max()
+                                                                      : total + bytes;
   }
   return total;
 }
@@ -63,11 +65,12 @@ void check_fits_in_memory(const std::vector<ExpectedTensor>& tensors, const std:
       largest = tensor.name + " " + shape_text(tensor.shape());
     }
   }
-  const std::string message = prefixed(
-      source, "the adapter's trainable tensors need " +
-                  (needed == std::numeric_limits<std::uint64_t>::max() ? std::string("more than 2^64") : std::to_string(needed)) +
-                  " bytes (largest: " + largest + "), more than this machine's " + std::to_string(available) +
-                  " bytes of physical memory");
+  const std::string message =
+      prefixed(source, "the adapter's trainable tensors need " +
+                           (needed == std::numeric_limits<std::uint64_t>::max() ? std::string("more than 2^64")
+                                                                                : std::to_string(needed)) +
+                           " bytes (largest: " + largest + "), more than this machine's " + std::to_string(available) +
+                           " bytes of physical memory");
   fail(ErrorKind::OutOfMemory, message);
 }
 
@@ -85,8 +88,9 @@ void check_declared_tensors(const std::vector<ExpectedTensor>& expected, const s
     for (std::size_t i = 0; i < want.dims.size(); ++i)
       if (found->shape[i] != want.dims[i].size)
         fail(ErrorKind::ShapeMismatch,
-             prefixed(source, want.dims[i].origin + " = " + std::to_string(want.dims[i].size) + " does not match " + what +
-                                  " (dimension " + std::to_string(i) + " is " + std::to_string(found->shape[i]) + ")"));
+             prefixed(source, want.dims[i].origin + " = " + std::to_string(want.dims[i].size) + " does not match " +
+                                  what + " (dimension " + std::to_string(i) + " is " + std::to_string(found->shape[i]) +
+                                  ")"));
   }
 }
 

@@ -11,11 +11,12 @@ namespace {
 // In sp_method's order, which is also MethodSettings' order.
 const MethodRow* const kMethods[] = {&kPromptTuningRow, &kPrefixTuningRow, &kPTuningRow, &kMultitaskPromptTuningRow};
 static_assert(std::size(kMethods) == std::variant_size_v<MethodSettings>, "one row per MethodSettings alternative");
-static_assert(std::is_same_v<std::variant_alternative_t<SP_METHOD_PREFIX_TUNING, MethodSettings>, PrefixTuningSettings> &&
-                  std::is_same_v<std::variant_alternative_t<SP_METHOD_P_TUNING, MethodSettings>, PTuningSettings> &&
-                  std::is_same_v<std::variant_alternative_t<SP_METHOD_MULTITASK_PROMPT_TUNING, MethodSettings>,
-                                 MultitaskPromptTuningSettings>,
-              "MethodSettings follows sp_method's order");
+static_assert(
+    std::is_same_v<std::variant_alternative_t<SP_METHOD_PREFIX_TUNING, MethodSettings>, PrefixTuningSettings> &&
+        std::is_same_v<std::variant_alternative_t<SP_METHOD_P_TUNING, MethodSettings>, PTuningSettings> &&
+        std::is_same_v<std::variant_alternative_t<SP_METHOD_MULTITASK_PROMPT_TUNING, MethodSettings>,
+                       MultitaskPromptTuningSettings>,
+    "MethodSettings follows sp_method's order");
 }  // namespace
 
 void SettingsCheck::fail(const std::string& message) const {

@@ -17,7 +17,8 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   if (config.model_type.empty()) fail(ErrorKind::Format, source_name + ": missing \"model_type\"");
   const Family* family = find_family(config.model_type);
   if (!family)
-    reader.unsupported("unsupported model_type \"" + config.model_type + "\" (supported: " + supported_model_types() + ")");
+    reader.unsupported("unsupported model_type \"" + config.model_type + "\" (supported: " + supported_model_types() +
+                       ")");
   family->read_config(reader, config);
 
   // The family readers bounded every size they read; what remains are sizes derived from others.

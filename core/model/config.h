@@ -21,13 +21,13 @@ enum class MlpKind { GatedSilu /* SwiGLU: down(silu(gate(x)) * up(x)) */, GeluNe
 struct RopeConfig {
   std::string type = "default";
   double theta = 10000.0;
-  double factor = 1.0;                         // linear, dynamic, yarn, llama3
-  double low_freq_factor = 1.0;                // llama3
-  double high_freq_factor = 4.0;               // llama3
+  double factor = 1.0;                           // linear, dynamic, yarn, llama3
+  double low_freq_factor = 1.0;                  // llama3
+  double high_freq_factor = 4.0;                 // llama3
   int64_t original_max_position_embeddings = 0;  // llama3, yarn
-  double beta_fast = 32.0, beta_slow = 1.0;    // yarn: the ramp's boundaries in rotations
-  bool truncate = true;                        // yarn: round the ramp's boundaries outwards
-  double attention_factor = 1.0;               // yarn: multiplies cos and sin (resolved at parse time)
+  double beta_fast = 32.0, beta_slow = 1.0;      // yarn: the ramp's boundaries in rotations
+  bool truncate = true;                          // yarn: round the ramp's boundaries outwards
+  double attention_factor = 1.0;                 // yarn: multiplies cos and sin (resolved at parse time)
 };
 
 struct ModelConfig {

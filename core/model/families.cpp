@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "util/json_reader.h"
 #include "util/errors.h"
+#include "util/json_reader.h"
 
 namespace sp::model {
 
@@ -40,7 +40,8 @@ double yarn_attention_factor(const JsonReader& rope_reader, double factor) {
   if (rope_reader.has("attention_factor")) return rope_reader.positive("attention_factor", 1.0);
   const double mscale = rope_reader.number("mscale", 0.0), mscale_all_dim = rope_reader.number("mscale_all_dim", 0.0);
   auto get_mscale = [factor](double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; };
-  const double value = mscale != 0 && mscale_all_dim != 0 ? get_mscale(mscale) / get_mscale(mscale_all_dim) : get_mscale(1.0);
+  const double value =
+      mscale != 0 && mscale_all_dim != 0 ? get_mscale(mscale) / get_mscale(mscale_all_dim) : get_mscale(1.0);
   if (!std::isfinite(value) || value <= 0)
     rope_reader.format_error("mscale / mscale_all_dim give an attention factor of " + std::to_string(value) +
                              " (must be finite and > 0)");
@@ -157,7 +158,8 @@ void read_qwen2(const JsonReader& reader, ModelConfig& config) {
     for (std::size_t i = 0; i < types->size(); ++i) {
       const auto& type = (*types)[i];
       if (!type.is_string() || (type != "full_attention" && type != "sliding_attention"))
-        reader.unsupported("layer_types entries must be \"full_attention\" or \"sliding_attention\", got " + type.dump());
+        reader.unsupported("layer_types entries must be \"full_attention\" or \"sliding_attention\", got " +
+                           type.dump());
       config.sliding_layers[i] = type == "sliding_attention";
     }
   } else {
@@ -166,8 +168,9 @@ void read_qwen2(const JsonReader& reader, ModelConfig& config) {
   bool any_sliding = false;
   for (bool sliding : config.sliding_layers) any_sliding = any_sliding || sliding;
   if (any_sliding && window == 0)  // transformers raises at the first forward pass
-    reader.format_error("layer_types marks sliding_attention layers but no sliding_window is in effect "
-                        "(use_sliding_window false or sliding_window null)");
+    reader.format_error(
+        "layer_types marks sliding_attention layers but no sliding_window is in effect "
+        "(use_sliding_window false or sliding_window null)");
   config.sliding_window = any_sliding ? window : 0;
 }
 
@@ -222,7 +225,8 @@ void read_gpt2(const JsonReader& reader, ModelConfig& config) {
   config.attention_qkv_bias = config.attention_output_bias = config.mlp_bias = true;
   config.tie_word_embeddings = reader.boolean("tie_word_embeddings", true);
   const std::string activation = reader.string("activation_function", "gelu_new");
-  if (activation != "gelu_new") reader.unsupported("unsupported activation_function \"" + activation + "\" (supported: gelu_new)");
+  if (activation != "gelu_new")
+    reader.unsupported("unsupported activation_function \"" + activation + "\" (supported: gelu_new)");
   if (!reader.boolean("scale_attn_weights", true)) reader.unsupported("scale_attn_weights = false is not supported");
   if (reader.boolean("scale_attn_by_inverse_layer_idx", false))
     reader.unsupported("scale_attn_by_inverse_layer_idx is not supported");

@@ -8,9 +8,7 @@ namespace sp::model {
 namespace {
 
 // arange(0, dim, 2) as float32, divided by dim: the exponents of every rope type.
-at::Tensor exponents(int64_t dim) {
-  return at::arange(0, dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(dim);
-}
+at::Tensor exponents(int64_t dim) { return at::arange(0, dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(dim); }
 
 // Llama 3.1: long wavelengths are divided by `factor`, short ones kept, the band between blended.
 at::Tensor llama3(const RopeConfig& rope, const at::Tensor& inv_freq) {
@@ -75,8 +73,8 @@ at::Tensor dynamic_rope_inverse_frequencies(const ModelConfig& config, int64_t s
   const int64_t dim = config.head_dim;
   const RopeConfig& rope = config.rope;
   // Here transformers holds seq_len as a 0-dim int64 tensor, so the base is float32 tensor arithmetic.
-  at::Tensor length = at::maximum(at::scalar_tensor(seq_len, at::kLong),
-                                  at::scalar_tensor(config.max_position_embeddings, at::kLong));
+  at::Tensor length =
+      at::maximum(at::scalar_tensor(seq_len, at::kLong), at::scalar_tensor(config.max_position_embeddings, at::kLong));
   at::Tensor base = at::pow(length * rope.factor / config.max_position_embeddings - (rope.factor - 1),
                             static_cast<double>(dim) / static_cast<double>(dim - 2)) *
                     rope.theta;

@@ -75,7 +75,8 @@ class TransformerLoader {
     checking_ = false;
     fill_weights(*model);
     model->embedding_fingerprint_ = fingerprint(names_.token_embedding);
-    if (config_->position == PositionKind::Rotary) model->rope_inv_freq_ = rope_inverse_frequencies(*config_).to(device_);
+    if (config_->position == PositionKind::Rotary)
+      model->rope_inv_freq_ = rope_inverse_frequencies(*config_).to(device_);
     return model;
   }
 
@@ -86,7 +87,8 @@ class TransformerLoader {
     if (c.position == PositionKind::Learned)
       model.position_embedding_ = weight(names_.position_embedding, {c.max_position_embeddings, c.hidden_size}, false);
     model.final_norm_weight_ = weight(names_.final_norm_weight, {c.hidden_size}, false);
-    if (!names_.final_norm_bias.empty()) model.final_norm_bias_ = weight(names_.final_norm_bias, {c.hidden_size}, false);
+    if (!names_.final_norm_bias.empty())
+      model.final_norm_bias_ = weight(names_.final_norm_bias, {c.hidden_size}, false);
     model.lm_head_weight_ = c.tie_word_embeddings ? model.token_embedding_
                                                   : unprefixed_weight(names_.lm_head, {c.vocab_size, c.hidden_size});
     const Family* family = find_family(c.model_type);
@@ -109,17 +111,17 @@ class TransformerLoader {
       layer.qkv_weight = at::cat({weight(n.q_weight, {q_out, d}, true), weight(n.k_weight, {kv_out, d}, true),
                                   weight(n.v_weight, {kv_out, d}, true)});
       if (!n.q_bias.empty())
-        layer.qkv_bias = at::cat({weight(n.q_bias, {q_out}, false), weight(n.k_bias, {kv_out}, false),
-                                  weight(n.v_bias, {kv_out}, false)});
+        layer.qkv_bias = at::cat(
+            {weight(n.q_bias, {q_out}, false), weight(n.k_bias, {kv_out}, false), weight(n.v_bias, {kv_out}, false)});
     }
     layer.o_weight = weight(n.o_weight, {d, q_out}, true);
     if (!n.o_bias.empty()) layer.o_bias = weight(n.o_bias, {d}, false);
     if (c.mlp == MlpKind::GatedSilu) {
-      layer.gate_up_weight = at::cat({weight(n.gate_weight, {c.intermediate_size, d}, true),
-                                      weight(n.up_weight, {c.intermediate_size, d}, true)});
+      layer.gate_up_weight = at::cat(
+          {weight(n.gate_weight, {c.intermediate_size, d}, true), weight(n.up_weight, {c.intermediate_size, d}, true)});
       if (!n.gate_bias.empty())
-        layer.gate_up_bias = at::cat({weight(n.gate_bias, {c.intermediate_size}, false),
-                                      weight(n.up_bias, {c.intermediate_size}, false)});
+        layer.gate_up_bias = at::cat(
+            {weight(n.gate_bias, {c.intermediate_size}, false), weight(n.up_bias, {c.intermediate_size}, false)});
     } else {
       layer.up_weight = weight(n.up_weight, {c.intermediate_size, d}, true);
     }
@@ -191,7 +193,8 @@ class TransformerLoader {
   ModelWeightNames names_;
 };
 
-std::shared_ptr<const Transformer> Transformer::load(const std::string& folder, at::Device device, at::ScalarType dtype) {
+std::shared_ptr<const Transformer> Transformer::load(const std::string& folder, at::Device device,
+                                                     at::ScalarType dtype) {
   return TransformerLoader(folder, device, dtype).load();
 }
 
@@ -200,7 +203,8 @@ at::Tensor Transformer::embed_tokens(const at::Tensor& ids) const { return at::e
 at::Tensor Transformer::lm_head(const at::Tensor& hidden) const { return at::linear(hidden, lm_head_weight_); }
 
 at::Tensor Transformer::norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) const {
-  if (config_.norm == NormKind::LayerNorm) return at::layer_norm(x, {config_.hidden_size}, weight, bias, config_.norm_eps);
+  if (config_.norm == NormKind::LayerNorm)
+    return at::layer_norm(x, {config_.hidden_size}, weight, bias, config_.norm_eps);
   // RMSNorm in float32, then back to the input dtype before the weight, as transformers does.
   at::Tensor h = x.to(at::kFloat);
   h = h * at::rsqrt(h.pow(2).mean(-1, true) + config_.norm_eps);

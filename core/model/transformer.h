@@ -60,7 +60,7 @@ class Transformer {
     at::Tensor o_weight, o_bias;
     at::Tensor mlp_norm_weight, mlp_norm_bias;
     at::Tensor gate_up_weight, gate_up_bias;  // GatedSilu: gate and up fused along the output axis
-    at::Tensor up_weight, up_bias;    // GeluNew
+    at::Tensor up_weight, up_bias;            // GeluNew
     at::Tensor down_weight, down_bias;
   };
 

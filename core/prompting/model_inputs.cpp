@@ -2,8 +2,8 @@
 
 namespace sp::prompting {
 
-ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPromptMethod* method,
-                               const Batch& batch, bool training) {
+ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
+                         bool training) {
   const at::Device device = model.device();
   const int64_t B = batch.input_ids.size(0);
   at::Tensor ids = batch.input_ids.to(device);
@@ -24,8 +24,7 @@ ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPro
     // n ignored entries. So the last virtual position predicts the first real token (PEFT's rule).
     num_prepended_ = contribution.prepend_embeddings.size(1);
     embeddings_ = at::cat({contribution.prepend_embeddings.to(embeddings_.scalar_type()), embeddings_}, 1);
-    if (labels_.defined())
-      labels_ = at::cat({at::full({B, num_prepended_}, -100, labels_.options()), labels_}, 1);
+    if (labels_.defined()) labels_ = at::cat({at::full({B, num_prepended_}, -100, labels_.options()), labels_}, 1);
     if (attention_mask_.defined())
       attention_mask_ = at::cat({at::ones({B, num_prepended_}, attention_mask_.options()), attention_mask_}, 1);
   }

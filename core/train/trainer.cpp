@@ -16,13 +16,13 @@ std::vector<at::Tensor> tensors_of(const methods::NamedTensors& named) {
 }
 }  // namespace
 
-Trainer::Trainer(std::shared_ptr<const model::Transformer> model, methods::SoftPromptMethod& method, TrainerConfig config)
+Trainer::Trainer(std::shared_ptr<const model::Transformer> model, methods::SoftPromptMethod& method,
+                 TrainerConfig config)
     : model_(std::move(model)),
       method_(method),
       config_((validate(config), config)),
       parameters_(method.parameters()),
-      optimizer_(tensors_of(parameters_), config.adamw) {
-}
+      optimizer_(tensors_of(parameters_), config.adamw) {}
 
 StepResult Trainer::step(const prompting::Batch& batch) {
   at::AutoGradMode enable_grad(true);

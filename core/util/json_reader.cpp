@@ -77,9 +77,7 @@ const nlohmann::json& JsonReader::array(const std::string& key) const {
   return value;
 }
 
-void JsonReader::unsupported(const std::string& what) const {
-  fail(ErrorKind::Unsupported, source_ + ": " + what);
-}
+void JsonReader::unsupported(const std::string& what) const { fail(ErrorKind::Unsupported, source_ + ": " + what); }
 
 void JsonReader::format_error(const std::string& what) const { fail(ErrorKind::Format, source_ + ": " + what); }
 

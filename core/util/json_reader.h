@@ -14,8 +14,8 @@ class JsonReader {
   // `json` must outlive the reader. Throws Format when it is not an object.
   JsonReader(const nlohmann::json& json, std::string source);
 
-  bool has(const std::string& key) const;      // present and not null
-  bool present(const std::string& key) const;  // present, possibly null (some defaults differ for null)
+  bool has(const std::string& key) const;         // present and not null
+  bool present(const std::string& key) const;     // present, possibly null (some defaults differ for null)
   int64_t integer(const std::string& key) const;  // required; an integer that fits int64
   int64_t integer(const std::string& key, int64_t fallback) const;
   double number(const std::string& key, double fallback) const;

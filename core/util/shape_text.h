@@ -9,7 +9,8 @@ namespace sp {
 template <class Sizes>
 std::string shape_text(const Sizes& sizes) {
   std::string text = "[";
-  for (auto it = sizes.begin(); it != sizes.end(); ++it) text += (it == sizes.begin() ? "" : ", ") + std::to_string(*it);
+  for (auto it = sizes.begin(); it != sizes.end(); ++it)
+    text += (it == sizes.begin() ? "" : ", ") + std::to_string(*it);
   return text + "]";
 }
 

@@ -82,8 +82,10 @@ int main(int argc, char** argv) {
   sp_adapter_params adapter_params;
   double learning_rate = 0;
   if (count < 2 || !configure(method, &adapter_params, &learning_rate)) {
-    fprintf(stderr, "usage: %s <model-folder> <adapter-folder> [steps] "
-                    "[--method prompt|prefix|prefix-projection|ptuning-mlp|ptuning-lstm|mpt]\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s <model-folder> <adapter-folder> [steps] "
+            "[--method prompt|prefix|prefix-projection|ptuning-mlp|ptuning-lstm|mpt]\n",
+            argv[0]);
     return 2;
   }
   const char* model_folder = positional[0];
@@ -129,7 +131,8 @@ int main(int argc, char** argv) {
     result.struct_size = sizeof result;
     check(sp_trainer_step(trainer, &batch, &result), "sp_trainer_step");
     if (step % 25 == 0 || step == steps)
-      printf("step %4d  loss %.4f  lr %.4f  grad-norm %.3f\n", step, result.loss, result.learning_rate, result.grad_norm);
+      printf("step %4d  loss %.4f  lr %.4f  grad-norm %.3f\n", step, result.loss, result.learning_rate,
+             result.grad_norm);
   }
 
   float trained_loss = 0.0f;

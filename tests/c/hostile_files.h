@@ -98,17 +98,22 @@ typedef struct {
 
 static inline size_t json_string_end(const char* t, size_t n, size_t i) { /* t[i] == '"' */
   for (++i; i < n; ++i) {
-    if (t[i] == '\\') ++i;
-    else if (t[i] == '"') return i + 1;
+    if (t[i] == '\\')
+      ++i;
+    else if (t[i] == '"')
+      return i + 1;
   }
   return n;
 }
 static inline size_t json_container_end(const char* t, size_t n, size_t i) { /* t[i] is { or [ */
   int depth = 0;
   for (; i < n; ++i) {
-    if (t[i] == '"') i = json_string_end(t, n, i) - 1;
-    else if (t[i] == '{' || t[i] == '[') ++depth;
-    else if ((t[i] == '}' || t[i] == ']') && --depth == 0) return i + 1;
+    if (t[i] == '"')
+      i = json_string_end(t, n, i) - 1;
+    else if (t[i] == '{' || t[i] == '[')
+      ++depth;
+    else if ((t[i] == '}' || t[i] == ']') && --depth == 0)
+      return i + 1;
   }
   return n;
 }
@@ -143,18 +148,67 @@ static inline size_t json_tokens(const char* t, size_t n, json_token* out, size_
 }
 
 /* Values that break assumptions: huge, negative, fractional, of another JSON type. */
-static const char* const kHostileValues[] = {
-    "2147483647", "2147483648", "4294967296", "1e9", "1000000000", "1000000", "-1", "0", "1", "3", "7",
-    "1e308", "-1e308", "18446744073709551615", "18446744073709551616", "9223372036854775807",
-    "-9223372036854775808", "0.5", "null", "true", "false", "\"x\"", "\"\"", "[]", "{}", "[1,2,3]",
-    "[-1]", "[0,1e30]", "{\"a\":1}", "\"PREFIX_TUNING\"", "\"P_TUNING\"", "\"MULTITASK_PROMPT_TUNING\"",
-    "\"PROMPT_TUNING\"", "\"LSTM\"", "\"MLP\"", "\"zero\"", "\"F64\"", "\"I8\"", "\"CAUSAL_LM\"", "[2147483647,64]",
-    "[0,18446744073709551615]"};
-static const char* const kKeyNames[] = {
-    "\"peft_type\"", "\"num_virtual_tokens\"", "\"token_dim\"", "\"num_layers\"", "\"num_attention_heads\"",
-    "\"encoder_hidden_size\"", "\"encoder_num_layers\"", "\"num_tasks\"", "\"num_ranks\"", "\"prefix_projection\"",
-    "\"encoder_reparameterization_type\"", "\"peft_config\"", "\"seed\"", "\"encoded_only\"", "\"shape\"",
-    "\"dtype\"", "\"data_offsets\"", "\"__metadata__\"", "\"x\"", "\"task_type\""};
+static const char* const kHostileValues[] = {"2147483647",
+                                             "2147483648",
+                                             "4294967296",
+                                             "1e9",
+                                             "1000000000",
+                                             "1000000",
+                                             "-1",
+                                             "0",
+                                             "1",
+                                             "3",
+                                             "7",
+                                             "1e308",
+                                             "-1e308",
+                                             "18446744073709551615",
+                                             "18446744073709551616",
+                                             "9223372036854775807",
+                                             "-9223372036854775808",
+                                             "0.5",
+                                             "null",
+                                             "true",
+                                             "false",
+                                             "\"x\"",
+                                             "\"\"",
+                                             "[]",
+                                             "{}",
+                                             "[1,2,3]",
+                                             "[-1]",
+                                             "[0,1e30]",
+                                             "{\"a\":1}",
+                                             "\"PREFIX_TUNING\"",
+                                             "\"P_TUNING\"",
+                                             "\"MULTITASK_PROMPT_TUNING\"",
+                                             "\"PROMPT_TUNING\"",
+                                             "\"LSTM\"",
+                                             "\"MLP\"",
+                                             "\"zero\"",
+                                             "\"F64\"",
+                                             "\"I8\"",
+                                             "\"CAUSAL_LM\"",
+                                             "[2147483647,64]",
+                                             "[0,18446744073709551615]"};
+static const char* const kKeyNames[] = {"\"peft_type\"",
+                                        "\"num_virtual_tokens\"",
+                                        "\"token_dim\"",
+                                        "\"num_layers\"",
+                                        "\"num_attention_heads\"",
+                                        "\"encoder_hidden_size\"",
+                                        "\"encoder_num_layers\"",
+                                        "\"num_tasks\"",
+                                        "\"num_ranks\"",
+                                        "\"prefix_projection\"",
+                                        "\"encoder_reparameterization_type\"",
+                                        "\"peft_config\"",
+                                        "\"seed\"",
+                                        "\"encoded_only\"",
+                                        "\"shape\"",
+                                        "\"dtype\"",
+                                        "\"data_offsets\"",
+                                        "\"__metadata__\"",
+                                        "\"x\"",
+                                        "\"task_type\""};
 
 /* One random edit of a JSON text: a value replaced by a hostile one, a number scaled, or a key
  * renamed (which removes it, duplicates another or adds an unknown one). */
@@ -185,8 +239,12 @@ static inline void mutate_bytes(buf* b, rng* r) {
   if (b->size == 0) return;
   size_t at = rng_below(r, b->size);
   switch (rng_below(r, 5)) {
-    case 0: b->data[at] ^= (unsigned char)(1u << rng_below(r, 8)); break;
-    case 1: b->size = at; break;
+    case 0:
+      b->data[at] ^= (unsigned char)(1u << rng_below(r, 8));
+      break;
+    case 1:
+      b->size = at;
+      break;
     case 2: {
       unsigned char bytes[16];
       size_t n = 1 + rng_below(r, 16);
@@ -211,9 +269,25 @@ static inline void mutate_bytes(buf* b, rng* r) {
 
 /* A 64-bit length field value that is wrong in an interesting way, near `truth`. */
 static inline uint64_t hostile_length(rng* r, uint64_t truth, uint64_t context) {
-  const uint64_t values[] = {0, 1, 7, 8, truth - 1, truth + 1, truth + 8, truth * 2, context, context + 1,
-                             (uint64_t)1 << 31, (uint64_t)1 << 32, 100000000, 100000001, (uint64_t)3 << 30,
-                             (uint64_t)1 << 40, (uint64_t)1 << 41, (uint64_t)1 << 63, UINT64_MAX};
+  const uint64_t values[] = {0,
+                             1,
+                             7,
+                             8,
+                             truth - 1,
+                             truth + 1,
+                             truth + 8,
+                             truth * 2,
+                             context,
+                             context + 1,
+                             (uint64_t)1 << 31,
+                             (uint64_t)1 << 32,
+                             100000000,
+                             100000001,
+                             (uint64_t)3 << 30,
+                             (uint64_t)1 << 40,
+                             (uint64_t)1 << 41,
+                             (uint64_t)1 << 63,
+                             UINT64_MAX};
   return values[rng_below(r, sizeof values / sizeof *values)];
 }
 
@@ -306,8 +380,10 @@ static inline int find_string_value(buf text, const char* key, buf* value, size_
     unsigned char c = text.data[i];
     if (c == '\\' && i + 1 < *end) {
       c = text.data[++i];
-      if (c == 'n') c = '\n';
-      else if (c == 't') c = '\t';
+      if (c == 'n')
+        c = '\n';
+      else if (c == 't')
+        c = '\t';
     }
     value->data[value->size++] = c;
   }
@@ -403,8 +479,10 @@ static inline child_outcome run_in_child(child_body body, const void* argument, 
   clock_gettime(CLOCK_MONOTONIC, &finish);
   outcome.seconds = (double)(finish.tv_sec - begin.tv_sec) + 1e-9 * (double)(finish.tv_nsec - begin.tv_nsec);
   outcome.max_rss_kb = usage.ru_maxrss;
-  if (WIFSIGNALED(wait_status)) outcome.signal = WTERMSIG(wait_status);
-  else outcome.status = WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status))
+    outcome.signal = WTERMSIG(wait_status);
+  else
+    outcome.status = WEXITSTATUS(wait_status);
   return outcome;
 }
 

@@ -9,8 +9,8 @@
 #include "test_support.h"
 
 typedef struct reference_variant {
-  const char* name;          /* set before setup: "llama", "llama-tied", "qwen2", "gpt2" */
-  const char* models_root;   /* set before setup */
+  const char* name;        /* set before setup: "llama", "llama-tied", "qwen2", "gpt2" */
+  const char* models_root; /* set before setup */
   const char* reference_root;
   char model_folder[512];
   char reference_folder[512];

@@ -222,7 +222,8 @@ static void larger_structs_are_refused_unless_their_tail_is_zero(void** state) {
   float loss = 0;
   SP_CHECK(sp_adapter_eval_loss(adapter, (const sp_batch*)&batch, &loss, NULL));
   batch.future = 7;
-  SP_EXPECT_ERROR(sp_adapter_eval_loss(adapter, (const sp_batch*)&batch, &loss, NULL), SP_ERR_INVALID_ARGUMENT, "sp_batch");
+  SP_EXPECT_ERROR(sp_adapter_eval_loss(adapter, (const sp_batch*)&batch, &loss, NULL), SP_ERR_INVALID_ARGUMENT,
+                  "sp_batch");
 
   struct {
     sp_trainer_params known;
@@ -341,8 +342,8 @@ static void expect_shape(sp_adapter* adapter, const char* name, size_t rank, int
   assert_int_equal(num_dims, rank);
   const int64_t expected[3] = {d0, d1, d2};
   for (size_t i = 0; i < rank; ++i)
-    if (dims[i] != expected[i]) fail_msg("%s: dimension %zu is %lld, expected %lld", name, i, (long long)dims[i],
-                                         (long long)expected[i]);
+    if (dims[i] != expected[i])
+      fail_msg("%s: dimension %zu is %lld, expected %lld", name, i, (long long)dims[i], (long long)expected[i]);
 }
 
 static void adapters_report_vocabulary_and_tensor_shapes(void** state) {
@@ -356,8 +357,11 @@ static void adapters_report_vocabulary_and_tensor_shapes(void** state) {
     sp_method method;
     int lstm;
     int32_t tasks;
-  } kinds[] = {{SP_METHOD_PROMPT_TUNING, 0, 1}, {SP_METHOD_PREFIX_TUNING, 0, 1}, {SP_METHOD_P_TUNING, 0, 1},
-               {SP_METHOD_P_TUNING, 1, 1},      {SP_METHOD_MULTITASK_PROMPT_TUNING, 0, 3}};
+  } kinds[] = {{SP_METHOD_PROMPT_TUNING, 0, 1},
+               {SP_METHOD_PREFIX_TUNING, 0, 1},
+               {SP_METHOD_P_TUNING, 0, 1},
+               {SP_METHOD_P_TUNING, 1, 1},
+               {SP_METHOD_MULTITASK_PROMPT_TUNING, 0, 3}};
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; ++k) {
     sp_adapter* adapter = make_adapter(model, kinds[k].method, kinds[k].lstm, kinds[k].tasks);
     sp_adapter_info info = sp_adapter_info_init();

@@ -24,7 +24,8 @@ static int setup(void** state) {
   char folder[512];
   memset(&f, 0, sizeof f);
   sp_model_params model_params = test_model_params();
-  if (sp_model_create(&f.model, test_path(folder, sizeof folder, models_root, "gpt2"), &model_params) != SP_OK) return -1;
+  if (sp_model_create(&f.model, test_path(folder, sizeof folder, models_root, "gpt2"), &model_params) != SP_OK)
+    return -1;
   sp_adapter_params params = sp_adapter_default_params();
   params.num_virtual_tokens = 4;
   if (sp_adapter_create(&f.adapter, f.model, &params) != SP_OK) return -1;
@@ -85,12 +86,13 @@ static const char* bad_model_folder(const char* name, const char* config_text, l
   snprintf(folder, sizeof folder, "%s/%s", scratch_root, name);
   make_dirs(folder);
   test_path(weights, sizeof weights, models_root, "gpt2");
-  copy_file(test_path(from, sizeof from, weights, "model.safetensors"), test_path(to, sizeof to, folder, "model.safetensors"),
-            truncate_weights_to);
+  copy_file(test_path(from, sizeof from, weights, "model.safetensors"),
+            test_path(to, sizeof to, folder, "model.safetensors"), truncate_weights_to);
   if (config_text) {
     write_text(test_path(to, sizeof to, folder, "config.json"), config_text);
   } else {
-    copy_file(test_path(from, sizeof from, weights, "config.json"), test_path(to, sizeof to, folder, "config.json"), -1);
+    copy_file(test_path(from, sizeof from, weights, "config.json"), test_path(to, sizeof to, folder, "config.json"),
+              -1);
   }
   return folder;
 }
@@ -123,11 +125,12 @@ static void freed_and_foreign_handles_are_invalid_handles(void** state) {
   SP_CHECK(sp_adapter_create(&extra, f->model, NULL));
   sp_adapter_free(extra);
   float value[2 * 256];
-  SP_EXPECT_ERROR(sp_adapter_logits(extra, &f->batch, SP_LOGITS_LAST, value, 2 * 256), SP_ERR_INVALID_HANDLE, "not a live sp_adapter");
+  SP_EXPECT_ERROR(sp_adapter_logits(extra, &f->batch, SP_LOGITS_LAST, value, 2 * 256), SP_ERR_INVALID_HANDLE,
+                  "not a live sp_adapter");
   sp_adapter_free(extra); /* a second free is ignored */
   /* A model handle where an adapter is expected. */
-  SP_EXPECT_ERROR(sp_adapter_logits((const sp_adapter*)f->model, &f->batch, SP_LOGITS_LAST, value, 2 * 256), SP_ERR_INVALID_HANDLE,
-                  "sp_adapter");
+  SP_EXPECT_ERROR(sp_adapter_logits((const sp_adapter*)f->model, &f->batch, SP_LOGITS_LAST, value, 2 * 256),
+                  SP_ERR_INVALID_HANDLE, "sp_adapter");
   assert_still_usable(f);
 }
 
@@ -150,7 +153,8 @@ static void missing_folder_and_files_are_not_found(void** state) {
   SP_EXPECT_ERROR(sp_model_create(&model, folder, NULL), SP_ERR_NOT_FOUND, "config.json");
   sp_adapter* adapter = NULL;
   SP_EXPECT_ERROR(sp_adapter_load(&adapter, f->model, folder), SP_ERR_NOT_FOUND, "adapter_config.json");
-  SP_EXPECT_ERROR(sp_adapter_load(&adapter, f->model, "/nonexistent/adapter"), SP_ERR_NOT_FOUND, "/nonexistent/adapter");
+  SP_EXPECT_ERROR(sp_adapter_load(&adapter, f->model, "/nonexistent/adapter"), SP_ERR_NOT_FOUND,
+                  "/nonexistent/adapter");
   assert_still_usable(f);
 }
 
@@ -207,9 +211,12 @@ static void wrong_lengths_and_buffers_are_rejected(void** state) {
   SP_EXPECT_ERROR(sp_trainer_step(f->trainer, &batch, NULL), SP_ERR_INVALID_ARGUMENT, "seq_len must be positive");
   batch = f->batch;
   batch.batch_size = -1;
-  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_INVALID_ARGUMENT, "batch_size");
-  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &f->batch, SP_LOGITS_ALL, logits, 2 * 256), SP_ERR_BUFFER_TOO_SMALL, "2048");
-  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &f->batch, (sp_logits_mode)7, logits, 2 * 256), SP_ERR_INVALID_ARGUMENT, "mode");
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_INVALID_ARGUMENT,
+                  "batch_size");
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &f->batch, SP_LOGITS_ALL, logits, 2 * 256), SP_ERR_BUFFER_TOO_SMALL,
+                  "2048");
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &f->batch, (sp_logits_mode)7, logits, 2 * 256), SP_ERR_INVALID_ARGUMENT,
+                  "mode");
   int32_t labels[8];
   for (int i = 0; i < 8; ++i) labels[i] = -100;
   batch = f->batch;
@@ -221,7 +228,8 @@ static void wrong_lengths_and_buffers_are_rejected(void** state) {
                   "batch->labels has 6 values but batch_size * seq_len is 8");
   batch = f->batch;
   batch.num_input_ids = 9;
-  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_SHAPE_MISMATCH, "input_ids has 9"); 
+  SP_EXPECT_ERROR(sp_adapter_logits(f->adapter, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_SHAPE_MISMATCH,
+                  "input_ids has 9");
   int32_t mask[8] = {1, 1, 2, 1, 1, 1, 1, 1};
   batch = f->batch;
   batch.attention_mask = mask;
@@ -233,7 +241,8 @@ static void wrong_lengths_and_buffers_are_rejected(void** state) {
   size_t count = 0;
   SP_EXPECT_ERROR(sp_adapter_parameter_size(f->adapter, "nope", &count), SP_ERR_NOT_FOUND, "known: embedding.weight");
   float one = 0;
-  SP_EXPECT_ERROR(sp_adapter_get_parameter(f->adapter, "embedding.weight", &one, 1), SP_ERR_INVALID_ARGUMENT, "256 values");
+  SP_EXPECT_ERROR(sp_adapter_get_parameter(f->adapter, "embedding.weight", &one, 1), SP_ERR_INVALID_ARGUMENT,
+                  "256 values");
   assert_still_usable(f);
 }
 
@@ -272,7 +281,8 @@ static void bad_adapter_and_trainer_parameters(void** state) {
   sp_trainer* trainer = NULL;
   sp_trainer_params trainer_params = sp_trainer_default_params();
   trainer_params.accumulation_steps = 0;
-  SP_EXPECT_ERROR(sp_trainer_create(&trainer, f->adapter, &trainer_params), SP_ERR_INVALID_ARGUMENT, "accumulation_steps");
+  SP_EXPECT_ERROR(sp_trainer_create(&trainer, f->adapter, &trainer_params), SP_ERR_INVALID_ARGUMENT,
+                  "accumulation_steps");
   trainer_params = sp_trainer_default_params();
   trainer_params.beta1 = 1.5;
   SP_EXPECT_ERROR(sp_trainer_create(&trainer, f->adapter, &trainer_params), SP_ERR_INVALID_ARGUMENT, "beta1");
@@ -295,16 +305,19 @@ static void bad_method_parameters_are_named(void** state) {
   params = sp_adapter_default_params();
   params.method = SP_METHOD_PREFIX_TUNING;
   params.num_virtual_tokens = 0;
-  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "num_virtual_tokens must be positive");
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT,
+                  "num_virtual_tokens must be positive");
   params = sp_adapter_default_params();
   params.method = SP_METHOD_PREFIX_TUNING;
   params.prefix_projection = 1;
   params.encoder_hidden_size = -4;
-  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "encoder_hidden_size must not be negative");
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT,
+                  "encoder_hidden_size must not be negative");
   params = sp_adapter_default_params();
   params.method = SP_METHOD_PREFIX_TUNING;
   params.init = SP_INIT_SAMPLE_VOCAB;
-  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "PREFIX_TUNING has no SAMPLE_VOCAB");
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT,
+                  "PREFIX_TUNING has no SAMPLE_VOCAB");
   params = sp_adapter_default_params();
   params.method = SP_METHOD_P_TUNING;
   params.encoder_type = SP_ENCODER_LSTM;
@@ -319,13 +332,15 @@ static void bad_method_parameters_are_named(void** state) {
   params = sp_adapter_default_params();
   params.method = SP_METHOD_MULTITASK_PROMPT_TUNING;
   params.num_tasks = 0;
-  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "num_tasks must be at least 1");
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT,
+                  "num_tasks must be at least 1");
   params.num_tasks = 1;
   params.num_ranks = -1;
   SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "num_ranks");
   params.num_ranks = 1;
   params.init = SP_INIT_AVERAGE_SOURCE_TASKS;
-  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "needs a source adapter path");
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT,
+                  "needs a source adapter path");
   params.source_adapter = "/nonexistent/source/adapter_model.safetensors";
   SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_NOT_FOUND, "/nonexistent/source");
   params.init = SP_INIT_SAMPLE_VOCAB;
@@ -333,7 +348,8 @@ static void bad_method_parameters_are_named(void** state) {
   params = sp_adapter_default_params();
   params.method = SP_METHOD_PROMPT_TUNING;
   params.init = SP_INIT_EXACT_SOURCE_TASK;
-  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT, "prompt tuning has no EXACT_SOURCE_TASK");
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, f->model, &params), SP_ERR_INVALID_ARGUMENT,
+                  "prompt tuning has no EXACT_SOURCE_TASK");
   assert_null(adapter);
   assert_still_usable(f);
 }
@@ -353,7 +369,8 @@ static void task_ids_are_checked_for_multitask_adapters(void** state) {
   int32_t tasks[2] = {1, 3};
   batch.task_ids = tasks;
   batch.num_task_ids = 2;
-  SP_EXPECT_ERROR(sp_trainer_step(trainer, &batch, NULL), SP_ERR_OUT_OF_RANGE, "task id 3 of row 1 is outside [0, num_tasks = 3)");
+  SP_EXPECT_ERROR(sp_trainer_step(trainer, &batch, NULL), SP_ERR_OUT_OF_RANGE,
+                  "task id 3 of row 1 is outside [0, num_tasks = 3)");
   tasks[1] = -1;
   SP_EXPECT_ERROR(sp_adapter_logits(mpt, &batch, SP_LOGITS_LAST, logits, 2 * 256), SP_ERR_OUT_OF_RANGE, "task id -1");
   tasks[1] = 2;
@@ -402,8 +419,8 @@ static void last_error_belongs_to_the_calling_thread(void** state) {
   void* result = NULL;
   pthread_create(&thread, NULL, fail_in_thread, f);
   pthread_join(thread, &result);
-  assert_ptr_equal(result, f);                                  /* the thread saw its own message */
-  assert_non_null(strstr(sp_last_error(), "main-model"));       /* and ours is untouched */
+  assert_ptr_equal(result, f);                            /* the thread saw its own message */
+  assert_non_null(strstr(sp_last_error(), "main-model")); /* and ours is untouched */
   assert_still_usable(f);
 }
 

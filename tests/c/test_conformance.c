@@ -18,12 +18,12 @@ typedef reference_variant variant;
 static variant variants[4];
 static const char* const variant_names[4] = {"llama", "llama-tied", "qwen2", "gpt2"};
 
-
 static float* reference(const variant* v, const char* name, size_t expected_count) {
   char path[600];
   size_t count = 0;
   float* data = read_raw(test_path(path, sizeof path, v->reference_folder, name), 4, &count);
-  if (count != expected_count) fail_msg("%s/%s holds %zu floats, expected %zu", v->reference_folder, name, count, expected_count);
+  if (count != expected_count)
+    fail_msg("%s/%s holds %zu floats, expected %zu", v->reference_folder, name, count, expected_count);
   return data;
 }
 
@@ -31,7 +31,9 @@ static size_t all_logits_count(const variant* v) { return (size_t)BATCH * SEQ_LE
 static size_t table_count(const variant* v, int tokens) { return (size_t)tokens * (size_t)v->info.hidden_size; }
 
 /* Reduction lengths (test_support.h) of the base model's logits and of prompt tuning's. */
-static double base_forward(const variant* v) { return conformance_forward_length(&v->info, v->intermediate_size, SEQ_LEN, 0); }
+static double base_forward(const variant* v) {
+  return conformance_forward_length(&v->info, v->intermediate_size, SEQ_LEN, 0);
+}
 static double prompt_forward(const variant* v) {
   return conformance_forward_length(&v->info, v->intermediate_size, SEQ_LEN + NUM_VIRTUAL_TOKENS, 0);
 }
@@ -64,8 +66,8 @@ static void last_token_logits_are_the_last_real_position(void** state) {
     int last = 0;
     for (int t = 0; t < SEQ_LEN; ++t)
       if (v->attention_mask[row * SEQ_LEN + t]) last = t;
-    ASSERT_CONFORMS("last-token logits vs transformers", ours + row * V, expected + ((size_t)row * SEQ_LEN + last) * V, V,
-                    base_forward(v));
+    ASSERT_CONFORMS("last-token logits vs transformers", ours + row * V, expected + ((size_t)row * SEQ_LEN + last) * V,
+                    V, base_forward(v));
   }
   free(ours);
   free(expected);
@@ -123,7 +125,8 @@ static void prompt_tuning_loss_gradient_and_adamw_step_match_peft(void** state) 
   float* values = malloc(table * sizeof(float));
   SP_CHECK(sp_trainer_get_gradient(trainer, "embedding.weight", values, table));
   /* The table is read at every position of every row (through attention). */
-  const double gradient_length = conformance_gradient_length(prompt_forward(v), &v->info, BATCH * (SEQ_LEN + NUM_VIRTUAL_TOKENS));
+  const double gradient_length =
+      conformance_gradient_length(prompt_forward(v), &v->info, BATCH * (SEQ_LEN + NUM_VIRTUAL_TOKENS));
   ASSERT_CONFORMS("prompt gradient vs PEFT", values, expected_grad, table, gradient_length);
   SP_CHECK(sp_adapter_get_parameter(adapter, "embedding.weight", values, table));
   ASSERT_ADAMW_STEP_CONFORMS("prompt after one AdamW step vs PEFT", values, expected_after, expected_grad, table,
@@ -162,21 +165,22 @@ static void check_init(variant* v, sp_prompt_init init, int tokens, const char* 
 static void each_init_mode_gives_what_peft_gives(void** state) {
   variant* v = (variant*)*state;
   check_init(v, SP_INIT_RANDOM, NUM_VIRTUAL_TOKENS, "init_random.f32", "RANDOM init vs PEFT (seed 7)");
-  check_init(v, SP_INIT_SAMPLE_VOCAB, NUM_VIRTUAL_TOKENS, "init_sample_vocab.f32", "SAMPLE_VOCAB init vs PEFT (seed 7)");
+  check_init(v, SP_INIT_SAMPLE_VOCAB, NUM_VIRTUAL_TOKENS, "init_sample_vocab.f32",
+             "SAMPLE_VOCAB init vs PEFT (seed 7)");
   check_init(v, SP_INIT_TEXT, TEXT_INIT_TOKENS, "init_text.f32", "TEXT init vs PEFT (ids 5 6 7 -> 8 rows)");
 }
 
-#define VARIANT_TESTS(index)                                                                             \
-  cmocka_unit_test_prestate_setup_teardown(base_model_logits_match_transformers, reference_variant_setup,          \
-                                           reference_variant_teardown, &variants[index]),                          \
-  cmocka_unit_test_prestate_setup_teardown(last_token_logits_are_the_last_real_position, reference_variant_setup,  \
-                                           reference_variant_teardown, &variants[index]),                          \
-  cmocka_unit_test_prestate_setup_teardown(peft_saved_adapter_gives_peft_logits, reference_variant_setup,          \
-                                           reference_variant_teardown, &variants[index]),                          \
-  cmocka_unit_test_prestate_setup_teardown(prompt_tuning_loss_gradient_and_adamw_step_match_peft,        \
-                                           reference_variant_setup, reference_variant_teardown, &variants[index]),           \
-  cmocka_unit_test_prestate_setup_teardown(each_init_mode_gives_what_peft_gives, reference_variant_setup,          \
-                                           reference_variant_teardown, &variants[index])
+#define VARIANT_TESTS(index)                                                                                           \
+  cmocka_unit_test_prestate_setup_teardown(base_model_logits_match_transformers, reference_variant_setup,              \
+                                           reference_variant_teardown, &variants[index]),                              \
+      cmocka_unit_test_prestate_setup_teardown(last_token_logits_are_the_last_real_position, reference_variant_setup,  \
+                                               reference_variant_teardown, &variants[index]),                          \
+      cmocka_unit_test_prestate_setup_teardown(peft_saved_adapter_gives_peft_logits, reference_variant_setup,          \
+                                               reference_variant_teardown, &variants[index]),                          \
+      cmocka_unit_test_prestate_setup_teardown(prompt_tuning_loss_gradient_and_adamw_step_match_peft,                  \
+                                               reference_variant_setup, reference_variant_teardown, &variants[index]), \
+      cmocka_unit_test_prestate_setup_teardown(each_init_mode_gives_what_peft_gives, reference_variant_setup,          \
+                                               reference_variant_teardown, &variants[index])
 
 int main(int argc, char** argv) {
   if (argc != 3) {

@@ -71,9 +71,10 @@ static sp_status create_child(const void* params) {
 /* Fails unless the child exited with `expected` and a message holding every fragment. */
 static void expect_child(const char* label, child_outcome o, sp_status expected, const char* fragment1,
                          const char* fragment2) {
-  printf("    %-58s %s in %.2f s, peak RSS %ld MB\n", label, o.signal ? strsignal(o.signal) : sp_status_string(o.status),
-         o.seconds, o.max_rss_kb / 1024);
-  if (o.signal) fail_msg("%s: the child was killed by %s (SIGALRM: over %u s)", label, strsignal(o.signal), kSecondsPerLoad);
+  printf("    %-58s %s in %.2f s, peak RSS %ld MB\n", label,
+         o.signal ? strsignal(o.signal) : sp_status_string(o.status), o.seconds, o.max_rss_kb / 1024);
+  if (o.signal)
+    fail_msg("%s: the child was killed by %s (SIGALRM: over %u s)", label, strsignal(o.signal), kSecondsPerLoad);
   if (o.status != (int)expected)
     fail_msg("%s: got %s, expected %s (message: %s)", label, sp_status_string(o.status), sp_status_string(expected),
              o.message);
@@ -102,9 +103,12 @@ static const struct {
   sp_method method;
   int variant;
   const char* name;
-} kSources[] = {{SP_METHOD_PROMPT_TUNING, 0, "prompt"},          {SP_METHOD_PREFIX_TUNING, 0, "prefix"},
-                {SP_METHOD_PREFIX_TUNING, 1, "prefix-projection"}, {SP_METHOD_P_TUNING, 0, "ptuning-mlp"},
-                {SP_METHOD_P_TUNING, 1, "ptuning-lstm"},          {SP_METHOD_MULTITASK_PROMPT_TUNING, 0, "mpt"}};
+} kSources[] = {{SP_METHOD_PROMPT_TUNING, 0, "prompt"},
+                {SP_METHOD_PREFIX_TUNING, 0, "prefix"},
+                {SP_METHOD_PREFIX_TUNING, 1, "prefix-projection"},
+                {SP_METHOD_P_TUNING, 0, "ptuning-mlp"},
+                {SP_METHOD_P_TUNING, 1, "ptuning-lstm"},
+                {SP_METHOD_MULTITASK_PROMPT_TUNING, 0, "mpt"}};
 #define NUM_SOURCES (sizeof kSources / sizeof *kSources)
 
 /* Saves source `index` as a single file and, when `folder` is given, as a PEFT folder under scratch/sources. */
@@ -218,7 +222,8 @@ static void single_file_records_of_the_wrong_type_are_format_errors(void** state
   for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
     buf file = edit_record(source, cases[i].record, cases[i].kind, cases[i].field, cases[i].value);
     char label[200];
-    snprintf(label, sizeof label, "%s %s = %s", cases[i].record, cases[i].field ? cases[i].field : "(whole)", cases[i].value);
+    snprintf(label, sizeof label, "%s %s = %s", cases[i].record, cases[i].field ? cases[i].field : "(whole)",
+             cases[i].value);
     /* Both the record and the key must be named (a record replaced whole names the record). */
     expect_child(label, load_file_bytes(file, "typed"), SP_ERR_FORMAT, cases[i].record, cases[i].names);
     buf_free(&file);
@@ -330,7 +335,8 @@ static void single_file_payload_claims_cannot_exhaust_memory(void** state) {
   expect_child("payload size 3 GiB in a small file", load_file_bytes(claim, "claim"), SP_ERR_FORMAT, "1033:1", NULL);
   put_le(claim.data + 16, (uint64_t)1 << 40, 8);
   fix_crc(&claim);
-  expect_child("payload size 1 TiB in a small file", load_file_bytes(claim, "claim"), SP_ERR_FORMAT, "impossible", NULL);
+  expect_child("payload size 1 TiB in a small file", load_file_bytes(claim, "claim"), SP_ERR_FORMAT, "impossible",
+               NULL);
   /* Sizes off by one byte either way: the declared tensors no longer tile the announced data. */
   const uint64_t truth = get_le64(source.data + 16);
   put_le(claim.data + 16, truth + 1, 8);
@@ -445,15 +451,16 @@ static void adapter_requests_must_fit_in_memory(void** state) {
   params.num_virtual_tokens = 1024;
   params.num_tasks = 1 << 20;
   params.num_ranks = 1 << 16;
-  expect_child("create: MPT 2^20 tasks x 1024 tokens x rank 2^16", run_in_child(create_child, &params, kHeadroom, kSecondsPerLoad),
-               SP_ERR_OUT_OF_MEMORY, "bytes", "physical memory");
+  expect_child("create: MPT 2^20 tasks x 1024 tokens x rank 2^16",
+               run_in_child(create_child, &params, kHeadroom, kSecondsPerLoad), SP_ERR_OUT_OF_MEMORY, "bytes",
+               "physical memory");
   /* About 5.6 GB: within many machines' memory but not within the child's limit, so LibTorch's
    * allocator fails; that is an out-of-memory error, not a backend error. */
   params.num_virtual_tokens = 20;
   params.num_tasks = 1 << 18;
   params.num_ranks = 64;
-  expect_child("create: MPT 2^18 tasks x 20 tokens x rank 64", run_in_child(create_child, &params, kHeadroom, kSecondsPerLoad),
-               SP_ERR_OUT_OF_MEMORY, NULL, NULL);
+  expect_child("create: MPT 2^18 tasks x 20 tokens x rank 64",
+               run_in_child(create_child, &params, kHeadroom, kSecondsPerLoad), SP_ERR_OUT_OF_MEMORY, NULL, NULL);
 }
 
 /* ---- the mutation run */
@@ -473,14 +480,17 @@ static int acceptable(child_outcome o) {
     case SP_ERR_INVALID_HANDLE:
     case SP_ERR_INVALID_ARGUMENT: /* a file's content is never the caller's argument */
       return 0;
-    default: return o.status >= 0 && o.status < 32;
+    default:
+      return o.status >= 0 && o.status < 32;
   }
 }
 
 static void record(tally* t, child_outcome o, const char* what, int index, const char* kept_as) {
   t->seconds += o.seconds;
-  if (o.signal) t->signals++;
-  else t->counts[o.status]++;
+  if (o.signal)
+    t->signals++;
+  else
+    t->counts[o.status]++;
   if (!acceptable(o)) {
     if (t->failures < 12)
       printf("    FAILED %s mutant %d: %s %s (kept as %s)\n", what, index,
@@ -495,8 +505,9 @@ static void report(const char* what, const tally* t, int total) {
     if (t->counts[s]) printf(" %s %d", sp_status_string(s), t->counts[s]);
   if (t->signals) printf(" killed %d", t->signals);
   printf("\n");
-  if (t->failures) fail_msg("%s: %d of %d mutants crashed, hung, hit the memory limit or gave an unacceptable status", what,
-                            t->failures, total);
+  if (t->failures)
+    fail_msg("%s: %d of %d mutants crashed, hung, hit the memory limit or gave an unacceptable status", what,
+             t->failures, total);
 }
 
 static void keep_failure(const char* what, int index, buf content, char* kept, size_t size) {
@@ -543,7 +554,8 @@ static buf single_file_mutant(buf source, rng* r) {
     } else {
       buf text = {NULL, 0};
       size_t start = 0, end = 0;
-      if (!find_string_value(parts.header, choice <= 8 ? "softprompt.method" : "softprompt.base_model", &text, &start, &end))
+      if (!find_string_value(parts.header, choice <= 8 ? "softprompt.method" : "softprompt.base_model", &text, &start,
+                             &end))
         fail_msg("no record in a source");
       mutate_json(&text, r);
       if (rng_below(r, 3) == 0) mutate_json(&text, r);
@@ -678,8 +690,11 @@ typedef struct {
 } model_source;
 
 static void read_model_source(const char* variant, model_source* source) {
-  static const char* const kNames[] = {"config.json", "model.safetensors", "model.safetensors.index.json",
-                                       "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+  static const char* const kNames[] = {"config.json",
+                                       "model.safetensors",
+                                       "model.safetensors.index.json",
+                                       "model-00001-of-00003.safetensors",
+                                       "model-00002-of-00003.safetensors",
                                        "model-00003-of-00003.safetensors"};
   memset(source, 0, sizeof *source);
   for (size_t i = 0; i < sizeof kNames / sizeof *kNames && source->count < 5; ++i) {
@@ -698,8 +713,10 @@ static int model_mutant(const model_source* source, buf* files, rng* r) {
   const int is_json = strstr(source->names[target], ".json") != NULL;
   const size_t choice = rng_below(r, 10);
   if (is_json) {
-    if (choice == 0) mutate_bytes(file, r);
-    else mutate_json(file, r);
+    if (choice == 0)
+      mutate_bytes(file, r);
+    else
+      mutate_json(file, r);
     if (choice >= 7) mutate_json(file, r);
   } else if (choice <= 1) {
     put_le(file->data, hostile_length(r, get_le64(file->data), file->size), 8);

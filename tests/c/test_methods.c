@@ -107,7 +107,7 @@ static void run_case(state* s, const method_case* c) {
   sp_adapter_info info;
   info.struct_size = sizeof info;
   SP_CHECK(sp_adapter_get_info(adapter, &info));
-  for (int i = 0; i < info.num_parameter_tensors; ++i) {  /* the same starting point as PEFT */
+  for (int i = 0; i < info.num_parameter_tensors; ++i) { /* the same starting point as PEFT */
     const char* name = NULL;
     size_t count = 0;
     SP_CHECK(sp_adapter_parameter_name(adapter, i, &name));
@@ -127,8 +127,8 @@ static void run_case(state* s, const method_case* c) {
   }
 
   /* Every method adds METHOD_TOKENS attended positions (inputs or key/value prefixes). */
-  const double forward = conformance_forward_length(&s->info, s->intermediate_size, SEQ_LEN + METHOD_TOKENS,
-                                                    encoder_length(c, &s->info));
+  const double forward =
+      conformance_forward_length(&s->info, s->intermediate_size, SEQ_LEN + METHOD_TOKENS, encoder_length(c, &s->info));
   const double gradient_length = conformance_gradient_length(forward, &s->info, BATCH * (SEQ_LEN + METHOD_TOKENS));
   const size_t logits_count = (size_t)BATCH * SEQ_LEN * (size_t)s->info.vocab_size;
   float* logits = malloc(logits_count * sizeof(float));
@@ -194,7 +194,6 @@ static void run_case(state* s, const method_case* c) {
   sp_adapter_free(adapter);
 }
 
-
 static void every_method_matches_peft(void** st) {
   state* s = (state*)*st;
   for (size_t i = 0; i < NUM_CASES; ++i) run_case(s, &cases[i]);
@@ -216,10 +215,14 @@ int main(int argc, char** argv) {
     states[i].reference_root = reference_root;
   }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup, reference_variant_teardown, &states[0]),
-      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup, reference_variant_teardown, &states[1]),
-      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup, reference_variant_teardown, &states[2]),
-      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup, reference_variant_teardown, &states[3]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup,
+                                               reference_variant_teardown, &states[0]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup,
+                                               reference_variant_teardown, &states[1]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup,
+                                               reference_variant_teardown, &states[2]),
+      cmocka_unit_test_prestate_setup_teardown(every_method_matches_peft, reference_variant_setup,
+                                               reference_variant_teardown, &states[3]),
   };
   const int failed = cmocka_run_group_tests_name("prefix tuning, P-tuning and MPT against PEFT", tests, NULL, NULL);
   report_worst_conformance("methods");

@@ -77,7 +77,8 @@ static void compare_logits(sp_model* model, const char* variant, const inputs* i
   sp_model_info info = sp_model_info_init();
   SP_CHECK(sp_model_get_info(model, &info));
   snprintf(label, sizeof label, "%s %s", variant, reference_name);
-  ASSERT_CONFORMS(label, ours, reference, expected, conformance_forward_length(&info, INTERMEDIATE, in->batch.seq_len, 0.0));
+  ASSERT_CONFORMS(label, ours, reference, expected,
+                  conformance_forward_length(&info, INTERMEDIATE, in->batch.seq_len, 0.0));
   free(ours);
   free(reference);
 }
@@ -149,7 +150,8 @@ static void applying_window_is_refused(const char* variant) {
   inputs short_in = read_inputs("short_input_ids.i32", "short_attention_mask.i32", SHORT_LEN);
   sp_adapter* adapter = NULL;
   SP_CHECK(sp_adapter_create(&adapter, model, NULL));
-  SP_EXPECT_ERROR(sp_adapter_logits(adapter, &short_in.batch, SP_LOGITS_ALL, out, count), SP_ERR_UNSUPPORTED, "sliding_window");
+  SP_EXPECT_ERROR(sp_adapter_logits(adapter, &short_in.batch, SP_LOGITS_ALL, out, count), SP_ERR_UNSUPPORTED,
+                  "sliding_window");
   sp_adapter_free(adapter);
   free(out);
   free_inputs(&in);
@@ -174,11 +176,11 @@ static void qwen2_applying_window_is_refused(void** state) {
 /* A llama config (the variants' sizes) with `extra` appended: keys in `extra` must not repeat the
  * base's, so `omit` names base keys to leave out (comma-separated list of "key" strings). */
 static const char* const kBaseKeys[][2] = {
-    {"model_type", "\"llama\""},         {"vocab_size", "256"},
-    {"hidden_size", "64"},               {"intermediate_size", "128"},
-    {"num_hidden_layers", "2"},          {"num_attention_heads", "4"},
-    {"num_key_value_heads", "2"},        {"max_position_embeddings", "64"},
-    {"rms_norm_eps", "1e-06"},           {"tie_word_embeddings", "false"},
+    {"model_type", "\"llama\""},  {"vocab_size", "256"},
+    {"hidden_size", "64"},        {"intermediate_size", "128"},
+    {"num_hidden_layers", "2"},   {"num_attention_heads", "4"},
+    {"num_key_value_heads", "2"}, {"max_position_embeddings", "64"},
+    {"rms_norm_eps", "1e-06"},    {"tie_word_embeddings", "false"},
     {"mlp_bias", "true"},
 };
 
@@ -207,7 +209,8 @@ static const char* edited_model(const char* name, const char* extra) {
     char quoted[128];
     snprintf(quoted, sizeof quoted, "\"%s\"", kBaseKeys[i][0]);
     if (extra && strstr(extra, quoted)) continue;
-    used += (size_t)snprintf(config + used, sizeof config - used, "%s%s: %s", first ? "" : ", ", quoted, kBaseKeys[i][1]);
+    used +=
+        (size_t)snprintf(config + used, sizeof config - used, "%s%s: %s", first ? "" : ", ", quoted, kBaseKeys[i][1]);
     first = 0;
   }
   if (extra) used += (size_t)snprintf(config + used, sizeof config - used, ", %s", extra);
@@ -258,19 +261,22 @@ static void impossible_values_are_format_errors(void** state) {
                  "factor");
   expect_refused("dynamic-factor-negative", "\"rope_parameters\": {\"rope_type\": \"dynamic\", \"factor\": -2.0}",
                  SP_ERR_FORMAT, "factor");
-  expect_refused("yarn-factor-zero",
-                 "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 0, \"original_max_position_embeddings\": 16}",
-                 SP_ERR_FORMAT, "factor");
-  expect_refused("yarn-context-zero",
-                 "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 0}",
-                 SP_ERR_FORMAT, "original_max_position_embeddings");
+  expect_refused(
+      "yarn-factor-zero",
+      "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 0, \"original_max_position_embeddings\": 16}",
+      SP_ERR_FORMAT, "factor");
+  expect_refused(
+      "yarn-context-zero",
+      "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 0}",
+      SP_ERR_FORMAT, "original_max_position_embeddings");
   expect_refused("yarn-attention-factor-negative",
                  "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4.0, \"attention_factor\": -1.0}",
                  SP_ERR_FORMAT, "attention_factor");
-  expect_refused("yarn-beta-negative", "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4.0, \"beta_fast\": -32}",
-                 SP_ERR_FORMAT, "beta_fast");
-  expect_refused("window-zero", "\"model_type\": \"mistral\", \"mlp_bias\": false, \"sliding_window\": 0", SP_ERR_FORMAT,
-                 "sliding_window");
+  expect_refused("yarn-beta-negative",
+                 "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4.0, \"beta_fast\": -32}", SP_ERR_FORMAT,
+                 "beta_fast");
+  expect_refused("window-zero", "\"model_type\": \"mistral\", \"mlp_bias\": false, \"sliding_window\": 0",
+                 SP_ERR_FORMAT, "sliding_window");
   expect_refused("qwen2-layer-types-length",
                  "\"model_type\": \"qwen2\", \"use_sliding_window\": true, \"sliding_window\": 4, "
                  "\"layer_types\": [\"full_attention\"]",
@@ -281,7 +287,8 @@ static void impossible_values_are_format_errors(void** state) {
 static void unimplemented_keys_are_unsupported(void** state) {
   (void)state;
   expect_refused("act-gelu", "\"hidden_act\": \"gelu\"", SP_ERR_UNSUPPORTED, "hidden_act");
-  expect_refused("longrope", "\"rope_scaling\": {\"rope_type\": \"longrope\", \"short_factor\": [1], \"long_factor\": [1]}",
+  expect_refused("longrope",
+                 "\"rope_scaling\": {\"rope_type\": \"longrope\", \"short_factor\": [1], \"long_factor\": [1]}",
                  SP_ERR_UNSUPPORTED, "longrope");
   expect_refused("partial-rotary", "\"partial_rotary_factor\": 0.5", SP_ERR_UNSUPPORTED, "partial_rotary_factor");
 }
@@ -354,7 +361,8 @@ static void huge_sizes_fail_cleanly_before_allocating(void** state) {
   expect_refused_within_limits(edited_model("head-dim-1e9", "\"head_dim\": 1000000000"), SP_ERR_FORMAT, "head_dim");
   expect_refused_within_limits(edited_model("layers-1e9", "\"num_hidden_layers\": 1000000000"), SP_ERR_FORMAT,
                                "num_hidden_layers");
-  expect_refused_within_limits(edited_model("vocab-2e40", "\"vocab_size\": 1099511627776"), SP_ERR_FORMAT, "vocab_size");
+  expect_refused_within_limits(edited_model("vocab-2e40", "\"vocab_size\": 1099511627776"), SP_ERR_FORMAT,
+                               "vocab_size");
   expect_refused_within_limits(edited_model("intermediate-1e9", "\"intermediate_size\": 1000000000"), SP_ERR_FORMAT,
                                "intermediate_size");
   expect_refused_within_limits(edited_model("heads-2e40", "\"num_attention_heads\": 1099511627776"), SP_ERR_FORMAT,

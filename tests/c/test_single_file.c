@@ -22,7 +22,7 @@ static sp_adapter_params method_params(sp_method method, int variant) {
   params.method = method;
   params.num_virtual_tokens = 5;
   params.seed = 3;
-  params.prefix_projection = variant;          /* prefix: with and without the MLP */
+  params.prefix_projection = variant; /* prefix: with and without the MLP */
   params.encoder_type = variant ? SP_ENCODER_LSTM : SP_ENCODER_MLP;
   params.encoder_hidden_size = 16;
   params.num_tasks = method == SP_METHOD_MULTITASK_PROMPT_TUNING ? 3 : 1;
@@ -191,7 +191,8 @@ static void files_from_another_base_model_are_refused(void** state) {
   snprintf(path, sizeof path, "%s/llama.spadapter", scratch_root);
   SP_CHECK(sp_adapter_save_file(adapter, path));
   sp_adapter* loaded = NULL;
-  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, narrow, path), SP_ERR_MODEL_MISMATCH, "hidden_size is 64, this model's is 32");
+  SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, narrow, path), SP_ERR_MODEL_MISMATCH,
+                  "hidden_size is 64, this model's is 32");
   SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, gpt2, path), SP_ERR_MODEL_MISMATCH, "model_type");
   /* Same family and sizes, other weights: only the embedding fingerprint tells them apart. */
   SP_EXPECT_ERROR(sp_adapter_load_file(&loaded, reseeded, path), SP_ERR_MODEL_MISMATCH, "embedding_fingerprint");

@@ -18,22 +18,22 @@
 #include "tolerance_rule.h"
 
 /* Fails the current test with the library's message when a call does not return SP_OK. */
-#define SP_CHECK(call)                                                                              \
-  do {                                                                                              \
-    sp_status sp_check_status_ = (call);                                                            \
-    if (sp_check_status_ != SP_OK)                                                                  \
-      fail_msg("%s returned %s: %s", #call, sp_status_string(sp_check_status_), sp_last_error());   \
+#define SP_CHECK(call)                                                                            \
+  do {                                                                                            \
+    sp_status sp_check_status_ = (call);                                                          \
+    if (sp_check_status_ != SP_OK)                                                                \
+      fail_msg("%s returned %s: %s", #call, sp_status_string(sp_check_status_), sp_last_error()); \
   } while (0)
 
 /* Asserts that `call` returns `expected` and that the message contains `fragment`. */
-#define SP_EXPECT_ERROR(call, expected, fragment)                                                    \
-  do {                                                                                              \
-    sp_status sp_expect_status_ = (call);                                                           \
-    if (sp_expect_status_ != (expected))                                                            \
+#define SP_EXPECT_ERROR(call, expected, fragment)                                                       \
+  do {                                                                                                  \
+    sp_status sp_expect_status_ = (call);                                                               \
+    if (sp_expect_status_ != (expected))                                                                \
       fail_msg("%s returned %s, expected %s (message: %s)", #call, sp_status_string(sp_expect_status_), \
-               sp_status_string(expected), sp_last_error());                                        \
-    if (strstr(sp_last_error(), (fragment)) == NULL)                                                \
-      fail_msg("%s: message \"%s\" does not mention \"%s\"", #call, sp_last_error(), (fragment));  \
+               sp_status_string(expected), sp_last_error());                                            \
+    if (strstr(sp_last_error(), (fragment)) == NULL)                                                    \
+      fail_msg("%s: message \"%s\" does not mention \"%s\"", #call, sp_last_error(), (fragment));       \
   } while (0)
 
 /* Model parameters for the suites: CPU float32 unless SP_TEST_DEVICE=cuda and/or
@@ -172,8 +172,10 @@ static inline double conformance_ratio_of(double figure, double bound) {
 }
 
 /* The rule's verdict without failing: max |ours - reference| / conformance_bound(); <= 1 conforms. */
-static inline double conformance_ratio(const float* ours, const float* reference, size_t count, double reduction_length) {
-  return conformance_ratio_of(max_abs_diff(ours, reference, count), conformance_bound(reference, count, reduction_length));
+static inline double conformance_ratio(const float* ours, const float* reference, size_t count,
+                                       double reduction_length) {
+  return conformance_ratio_of(max_abs_diff(ours, reference, count),
+                              conformance_bound(reference, count, reduction_length));
 }
 
 /* The verdict for a tensor after one AdamW step: the largest |ours_i - reference_i| /
@@ -184,7 +186,8 @@ static inline double conformance_adamw_ratio(const float* ours, const float* ref
   double worst = 0.0;
   for (size_t i = 0; i < count; ++i) {
     double diff = fabs((double)ours[i] - (double)reference[i]);
-    double ratio = conformance_ratio_of(diff, conformance_adamw_bound_at(reference_gradient[i], gradient_bound, lr, eps, step_bound));
+    double ratio = conformance_ratio_of(
+        diff, conformance_adamw_bound_at(reference_gradient[i], gradient_bound, lr, eps, step_bound));
     if (!(ratio <= worst)) worst = ratio;
   }
   return worst;
@@ -261,38 +264,37 @@ static inline void make_dirs(const char* path) {
 
 /* Asserts that `ours` agrees with `reference` by the tolerance rule for reductions of length
  * `reduction_length`, and prints the figure reached, the bound and their ratio. */
-#define ASSERT_CONFORMS(label, ours, reference, count, reduction_length)                               \
-  do {                                                                                                \
-    double bound_ = conformance_bound((reference), (count), (reduction_length));                      \
-    double worst_ = max_abs_diff((ours), (reference), (count));                                       \
-    double ratio_ = conformance_ratio_of(worst_, bound_);                                             \
-    printf("    %-48s max |diff| = %.3g, bound %.3g (n=%.0f, M=%.3g), ratio %.3g\n", (label), worst_,  \
-           bound_, (double)(reduction_length), max_abs((reference), (count)), ratio_);                \
-    note_conformance_ratio((label), ratio_);                                                          \
-    if (!(ratio_ <= 1.0))                                                                             \
-      fail_msg("%s: max |diff| %.3g exceeds the rule's bound %.3g", (label), worst_, bound_);         \
+#define ASSERT_CONFORMS(label, ours, reference, count, reduction_length)                                          \
+  do {                                                                                                            \
+    double bound_ = conformance_bound((reference), (count), (reduction_length));                                  \
+    double worst_ = max_abs_diff((ours), (reference), (count));                                                   \
+    double ratio_ = conformance_ratio_of(worst_, bound_);                                                         \
+    printf("    %-48s max |diff| = %.3g, bound %.3g (n=%.0f, M=%.3g), ratio %.3g\n", (label), worst_, bound_,     \
+           (double)(reduction_length), max_abs((reference), (count)), ratio_);                                    \
+    note_conformance_ratio((label), ratio_);                                                                      \
+    if (!(ratio_ <= 1.0)) fail_msg("%s: max |diff| %.3g exceeds the rule's bound %.3g", (label), worst_, bound_); \
   } while (0)
 
 /* Asserts that a tensor after one AdamW step (lr, eps) agrees with the reference by the bound
  * derived from its gradient's bound (conformance_adamw_bound_at), and prints the ratio reached. */
-#define ASSERT_ADAMW_STEP_CONFORMS(label, ours, reference, reference_gradient, count, gradient_bound, lr, eps) \
-  do {                                                                                                \
-    double ratio_ = conformance_adamw_ratio((ours), (reference), (reference_gradient), (count),       \
-                                            (gradient_bound), (lr), (eps));                           \
-    printf("    %-48s max |diff| = %.3g, per-element bound from the gradient's %.3g, ratio %.3g\n",   \
-           (label), max_abs_diff((ours), (reference), (count)), (double)(gradient_bound), ratio_);    \
-    note_conformance_ratio((label), ratio_);                                                          \
-    if (!(ratio_ <= 1.0))                                                                             \
-      fail_msg("%s: differs beyond the bound derived from its gradient's (ratio %.3g)", (label), ratio_); \
+#define ASSERT_ADAMW_STEP_CONFORMS(label, ours, reference, reference_gradient, count, gradient_bound, lr, eps)      \
+  do {                                                                                                              \
+    double ratio_ =                                                                                                 \
+        conformance_adamw_ratio((ours), (reference), (reference_gradient), (count), (gradient_bound), (lr), (eps)); \
+    printf("    %-48s max |diff| = %.3g, per-element bound from the gradient's %.3g, ratio %.3g\n", (label),        \
+           max_abs_diff((ours), (reference), (count)), (double)(gradient_bound), ratio_);                           \
+    note_conformance_ratio((label), ratio_);                                                                        \
+    if (!(ratio_ <= 1.0))                                                                                           \
+      fail_msg("%s: differs beyond the bound derived from its gradient's (ratio %.3g)", (label), ratio_);           \
   } while (0)
 
 /* Asserts bit-identical values (what the same seed on the same device and dtype promises). */
-#define ASSERT_IDENTICAL(label, ours, reference, count)                                                \
-  do {                                                                                                \
-    double worst_ = max_abs_diff((ours), (reference), (count));                                       \
-    printf("    %-48s max |diff| = %.3g (identical required)\n", (label), worst_);                    \
-    if (memcmp((ours), (reference), (count) * sizeof(float)) != 0)                                    \
-      fail_msg("%s: not identical (max |diff| %.3g)", (label), worst_);                               \
+#define ASSERT_IDENTICAL(label, ours, reference, count)                            \
+  do {                                                                             \
+    double worst_ = max_abs_diff((ours), (reference), (count));                    \
+    printf("    %-48s max |diff| = %.3g (identical required)\n", (label), worst_); \
+    if (memcmp((ours), (reference), (count) * sizeof(float)) != 0)                 \
+      fail_msg("%s: not identical (max |diff| %.3g)", (label), worst_);            \
   } while (0)
 
 /* The intermediate (MLP) size from <model_folder>/config.json, which sp_model_info does not carry:

@@ -11,8 +11,8 @@
  */
 #include "reference_variant.h"
 
-#define PERTURBATION 1e-3   /* relative, on the largest element */
-#define METHOD_SEED 11      /* as test_methods.c / methods_reference.py */
+#define PERTURBATION 1e-3 /* relative, on the largest element */
+#define METHOD_SEED 11    /* as test_methods.c / methods_reference.py */
 #define METHOD_TOKENS 4
 #define MPT_TASKS 3
 #define MPT_RANKS 2
@@ -26,7 +26,6 @@ static const char* const variant_names[] = {"llama", "llama-tied", "qwen2", "gpt
 typedef reference_variant variant;
 
 static variant variants[4];
-
 
 /* The rule accepts `ours` against `reference`, and rejects it once the element where the
  * reference is largest is moved by PERTURBATION of its value. */
@@ -44,9 +43,11 @@ static void check_rule_on(const char* label, const float* ours, const float* ref
   const double with_bug = conformance_ratio(perturbed, reference, count, n);
   free(perturbed);
 
-  printf("    %-40s bound %.3g (n=%.0f, M=%.3g): as computed ratio %.3g (accepted), element %zu moved by %g "
-         "relative: ratio %.3g (rejected)\n", label, conformance_bound(reference, count, n), n,
-         max_abs(reference, count), as_computed, largest, PERTURBATION, with_bug);
+  printf(
+      "    %-40s bound %.3g (n=%.0f, M=%.3g): as computed ratio %.3g (accepted), element %zu moved by %g "
+      "relative: ratio %.3g (rejected)\n",
+      label, conformance_bound(reference, count, n), n, max_abs(reference, count), as_computed, largest, PERTURBATION,
+      with_bug);
   if (!(as_computed <= 1.0)) fail_msg("%s: the rule rejects the gradient as computed (ratio %.3g)", label, as_computed);
   if (!(with_bug > 1.0))
     fail_msg("%s: the rule accepts a gradient whose largest element is off by %g relative (ratio %.3g)", label,
@@ -85,12 +86,13 @@ static void prompt_tuning_gradient(void** state) {
   test_path(folder, sizeof folder, reference_root, v->name);
   SP_CHECK(sp_adapter_load(&adapter, v->model, test_path(path, sizeof path, folder, "pt_init")));
   size_t count = 0;
-  float* ours = gradient_after_one_step(adapter, &v->batch, sp_trainer_default_params().eps, "embedding.weight", &count);
+  float* ours =
+      gradient_after_one_step(adapter, &v->batch, sp_trainer_default_params().eps, "embedding.weight", &count);
   float* reference = read_floats(folder, "pt_grad.f32", count);
   /* test_conformance.c's length for this gradient */
   const double forward = conformance_forward_length(&v->info, v->intermediate_size, SEQ_LEN + NUM_VIRTUAL_TOKENS, 0);
-  check_rule_on("prompt-tuning gradient",
-                ours, reference, count, conformance_gradient_length(forward, &v->info, BATCH * (SEQ_LEN + NUM_VIRTUAL_TOKENS)));
+  check_rule_on("prompt-tuning gradient", ours, reference, count,
+                conformance_gradient_length(forward, &v->info, BATCH * (SEQ_LEN + NUM_VIRTUAL_TOKENS)));
   free(ours);
   free(reference);
   sp_adapter_free(adapter);
@@ -142,11 +144,11 @@ static void mpt_factor_gradients(void** state) {
   sp_adapter_free(adapter);
 }
 
-#define VARIANT_TESTS(index)                                                                             \
-  cmocka_unit_test_prestate_setup_teardown(prompt_tuning_gradient, reference_variant_setup, reference_variant_teardown,      \
-                                           &variants[index]),                                            \
-  cmocka_unit_test_prestate_setup_teardown(mpt_factor_gradients, reference_variant_setup, reference_variant_teardown,        \
-                                           &variants[index])
+#define VARIANT_TESTS(index)                                                                  \
+  cmocka_unit_test_prestate_setup_teardown(prompt_tuning_gradient, reference_variant_setup,   \
+                                           reference_variant_teardown, &variants[index]),     \
+      cmocka_unit_test_prestate_setup_teardown(mpt_factor_gradients, reference_variant_setup, \
+                                               reference_variant_teardown, &variants[index])
 
 int main(int argc, char** argv) {
   if (argc != 4) {

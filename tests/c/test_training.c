@@ -65,7 +65,8 @@ static void check_learning(const char* variant) {
   float start = 0;
   SP_CHECK(sp_adapter_eval_loss(adapter, &batch, &start, NULL));
   float end = train(adapter, &batch, 200, 0.1);
-  printf("    %-10s loss %.4f -> %.4f after 200 steps (%.0f%% of the start)\n", variant, start, end, 100.0 * end / start);
+  printf("    %-10s loss %.4f -> %.4f after 200 steps (%.0f%% of the start)\n", variant, start, end,
+         100.0 * end / start);
   assert_true(end < 0.5f * start);
   sp_adapter_free(adapter);
   sp_model_free(model);
@@ -124,7 +125,8 @@ static void every_method_halves_the_loss(void** state) {
       float end = train(adapter, &batch, lc->steps, lc->learning_rate);
       printf("    %-6s %-28s loss %.4f -> %.4f after %d steps at lr %g (%.0f%% of the start)\n", variants[v], lc->label,
              start, end, lc->steps, lc->learning_rate, 100.0 * end / start);
-      if (!(end < 0.5f * start)) fail_msg("%s on %s: loss %.4f did not fall below half of %.4f", lc->label, variants[v], end, start);
+      if (!(end < 0.5f * start))
+        fail_msg("%s on %s: loss %.4f did not fall below half of %.4f", lc->label, variants[v], end, start);
       sp_adapter_free(adapter);
     }
     sp_model_free(model);

@@ -64,8 +64,9 @@ int main(int argc, char** argv) {
     fprintf(stderr, "%s\n", sp_last_error());
     return 1;
   }
-  int ok = write_floats(argv[2], "logits_all.f32", all, 12 * V) && write_floats(argv[2], "logits_last.f32", last, 2 * V) &&
-           write_floats(argv[2], "loss.f32", &loss, 1) && write_floats(argv[2], "rows.f32", rows, 2);
+  int ok = write_floats(argv[2], "logits_all.f32", all, 12 * V) &&
+           write_floats(argv[2], "logits_last.f32", last, 2 * V) && write_floats(argv[2], "loss.f32", &loss, 1) &&
+           write_floats(argv[2], "rows.f32", rows, 2);
   free(all);
   free(last);
   sp_adapter_free(adapter);

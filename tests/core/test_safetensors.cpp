@@ -56,15 +56,17 @@ void expect_format_error(const std::string& name, const std::string& bytes, cons
     fail_msg("%s: opened without error", name.c_str());
   } catch (const sp::Error& error) {
     if (error.kind() != ErrorKind::Format) fail_msg("%s: wrong error kind: %s", name.c_str(), error.what());
-    if (!std::strstr(error.what(), fragment)) fail_msg("%s: message \"%s\" lacks \"%s\"", name.c_str(), error.what(), fragment);
-    if (!std::strstr(error.what(), name.c_str())) fail_msg("%s: message \"%s\" does not name the file", name.c_str(), error.what());
+    if (!std::strstr(error.what(), fragment))
+      fail_msg("%s: message \"%s\" lacks \"%s\"", name.c_str(), error.what(), fragment);
+    if (!std::strstr(error.what(), name.c_str()))
+      fail_msg("%s: message \"%s\" does not name the file", name.c_str(), error.what());
   }
 }
 
 void round_trip_preserves_every_dtype_shape_and_byte(void**) {
   std::vector<float> f32 = {1.5f, -2.0f, 3.25f, 0.0f, 7.0f, -1e-3f};
-  std::vector<std::uint16_t> f16 = {0x3c00, 0xc000, 0x7bff};   // 1, -2, 65504
-  std::vector<std::uint16_t> bf16 = {0x3f80, 0x4040};          // 1, 3
+  std::vector<std::uint16_t> f16 = {0x3c00, 0xc000, 0x7bff};  // 1, -2, 65504
+  std::vector<std::uint16_t> bf16 = {0x3f80, 0x4040};         // 1, 3
   std::vector<int64_t> i64 = {-5, 0, 1ll << 40};
   std::vector<TensorToWrite> tensors = {
       {"weights", DType::F32, {2, 3}, f32.data(), f32.size() * 4},
@@ -99,7 +101,8 @@ void writer_lays_out_files_like_the_reference_writer(void**) {
   };
   const std::string bytes = encode_safetensors(tensors, {{"format", "pt"}});
   const std::string header =
-      "{\"__metadata__\":{\"format\":\"pt\"},\"prefix_task_cols\":{\"dtype\":\"F32\",\"shape\":[1,20,1],\"data_offsets\":[0,80]},"
+      "{\"__metadata__\":{\"format\":\"pt\"},\"prefix_task_cols\":{\"dtype\":\"F32\",\"shape\":[1,20,1],\"data_"
+      "offsets\":[0,80]},"
       "\"prefix_task_rows\":{\"dtype\":\"F32\",\"shape\":[1,1,768],\"data_offsets\":[80,3152]},"
       "\"prompt_embeddings\":{\"dtype\":\"F32\",\"shape\":[20,768],\"data_offsets\":[3152,64592]}}";
   assert_int_equal(bytes.size(), 64872);
@@ -109,7 +112,8 @@ void writer_lays_out_files_like_the_reference_writer(void**) {
   // Larger dtypes first: an I64 tensor precedes an F32 tensor whose name sorts earlier.
   std::vector<int64_t> big = {1};
   std::vector<float> small = {1.0f};
-  const std::string mixed = encode_safetensors({{"a_small", DType::F32, {1}, small.data(), 4}, {"z_big", DType::I64, {1}, big.data(), 8}}, {});
+  const std::string mixed = encode_safetensors(
+      {{"a_small", DType::F32, {1}, small.data(), 4}, {"z_big", DType::I64, {1}, big.data(), 8}}, {});
   assert_true(mixed.find("\"z_big\"") < mixed.find("\"a_small\""));
 }
 
@@ -117,8 +121,10 @@ void sharded_folder_finds_every_tensor_in_its_shard(void**) {
   const std::string folder = path_of("sharded");
   make_directories(folder);
   std::vector<float> a = {1, 2}, b = {3, 4, 5};
-  write_file_atomically(join_path(folder, "part-1.safetensors"), encode_safetensors({{"a", DType::F32, {2}, a.data(), 8}}, {}));
-  write_file_atomically(join_path(folder, "part-2.safetensors"), encode_safetensors({{"b", DType::F32, {3}, b.data(), 12}}, {}));
+  write_file_atomically(join_path(folder, "part-1.safetensors"),
+                        encode_safetensors({{"a", DType::F32, {2}, a.data(), 8}}, {}));
+  write_file_atomically(join_path(folder, "part-2.safetensors"),
+                        encode_safetensors({{"b", DType::F32, {3}, b.data(), 12}}, {}));
   write_raw(join_path(folder, "model.safetensors.index.json"),
             "{\"metadata\": {}, \"weight_map\": {\"a\": \"part-1.safetensors\", \"b\": \"part-2.safetensors\"}}");
   WeightStore store = WeightStore::open_folder(folder);
@@ -162,25 +168,32 @@ void malformed_files_are_format_errors(void**) {
   expect_format_error("bad-json.safetensors", file_with_header("{\"t\": [", 0), "not valid JSON");
   expect_format_error("not-object.safetensors", file_with_header("[1, 2]", 0), "not a JSON object");
   expect_format_error("unknown-dtype.safetensors",
-                      file_with_header("{\"t\":{\"dtype\":\"F7\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8), "unknown dtype 'F7'");
+                      file_with_header("{\"t\":{\"dtype\":\"F7\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8),
+                      "unknown dtype 'F7'");
   expect_format_error("offsets-out-of-range.safetensors", file_with_header(good, 4), "outside the 4-byte data section");
   expect_format_error("shape-size-mismatch.safetensors",
-                      file_with_header("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8), "needs 12 bytes");
+                      file_with_header("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8),
+                      "needs 12 bytes");
   expect_format_error("overlapping.safetensors",
                       file_with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                                       "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8),
+                                       "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                                       8),
                       "overlaps");
   expect_format_error("gap.safetensors",
                       file_with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8), "gap");
   expect_format_error("trailing.safetensors", file_with_header(good, 12), "tensors cover 8");
   expect_format_error("negative-dim.safetensors",
-                      file_with_header("{\"t\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8), "negative dimension");
-  expect_format_error("no-dtype.safetensors", file_with_header("{\"t\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8), "no dtype");
+                      file_with_header("{\"t\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8),
+                      "negative dimension");
+  expect_format_error("no-dtype.safetensors", file_with_header("{\"t\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8),
+                      "no dtype");
   expect_format_error("bad-offsets.safetensors",
-                      file_with_header("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", 8), "data_offsets");
-  expect_format_error("huge-shape.safetensors",
-                      file_with_header("{\"t\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8),
-                      "too large");
+                      file_with_header("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", 8),
+                      "data_offsets");
+  expect_format_error(
+      "huge-shape.safetensors",
+      file_with_header("{\"t\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8),
+      "too large");
   expect_format_error("bad-metadata.safetensors", file_with_header("{\"__metadata__\":{\"k\":1}}", 0), "not a string");
 }
 

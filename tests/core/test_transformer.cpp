@@ -38,7 +38,8 @@ at::Tensor read_tensor(const std::string& path, at::ScalarType type, std::vector
   if (!in) fail_msg("cannot open %s", path.c_str());
   at::Tensor tensor = at::empty(shape, type);
   in.read(static_cast<char*>(tensor.data_ptr()), static_cast<std::streamsize>(tensor.nbytes()));
-  if (in.gcount() != static_cast<std::streamsize>(tensor.nbytes())) fail_msg("%s is shorter than expected", path.c_str());
+  if (in.gcount() != static_cast<std::streamsize>(tensor.nbytes()))
+    fail_msg("%s is shorter than expected", path.c_str());
   return tensor;
 }
 
@@ -47,7 +48,8 @@ void check_variant(const char* variant) {
   const std::string ref = sp::io::join_path(reference_root, variant);
   auto model = sp::model::Transformer::load(folder, at::kCPU, at::kFloat);
   const auto& c = model->config();
-  at::Tensor prefix = read_tensor(ref + "/prefix_kv.f32", at::kFloat, {c.num_layers, 2, kBatch, c.num_kv_heads, kPrefix, c.head_dim});
+  at::Tensor prefix =
+      read_tensor(ref + "/prefix_kv.f32", at::kFloat, {c.num_layers, 2, kBatch, c.num_kv_heads, kPrefix, c.head_dim});
   at::Tensor ids = read_tensor(ref + "/input_ids.i32", at::kInt, {kBatch, kSeqLen}).to(at::kLong);
   at::Tensor mask = read_tensor(ref + "/attention_mask.i32", at::kInt, {kBatch, kPrefix + kSeqLen});
   at::Tensor positions = read_tensor(ref + "/position_ids.i64", at::kLong, {kBatch, kSeqLen});
@@ -71,14 +73,15 @@ void check_variant(const char* variant) {
     at::Tensor logits = model->lm_head(model->forward(inputs));
     at::Tensor expected = read_tensor(ref + "/" + test_case.file, at::kFloat, {kBatch, kSeqLen, c.vocab_size});
     const double worst = (logits - expected).abs().max().item<double>();
-    const double length = tolerance_rule_forward_length(double(c.num_layers), double(c.hidden_size), double(c.num_heads),
-                                                        double(c.head_dim), double(c.intermediate_size),
-                                                        double(kPrefix + kSeqLen), 0.0);
+    const double length =
+        tolerance_rule_forward_length(double(c.num_layers), double(c.hidden_size), double(c.num_heads),
+                                      double(c.head_dim), double(c.intermediate_size), double(kPrefix + kSeqLen), 0.0);
     const double bound = tolerance_rule_bound(std::ldexp(1.0, -24), length, expected.abs().max().item<double>());
     std::printf("    %-10s %-40s max |diff| = %.3g (bound %.3g, ratio %.3g)\n", variant, test_case.label, worst, bound,
                 worst / bound);
     worst_ratio = std::max(worst_ratio, worst / bound);
-    if (!(worst <= bound)) fail_msg("%s, %s: max |diff| %.3g exceeds the rule's %.3g", variant, test_case.label, worst, bound);
+    if (!(worst <= bound))
+      fail_msg("%s, %s: max |diff| %.3g exceeds the rule's %.3g", variant, test_case.label, worst, bound);
   }
 }
 

@@ -49,7 +49,8 @@ class WeightWriter {
     tensors_.emplace_back(name, t);
   }
   void matrix(const std::string& name, int64_t out, int64_t in, bool conv1d_layout) {
-    normal(name, conv1d_layout ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in}, 1.0 / std::sqrt(double(in)));
+    normal(name, conv1d_layout ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in},
+           1.0 / std::sqrt(double(in)));
   }
 
   void write(const std::string& folder, int shards) const {
@@ -69,7 +70,8 @@ class WeightWriter {
         index["weight_map"][tensors_[i].first] = file_name;
         total += tensors_[i].second.nbytes();
       }
-      sp::io::write_file_atomically(sp::io::join_path(folder, file_name), sp::io::encode_tensors(part, {{"format", "pt"}}));
+      sp::io::write_file_atomically(sp::io::join_path(folder, file_name),
+                                    sp::io::encode_tensors(part, {{"format", "pt"}}));
     }
     index["metadata"]["total_size"] = total;
     sp::io::write_file_atomically(sp::io::join_path(folder, "model.safetensors.index.json"), index.dump(2));
@@ -105,8 +107,11 @@ nlohmann::json llama_like_config(const std::string& variant, const Sizes& s) {
     c["attention_bias"] = false;
     c["mlp_bias"] = false;
     c["rope_theta"] = 500000.0;
-    c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
-                         {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 32}};
+    c["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", 8.0},
+                         {"low_freq_factor", 1.0},
+                         {"high_freq_factor", 4.0},
+                         {"original_max_position_embeddings", 32}};
   } else if (variant == "llama-tied") {
     c["tie_word_embeddings"] = true;
     c["attention_bias"] = false;
@@ -192,8 +197,9 @@ void gpt2_weights(WeightWriter& w, const Sizes& s) {
 }
 
 int usage() {
-  std::cerr << "usage: make_tiny_model <llama|llama-tied|qwen2|gpt2> <output-folder> [--seed N] [--layers N]\n"
-               "       [--hidden N] [--heads N] [--kv-heads N] [--intermediate N] [--vocab N] [--positions N] [--shards N]\n";
+  std::cerr
+      << "usage: make_tiny_model <llama|llama-tied|qwen2|gpt2> <output-folder> [--seed N] [--layers N]\n"
+         "       [--hidden N] [--heads N] [--kv-heads N] [--intermediate N] [--vocab N] [--positions N] [--shards N]\n";
   return 2;
 }
 
@@ -207,10 +213,13 @@ int main(int argc, char** argv) {
   if (variant == "llama-tied" || variant == "gpt2") sizes.kv_heads = sizes.heads;
   uint64_t seed = 1234;
   int shards = 1;
-  std::map<std::string, int64_t*> size_flags = {
-      {"--layers", &sizes.layers}, {"--hidden", &sizes.hidden}, {"--heads", &sizes.heads},
-      {"--kv-heads", &sizes.kv_heads}, {"--intermediate", &sizes.intermediate}, {"--vocab", &sizes.vocab},
-      {"--positions", &sizes.positions}};
+  std::map<std::string, int64_t*> size_flags = {{"--layers", &sizes.layers},
+                                                {"--hidden", &sizes.hidden},
+                                                {"--heads", &sizes.heads},
+                                                {"--kv-heads", &sizes.kv_heads},
+                                                {"--intermediate", &sizes.intermediate},
+                                                {"--vocab", &sizes.vocab},
+                                                {"--positions", &sizes.positions}};
   for (int i = 3; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const long long value = std::atoll(argv[i + 1]);

@@ -128,18 +128,18 @@ typedef enum sp_device_kind { SP_DEVICE_CPU = 0, SP_DEVICE_CUDA = 1 } sp_device_
 typedef enum sp_dtype { SP_DTYPE_FLOAT32 = 0, SP_DTYPE_BFLOAT16 = 1, SP_DTYPE_FLOAT16 = 2 } sp_dtype;
 
 typedef struct sp_model_params {
-  size_t struct_size;         /* sizeof(sp_model_params); set by sp_model_default_params */
-  sp_device_kind device;      /* default SP_DEVICE_CPU */
-  int32_t device_index;       /* CUDA device ordinal; default 0; ignored on CPU */
-  sp_dtype dtype;             /* default SP_DTYPE_FLOAT32 */
+  size_t struct_size;    /* sizeof(sp_model_params); set by sp_model_default_params */
+  sp_device_kind device; /* default SP_DEVICE_CPU */
+  int32_t device_index;  /* CUDA device ordinal; default 0; ignored on CPU */
+  sp_dtype dtype;        /* default SP_DTYPE_FLOAT32 */
   /* Appended in 0.3. */
-  int32_t allow_tf32;         /* CUDA float32 models only. 0 (default): matrix products and the
-                                 P-tuning LSTM compute in float32 (LibTorch otherwise lets cuDNN use
-                                 TF32, whose 10-bit mantissa changes results at the 1e-3 level).
-                                 1: allow TF32 in cuBLAS and cuDNN for speed. Other values are
-                                 refused (SP_ERR_INVALID_ARGUMENT). TF32 is a process-wide LibTorch
-                                 switch: softprompt sets it from the model at each CUDA call, so
-                                 models with different settings should not run concurrently. */
+  int32_t allow_tf32; /* CUDA float32 models only. 0 (default): matrix products and the
+                         P-tuning LSTM compute in float32 (LibTorch otherwise lets cuDNN use
+                         TF32, whose 10-bit mantissa changes results at the 1e-3 level).
+                         1: allow TF32 in cuBLAS and cuDNN for speed. Other values are
+                         refused (SP_ERR_INVALID_ARGUMENT). TF32 is a process-wide LibTorch
+                         switch: softprompt sets it from the model at each CUDA call, so
+                         models with different settings should not run concurrently. */
 } sp_model_params;
 
 SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
@@ -170,7 +170,7 @@ SP_API void sp_model_free(sp_model* model) SP_NOEXCEPT;
 
 /* Sizes of a loaded model. */
 typedef struct sp_model_info {
-  size_t struct_size;          /* sizeof(sp_model_info); set by sp_model_info_init */
+  size_t struct_size; /* sizeof(sp_model_info); set by sp_model_info_init */
   int64_t vocab_size;
   int64_t hidden_size;
   int64_t num_layers;
@@ -178,7 +178,7 @@ typedef struct sp_model_info {
   int64_t num_key_value_heads;
   int64_t head_dim;
   int64_t max_position_embeddings;
-  char model_type[32];         /* NUL-terminated, e.g. "llama" */
+  char model_type[32]; /* NUL-terminated, e.g. "llama" */
 } sp_model_info;
 
 /* An sp_model_info with struct_size set and everything else zero. */
@@ -195,20 +195,20 @@ SP_API sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) S
  * duration of the call only. Each array comes with its element count, which must equal
  * batch_size * seq_len, so that a wrong-length array is reported instead of read past its end. */
 typedef struct sp_batch {
-  size_t struct_size;            /* sizeof(sp_batch) */
-  int32_t batch_size;            /* > 0 */
-  int32_t seq_len;               /* > 0 */
-  const int32_t* input_ids;      /* ids in [0, vocab_size) */
+  size_t struct_size;       /* sizeof(sp_batch) */
+  int32_t batch_size;       /* > 0 */
+  int32_t seq_len;          /* > 0 */
+  const int32_t* input_ids; /* ids in [0, vocab_size) */
   size_t num_input_ids;
   const int32_t* attention_mask; /* 1 = real token, 0 = padding; NULL = all 1 */
   size_t num_attention_mask;
-  const int32_t* labels;         /* targets in [0, vocab_size) or -100 (ignored);
-                                    NULL = input_ids with padded positions ignored */
+  const int32_t* labels; /* targets in [0, vocab_size) or -100 (ignored);
+                            NULL = input_ids with padded positions ignored */
   size_t num_labels;
   /* Appended in 0.2. */
-  const int32_t* task_ids;       /* one task per row, in [0, num_tasks): required by multitask prompt
-                                    tuning adapters, ignored by every other method and by the base model */
-  size_t num_task_ids;           /* must equal batch_size when task_ids is given */
+  const int32_t* task_ids; /* one task per row, in [0, num_tasks): required by multitask prompt
+                              tuning adapters, ignored by every other method and by the base model */
+  size_t num_task_ids;     /* must equal batch_size when task_ids is given */
 } sp_batch;
 
 /* An sp_batch with struct_size set and everything else zero/NULL. */
@@ -276,29 +276,29 @@ typedef enum sp_prompt_init {
 typedef enum sp_encoder_type { SP_ENCODER_MLP = 0, SP_ENCODER_LSTM = 1 } sp_encoder_type;
 
 typedef struct sp_adapter_params {
-  size_t struct_size;              /* sizeof(sp_adapter_params) */
-  sp_method method;                /* default SP_METHOD_PROMPT_TUNING */
-  int32_t num_virtual_tokens;      /* > 0; default 20 */
-  sp_prompt_init init;             /* default SP_INIT_RANDOM */
-  const int32_t* init_token_ids;   /* SP_INIT_TEXT: the tokenised init text; borrowed during the call */
+  size_t struct_size;            /* sizeof(sp_adapter_params) */
+  sp_method method;              /* default SP_METHOD_PROMPT_TUNING */
+  int32_t num_virtual_tokens;    /* > 0; default 20 */
+  sp_prompt_init init;           /* default SP_INIT_RANDOM */
+  const int32_t* init_token_ids; /* SP_INIT_TEXT: the tokenised init text; borrowed during the call */
   size_t num_init_token_ids;
-  const char* init_text;           /* optional; only recorded in adapter_config.json */
+  const char* init_text;              /* optional; only recorded in adapter_config.json */
   const char* tokenizer_name_or_path; /* optional; only recorded in adapter_config.json */
-  uint64_t seed;                   /* random draws; same seed as torch.manual_seed gives PEFT's values.
-                                      As in PyTorch's CPU generator, only the low 32 bits matter. */
+  uint64_t seed;                      /* random draws; same seed as torch.manual_seed gives PEFT's values.
+                                         As in PyTorch's CPU generator, only the low 32 bits matter. */
   /* Appended in 0.2: prefix tuning and P-tuning. */
-  int32_t encoder_hidden_size;     /* width of the reparameterisation network; 0 = token_dim (default) */
-  int32_t prefix_projection;       /* prefix tuning: 1 = produce the prefix with an MLP; default 0 */
-  int32_t prefix_zero_init;        /* prefix tuning: 1 = PEFT's init_weights "zero"; default 0 */
-  sp_encoder_type encoder_type;    /* P-tuning: default SP_ENCODER_MLP */
-  int32_t encoder_num_layers;      /* P-tuning LSTM layers (>= 1); default 2; ignored by the MLP */
-  float encoder_dropout;           /* P-tuning LSTM dropout between layers, in [0, 1); default 0 */
+  int32_t encoder_hidden_size;  /* width of the reparameterisation network; 0 = token_dim (default) */
+  int32_t prefix_projection;    /* prefix tuning: 1 = produce the prefix with an MLP; default 0 */
+  int32_t prefix_zero_init;     /* prefix tuning: 1 = PEFT's init_weights "zero"; default 0 */
+  sp_encoder_type encoder_type; /* P-tuning: default SP_ENCODER_MLP */
+  int32_t encoder_num_layers;   /* P-tuning LSTM layers (>= 1); default 2; ignored by the MLP */
+  float encoder_dropout;        /* P-tuning LSTM dropout between layers, in [0, 1); default 0 */
   /* Appended in 0.2: multitask prompt tuning. */
-  int32_t num_tasks;               /* >= 1; default 1 */
-  int32_t num_ranks;               /* rank of each task's factorisation, >= 1; default 1 */
-  const char* source_adapter;      /* SOURCE inits: a PEFT MPT adapter folder or its adapter_model.safetensors;
-                                      recorded in adapter_config.json as the absolute path of that file */
-  int32_t source_task;             /* SP_INIT_EXACT_SOURCE_TASK: the source task to copy; default 0 */
+  int32_t num_tasks;          /* >= 1; default 1 */
+  int32_t num_ranks;          /* rank of each task's factorisation, >= 1; default 1 */
+  const char* source_adapter; /* SOURCE inits: a PEFT MPT adapter folder or its adapter_model.safetensors;
+                                 recorded in adapter_config.json as the absolute path of that file */
+  int32_t source_task;        /* SP_INIT_EXACT_SOURCE_TASK: the source task to copy; default 0 */
 } sp_adapter_params;
 
 SP_API sp_adapter_params sp_adapter_default_params(void) SP_NOEXCEPT;
@@ -364,15 +364,15 @@ SP_API sp_status sp_adapter_load_file(sp_adapter** out, sp_model* model, const c
 
 /* What an adapter is. */
 typedef struct sp_adapter_info {
-  size_t struct_size;               /* sizeof(sp_adapter_info); set by sp_adapter_info_init */
+  size_t struct_size; /* sizeof(sp_adapter_info); set by sp_adapter_info_init */
   sp_method method;
   int32_t num_virtual_tokens;
   int32_t num_tasks;                /* multitask prompt tuning; 0 for the other methods */
   int32_t num_parameter_tensors;    /* trainable tensors; names via sp_adapter_parameter_name */
   int64_t num_trainable_parameters; /* float32 values over all trainable tensors */
   /* Appended in 0.3. */
-  int64_t vocab_size;               /* the vocabulary of the adapter's model: logits buffers hold
-                                       batch_size (* seq_len) * vocab_size floats */
+  int64_t vocab_size; /* the vocabulary of the adapter's model: logits buffers hold
+                         batch_size (* seq_len) * vocab_size floats */
 } sp_adapter_info;
 
 /* An sp_adapter_info with struct_size set and everything else zero. */
@@ -399,8 +399,8 @@ SP_API sp_status sp_adapter_parameter_size(const sp_adapter* adapter, const char
  * dims[0 .. rank); dims must hold max_dims values (SP_MAX_PARAMETER_DIMS always suffices).
  * Errors: SP_ERR_NOT_FOUND for unknown names, SP_ERR_BUFFER_TOO_SMALL when max_dims < rank
  * (*num_dims is set to the rank even then). */
-SP_API sp_status sp_adapter_parameter_shape(const sp_adapter* adapter, const char* name, int64_t* dims,
-                                            size_t max_dims, size_t* num_dims) SP_NOEXCEPT;
+SP_API sp_status sp_adapter_parameter_shape(const sp_adapter* adapter, const char* name, int64_t* dims, size_t max_dims,
+                                            size_t* num_dims) SP_NOEXCEPT;
 
 /* Copies the current values of trainable tensor `name` (row-major) into out[count]; count must
  * equal sp_adapter_parameter_size. */
@@ -408,8 +408,8 @@ SP_API sp_status sp_adapter_get_parameter(const sp_adapter* adapter, const char*
                                           size_t count) SP_NOEXCEPT;
 
 /* Logits with the adapter's soft prompt; see sp_model_logits for modes and buffers. */
-SP_API sp_status sp_adapter_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_mode mode,
-                                   float* out, size_t out_count) SP_NOEXCEPT;
+SP_API sp_status sp_adapter_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_mode mode, float* out,
+                                   size_t out_count) SP_NOEXCEPT;
 
 /* Mean loss and per-row log-likelihood with the adapter's soft prompt; see sp_model_eval_loss.
  * Multitask prompt tuning adapters need batch->task_ids here, in sp_adapter_logits and in sp_trainer_step.
@@ -425,15 +425,15 @@ SP_API sp_status sp_adapter_eval_loss(const sp_adapter* adapter, const sp_batch*
 typedef struct sp_trainer sp_trainer;
 
 typedef struct sp_trainer_params {
-  size_t struct_size;        /* sizeof(sp_trainer_params) */
-  double learning_rate;      /* peak rate, finite and >= 0; default 3e-2 (soft prompts like large rates) */
-  double beta1;              /* default 0.9 */
-  double beta2;              /* default 0.999 */
-  double eps;                /* default 1e-8 */
-  double weight_decay;       /* decoupled (AdamW); default 0.01, as torch.optim.AdamW */
-  double max_grad_norm;      /* clip the total gradient norm to this; 0 = off (default) */
-  int32_t warmup_steps;      /* linear warm-up from 0 over this many updates; default 0 */
-  int32_t total_steps;       /* linear decay to 0 at this update; 0 = constant rate (default) */
+  size_t struct_size;         /* sizeof(sp_trainer_params) */
+  double learning_rate;       /* peak rate, finite and >= 0; default 3e-2 (soft prompts like large rates) */
+  double beta1;               /* default 0.9 */
+  double beta2;               /* default 0.999 */
+  double eps;                 /* default 1e-8 */
+  double weight_decay;        /* decoupled (AdamW); default 0.01, as torch.optim.AdamW */
+  double max_grad_norm;       /* clip the total gradient norm to this; 0 = off (default) */
+  int32_t warmup_steps;       /* linear warm-up from 0 over this many updates; default 0 */
+  int32_t total_steps;        /* linear decay to 0 at this update; 0 = constant rate (default) */
   int32_t accumulation_steps; /* micro-batches per optimizer update; default 1 */
 } sp_trainer_params;
 
@@ -448,12 +448,12 @@ SP_API void sp_trainer_free(sp_trainer* trainer) SP_NOEXCEPT;
 
 /* What one sp_trainer_step did. */
 typedef struct sp_train_result {
-  size_t struct_size;     /* sizeof(sp_train_result); set by sp_train_result_init */
-  float loss;             /* mean loss of this micro-batch */
-  int32_t updated;        /* 1 if this call applied an optimizer update, else 0 */
-  float grad_norm;        /* total gradient norm before clipping (when updated) */
-  float learning_rate;    /* rate used by that update (when updated) */
-  int64_t updates_done;   /* optimizer updates so far */
+  size_t struct_size;   /* sizeof(sp_train_result); set by sp_train_result_init */
+  float loss;           /* mean loss of this micro-batch */
+  int32_t updated;      /* 1 if this call applied an optimizer update, else 0 */
+  float grad_norm;      /* total gradient norm before clipping (when updated) */
+  float learning_rate;  /* rate used by that update (when updated) */
+  int64_t updates_done; /* optimizer updates so far */
 } sp_train_result;
 
 /* An sp_train_result with struct_size set and everything else zero. */

@@ -18,10 +18,12 @@ void read_params(const sp_adapter_params& params, const model::ModelConfig& mode
 
 void validate(const MethodConfig& config, const SettingsCheck& check) {
   const auto& settings = config.get<MultitaskPromptTuningSettings>();
-  check.require(settings.prompt.init != SP_INIT_SAMPLE_VOCAB, "multitask prompt tuning has no SAMPLE_VOCAB initialisation");
+  check.require(settings.prompt.init != SP_INIT_SAMPLE_VOCAB,
+                "multitask prompt tuning has no SAMPLE_VOCAB initialisation");
   check.require(settings.num_tasks >= 1, "num_tasks must be at least 1, got " + std::to_string(settings.num_tasks));
   check.require(settings.num_ranks >= 1, "num_ranks must be at least 1, got " + std::to_string(settings.num_ranks));
-  check.require(settings.source_task >= 0, "source_task must not be negative, got " + std::to_string(settings.source_task));
+  check.require(settings.source_task >= 0,
+                "source_task must not be negative, got " + std::to_string(settings.source_task));
   check.bound(settings.num_tasks, 1, kMaxTasks, "num_tasks");
   check.bound(settings.num_ranks, 1, kMaxRanks, "num_ranks");
 }
@@ -61,8 +63,14 @@ std::unique_ptr<SoftPromptMethod> create(const MethodConfig& config, const model
 }
 }  // namespace
 
-const MethodRow kMultitaskPromptTuningRow = {
-    SP_METHOD_MULTITASK_PROMPT_TUNING, "MULTITASK_PROMPT_TUNING", embedding_geometry, read_params, validate, write_peft, read_peft,
-    expected_parameters,               create};
+const MethodRow kMultitaskPromptTuningRow = {SP_METHOD_MULTITASK_PROMPT_TUNING,
+                                             "MULTITASK_PROMPT_TUNING",
+                                             embedding_geometry,
+                                             read_params,
+                                             validate,
+                                             write_peft,
+                                             read_peft,
+                                             expected_parameters,
+                                             create};
 
 }  // namespace sp::methods

@@ -1,6 +1,5 @@
 #include "methods/multitask_prompt_tuning/multitask_prompt_tuning.h"
 
-
 #include "adapters/peft_files.h"
 #include "io/file_util.h"
 #include "io/safetensors.h"
@@ -34,8 +33,7 @@ std::string resolved_source_path(const std::string& source_path, bool make_absol
   return io::absolute_path(path);  // links kept: PEFT picks its reader by the name's extension
 }
 
-MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const model::Transformer& model,
-                                             bool loading)
+MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const model::Transformer& model, bool loading)
     : SoftPromptMethod(config, model.config()) {
   // A loaded record keeps its form (PEFT wrote it, or we did), except a folder, which PEFT cannot read.
   settings().source_adapter = resolved_source_path(settings().source_adapter, /*make_absolute=*/!loading);
@@ -43,8 +41,10 @@ MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const m
   // PEFT's draw order: the table (RANDOM or TEXT), then cols, then rows, each factor N(0, 0.02^2).
   at::Generator generator = make_generator(config.seed);
   at::Tensor table = initial_prompt_table(settings().prompt, model, T, generator, loading);
-  at::Tensor cols = at::empty({settings().num_tasks, T, settings().num_ranks}, at::kFloat).normal_(0.0, 0.02, generator);
-  at::Tensor rows = at::empty({settings().num_tasks, settings().num_ranks, d}, at::kFloat).normal_(0.0, 0.02, generator);
+  at::Tensor cols =
+      at::empty({settings().num_tasks, T, settings().num_ranks}, at::kFloat).normal_(0.0, 0.02, generator);
+  at::Tensor rows =
+      at::empty({settings().num_tasks, settings().num_ranks, d}, at::kFloat).normal_(0.0, 0.02, generator);
   table_ = trainable(table, model.device());
   cols_ = trainable(cols, model.device());
   rows_ = trainable(rows, model.device());
@@ -65,8 +65,8 @@ void MultitaskPromptTuning::initialise_from_source() {
   if (init != SP_INIT_ONLY_SOURCE_SHARED) {
     // AVERAGE_SOURCE_TASKS and EXACT_SOURCE_TASK load strictly: the target has exactly one task.
     if (s.num_tasks != 1)
-      fail(ErrorKind::InvalidArgument, std::string(prompt_init_name(init)) + " needs num_tasks = 1, got " +
-                                           std::to_string(s.num_tasks));
+      fail(ErrorKind::InvalidArgument,
+           std::string(prompt_init_name(init)) + " needs num_tasks = 1, got " + std::to_string(s.num_tasks));
     cols = source_tensor(*file, "prefix_task_cols");
     rows = source_tensor(*file, "prefix_task_rows");
     if (cols.dim() != 3 || rows.dim() != 3 || cols.size(0) != rows.size(0))
@@ -93,7 +93,8 @@ void MultitaskPromptTuning::initialise_from_source() {
 }
 
 PromptContribution MultitaskPromptTuning::contribute(const PromptRequest& request) const {
-  if (!request.task_ids.defined()) fail(ErrorKind::InvalidArgument, "multitask prompt tuning needs task ids for every row");
+  if (!request.task_ids.defined())
+    fail(ErrorKind::InvalidArgument, "multitask prompt tuning needs task ids for every row");
   at::Tensor task_cols = cols_.index_select(0, request.task_ids);  // (B, T, r)
   at::Tensor task_rows = rows_.index_select(0, request.task_ids);  // (B, r, d)
   PromptContribution contribution;

@@ -32,7 +32,9 @@ class MultitaskPromptTuning final : public SoftPromptMethod {
   }
   // PEFT stores the raw shared table and both factors.
   NamedTensors tensors_for_saving() const override {
-    return {{"prompt_embeddings", table_.detach()}, {"prefix_task_cols", cols_.detach()}, {"prefix_task_rows", rows_.detach()}};
+    return {{"prompt_embeddings", table_.detach()},
+            {"prefix_task_cols", cols_.detach()},
+            {"prefix_task_rows", rows_.detach()}};
   }
 
  private:

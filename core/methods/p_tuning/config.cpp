@@ -93,7 +93,7 @@ std::unique_ptr<SoftPromptMethod> create(const MethodConfig& config, const model
 }
 }  // namespace
 
-const MethodRow kPTuningRow = {SP_METHOD_P_TUNING, "P_TUNING", embedding_geometry,           read_params, validate,
+const MethodRow kPTuningRow = {SP_METHOD_P_TUNING, "P_TUNING", embedding_geometry,  read_params, validate,
                                write_peft,         read_peft,  expected_parameters, create};
 
 }  // namespace sp::methods

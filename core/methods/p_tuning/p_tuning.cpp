@@ -41,7 +41,8 @@ PTuning::PTuning(const MethodConfig& config, const model::Transformer& model)
       l.w_hh_reverse = uniform({4 * h, h}, bound, generator);
       l.b_ih_reverse = uniform({4 * h}, bound, generator);
       l.b_hh_reverse = uniform({4 * h}, bound, generator);
-      for (at::Tensor* t : {&l.w_ih, &l.w_hh, &l.b_ih, &l.b_hh, &l.w_ih_reverse, &l.w_hh_reverse, &l.b_ih_reverse, &l.b_hh_reverse})
+      for (at::Tensor* t :
+           {&l.w_ih, &l.w_hh, &l.b_ih, &l.b_hh, &l.w_ih_reverse, &l.w_hh_reverse, &l.b_ih_reverse, &l.b_hh_reverse})
         *t = trainable(*t, device);
       lstm_.push_back(l);
     }
@@ -63,7 +64,8 @@ void PTuning::flatten_lstm_weights() {
     return;
   std::vector<at::Tensor> weights;  // per layer: forward then reverse, each (w_ih, w_hh, b_ih, b_hh)
   for (const auto& l : lstm_)
-    for (const at::Tensor& w : {l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse})
+    for (const at::Tensor& w :
+         {l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse})
       weights.push_back(w);
   const int64_t input_size = lstm_.front().w_ih.size(1), hidden = lstm_.front().w_hh.size(1);
   constexpr int64_t kCudnnLstmMode = 2;  // CUDNN_LSTM
@@ -85,7 +87,8 @@ at::Tensor PTuning::encode(bool training) const {
     const int64_t h = lstm_.front().w_hh.size(1);
     const auto layers = static_cast<int64_t>(lstm_.size());
     auto weights_of = [](const LstmLayer& l) {
-      return std::vector<at::Tensor>{l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse};
+      return std::vector<at::Tensor>{l.w_ih,         l.w_hh,         l.b_ih,         l.b_hh,
+                                     l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse};
     };
     const bool dropout = training && settings_.encoder_dropout > 0 && layers > 1;
     if (!dropout) {
@@ -127,8 +130,10 @@ NamedTensors PTuning::parameters() const {
   for (std::size_t k = 0; k < lstm_.size(); ++k) {
     const std::string s = std::to_string(k);
     const LstmLayer& l = lstm_[k];
-    named.insert(named.end(), {{"lstm_head.weight_ih_l" + s, l.w_ih}, {"lstm_head.weight_hh_l" + s, l.w_hh},
-                               {"lstm_head.bias_ih_l" + s, l.b_ih}, {"lstm_head.bias_hh_l" + s, l.b_hh},
+    named.insert(named.end(), {{"lstm_head.weight_ih_l" + s, l.w_ih},
+                               {"lstm_head.weight_hh_l" + s, l.w_hh},
+                               {"lstm_head.bias_ih_l" + s, l.b_ih},
+                               {"lstm_head.bias_hh_l" + s, l.b_hh},
                                {"lstm_head.weight_ih_l" + s + "_reverse", l.w_ih_reverse},
                                {"lstm_head.weight_hh_l" + s + "_reverse", l.w_hh_reverse},
                                {"lstm_head.bias_ih_l" + s + "_reverse", l.b_ih_reverse},

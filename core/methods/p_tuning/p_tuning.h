@@ -30,9 +30,9 @@ class PTuning final : public SoftPromptMethod {
     at::Tensor w_ih, w_hh, b_ih, b_hh, w_ih_reverse, w_hh_reverse, b_ih_reverse, b_hh_reverse;
   };
   PTuningSettings settings_;
-  at::Tensor table_;               // (T, token_dim)
-  std::vector<Linear> mlp_;        // MLP head: 3 Linears (MLP) or 2 (after the LSTM)
-  std::vector<LstmLayer> lstm_;    // LSTM only
+  at::Tensor table_;             // (T, token_dim)
+  std::vector<Linear> mlp_;      // MLP head: 3 Linears (MLP) or 2 (after the LSTM)
+  std::vector<LstmLayer> lstm_;  // LSTM only
   mutable at::Generator dropout_generator_;
 };
 

@@ -66,8 +66,9 @@ std::unique_ptr<SoftPromptMethod> create(const MethodConfig& config, const model
 }
 }  // namespace
 
-const MethodRow kPrefixTuningRow = {SP_METHOD_PREFIX_TUNING, "PREFIX_TUNING", prefix_geometry,     read_params, validate,
-                                    write_peft,              read_peft,       expected_parameters, create};
+const MethodRow kPrefixTuningRow = {
+    SP_METHOD_PREFIX_TUNING, "PREFIX_TUNING", prefix_geometry, read_params, validate, write_peft, read_peft,
+    expected_parameters,     create};
 
 PeftGeometry prefix_geometry(const model::ModelConfig& model) {
   return {model.head_dim * model.num_kv_heads, model.num_kv_heads, true};

@@ -24,8 +24,8 @@ class PrefixTuning final : public SoftPromptMethod {
   PrefixTuningSettings settings_;
   int64_t token_dim_;  // head_dim * num_key_value_heads (prefix_geometry)
   at::ScalarType model_dtype_;
-  at::Tensor table_;             // (n, 2 L token_dim), or (n, token_dim) when projected
-  Linear first_, second_;        // the projection (projected only)
+  at::Tensor table_;       // (n, 2 L token_dim), or (n, token_dim) when projected
+  Linear first_, second_;  // the projection (projected only)
 };
 
 }  // namespace sp::methods

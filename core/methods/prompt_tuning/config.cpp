@@ -18,7 +18,8 @@ void read_params(const sp_adapter_params& params, const model::ModelConfig& mode
 
 void validate(const MethodConfig& config, const SettingsCheck& check) {
   const sp_prompt_init init = config.get<PromptTuningSettings>().init;
-  check.require(!is_source_init(init), std::string("prompt tuning has no ") + prompt_init_name(init) + " initialisation");
+  check.require(!is_source_init(init),
+                std::string("prompt tuning has no ") + prompt_init_name(init) + " initialisation");
 }
 
 void write_peft(const MethodConfig& config, const model::ModelConfig&, const std::string& model_folder,
@@ -37,23 +38,31 @@ std::unique_ptr<SoftPromptMethod> create(const MethodConfig& config, const model
 }
 }  // namespace
 
-const MethodRow kPromptTuningRow = {SP_METHOD_PROMPT_TUNING, "PROMPT_TUNING", embedding_geometry,           read_params, validate,
-                                    write_peft,              read_peft,       expected_parameters, create};
+const MethodRow kPromptTuningRow = {
+    SP_METHOD_PROMPT_TUNING, "PROMPT_TUNING", embedding_geometry, read_params, validate, write_peft, read_peft,
+    expected_parameters,     create};
 
 const char* prompt_init_name(sp_prompt_init init) {
   switch (init) {
-    case SP_INIT_RANDOM: return "RANDOM";
-    case SP_INIT_SAMPLE_VOCAB: return "SAMPLE_VOCAB";
-    case SP_INIT_TEXT: return "TEXT";
-    case SP_INIT_AVERAGE_SOURCE_TASKS: return "AVERAGE_SOURCE_TASKS";
-    case SP_INIT_EXACT_SOURCE_TASK: return "EXACT_SOURCE_TASK";
-    case SP_INIT_ONLY_SOURCE_SHARED: return "ONLY_SOURCE_SHARED";
+    case SP_INIT_RANDOM:
+      return "RANDOM";
+    case SP_INIT_SAMPLE_VOCAB:
+      return "SAMPLE_VOCAB";
+    case SP_INIT_TEXT:
+      return "TEXT";
+    case SP_INIT_AVERAGE_SOURCE_TASKS:
+      return "AVERAGE_SOURCE_TASKS";
+    case SP_INIT_EXACT_SOURCE_TASK:
+      return "EXACT_SOURCE_TASK";
+    case SP_INIT_ONLY_SOURCE_SHARED:
+      return "ONLY_SOURCE_SHARED";
   }
   return "an unknown";
 }
 
 bool is_source_init(sp_prompt_init init) {
-  return init == SP_INIT_AVERAGE_SOURCE_TASKS || init == SP_INIT_EXACT_SOURCE_TASK || init == SP_INIT_ONLY_SOURCE_SHARED;
+  return init == SP_INIT_AVERAGE_SOURCE_TASKS || init == SP_INIT_EXACT_SOURCE_TASK ||
+         init == SP_INIT_ONLY_SOURCE_SHARED;
 }
 
 PromptTuningSettings read_prompt_params(const sp_adapter_params& params, const model::ModelConfig& model) {
@@ -61,7 +70,8 @@ PromptTuningSettings read_prompt_params(const sp_adapter_params& params, const m
   settings.init = params.init;
   if (params.init == SP_INIT_TEXT) {
     if (params.init_token_ids == nullptr || params.num_init_token_ids == 0)
-      fail(ErrorKind::InvalidArgument, "SP_INIT_TEXT needs params->init_token_ids and a positive params->num_init_token_ids");
+      fail(ErrorKind::InvalidArgument,
+           "SP_INIT_TEXT needs params->init_token_ids and a positive params->num_init_token_ids");
     for (size_t i = 0; i < params.num_init_token_ids; ++i) {
       const int32_t id = params.init_token_ids[i];
       if (id < 0 || id >= model.vocab_size)

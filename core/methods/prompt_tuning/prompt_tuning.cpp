@@ -7,7 +7,9 @@ namespace sp::methods {
 PromptTuning::PromptTuning(const MethodConfig& config, const model::Transformer& model, bool loading)
     : SoftPromptMethod(config, model.config()) {
   at::Generator generator = make_generator(config.seed);
-  table_ = trainable(initial_prompt_table(config.get<PromptTuningSettings>(), model, config.num_virtual_tokens, generator, loading), model.device());
+  table_ = trainable(
+      initial_prompt_table(config.get<PromptTuningSettings>(), model, config.num_virtual_tokens, generator, loading),
+      model.device());
 }
 
 PromptContribution PromptTuning::contribute(const PromptRequest& request) const {
