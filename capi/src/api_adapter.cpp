@@ -28,6 +28,19 @@ void check_adapter_params(const sp_adapter_params& params) {
       "params->init_token_ids is NULL but params->num_init_token_ids is " + std::to_string(params.num_init_token_ids));
 }
 
+// sp_adapter_load and sp_adapter_load_file: `load` reads the PEFT folder or the single file.
+sp_status load_adapter(sp_adapter** out, sp_model* model, const char* path, const char* name,
+                       std::shared_ptr<engine::Adapter> (*load)(std::shared_ptr<const engine::Model>,
+                                                                const std::string&)) noexcept {
+  if (out) *out = nullptr;
+  return guard([&] {
+    require_not_null(out, "out");
+    const auto core_model = checked(model, "model");
+    require_not_null(path, name);
+    publish(out, load(core_model, path), HandleKind::Adapter);
+  });
+}
+
 void require_path(const char* path, const char* name) {
   require_not_null(path, name);
   require(path[0] != '\0', std::string(name) + " must not be empty");
@@ -37,8 +50,7 @@ void require_path(const char* path, const char* name) {
 extern "C" {
 
 sp_adapter_params sp_adapter_default_params(void) noexcept {
-  sp_adapter_params params{};
-  params.struct_size = sizeof(sp_adapter_params);
+  sp_adapter_params params = sized<sp_adapter_params>();
   params.method = SP_METHOD_PROMPT_TUNING;
   params.num_virtual_tokens = 20;
   params.init = SP_INIT_RANDOM;
@@ -53,11 +65,7 @@ sp_adapter_params sp_adapter_default_params(void) noexcept {
   return params;
 }
 
-sp_adapter_info sp_adapter_info_init(void) noexcept {
-  sp_adapter_info info{};
-  info.struct_size = sizeof(sp_adapter_info);
-  return info;
-}
+sp_adapter_info sp_adapter_info_init(void) noexcept { return sized<sp_adapter_info>(); }
 
 sp_status sp_adapter_create(sp_adapter** out, sp_model* model, const sp_adapter_params* params) noexcept {
   if (out) *out = nullptr;
@@ -71,23 +79,11 @@ sp_status sp_adapter_create(sp_adapter** out, sp_model* model, const sp_adapter_
 }
 
 sp_status sp_adapter_load(sp_adapter** out, sp_model* model, const char* folder) noexcept {
-  if (out) *out = nullptr;
-  return guard([&] {
-    require_not_null(out, "out");
-    const auto core_model = checked(model, "model");
-    require_not_null(folder, "folder");
-    publish(out, engine::Adapter::load(core_model, folder), HandleKind::Adapter);
-  });
+  return load_adapter(out, model, folder, "folder", engine::Adapter::load);
 }
 
 sp_status sp_adapter_load_file(sp_adapter** out, sp_model* model, const char* path) noexcept {
-  if (out) *out = nullptr;
-  return guard([&] {
-    require_not_null(out, "out");
-    const auto core_model = checked(model, "model");
-    require_not_null(path, "path");
-    publish(out, engine::Adapter::load_file(core_model, path), HandleKind::Adapter);
-  });
+  return load_adapter(out, model, path, "path", engine::Adapter::load_file);
 }
 
 void sp_adapter_free(sp_adapter* adapter) noexcept { free_handle(adapter, HandleKind::Adapter); }
@@ -113,8 +109,7 @@ sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) 
     const auto core = checked(adapter, "adapter");
     const engine::AdapterInfo& source = core->info();
     require_not_null(info, "info");
-    sp_adapter_info full{};
-    full.struct_size = sizeof(sp_adapter_info);
+    sp_adapter_info full = sized<sp_adapter_info>();
     full.method = source.method;
     full.num_virtual_tokens = static_cast<int32_t>(source.num_virtual_tokens);
     full.num_tasks = static_cast<int32_t>(source.num_tasks);

@@ -36,8 +36,7 @@ int32_t sp_cuda_device_count(void) noexcept {
 }
 
 sp_model_params sp_model_default_params(void) noexcept {
-  sp_model_params params{};
-  params.struct_size = sizeof(sp_model_params);
+  sp_model_params params = sized<sp_model_params>();
   params.device = SP_DEVICE_CPU;
   params.device_index = 0;
   params.dtype = SP_DTYPE_FLOAT32;
@@ -45,17 +44,9 @@ sp_model_params sp_model_default_params(void) noexcept {
   return params;
 }
 
-sp_model_info sp_model_info_init(void) noexcept {
-  sp_model_info info{};
-  info.struct_size = sizeof(sp_model_info);
-  return info;
-}
+sp_model_info sp_model_info_init(void) noexcept { return sized<sp_model_info>(); }
 
-sp_batch sp_batch_init(void) noexcept {
-  sp_batch batch{};
-  batch.struct_size = sizeof(sp_batch);
-  return batch;
-}
+sp_batch sp_batch_init(void) noexcept { return sized<sp_batch>(); }
 
 sp_status sp_model_create(sp_model** out, const char* model_folder, const sp_model_params* params) noexcept {
   if (out) *out = nullptr;
@@ -75,8 +66,7 @@ sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) noexcept
     const auto core = checked(model, "model");
     const engine::ModelInfo& source = core->info();
     require_not_null(info, "info");
-    sp_model_info full{};
-    full.struct_size = sizeof(sp_model_info);
+    sp_model_info full = sized<sp_model_info>();
     full.vocab_size = source.vocab_size;
     full.hidden_size = source.hidden_size;
     full.num_layers = source.num_layers;

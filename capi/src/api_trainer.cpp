@@ -12,8 +12,7 @@ using namespace sp::capi;
 extern "C" {
 
 sp_trainer_params sp_trainer_default_params(void) noexcept {
-  sp_trainer_params params{};
-  params.struct_size = sizeof(sp_trainer_params);
+  sp_trainer_params params = sized<sp_trainer_params>();
   params.learning_rate = 3e-2;
   params.beta1 = 0.9;
   params.beta2 = 0.999;
@@ -26,11 +25,7 @@ sp_trainer_params sp_trainer_default_params(void) noexcept {
   return params;
 }
 
-sp_train_result sp_train_result_init(void) noexcept {
-  sp_train_result result{};
-  result.struct_size = sizeof(sp_train_result);
-  return result;
-}
+sp_train_result sp_train_result_init(void) noexcept { return sized<sp_train_result>(); }
 
 sp_status sp_trainer_create(sp_trainer** out, sp_adapter* adapter, const sp_trainer_params* params) noexcept {
   if (out) *out = nullptr;
@@ -52,8 +47,7 @@ sp_status sp_trainer_step(sp_trainer* trainer, const sp_batch* batch, sp_train_r
       require(result->struct_size >= sizeof(size_t), "result->struct_size must be set to sizeof(sp_train_result)");
     const engine::TrainStepResult step = core->step(host);
     if (result) {
-      sp_train_result full{};
-      full.struct_size = sizeof(sp_train_result);
+      sp_train_result full = sized<sp_train_result>();
       full.loss = static_cast<float>(step.loss);
       full.updated = step.updated ? 1 : 0;
       full.grad_norm = static_cast<float>(step.grad_norm);

@@ -31,6 +31,15 @@ Params read_params(const Params* given, Params defaults, const char* name) {
   return defaults;
 }
 
+// A versioned struct with struct_size set and every other field zero: the start of every
+// sp_*_default_params() and *_init() value.
+template <class Struct>
+Struct sized() {
+  Struct value{};
+  value.struct_size = sizeof(Struct);
+  return value;
+}
+
 // Copies the fields of `full` that fit into the caller's struct (whose struct_size the caller set).
 template <class Result>
 void write_result(Result* destination, const Result& full, const char* name) {
