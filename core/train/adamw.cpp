@@ -9,20 +9,22 @@ AdamW::AdamW(std::vector<at::Tensor> parameters, AdamWOptions options)
   for (const auto& parameter : parameters_) {
     exp_avg_.push_back(at::zeros_like(parameter, at::MemoryFormat::Preserve));
     exp_avg_sq_.push_back(at::zeros_like(parameter, at::MemoryFormat::Preserve));
+    steps_.push_back(0);
   }
 }
 
 void AdamW::step(double lr) {
   at::NoGradGuard no_grad;
-  ++steps_;
-  const double bias_correction1 = 1 - std::pow(options_.beta1, static_cast<double>(steps_));
-  const double bias_correction2 = 1 - std::pow(options_.beta2, static_cast<double>(steps_));
-  const double step_size = lr / bias_correction1;
-  const double bias_correction2_sqrt = std::pow(bias_correction2, 0.5);
+  ++steps_taken_;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     at::Tensor& parameter = parameters_[i];
     const at::Tensor& grad = parameter.grad();
     if (!grad.defined()) continue;
+    const auto step = static_cast<double>(++steps_[i]);
+    const double bias_correction1 = 1 - std::pow(options_.beta1, step);
+    const double bias_correction2 = 1 - std::pow(options_.beta2, step);
+    const double step_size = lr / bias_correction1;
+    const double bias_correction2_sqrt = std::pow(bias_correction2, 0.5);
     if (options_.weight_decay != 0) parameter.mul_(1 - lr * options_.weight_decay);
     exp_avg_[i].lerp_(grad, 1 - options_.beta1);
     exp_avg_sq_[i].mul_(options_.beta2).addcmul_(grad, grad, 1 - options_.beta2);

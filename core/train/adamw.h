@@ -21,12 +21,17 @@ class AdamW {
   AdamW(std::vector<at::Tensor> parameters, AdamWOptions options);
   // One update of every parameter that has a gradient, at learning rate `lr`.
   void step(double lr);
-  int64_t steps_taken() const { return steps_; }
+  // Calls to step() so far.
+  int64_t steps_taken() const { return steps_taken_; }
 
  private:
   std::vector<at::Tensor> parameters_, exp_avg_, exp_avg_sq_;
+  // Per parameter, the updates it received: PyTorch keeps a step count in each parameter's state
+  // and raises it only when that parameter has a gradient, so its bias correction starts at its
+  // own first update.
+  std::vector<int64_t> steps_;
   AdamWOptions options_;
-  int64_t steps_ = 0;
+  int64_t steps_taken_ = 0;
 };
 
 }  // namespace sp::train

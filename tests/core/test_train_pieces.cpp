@@ -226,6 +226,27 @@ void adamw_first_step_moves_each_element_by_about_lr(void**) {
   assert_true(std::abs(p[2].item<double>() + 0.1) < 1e-9);
 }
 
+void adamw_counts_steps_per_parameter(void**) {
+  // PyTorch keeps each parameter's step count in its own state and raises it only when that
+  // parameter has a gradient: a tensor whose first gradient arrives at the optimizer's second step
+  // gets a first-step update (bias correction with t = 1), about lr against its gradient's sign.
+  sp::train::AdamWOptions options;
+  options.weight_decay = 0;
+  at::Tensor early = at::zeros({1}, at::kDouble).set_requires_grad(true);
+  at::Tensor late = at::zeros({1}, at::kDouble).set_requires_grad(true);
+  sp::train::AdamW optimizer({early, late}, options);
+  early.mutable_grad() = at::tensor(std::vector<double>{1.0}, at::kDouble);
+  optimizer.step(0.1);
+  assert_true(late.detach()[0].item<double>() == 0.0);
+  late.mutable_grad() = at::tensor(std::vector<double>{2.0}, at::kDouble);
+  optimizer.step(0.1);
+  Reference first{{0.0}, {0.0}, {0.0}};
+  reference_step(first, {2.0}, 0.1, options);  // its own first step: t = 1
+  const double got = late.detach()[0].item<double>();
+  if (std::abs(got - first.p[0]) > 1e-15) fail_msg("late tensor moved to %.17g, expected %.17g", got, first.p[0]);
+  assert_int_equal(optimizer.steps_taken(), 2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Schedule: transformers' lr_lambda(step) = step / max(1, warmup) while step < warmup, then
 // max(0, (total - step) / max(1, total - warmup)); softprompt's total 0 = constant after warm-up.
@@ -324,6 +345,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(loss_without_targets_is_refused),
       cmocka_unit_test(adamw_follows_the_closed_form_update),
       cmocka_unit_test(adamw_first_step_moves_each_element_by_about_lr),
+      cmocka_unit_test(adamw_counts_steps_per_parameter),
       cmocka_unit_test(schedule_follows_transformers_linear_warmup),
       cmocka_unit_test(trainer_config_refuses_each_bad_value),
   };

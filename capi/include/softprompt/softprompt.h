@@ -275,6 +275,10 @@ typedef enum sp_prompt_init {
 /* P-tuning's prompt encoder (PEFT's encoder_reparameterization_type). */
 typedef enum sp_encoder_type { SP_ENCODER_MLP = 0, SP_ENCODER_LSTM = 1 } sp_encoder_type;
 
+/* An adapter's settings. num_virtual_tokens, seed and init apply to every method (init must be
+ * SP_INIT_RANDOM for prefix tuning and P-tuning); each other field belongs to the methods named
+ * beside it, and a method ignores (and does not check) the fields of the others. Enum fields must
+ * hold enum values, and an array pointer may be NULL only with a zero count. */
 typedef struct sp_adapter_params {
   size_t struct_size;            /* sizeof(sp_adapter_params) */
   sp_method method;              /* default SP_METHOD_PROMPT_TUNING */

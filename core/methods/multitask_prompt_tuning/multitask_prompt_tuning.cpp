@@ -25,9 +25,9 @@ void expect_shape(const at::Tensor& tensor, at::IntArrayRef shape, const std::st
 }
 }  // namespace
 
-std::string resolved_source_path(const std::string& source_path, bool make_absolute) {
-  if (source_path.empty()) return source_path;
-  std::string path = source_path;
+std::string resolved_source_adapter(const std::string& source_adapter, bool make_absolute) {
+  if (source_adapter.empty()) return source_adapter;
+  std::string path = source_adapter;
   if (io::is_directory(path)) path = io::join_path(path, adapters::kPeftWeightsFile);
   if (!make_absolute || !io::is_regular_file(path)) return path;  // a missing one is refused where it is read
   return io::absolute_path(path);  // links kept: PEFT picks its reader by the name's extension
@@ -36,7 +36,7 @@ std::string resolved_source_path(const std::string& source_path, bool make_absol
 MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const model::Transformer& model, bool loading)
     : SoftPromptMethod(config, model.config()) {
   // A loaded record keeps its form (PEFT wrote it, or we did), except a folder, which PEFT cannot read.
-  settings().source_adapter = resolved_source_path(settings().source_adapter, /*make_absolute=*/!loading);
+  settings().source_adapter = resolved_source_adapter(settings().source_adapter, /*make_absolute=*/!loading);
   const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
   // PEFT's draw order: the table (RANDOM or TEXT), then cols, then rows, each factor N(0, 0.02^2).
   at::Generator generator = make_generator(config.seed);

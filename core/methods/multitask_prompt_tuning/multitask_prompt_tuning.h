@@ -14,7 +14,7 @@ namespace sp::methods {
 // otherwise, and a folder not at all), from its own working directory, and again whenever the adapter
 // is loaded: so a folder becomes the path of its weights file (adapters::kPeftWeightsFile) and, with `make_absolute`,
 // an existing relative path an absolute one.
-std::string resolved_source_path(const std::string& source_path, bool make_absolute);
+std::string resolved_source_adapter(const std::string& source_adapter, bool make_absolute);
 
 class MultitaskPromptTuning final : public SoftPromptMethod {
  public:
