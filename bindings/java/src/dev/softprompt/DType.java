@@ -18,11 +18,6 @@ public enum DType {
   }
 
   static DType of(sp_dtype c) {
-    for (DType dtype : values()) {
-      if (dtype.c == c) {
-        return dtype;
-      }
-    }
-    throw new IllegalStateException("softprompt: dtype " + c + " has no Java counterpart");
+    return NativeEnums.of(values(), constant -> constant.c, c, "dtype");
   }
 }

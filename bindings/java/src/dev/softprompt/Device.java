@@ -15,11 +15,6 @@ public enum Device {
   }
 
   static Device of(sp_device_kind c) {
-    for (Device device : values()) {
-      if (device.c == c) {
-        return device;
-      }
-    }
-    throw new IllegalStateException("softprompt: device " + c + " has no Java counterpart");
+    return NativeEnums.of(values(), constant -> constant.c, c, "device");
   }
 }

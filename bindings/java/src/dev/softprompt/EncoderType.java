@@ -14,11 +14,6 @@ public enum EncoderType {
   }
 
   static EncoderType of(sp_encoder_type c) {
-    for (EncoderType type : values()) {
-      if (type.c == c) {
-        return type;
-      }
-    }
-    throw new IllegalStateException("softprompt: encoder type " + c + " has no Java counterpart");
+    return NativeEnums.of(values(), constant -> constant.c, c, "encoder type");
   }
 }

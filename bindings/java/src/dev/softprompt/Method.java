@@ -20,11 +20,6 @@ public enum Method {
   }
 
   static Method of(sp_method c) {
-    for (Method method : values()) {
-      if (method.c == c) {
-        return method;
-      }
-    }
-    throw new IllegalStateException("softprompt: method " + c + " has no Java counterpart");
+    return NativeEnums.of(values(), constant -> constant.c, c, "method");
   }
 }

@@ -27,11 +27,6 @@ public enum PromptInit {
   }
 
   static PromptInit of(sp_prompt_init c) {
-    for (PromptInit init : values()) {
-      if (init.c == c) {
-        return init;
-      }
-    }
-    throw new IllegalStateException("softprompt: prompt init " + c + " has no Java counterpart");
+    return NativeEnums.of(values(), constant -> constant.c, c, "prompt init");
   }
 }

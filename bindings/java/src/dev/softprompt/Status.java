@@ -51,11 +51,6 @@ public enum Status {
   }
 
   static Status of(sp_status c) {
-    for (Status status : values()) {
-      if (status.c == c) {
-        return status;
-      }
-    }
-    throw new IllegalStateException("softprompt: status " + c + " has no Java counterpart");
+    return NativeEnums.of(values(), constant -> constant.c, c, "status");
   }
 }
