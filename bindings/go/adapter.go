@@ -58,16 +58,7 @@ func newAdapter(m *Model, create func(Sp_model) Sp_adapter) (*Adapter, error) {
 	if m == nil {
 		return nil, newError(StatusInvalidArgument, "the Model is nil")
 	}
-	h, err := m.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer m.release()
-	handle, err := lockedCall(func() (Sp_adapter, bool) {
-		a := create(h)
-		return a, a.Swigcptr() != 0
-	})
-	runtime.KeepAlive(m)
+	handle, err := handleCall(&m.object, func(model Sp_model) (Sp_adapter, bool) { return created(create(model)) })
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,9 @@ func callStatus(f func() Enum_SS_sp_status) error {
 	return err
 }
 
+// created is the success test of the C functions that return a new handle: NULL means failure.
+func created[H swigHandle](handle H) (H, bool) { return handle, handle.Swigcptr() != 0 }
+
 // lastError reads this OS thread's record of the call that just failed. Only call it from inside
 // lockedCall.
 func lastError() error {

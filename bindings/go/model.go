@@ -30,10 +30,7 @@ func Open(folder string, opts *ModelOptions) (*Model, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	handle, err := lockedCall(func() (Sp_model, bool) {
-		h := Spb_model_create(folder, opts)
-		return h, h.Swigcptr() != 0
-	})
+	handle, err := lockedCall(func() (Sp_model, bool) { return created(Spb_model_create(folder, opts)) })
 	if err != nil {
 		return nil, err
 	}

@@ -43,10 +43,7 @@ func NewTrainer(a *Adapter, opts *TrainerOptions) (*Trainer, error) {
 			return nil, err
 		}
 	}
-	handle, err := lockedCall(func() (Sp_trainer, bool) {
-		t := Spb_trainer_create(h, opts)
-		return t, t.Swigcptr() != 0
-	})
+	handle, err := lockedCall(func() (Sp_trainer, bool) { return created(Spb_trainer_create(h, opts)) })
 	runtime.KeepAlive(a)
 	if err != nil {
 		return nil, err
