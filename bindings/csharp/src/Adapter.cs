@@ -157,12 +157,7 @@ namespace SoftPrompt
 
         internal AdapterHandle Handle
         {
-            get
-            {
-                if (handle.IsClosed)
-                    throw new ObjectDisposedException("SoftPrompt.Adapter", "the adapter was disposed");
-                return handle;
-            }
+            get { return NativeHandle.Live(handle, typeof(Adapter)); }
         }
 
         /// <summary>Element count of trainable tensor <paramref name="name"/> (NotFound for unknown names).</summary>

@@ -85,12 +85,7 @@ namespace SoftPrompt
         /// <summary>The live handle; ObjectDisposedException after Dispose.</summary>
         internal ModelHandle Handle
         {
-            get
-            {
-                if (handle.IsClosed)
-                    throw new ObjectDisposedException("SoftPrompt.Model", "the model was disposed");
-                return handle;
-            }
+            get { return NativeHandle.Live(handle, typeof(Model)); }
         }
 
         private NativeModelInfo ReadInfo()

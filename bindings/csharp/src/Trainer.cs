@@ -91,12 +91,7 @@ namespace SoftPrompt
 
         internal TrainerHandle Handle
         {
-            get
-            {
-                if (handle.IsClosed)
-                    throw new ObjectDisposedException("SoftPrompt.Trainer", "the trainer was disposed");
-                return handle;
-            }
+            get { return NativeHandle.Live(handle, typeof(Trainer)); }
         }
     }
 }

@@ -46,11 +46,7 @@ namespace SoftPrompt.Tests
         public void ParameterSizesAddUpToTheTrainableCount(Method method, bool projection, EncoderType encoder, int tasks,
                                                           string expectedName)
         {
-            var options = new AdapterOptions
-            {
-                Method = method, NumVirtualTokens = 4, PrefixProjection = projection, EncoderType = encoder, NumTasks = tasks
-            };
-            using (Adapter adapter = Adapter.Create(model, options))
+            using (Adapter adapter = Adapter.Create(model, AdapterVariants.Options(method, projection, encoder, tasks)))
             {
                 AdapterInfo info = adapter.Info;
                 Assert.AreEqual(method, info.Method);

@@ -12,24 +12,11 @@ namespace SoftPrompt.Tests
     {
         private const long Hidden = 64; // the tiny llama's hidden size (tests/make_models.cmake)
 
-        private static AdapterOptions Options(Method method, bool projection, EncoderType encoder, int tasks)
-        {
-            return new AdapterOptions
-            {
-                Method = method, NumVirtualTokens = 4, PrefixProjection = projection, EncoderType = encoder, NumTasks = tasks
-            };
-        }
-
         // Every tensor of every method: the product of its dimensions is its element count.
-        [TestCase(Method.PromptTuning, false, EncoderType.Mlp, 1)]
-        [TestCase(Method.PrefixTuning, false, EncoderType.Mlp, 1)]
-        [TestCase(Method.PrefixTuning, true, EncoderType.Mlp, 1)]
-        [TestCase(Method.PTuning, false, EncoderType.Mlp, 1)]
-        [TestCase(Method.PTuning, false, EncoderType.Lstm, 1)]
-        [TestCase(Method.MultitaskPromptTuning, false, EncoderType.Mlp, 2)]
+        [TestCaseSource(typeof(AdapterVariants), "All")]
         public void ShapeProductIsTheParameterSize(Method method, bool projection, EncoderType encoder, int tasks)
         {
-            using (Adapter adapter = Adapter.Create(model, Options(method, projection, encoder, tasks)))
+            using (Adapter adapter = Adapter.Create(model, AdapterVariants.Options(method, projection, encoder, tasks)))
             {
                 long total = 0;
                 foreach (string name in adapter.ParameterNames)
@@ -101,7 +88,7 @@ namespace SoftPrompt.Tests
         public void VocabSizeIsTheModels(Method method, bool projection, EncoderType encoder, int tasks)
         {
             Assert.AreEqual(256, model.Info.VocabSize); // tests/make_models.cmake
-            using (Adapter adapter = Adapter.Create(model, Options(method, projection, encoder, tasks)))
+            using (Adapter adapter = Adapter.Create(model, AdapterVariants.Options(method, projection, encoder, tasks)))
                 Assert.AreEqual(model.Info.VocabSize, adapter.Info.VocabSize);
         }
     }

@@ -22,23 +22,14 @@ namespace SoftPrompt.Tests
         // Tolerance 0: the saved float32 tensors come back bit for bit, and the forward pass on CPU
         // is deterministic. (PEFT's folder stores P-tuning and projected prefixes as their encoder
         // outputs, which the reloaded adapter uses as they are: the same floats.)
-        [TestCase(Method.PromptTuning, false, EncoderType.Mlp, 1)]
-        [TestCase(Method.PrefixTuning, false, EncoderType.Mlp, 1)]
-        [TestCase(Method.PrefixTuning, true, EncoderType.Mlp, 1)]
-        [TestCase(Method.PTuning, false, EncoderType.Mlp, 1)]
-        [TestCase(Method.PTuning, false, EncoderType.Lstm, 1)]
-        [TestCase(Method.MultitaskPromptTuning, false, EncoderType.Mlp, 2)]
+        [TestCaseSource(typeof(AdapterVariants), "All")]
         public void FolderAndFileGiveBackTheSameLogits(Method method, bool projection, EncoderType encoder, int tasks)
         {
             string scratch = TestData.NewScratchFolder("save_" + method + (projection ? "_projection" : "") + "_" + encoder);
             string folder = Path.Combine(scratch, "peft");
             string file = Path.Combine(scratch, "adapter.spadapter");
             Batch batch = TestData.TrainingBatch();
-            var options = new AdapterOptions
-            {
-                Method = method, NumVirtualTokens = 4, PrefixProjection = projection, EncoderType = encoder, NumTasks = tasks
-            };
-            using (Adapter adapter = Trained(options))
+            using (Adapter adapter = Trained(AdapterVariants.Options(method, projection, encoder, tasks)))
             {
                 float[] expected = adapter.Logits(batch, LogitsMode.All);
                 adapter.Save(folder);

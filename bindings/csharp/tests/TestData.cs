@@ -89,7 +89,6 @@ namespace SoftPrompt.Tests
         }
     }
 
-    /// <summary>Array comparisons with a useful message (first mismatch, and how many).</summary>
     /// <summary>
     /// Base of the fixtures whose tests share one tiny llama model (loaded once per fixture; NUnit
     /// runs these set-up and tear-down methods for every derived fixture).
@@ -111,6 +110,7 @@ namespace SoftPrompt.Tests
         }
     }
 
+    /// <summary>Array comparisons with a useful message (first mismatch, and how many).</summary>
     internal static class Floats
     {
         /// <summary>Exact equality (tolerance 0): same length, and == for every element.</summary>

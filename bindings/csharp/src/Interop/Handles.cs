@@ -19,6 +19,17 @@ namespace SoftPrompt.Interop
         {
             get { return handle == IntPtr.Zero; }
         }
+
+        /// <summary>
+        /// <paramref name="handle"/> for one more call by its owner, a public object of type
+        /// <paramref name="owner"/>: ObjectDisposedException (naming the owner) once it was disposed.
+        /// </summary>
+        internal static T Live<T>(T handle, Type owner) where T : NativeHandle
+        {
+            if (handle.IsClosed)
+                throw new ObjectDisposedException(owner.FullName, "the " + owner.Name.ToLowerInvariant() + " was disposed");
+            return handle;
+        }
     }
 
     internal sealed class ModelHandle : NativeHandle
