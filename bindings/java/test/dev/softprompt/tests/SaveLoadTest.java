@@ -9,7 +9,6 @@ import dev.softprompt.Batch;
 import dev.softprompt.LogitsMode;
 import dev.softprompt.Trainer;
 import dev.softprompt.TrainerOptions;
-import dev.softprompt.tests.TestSupport.MethodCase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -19,38 +18,9 @@ import org.junit.Test;
  * A trained adapter of each method, saved in PEFT's folder layout and as a single file, loads back
  * with the same logits (bit for bit: the saved values are the float32 values in use).
  */
-public class SaveLoadTest extends SharedModelTest {
+public class SaveLoadTest extends MethodCaseTest {
   @Test
-  public void promptTuning() throws Exception {
-    roundTrip(MethodCase.PROMPT_TUNING);
-  }
-
-  @Test
-  public void prefixTuning() throws Exception {
-    roundTrip(MethodCase.PREFIX_TUNING);
-  }
-
-  @Test
-  public void prefixTuningWithProjection() throws Exception {
-    roundTrip(MethodCase.PREFIX_TUNING_PROJECTION);
-  }
-
-  @Test
-  public void pTuningWithAnMlp() throws Exception {
-    roundTrip(MethodCase.P_TUNING_MLP);
-  }
-
-  @Test
-  public void pTuningWithAnLstm() throws Exception {
-    roundTrip(MethodCase.P_TUNING_LSTM);
-  }
-
-  @Test
-  public void multitaskPromptTuning() throws Exception {
-    roundTrip(MethodCase.MULTITASK_PROMPT_TUNING);
-  }
-
-  private static void roundTrip(MethodCase method) throws Exception {
+  public void roundTrip() throws Exception {
     Path scratch = TestSupport.scratch("save_load_" + method.name().toLowerCase());
     String folder = scratch.resolve("peft").toString();
     String file = scratch.resolve("adapter.spadapter").toString();
