@@ -29,18 +29,11 @@
 #include "softprompt/softprompt.h"
 #include "util/errors.h"
 
-// cmocka last: it defines a fail() macro that would clash with sp::fail in the headers above.
-// clang-format off
-extern "C" {
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
-}
-// clang-format on
+#include "core_test_support.h"  // last: it includes cmocka
 
 namespace {
+
+using core_test::expect_error;
 
 using sp::methods::MethodConfig;
 
@@ -50,30 +43,7 @@ std::shared_ptr<const sp::model::Transformer> load(const char* variant) {
   return sp::model::Transformer::load(sp::io::join_path(models_root, variant), at::kCPU, at::kFloat);
 }
 
-void expect_error(const std::function<void()>& call, sp::ErrorKind kind, const std::string& needle) {
-  try {
-    call();
-  } catch (const sp::Error& e) {
-    if (e.kind() != kind) fail_msg("wrong error kind %d for \"%s\"", static_cast<int>(e.kind()), e.what());
-    if (std::string(e.what()).find(needle) == std::string::npos)
-      fail_msg("message \"%s\" does not name \"%s\"", e.what(), needle.c_str());
-    return;
-  }
-  fail_msg("no sp::Error thrown (expected one naming \"%s\")", needle.c_str());
-}
-
-sp_adapter_params params_for(sp_method method, int32_t n = 5) {
-  sp_adapter_params params{};
-  params.struct_size = sizeof(params);
-  params.method = method;
-  params.num_virtual_tokens = n;
-  params.init = SP_INIT_RANDOM;
-  params.seed = 42;
-  params.encoder_num_layers = 2;
-  params.num_tasks = 1;
-  params.num_ranks = 1;
-  return params;
-}
+sp_adapter_params params_for(sp_method method, int32_t n = 5) { return core_test::adapter_params(method, n, 42); }
 
 // The declared fields of PEFT 0.21.2's config classes (dataclasses.fields(...)), which PEFT writes
 // in full to adapter_config.json.
@@ -469,11 +439,7 @@ void methods_allocate_peft_module_shapes(void**) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <models-folder>\n", argv[0]);
-    return 2;
-  }
-  models_root = argv[1];
+  if (!core_test::read_models_folder(argc, argv, models_root)) return 2;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(method_table_has_one_row_per_method),
       cmocka_unit_test(prompt_tuning_round_trips),

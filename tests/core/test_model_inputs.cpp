@@ -19,16 +19,7 @@
 #include "prompting/model_inputs.h"
 #include "softprompt/softprompt.h"
 
-// cmocka last: it defines a fail() macro that would clash with sp::fail in the headers above.
-// clang-format off
-extern "C" {
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
-}
-// clang-format on
+#include "core_test_support.h"  // last: it includes cmocka
 
 namespace {
 
@@ -39,18 +30,7 @@ std::shared_ptr<const sp::model::Transformer> load_llama(at::ScalarType dtype = 
   return sp::model::Transformer::load(sp::io::join_path(models_root, "llama"), at::kCPU, dtype);
 }
 
-sp_adapter_params params_for(sp_method method) {
-  sp_adapter_params params{};
-  params.struct_size = sizeof(params);
-  params.method = method;
-  params.num_virtual_tokens = kVirtual;
-  params.init = SP_INIT_RANDOM;
-  params.seed = 1234;
-  params.encoder_num_layers = 2;
-  params.num_tasks = 1;
-  params.num_ranks = 1;
-  return params;
-}
+sp_adapter_params params_for(sp_method method) { return core_test::adapter_params(method, kVirtual, 1234); }
 
 std::unique_ptr<sp::methods::SoftPromptMethod> make_method(const sp_adapter_params& params,
                                                            const sp::model::Transformer& model) {
@@ -259,11 +239,7 @@ void prefix_tuning_adds_a_key_value_prefix(void**) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <models-folder>\n", argv[0]);
-    return 2;
-  }
-  models_root = argv[1];
+  if (!core_test::read_models_folder(argc, argv, models_root)) return 2;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(default_labels_are_ids_with_padding_ignored),
       cmocka_unit_test(base_model_inputs_are_the_token_embeddings),

@@ -23,33 +23,13 @@
 #include "train/trainer_config.h"
 #include "util/errors.h"
 
-// cmocka last: it defines a fail() macro that would clash with sp::fail in the headers above.
-// clang-format off
-extern "C" {
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
-}
-// clang-format on
+#include "core_test_support.h"  // last: it includes cmocka
 
 namespace {
 
-std::string models_root;
+using core_test::expect_error;
 
-// Runs `call`, which must throw sp::Error of `kind` with `needle` in its message.
-void expect_error(const std::function<void()>& call, sp::ErrorKind kind, const std::string& needle) {
-  try {
-    call();
-  } catch (const sp::Error& e) {
-    if (e.kind() != kind) fail_msg("wrong error kind %d for \"%s\"", static_cast<int>(e.kind()), e.what());
-    if (std::string(e.what()).find(needle) == std::string::npos)
-      fail_msg("message \"%s\" does not name \"%s\"", e.what(), needle.c_str());
-    return;
-  }
-  fail_msg("no sp::Error thrown (expected one naming \"%s\")", needle.c_str());
-}
+std::string models_root;
 
 // ---------------------------------------------------------------------------------------------
 // Loss. The model is llama-tied: its output layer is the token embedding, so the logits of a hidden
@@ -335,11 +315,7 @@ void trainer_config_refuses_each_bad_value(void**) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <models-folder>\n", argv[0]);
-    return 2;
-  }
-  models_root = argv[1];
+  if (!core_test::read_models_folder(argc, argv, models_root)) return 2;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(loss_matches_hand_computed_cross_entropy),
       cmocka_unit_test(loss_without_targets_is_refused),
