@@ -131,7 +131,17 @@ namespace SoftPrompt
             return BatchCalls.Logits(NativeLogits, Handle, Model.VocabSize, batch, mode);
         }
 
-        /// <summary>Logits with this soft prompt, written into <paramref name="output"/> (which must hold them all).</summary>
+        /// <summary>
+        /// Floats a logits call of <paramref name="mode"/> returns for <paramref name="batch"/>
+        /// (BatchSize [* SeqLen] * the model's vocabulary size, from the library): the length
+        /// <c>output</c> needs. Throws SoftPromptException (InvalidArgument) for sizes below 1.
+        /// </summary>
+        public long LogitsCount(Batch batch, LogitsMode mode = LogitsMode.Last)
+        {
+            return BatchCalls.LogitsCount(Model.VocabSize, batch, mode);
+        }
+
+        /// <summary>Logits with this soft prompt, written into <paramref name="output"/> (which must hold LogitsCount floats).</summary>
         public void Logits(Batch batch, LogitsMode mode, float[] output)
         {
             BatchCalls.Logits(NativeLogits, Handle, batch, mode, output);

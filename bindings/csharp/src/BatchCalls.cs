@@ -23,7 +23,7 @@ namespace SoftPrompt
         {
             if (batch == null)
                 throw new ArgumentNullException("batch");
-            var output = new float[LogitsCount(vocabSize, batch, mode)];
+            var output = new float[LogitsArrayLength(vocabSize, batch, mode)];
             Logits(call, handle, batch, mode, output);
             return output;
         }
@@ -52,14 +52,23 @@ namespace SoftPrompt
         }
 
         /// <summary>
-        /// The float count of a logits call, from the library: its failure (sizes below 1, an unknown
-        /// mode) is thrown as that call's SoftPromptException, like every other batch error.
+        /// The float count of a logits call, from the library (sp_logits_count): its failure (sizes
+        /// below 1, an unknown mode) is thrown as a SoftPromptException, like every other batch error.
         /// </summary>
-        private static int LogitsCount(long vocabSize, Batch batch, LogitsMode mode)
+        internal static long LogitsCount(long vocabSize, Batch batch, LogitsMode mode)
         {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
             long count = Native.spb_logits_count(vocabSize, batch.BatchSize, batch.SeqLen, mode);
             if (count < 0)
-                throw Errors.Last("Logits");
+                throw Errors.Last("LogitsCount");
+            return count;
+        }
+
+        /// <summary>LogitsCount as an array length.</summary>
+        private static int LogitsArrayLength(long vocabSize, Batch batch, LogitsMode mode)
+        {
+            long count = LogitsCount(vocabSize, batch, mode);
             // A batch whose input ids do not fill BatchSize x SeqLen fails in the call (ShapeMismatch)
             // before the library looks at the buffer: allocate nothing for it.
             if (batch.OutputRows == 0)

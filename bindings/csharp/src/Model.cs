@@ -58,7 +58,17 @@ namespace SoftPrompt
             return BatchCalls.Logits(NativeLogits, Handle, VocabSize, batch, mode);
         }
 
-        /// <summary>Logits of the base model alone, written into <paramref name="output"/> (which must hold them all).</summary>
+        /// <summary>
+        /// Floats a logits call of <paramref name="mode"/> returns for <paramref name="batch"/>
+        /// (BatchSize [* SeqLen] * vocabulary size, from the library): the length <c>output</c> needs.
+        /// Throws SoftPromptException (InvalidArgument) for sizes below 1.
+        /// </summary>
+        public long LogitsCount(Batch batch, LogitsMode mode = LogitsMode.Last)
+        {
+            return BatchCalls.LogitsCount(VocabSize, batch, mode);
+        }
+
+        /// <summary>Logits of the base model alone, written into <paramref name="output"/> (which must hold LogitsCount floats).</summary>
         public void Logits(Batch batch, LogitsMode mode, float[] output)
         {
             BatchCalls.Logits(NativeLogits, Handle, batch, mode, output);

@@ -47,9 +47,21 @@ namespace SoftPrompt.Tests
         [Test]
         public void LastLogitsIntoACallerBufferEqualTheCApi()
         {
-            var output = new float[2 * 256];
+            // Sized by LogitsCount, the library's count (2 rows, 6 positions, 256 tokens); one float
+            // less is BufferTooSmall, and a batch without rows has no count.
+            Assert.AreEqual(2 * 256, adapter.LogitsCount(TestData.ReferenceBatch(), LogitsMode.Last));
+            Assert.AreEqual(2 * 6 * 256, adapter.LogitsCount(TestData.ReferenceBatch(), LogitsMode.All));
+            Assert.AreEqual(2 * 6 * 256, model.LogitsCount(TestData.ReferenceBatch(), LogitsMode.All));
+            var output = new float[adapter.LogitsCount(TestData.ReferenceBatch(), LogitsMode.Last)];
             adapter.Logits(TestData.ReferenceBatch(), LogitsMode.Last, output);
             Floats.AssertEqual(Reference("logits_last.f32"), output, "logits_last into a buffer");
+            var tooShort = new float[model.LogitsCount(TestData.ReferenceBatch(), LogitsMode.All) - 1];
+            var error = Assert.Throws<SoftPromptException>(
+                () => model.Logits(TestData.ReferenceBatch(), LogitsMode.All, tooShort));
+            Assert.AreEqual(Status.BufferTooSmall, error.Status);
+            error = Assert.Throws<SoftPromptException>(() => adapter.LogitsCount(new Batch(0, 6, new int[6])));
+            Assert.AreEqual(Status.InvalidArgument, error.Status);
+            StringAssert.Contains("batch_size", error.NativeMessage);
         }
 
         [Test]

@@ -212,7 +212,17 @@ public final class Adapter implements AutoCloseable {
     return CALLS.logits(handle, model.vocabSize(), batch, mode);
   }
 
-  /** Logits with the soft prompt into out, which must hold the whole result. */
+  /**
+   * Floats a logits call of mode returns for batch (batchSize [* seqLen] * vocabSize of the
+   * adapter's model, from the library): the length out needs in {@link #logits(Batch, LogitsMode, float[])}.
+   *
+   * @throws SoftPromptException INVALID_ARGUMENT for non-positive sizes
+   */
+  public long logitsCount(Batch batch, LogitsMode mode) {
+    return BatchCalls.logitsCount(model.vocabSize(), batch, mode);
+  }
+
+  /** Logits with the soft prompt into out, which must hold the whole result (see logitsCount). */
   public void logits(Batch batch, LogitsMode mode, float[] out) {
     CALLS.logits(handle, batch, mode, out);
   }

@@ -33,7 +33,7 @@ final class BatchCalls<P> {
   float[] logits(NativeHandle<P> handle, long vocabSize, Batch batch, LogitsMode mode) {
     Checks.notNull(batch, "batch");
     Checks.notNull(mode, "mode");
-    float[] out = new float[logitsCount(vocabSize, batch, mode)];
+    float[] out = new float[logitsArrayLength(vocabSize, batch, mode)];
     logits(handle, batch, mode, out);
     return out;
   }
@@ -67,14 +67,23 @@ final class BatchCalls<P> {
   }
 
   /**
-   * The float count of a logits call, from the library: its failure (non-positive sizes, an
-   * unknown mode) is thrown as that call's SoftPromptException, like every other batch error.
+   * The float count of a logits call, from the library (sp_logits_count): its failure
+   * (non-positive sizes, an unknown mode) is thrown as a SoftPromptException, like every other
+   * batch error.
    */
-  private static int logitsCount(long vocabSize, Batch batch, LogitsMode mode) {
+  static long logitsCount(long vocabSize, Batch batch, LogitsMode mode) {
+    Checks.notNull(batch, "batch");
+    Checks.notNull(mode, "mode");
     long count = SoftPromptNative.spb_logits_count(vocabSize, batch.batchSize(), batch.seqLen(), mode.c);
     if (count < 0) {
       throw Errors.last();
     }
+    return count;
+  }
+
+  /** logitsCount as an array length. */
+  private static int logitsArrayLength(long vocabSize, Batch batch, LogitsMode mode) {
+    long count = logitsCount(vocabSize, batch, mode);
     // A batch whose input ids do not fill batchSize x seqLen fails in the call (SHAPE_MISMATCH)
     // before the library looks at the buffer: allocate nothing for it.
     return batch.outputRows() == 0 ? 0 : Checks.arrayLength(count, "the logits");

@@ -76,7 +76,17 @@ public final class Model implements AutoCloseable {
     return CALLS.logits(handle, vocabSize(), batch, mode);
   }
 
-  /** Logits of the base model alone into out, which must hold the whole result. */
+  /**
+   * Floats a logits call of mode returns for batch (batchSize [* seqLen] * vocabSize, from the
+   * library): the length out needs in {@link #logits(Batch, LogitsMode, float[])}.
+   *
+   * @throws SoftPromptException INVALID_ARGUMENT for non-positive sizes
+   */
+  public long logitsCount(Batch batch, LogitsMode mode) {
+    return BatchCalls.logitsCount(vocabSize(), batch, mode);
+  }
+
+  /** Logits of the base model alone into out, which must hold the whole result (see logitsCount). */
   public void logits(Batch batch, LogitsMode mode, float[] out) {
     CALLS.logits(handle, batch, mode, out);
   }

@@ -3,6 +3,7 @@ package dev.softprompt.tests;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import dev.softprompt.Adapter;
@@ -10,6 +11,8 @@ import dev.softprompt.AdapterOptions;
 import dev.softprompt.Batch;
 import dev.softprompt.Evaluation;
 import dev.softprompt.LogitsMode;
+import dev.softprompt.SoftPromptException;
+import dev.softprompt.Status;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -68,12 +71,26 @@ public class ReferenceTest extends SharedModelTest {
     assertBitsEqual(reference("rows.f32"), evaluation.rowLogLikelihoods());
   }
 
-  /** A caller-owned buffer is filled in place with the same values. */
+  /**
+   * A caller-owned buffer, sized by logitsCount (the library's count: 2 rows, 6 positions, 256
+   * tokens), is filled in place with the same values; one float less is BUFFER_TOO_SMALL.
+   */
   @Test
   public void logitsIntoACallerBufferEqualTheCApi() throws IOException {
-    float[] out = new float[2 * VOCAB];
+    assertEquals(2 * VOCAB, adapter.logitsCount(referenceBatch(), LogitsMode.LAST));
+    assertEquals(2 * 6 * VOCAB, adapter.logitsCount(referenceBatch(), LogitsMode.ALL));
+    assertEquals(2 * 6 * VOCAB, model.logitsCount(referenceBatch(), LogitsMode.ALL));
+    float[] out = new float[(int) adapter.logitsCount(referenceBatch(), LogitsMode.LAST)];
     adapter.logits(referenceBatch(), LogitsMode.LAST, out);
     assertBitsEqual(reference("logits_last.f32"), out);
+    float[] all = new float[(int) model.logitsCount(referenceBatch(), LogitsMode.ALL) - 1];
+    SoftPromptException e =
+        assertThrows(SoftPromptException.class, () -> model.logits(referenceBatch(), LogitsMode.ALL, all));
+    assertEquals(Status.BUFFER_TOO_SMALL, e.status());
+    Batch empty = Batch.builder(0, 6).inputIds(new int[0]).build();
+    e = assertThrows(SoftPromptException.class, () -> adapter.logitsCount(empty, LogitsMode.LAST));
+    assertEquals(Status.INVALID_ARGUMENT, e.status());
+    assertTrue(e.getMessage(), e.getMessage().contains("batch_size"));
   }
 
   /**
