@@ -28,14 +28,10 @@ void validate(const MethodConfig& config, const SettingsCheck& check) {
   check.bound(settings.encoder_num_layers, 1, kMaxEncoderLayers, "encoder_num_layers");
 }
 
-int64_t encoder_width(const PTuningSettings& settings, const model::ModelConfig& model) {
-  return settings.encoder_hidden_size > 0 ? settings.encoder_hidden_size : model.hidden_size;
-}
-
 void write_peft(const MethodConfig& config, const model::ModelConfig& model, const std::string&, nlohmann::json& json) {
   const auto& settings = config.get<PTuningSettings>();
   json["encoder_dropout"] = settings.encoder_dropout;
-  json["encoder_hidden_size"] = encoder_width(settings, model);
+  json["encoder_hidden_size"] = p_tuning_encoder_width(settings, model);
   json["encoder_num_layers"] = settings.encoder_num_layers;
   json["encoder_reparameterization_type"] = encoder_type_name(settings.encoder_type);
 }
@@ -61,9 +57,9 @@ std::vector<ExpectedTensor> expected_parameters(const MethodConfig& config, cons
   std::vector<ExpectedTensor> out;
   out.push_back({"embedding.weight", {virtual_tokens_dim(config), hidden}});
   if (config.encoded_only) return out;
-  const ExpectedDim h = settings.encoder_hidden_size > 0
-                            ? ExpectedDim{settings.encoder_hidden_size, "encoder_hidden_size"}
-                            : ExpectedDim{model.hidden_size, "encoder_hidden_size (0: hidden_size)"};
+  const ExpectedDim h{p_tuning_encoder_width(settings, model), settings.encoder_hidden_size > 0
+                                                                   ? "encoder_hidden_size"
+                                                                   : "encoder_hidden_size (0: hidden_size)"};
   if (settings.encoder_type == SP_ENCODER_LSTM) {
     const std::string of_h = h.origin + " (" + std::to_string(h.size) + ")";
     const ExpectedDim gates{4 * h.size, "4 * " + of_h};
@@ -92,6 +88,10 @@ std::unique_ptr<SoftPromptMethod> create(const MethodConfig& config, const model
   return std::make_unique<PTuning>(config, model);
 }
 }  // namespace
+
+int64_t p_tuning_encoder_width(const PTuningSettings& settings, const model::ModelConfig& model) {
+  return settings.encoder_hidden_size > 0 ? settings.encoder_hidden_size : model.hidden_size;
+}
 
 const MethodRow kPTuningRow = {SP_METHOD_P_TUNING, "P_TUNING", embedding_geometry,  read_params, validate,
                                write_peft,         read_peft,  expected_parameters, create};

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "methods/p_tuning/config.h"
 #include "util/errors.h"
 
 namespace sp::methods {
@@ -20,7 +21,7 @@ at::Tensor uniform(std::vector<int64_t> shape, double bound, at::Generator& gene
 PTuning::PTuning(const MethodConfig& config, const model::Transformer& model)
     : SoftPromptMethod(config, model.config()), settings_(config.get<PTuningSettings>()) {
   const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
-  const int64_t h = settings_.encoder_hidden_size > 0 ? settings_.encoder_hidden_size : d;
+  const int64_t h = p_tuning_encoder_width(settings_, model.config());
   const at::Device device = model.device();
   at::Generator generator = make_generator(config.seed);
   table_ = trainable(normal_table(T, d, generator), device);
@@ -32,18 +33,17 @@ PTuning::PTuning(const MethodConfig& config, const model::Transformer& model)
     const double bound = 1.0 / std::sqrt(static_cast<double>(h));
     for (int64_t layer = 0; layer < settings_.encoder_num_layers; ++layer) {
       const int64_t in = layer == 0 ? d : 2 * h;
+      // Drawn in torch.nn.LSTM's order (its _flat_weights), each made trainable on the device.
+      auto draw = [&](std::vector<int64_t> shape) { return trainable(uniform(shape, bound, generator), device); };
       LstmLayer l;
-      l.w_ih = uniform({4 * h, in}, bound, generator);
-      l.w_hh = uniform({4 * h, h}, bound, generator);
-      l.b_ih = uniform({4 * h}, bound, generator);
-      l.b_hh = uniform({4 * h}, bound, generator);
-      l.w_ih_reverse = uniform({4 * h, in}, bound, generator);
-      l.w_hh_reverse = uniform({4 * h, h}, bound, generator);
-      l.b_ih_reverse = uniform({4 * h}, bound, generator);
-      l.b_hh_reverse = uniform({4 * h}, bound, generator);
-      for (at::Tensor* t :
-           {&l.w_ih, &l.w_hh, &l.b_ih, &l.b_hh, &l.w_ih_reverse, &l.w_hh_reverse, &l.b_ih_reverse, &l.b_hh_reverse})
-        *t = trainable(*t, device);
+      l.w_ih = draw({4 * h, in});
+      l.w_hh = draw({4 * h, h});
+      l.b_ih = draw({4 * h});
+      l.b_hh = draw({4 * h});
+      l.w_ih_reverse = draw({4 * h, in});
+      l.w_hh_reverse = draw({4 * h, h});
+      l.b_ih_reverse = draw({4 * h});
+      l.b_hh_reverse = draw({4 * h});
       lstm_.push_back(l);
     }
     flatten_lstm_weights();
@@ -62,11 +62,7 @@ void PTuning::flatten_lstm_weights() {
   if (lstm_.empty() || !table_.device().is_cuda() || !at::globalContext().userEnabledCuDNN() ||
       !at::detail::getCUDAHooks().hasCuDNN())
     return;
-  std::vector<at::Tensor> weights;  // per layer: forward then reverse, each (w_ih, w_hh, b_ih, b_hh)
-  for (const auto& l : lstm_)
-    for (const at::Tensor& w :
-         {l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse})
-      weights.push_back(w);
+  const std::vector<at::Tensor> weights = lstm_weights(0, lstm_.size());
   const int64_t input_size = lstm_.front().w_ih.size(1), hidden = lstm_.front().w_hh.size(1);
   constexpr int64_t kCudnnLstmMode = 2;  // CUDNN_LSTM
   at::NoGradGuard no_grad;
@@ -86,23 +82,18 @@ at::Tensor PTuning::encode(bool training) const {
   if (settings_.encoder_type == SP_ENCODER_LSTM) {
     const int64_t h = lstm_.front().w_hh.size(1);
     const auto layers = static_cast<int64_t>(lstm_.size());
-    auto weights_of = [](const LstmLayer& l) {
-      return std::vector<at::Tensor>{l.w_ih,         l.w_hh,         l.b_ih,         l.b_hh,
-                                     l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse};
-    };
     const bool dropout = training && settings_.encoder_dropout > 0 && layers > 1;
     if (!dropout) {
       // All layers in one call: the same operation torch.nn.LSTM runs, so results match PEFT's bit for bit.
-      std::vector<at::Tensor> weights;
-      for (const auto& l : lstm_)
-        for (auto& w : weights_of(l)) weights.push_back(w);
       at::Tensor zeros = at::zeros({2 * layers, 1, h}, x.options());
-      x = std::get<0>(at::lstm(x, {zeros, zeros}, weights, true, layers, 0.0, training, true, true));
+      x = std::get<0>(
+          at::lstm(x, {zeros, zeros}, lstm_weights(0, lstm_.size()), true, layers, 0.0, training, true, true));
     } else {
       // One layer per call, so that dropout between layers draws from the adapter's own generator.
       at::Tensor zeros = at::zeros({2, 1, h}, x.options());
       for (int64_t index = 0; index < layers; ++index) {
-        x = std::get<0>(at::lstm(x, {zeros, zeros}, weights_of(lstm_[index]), true, 1, 0.0, training, true, true));
+        x = std::get<0>(
+            at::lstm(x, {zeros, zeros}, lstm_weights(index, index + 1), true, 1, 0.0, training, true, true));
         if (index + 1 < layers) {
           const double keep = 1.0 - settings_.encoder_dropout;
           at::Tensor mask = at::empty(x.sizes(), at::kFloat).bernoulli_(keep, dropout_generator_);
@@ -117,6 +108,16 @@ at::Tensor PTuning::encode(bool training) const {
     x = at::linear(x, mlp_[2].weight, mlp_[2].bias);
   }
   return x.squeeze(0);
+}
+
+std::vector<at::Tensor> PTuning::lstm_weights(std::size_t first, std::size_t end) const {
+  std::vector<at::Tensor> weights;
+  for (std::size_t k = first; k < end; ++k) {
+    const LstmLayer& l = lstm_[k];
+    weights.insert(weights.end(),
+                   {l.w_ih, l.w_hh, l.b_ih, l.b_hh, l.w_ih_reverse, l.w_hh_reverse, l.b_ih_reverse, l.b_hh_reverse});
+  }
+  return weights;
 }
 
 PromptContribution PTuning::contribute(const PromptRequest& request) const {

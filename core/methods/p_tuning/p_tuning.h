@@ -25,6 +25,9 @@ class PTuning final : public SoftPromptMethod {
   // On CUDA with cuDNN: moves the LSTM weights into one buffer in cuDNN's layout (what
   // torch.nn.LSTM.flatten_parameters does), so that cuDNN need not copy them at every call.
   void flatten_lstm_weights();
+  // Layers [first, end) of the LSTM in torch.nn.LSTM's flat order (per layer: forward then reverse
+  // direction, each w_ih, w_hh, b_ih, b_hh), as at::lstm and cuDNN take them.
+  std::vector<at::Tensor> lstm_weights(std::size_t first, std::size_t end) const;
 
   struct LstmLayer {
     at::Tensor w_ih, w_hh, b_ih, b_hh, w_ih_reverse, w_hh_reverse, b_ih_reverse, b_hh_reverse;

@@ -21,13 +21,9 @@ void validate(const MethodConfig& config, const SettingsCheck& check) {
   check.bound(settings.encoder_hidden_size, 0, kMaxEncoderHiddenSize, "encoder_hidden_size");
 }
 
-int64_t encoder_width(const PrefixTuningSettings& settings, const model::ModelConfig& model) {
-  return settings.encoder_hidden_size > 0 ? settings.encoder_hidden_size : prefix_geometry(model).token_dim;
-}
-
 void write_peft(const MethodConfig& config, const model::ModelConfig& model, const std::string&, nlohmann::json& json) {
   const auto& settings = config.get<PrefixTuningSettings>();
-  json["encoder_hidden_size"] = encoder_width(settings, model);
+  json["encoder_hidden_size"] = prefix_encoder_width(settings, model);
   json["init_weights"] = settings.prefix_zero_init ? nlohmann::json("zero") : nlohmann::json(nullptr);
   json["prefix_projection"] = settings.prefix_projection;
 }
@@ -47,9 +43,9 @@ std::vector<ExpectedTensor> expected_parameters(const MethodConfig& config, cons
   const auto& settings = config.get<PrefixTuningSettings>();
   const ExpectedDim token_dim{prefix_geometry(model).token_dim, "token_dim (head_dim * num_key_value_heads)"};
   const ExpectedDim flat{2 * model.num_layers * token_dim.size, "2 * num_layers * token_dim"};
-  const ExpectedDim encoder = settings.encoder_hidden_size > 0
-                                  ? ExpectedDim{settings.encoder_hidden_size, "encoder_hidden_size"}
-                                  : ExpectedDim{token_dim.size, "encoder_hidden_size (0: token_dim)"};
+  const ExpectedDim encoder{prefix_encoder_width(settings, model), settings.encoder_hidden_size > 0
+                                                                       ? "encoder_hidden_size"
+                                                                       : "encoder_hidden_size (0: token_dim)"};
   std::vector<ExpectedTensor> out;
   if (settings.prefix_projection && !config.encoded_only) {
     out.push_back({"embedding.weight", {virtual_tokens_dim(config), token_dim}});
@@ -69,6 +65,10 @@ std::unique_ptr<SoftPromptMethod> create(const MethodConfig& config, const model
 const MethodRow kPrefixTuningRow = {
     SP_METHOD_PREFIX_TUNING, "PREFIX_TUNING", prefix_geometry, read_params, validate, write_peft, read_peft,
     expected_parameters,     create};
+
+int64_t prefix_encoder_width(const PrefixTuningSettings& settings, const model::ModelConfig& model) {
+  return settings.encoder_hidden_size > 0 ? settings.encoder_hidden_size : prefix_geometry(model).token_dim;
+}
 
 PeftGeometry prefix_geometry(const model::ModelConfig& model) {
   return {model.head_dim * model.num_kv_heads, model.num_kv_heads, true};

@@ -11,4 +11,7 @@ extern const MethodRow kPrefixTuningRow;
 // token_dim = head_dim * num_key_value_heads, num_attention_heads = num_key_value_heads.
 PeftGeometry prefix_geometry(const model::ModelConfig& model);
 
+// The projection MLP's width: encoder_hidden_size, or token_dim when it is 0 (PEFT's default).
+int64_t prefix_encoder_width(const PrefixTuningSettings& settings, const model::ModelConfig& model);
+
 }  // namespace sp::methods

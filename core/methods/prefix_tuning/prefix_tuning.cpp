@@ -1,7 +1,6 @@
 #include "methods/prefix_tuning/prefix_tuning.h"
 
 #include "methods/prefix_tuning/config.h"
-
 #include "util/errors.h"
 
 namespace sp::methods {
@@ -12,7 +11,7 @@ PrefixTuning::PrefixTuning(const MethodConfig& config, const model::Transformer&
       token_dim_(prefix_geometry(model.config()).token_dim),
       model_dtype_(model.dtype()) {
   const int64_t n = config.num_virtual_tokens, flat = 2 * model.config().num_layers * token_dim_;
-  const int64_t hidden = settings_.encoder_hidden_size > 0 ? settings_.encoder_hidden_size : token_dim_;
+  const int64_t hidden = prefix_encoder_width(settings_, model.config());
   at::Generator generator = make_generator(config.seed);
   const at::Device device = model.device();
   if (projected()) {
