@@ -17,11 +17,14 @@ void check_count(const char* name, size_t given, int64_t needed) {
     fail(ErrorKind::ShapeMismatch, std::string("batch->") + name + " has " + std::to_string(given) +
                                        " values but batch_size * seq_len is " + std::to_string(needed));
 }
-}  // namespace
 
-engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& model) {
+sp_batch read_batch(const sp_batch* given) {
   require_not_null(given, "batch");
-  const sp_batch batch = read_params(given, sp_batch_init(), "sp_batch");
+  return read_params(given, sp_batch_init(), "sp_batch");
+}
+
+// Everything but task ids, on a batch read once by read_batch.
+engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo& model) {
   require_not_null(batch.input_ids, "batch->input_ids");
   require(batch.batch_size > 0, "batch->batch_size must be positive, got " + std::to_string(batch.batch_size));
   require(batch.seq_len > 0, "batch->seq_len must be positive, got " + std::to_string(batch.seq_len));
@@ -58,10 +61,15 @@ engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& 
   host.seq_len = batch.seq_len;
   return host;
 }
+}  // namespace
+
+engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& model) {
+  return checked_values(read_batch(given), model);
+}
 
 engine::HostBatch checked_adapter_batch(const sp_batch* given, const engine::Adapter& adapter) {
-  engine::HostBatch host = checked_batch(given, adapter.model().info());
-  const sp_batch batch = read_params(given, sp_batch_init(), "sp_batch");
+  const sp_batch batch = read_batch(given);
+  engine::HostBatch host = checked_values(batch, adapter.model().info());
   const int64_t num_tasks = adapter.info().num_tasks;
   if (num_tasks == 0) return host;  // task ids are ignored by methods without tasks
   require(batch.task_ids != nullptr, "the adapter's method has " + std::to_string(num_tasks) +
