@@ -151,11 +151,7 @@ static void export_adapters_for_peft(void** state) {
     snprintf(folder, sizeof folder, "%s/%s", out_root, variants[v]);
     make_dirs(folder);
     SP_CHECK(sp_adapter_save(adapter, test_path(path, sizeof path, folder, "adapter")));
-    const size_t count = (size_t)BATCH * SEQ_LEN * 256;
-    float* logits = malloc(count * sizeof(float));
-    SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits, count));
-    write_floats(folder, "our_logits.f32", logits, count);
-    free(logits);
+    write_all_logits(adapter, &batch, folder, "our_logits.f32");
     free(ids);
     free(mask);
     sp_trainer_free(trainer);
@@ -165,13 +161,9 @@ static void export_adapters_for_peft(void** state) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s <models-folder> <reference-folder> <out-folder>\n", argv[0]);
+  if (!read_folder_arguments(argc, argv, "<models-folder> <reference-folder> <out-folder>",
+                             (const char**[]){&models_root, &reference_root, &out_root}, 3))
     return 2;
-  }
-  models_root = argv[1];
-  reference_root = argv[2];
-  out_root = argv[3];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sharded_checkpoint_gives_the_same_logits),
       cmocka_unit_test(save_then_load_is_exact_and_training_continues),

@@ -554,11 +554,7 @@ int main(int argc, char** argv) {
     models_root = argv[2];
     return run_out_of_memory_child();
   }
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s <models-folder>\n", argv[0]);
-    return 2;
-  }
-  models_root = argv[1];
+  if (!read_folder_arguments(argc, argv, "<models-folder>", (const char**[]){&models_root}, 1)) return 2;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(freeing_an_adapter_during_a_call_on_another_thread_is_safe),
       cmocka_unit_test(larger_structs_are_refused_unless_their_tail_is_zero),

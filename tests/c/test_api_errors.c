@@ -442,12 +442,9 @@ static void status_names_are_stable(void** state) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s <models-folder> <scratch-folder>\n", argv[0]);
+  if (!read_folder_arguments(argc, argv, "<models-folder> <scratch-folder>",
+                             (const char**[]){&models_root, &scratch_root}, 2))
     return 2;
-  }
-  models_root = argv[1];
-  scratch_root = argv[2];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(null_pointers_are_invalid_arguments),
       cmocka_unit_test(freed_and_foreign_handles_are_invalid_handles),

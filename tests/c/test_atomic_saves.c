@@ -525,12 +525,9 @@ static void a_folder_that_cannot_be_renamed_is_saved_file_by_file(void** state) 
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s <models-folder> <scratch-folder>\n", argv[0]);
+  if (!read_folder_arguments(argc, argv, "<models-folder> <scratch-folder>",
+                             (const char**[]){&models_root, &scratch_root}, 2))
     return 2;
-  }
-  models_root = argv[1];
-  scratch_root = argv[2];
   make_dirs(scratch_root);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_folder_save_keeps_the_files_it_does_not_write),

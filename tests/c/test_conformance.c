@@ -183,12 +183,9 @@ static void each_init_mode_gives_what_peft_gives(void** state) {
                                                reference_variant_teardown, &variants[index])
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s <models-folder> <reference-folder>\n", argv[0]);
+  if (!read_folder_arguments(argc, argv, "<models-folder> <reference-folder>",
+                             (const char**[]){&models_root, &reference_root}, 2))
     return 2;
-  }
-  models_root = argv[1];
-  reference_root = argv[2];
   for (int i = 0; i < 4; ++i) {
     variants[i].name = variant_names[i];
     variants[i].models_root = models_root;

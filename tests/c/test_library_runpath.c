@@ -86,11 +86,7 @@ static void the_library_run_path_has_no_empty_or_relative_element(void** state) 
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s <libsoftprompt.so>\n", argv[0]);
-    return 2;
-  }
-  library_path = argv[1];
+  if (!read_folder_arguments(argc, argv, "<libsoftprompt.so>", (const char**[]){&library_path}, 1)) return 2;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_rule_catches_empty_and_relative_elements),
       cmocka_unit_test(the_library_run_path_has_no_empty_or_relative_element),

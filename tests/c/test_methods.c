@@ -200,14 +200,9 @@ static void every_method_matches_peft(void** st) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s <models-folder> <reference-folder> <methods-reference-folder> <out-folder>\n", argv[0]);
+  if (!read_folder_arguments(argc, argv, "<models-folder> <reference-folder> <methods-reference-folder> <out-folder>",
+                             (const char**[]){&models_root, &reference_root, &methods_root, &out_root}, 4))
     return 2;
-  }
-  models_root = argv[1];
-  reference_root = argv[2];
-  methods_root = argv[3];
-  out_root = argv[4];
   static state states[4];
   for (int i = 0; i < 4; ++i) {
     states[i].name = variants[i];

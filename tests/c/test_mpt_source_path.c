@@ -145,10 +145,6 @@ static void every_form_of_the_source_is_recorded_as_its_file(void** state) {
   make_dirs(case_folder);
   assert_records_source_file(adapter, test_path(path, sizeof path, case_folder, "adapter"), source_file);
 
-  sp_model_info info;
-  memset(&info, 0, sizeof info);
-  info.struct_size = sizeof info;
-  SP_CHECK(sp_model_get_info(model, &info));
   size_t count = 0;
   char reference[900];
   snprintf(reference, sizeof reference, "%s/llama", reference_root);
@@ -165,11 +161,7 @@ static void every_form_of_the_source_is_recorded_as_its_file(void** state) {
   batch.num_input_ids = batch.num_attention_mask = BATCH * SEQ_LEN;
   batch.task_ids = task_ids;
   batch.num_task_ids = BATCH;
-  const size_t logits_count = (size_t)BATCH * SEQ_LEN * (size_t)info.vocab_size;
-  float* logits = malloc(logits_count * sizeof(float));
-  SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits, logits_count));
-  write_floats(case_folder, "our_logits.f32", logits, logits_count);
-  free(logits);
+  write_all_logits(adapter, &batch, case_folder, "our_logits.f32");
   free(ids);
   free(mask);
   sp_adapter_free(adapter);
@@ -177,16 +169,14 @@ static void every_form_of_the_source_is_recorded_as_its_file(void** state) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s <models-folder> <reference-folder> <out-folder>\n", argv[0]);
+  const char* out_argument = NULL;
+  if (!read_folder_arguments(argc, argv, "<models-folder> <reference-folder> <out-folder>",
+                             (const char**[]){&models_root, &reference_root, &out_argument}, 3))
     return 2;
-  }
-  models_root = argv[1];
-  reference_root = argv[2];
   static char absolute_out[PATH_MAX]; /* the test changes directory: keep its own paths absolute */
-  make_dirs(argv[3]);
-  if (!realpath(argv[3], absolute_out)) {
-    fprintf(stderr, "cannot resolve %s\n", argv[3]);
+  make_dirs(out_argument);
+  if (!realpath(out_argument, absolute_out)) {
+    fprintf(stderr, "cannot resolve %s\n", out_argument);
     return 2;
   }
   out_root = absolute_out;

@@ -71,12 +71,9 @@ static void counts_and_sizes_match_peft(void** state) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s <gpt2-small-shaped-model-folder> <scratch-folder>\n", argv[0]);
+  if (!read_folder_arguments(argc, argv, "<gpt2-small-shaped-model-folder> <scratch-folder>",
+                             (const char**[]){&model_folder, &scratch_root}, 2))
     return 2;
-  }
-  model_folder = argv[1];
-  scratch_root = argv[2];
   make_dirs(scratch_root);
   const struct CMUnitTest tests[] = {cmocka_unit_test(counts_and_sizes_match_peft)};
   return cmocka_run_group_tests_name("parameter counts and file sizes", tests, NULL, NULL);

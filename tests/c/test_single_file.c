@@ -277,12 +277,9 @@ static int save_loop(const char* model_folder, const char* path) {
 
 int main(int argc, char** argv) {
   if (argc == 4 && strcmp(argv[1], "--save-loop") == 0) return save_loop(argv[2], argv[3]);
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s <models-folder> <scratch-folder>\n", argv[0]);
+  if (!read_folder_arguments(argc, argv, "<models-folder> <scratch-folder>",
+                             (const char**[]){&models_root, &scratch_root}, 2))
     return 2;
-  }
-  models_root = argv[1];
-  scratch_root = argv[2];
   make_dirs(scratch_root);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_is_exact_for_every_method),

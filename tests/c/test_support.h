@@ -238,6 +238,32 @@ static inline void write_floats(const char* folder, const char* name, const floa
   fclose(file);
 }
 
+/* A suite's folder arguments: argv[1 .. count] into *folders[0 .. count). With another number of
+ * arguments, prints "usage: <program> <usage>" and returns 0 (main then exits with 2). */
+static inline int read_folder_arguments(int argc, char** argv, const char* usage, const char** folders[], int count) {
+  if (argc != count + 1) {
+    fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+    return 0;
+  }
+  for (int i = 0; i < count; ++i) *folders[i] = argv[i + 1];
+  return 1;
+}
+
+/* The adapter's logits at every position of `batch` (SP_LOGITS_ALL, sized by sp_logits_count),
+ * written to <folder>/<name> as float32 for the Python side to compare. */
+static inline void write_all_logits(const sp_adapter* adapter, const sp_batch* batch, const char* folder,
+                                    const char* name) {
+  sp_adapter_info info = sp_adapter_info_init();
+  SP_CHECK(sp_adapter_get_info(adapter, &info));
+  size_t count = 0;
+  SP_CHECK(sp_logits_count(info.vocab_size, batch->batch_size, batch->seq_len, SP_LOGITS_ALL, &count));
+  float* logits = malloc(count * sizeof(float));
+  assert_non_null(logits);
+  SP_CHECK(sp_adapter_logits(adapter, batch, SP_LOGITS_ALL, logits, count));
+  write_floats(folder, name, logits, count);
+  free(logits);
+}
+
 /* The model <models_root>/<variant>, with test_model_params(); fails the test if it does not load. */
 static inline sp_model* load_test_model(const char* models_root, const char* variant) {
   char folder[1024];

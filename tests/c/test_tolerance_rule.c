@@ -151,13 +151,9 @@ static void mpt_factor_gradients(void** state) {
                                                reference_variant_teardown, &variants[index])
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s <models-folder> <reference-folder> <methods-reference-folder>\n", argv[0]);
+  if (!read_folder_arguments(argc, argv, "<models-folder> <reference-folder> <methods-reference-folder>",
+                             (const char**[]){&models_root, &reference_root, &methods_root}, 3))
     return 2;
-  }
-  models_root = argv[1];
-  reference_root = argv[2];
-  methods_root = argv[3];
   for (int i = 0; i < 4; ++i) {
     variants[i].name = variant_names[i];
     variants[i].models_root = models_root;

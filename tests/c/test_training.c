@@ -300,11 +300,7 @@ static void two_threads_train_their_own_adapters_on_one_model(void** state) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s <models-folder>\n", argv[0]);
-    return 2;
-  }
-  models_root = argv[1];
+  if (!read_folder_arguments(argc, argv, "<models-folder>", (const char**[]){&models_root}, 1)) return 2;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(two_hundred_steps_halve_the_loss_on_llama),
       cmocka_unit_test(two_hundred_steps_halve_the_loss_on_gpt2),
