@@ -8,6 +8,7 @@
 #include "io/torch_tensors.h"
 #include "methods/factory.h"
 #include "util/errors.h"
+#include "util/json_reader.h"
 
 namespace sp::adapters {
 
@@ -26,13 +27,8 @@ std::unique_ptr<methods::SoftPromptMethod> load_peft_folder_once(const std::stri
   if (!io::is_directory(folder)) fail(ErrorKind::NotFound, "adapter folder not found: '" + folder + "'");
   const std::string config_path = io::join_path(folder, kPeftConfigFile);
   const std::string weights_path = io::join_path(folder, kPeftWeightsFile);
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(io::read_file(config_path));
-  } catch (const nlohmann::json::exception& error) {
-    fail(ErrorKind::Format, config_path + " is not valid JSON: " + error.what());
-  }
-  const methods::MethodConfig config = parse_peft_config(json, config_path, model);
+  const methods::MethodConfig config =
+      parse_peft_config(parse_json(io::read_file(config_path), config_path), config_path, model);
   // Sizes are checked against their bounds and the weights' declared shapes before anything is
   // allocated: the config alone could ask for any amount of memory.
   const auto expected = methods::check_config(config, model.config(), ErrorKind::Format, config_path);

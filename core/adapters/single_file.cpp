@@ -13,6 +13,7 @@
 #include "io/torch_tensors.h"
 #include "methods/factory.h"
 #include "util/errors.h"
+#include "util/json_reader.h"
 
 namespace sp::adapters {
 
@@ -76,12 +77,8 @@ nlohmann::json parse_record(const std::map<std::string, std::string>& metadata, 
                             const std::string& path) {
   auto it = metadata.find(key);
   if (it == metadata.end()) corrupt(path, std::string("the record ") + key + " is missing");
-  nlohmann::json record;
-  try {
-    record = nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception& error) {
-    corrupt(path, std::string("the record ") + key + " is not valid JSON: " + error.what());
-  }
+  // parse_json's message reads as corrupt()'s: "... is unusable: the record <key> is not valid JSON: ...".
+  nlohmann::json record = parse_json(it->second, "adapter file '" + path + "' is unusable: the record " + key);
   if (!record.is_object()) corrupt(path, std::string("the record ") + key + " is not a JSON object");
   return record;
 }
@@ -280,18 +277,18 @@ std::unique_ptr<methods::SoftPromptMethod> load_single_file(const std::string& p
   check_payload_tensors(header.tensors, expected, path);
   methods::check_fits_in_memory(expected, "adapter file '" + path + "'");
 
-  // The data now has a size the recorded method justifies: inflate it, and not a byte more.
-  std::string payload(payload_size, '\0');
-  auto* out = reinterpret_cast<unsigned char*>(&payload[0]);
-  std::memcpy(out, length_field, sizeof length_field);
-  std::memcpy(out + sizeof length_field, header_text.data(), header_size);
-  inflater.read(out + sizeof length_field + header_size, data_size);
+  // The data now has a size the recorded method justifies: inflate it, and not a byte more. The
+  // header parsed above already placed every tensor in it.
+  auto data = std::make_shared<std::string>(data_size, '\0');
+  inflater.read(reinterpret_cast<unsigned char*>(&(*data)[0]), data_size);
   inflater.expect_end();
 
-  auto content = io::SafetensorsFile::parse(std::move(payload), path);
   std::unique_ptr<methods::SoftPromptMethod> method = methods::create_method(config, model, /*loading=*/true);
   methods::NamedTensors values;
-  for (const auto& view : content->tensors()) values.emplace_back(view.name, io::tensor_from_view(view, content));
+  for (io::TensorView view : header.tensors) {
+    view.data = reinterpret_cast<const std::uint8_t*>(data->data()) + view.data_offset;
+    values.emplace_back(view.name, io::tensor_from_view(view, data));
+  }
   methods::load_parameters(*method, values, "adapter file '" + path + "'");
   return method;
 }

@@ -13,6 +13,7 @@
 
 #include "io/file_util.h"
 #include "util/errors.h"
+#include "util/shape_text.h"
 
 namespace sp::io {
 
@@ -30,12 +31,6 @@ std::uint64_t read_le64(const std::uint8_t* bytes) {
   std::uint64_t value = 0;
   for (int i = 7; i >= 0; --i) value = (value << 8) | bytes[i];
   return value;
-}
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
 }
 
 // Bytes a tensor of this shape and dtype occupies; Format error on negative dims or overflow.
@@ -141,16 +136,6 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& 
   file->mapping_ = mapping;
   file->mapping_size_ = file_size;
   file->index(static_cast<const std::uint8_t*>(mapping), file_size);
-  return file;
-}
-
-std::shared_ptr<const SafetensorsFile> SafetensorsFile::parse(std::string bytes, const std::string& name) {
-  if (bytes.size() < 8)
-    malformed(name, "content is " + std::to_string(bytes.size()) + " bytes, too short for the 8-byte header length");
-  std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
-  file->path_ = name;
-  file->owned_ = std::move(bytes);
-  file->index(reinterpret_cast<const std::uint8_t*>(file->owned_.data()), file->owned_.size());
   return file;
 }
 

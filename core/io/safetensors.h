@@ -49,9 +49,6 @@ class SafetensorsFile {
  public:
   // Maps and validates `path`. Throws NotFound, Io or Format (with the file name and the cause).
   static std::shared_ptr<const SafetensorsFile> open(const std::string& path);
-  // Validates safetensors content held in memory (e.g. inside another container); `name` is used in
-  // error messages in place of a path.
-  static std::shared_ptr<const SafetensorsFile> parse(std::string bytes, const std::string& name);
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
@@ -67,7 +64,6 @@ class SafetensorsFile {
   // Validates bytes_[0, size) and fills tensors_ and metadata_.
   void index(const std::uint8_t* bytes, std::uint64_t size);
   std::string path_;
-  std::string owned_;  // content of parse()d files
   void* mapping_ = nullptr;
   std::size_t mapping_size_ = 0;
   std::vector<TensorView> tensors_;
