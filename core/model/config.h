@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace sp::model {
 
@@ -50,9 +49,9 @@ struct ModelConfig {
   bool tie_word_embeddings = false;
   RopeConfig rope;
   // Sliding-window attention as transformers applies it: a query sees only the `sliding_window` most
-  // recent keys (itself included) on the layers marked in `sliding_layers`. 0 = no layer has one.
+  // recent keys (itself included), on every layer (mistral) or on those layer_types or
+  // max_window_layers mark (qwen2). 0 = no layer has one.
   int64_t sliding_window = 0;
-  std::vector<bool> sliding_layers;  // num_layers entries when sliding_window > 0
 };
 
 // Plausible upper bounds of the sizes a config.json may state (far above any released model of these

@@ -138,8 +138,7 @@ void read_llama(const JsonReader& reader, ModelConfig& config) {
 // attention_bias or mlp_bias say) and one sliding window on every layer (MistralModel ignores layer_types).
 void read_mistral(const JsonReader& reader, ModelConfig& config) {
   read_llama_like(reader, config, {4096 * 32, 8});
-  config.sliding_window = read_window(reader, 4096);
-  config.sliding_layers.assign(static_cast<std::size_t>(config.num_layers), config.sliding_window > 0);
+  config.sliding_window = read_window(reader, 4096);  // every layer
 }
 
 // Qwen2: a window only when use_sliding_window is true, and then only on the layers layer_types marks
@@ -150,7 +149,9 @@ void read_qwen2(const JsonReader& reader, ModelConfig& config) {
   config.attention_output_bias = false;
   const int64_t window = reader.boolean("use_sliding_window", false) ? read_window(reader, 4096) : 0;
   const int64_t max_window_layers = reader.integer("max_window_layers", 28);
-  config.sliding_layers.assign(static_cast<std::size_t>(config.num_layers), false);
+  // A window is refused wherever it would apply (Transformer::refuse_applying_window), so what
+  // matters is whether any layer has one.
+  bool any_sliding = false;
   if (const auto* types = reader.has("layer_types") ? &reader.array("layer_types") : nullptr) {
     if (static_cast<int64_t>(types->size()) != config.num_layers)
       reader.format_error("layer_types has " + std::to_string(types->size()) + " entries for " +
@@ -160,13 +161,11 @@ void read_qwen2(const JsonReader& reader, ModelConfig& config) {
       if (!type.is_string() || (type != "full_attention" && type != "sliding_attention"))
         reader.unsupported("layer_types entries must be \"full_attention\" or \"sliding_attention\", got " +
                            type.dump());
-      config.sliding_layers[i] = type == "sliding_attention";
+      any_sliding = any_sliding || type == "sliding_attention";
     }
   } else {
-    for (int64_t i = 0; i < config.num_layers; ++i) config.sliding_layers[i] = window > 0 && i >= max_window_layers;
+    any_sliding = window > 0 && max_window_layers < config.num_layers;  // layers max_window_layers.. slide
   }
-  bool any_sliding = false;
-  for (bool sliding : config.sliding_layers) any_sliding = any_sliding || sliding;
   if (any_sliding && window == 0)  // transformers raises at the first forward pass
     reader.format_error(
         "layer_types marks sliding_attention layers but no sliding_window is in effect "

@@ -62,15 +62,14 @@ class TransformerLoader {
     model->dtype_ = dtype_;
     config_ = &model->config_;
     store_ = io::WeightStore::open_folder(folder_);
-    const Family& family = *find_family(config_->model_type);  // parse_model_config refused unknown types
-    prefixes_ = checkpoint_prefixes(family);
-    names_ = family.model_names();
+    family_ = find_family(config_->model_type);  // parse_model_config refused unknown types
+    prefixes_ = checkpoint_prefixes(*family_);
+    names_ = family_->model_names();
 
     // First every weight's presence, shape and dtype against config.json, on meta tensors (which own
     // no memory), so that a config whose sizes contradict the files fails before anything is allocated.
     checking_ = true;
-    Transformer scratch;
-    scratch.config_ = model->config_;
+    Transformer scratch;  // receives the meta tensors; fill_weights reads only the loader's config
     fill_weights(scratch);
     checking_ = false;
     fill_weights(*model);
@@ -91,9 +90,8 @@ class TransformerLoader {
       model.final_norm_bias_ = weight(names_.final_norm_bias, {c.hidden_size}, false);
     model.lm_head_weight_ = c.tie_word_embeddings ? model.token_embedding_
                                                   : unprefixed_weight(names_.lm_head, {c.vocab_size, c.hidden_size});
-    const Family* family = find_family(c.model_type);
     for (int64_t layer = 0; layer < c.num_layers; ++layer)
-      model.layers_.push_back(load_layer(family->layer_names(layer, c)));
+      model.layers_.push_back(load_layer(family_->layer_names(layer, c)));
   }
 
   Transformer::Layer load_layer(const LayerWeightNames& n) {
@@ -188,6 +186,7 @@ class TransformerLoader {
   at::ScalarType dtype_;
   bool checking_ = false;  // the meta-tensor pass of load()
   const ModelConfig* config_ = nullptr;
+  const Family* family_ = nullptr;
   io::WeightStore store_;
   std::vector<std::string> prefixes_;
   ModelWeightNames names_;
@@ -255,10 +254,9 @@ at::Tensor Transformer::mlp(const Layer& layer, const at::Tensor& x) const {
 }
 
 // cos and sin of every position's rotation angles, (B, 1, S, head_dim) in the model dtype.
-std::pair<at::Tensor, at::Tensor> Transformer::rotary_cos_sin(const at::Tensor& positions) const {
+std::pair<at::Tensor, at::Tensor> Transformer::rotary_cos_sin(const at::Tensor& positions, int64_t seq_len) const {
   at::Tensor inv_freq = rope_inv_freq_;
   if (config_.rope.type == "dynamic") {
-    const int64_t seq_len = positions.max().item<int64_t>() + 1;  // transformers: max(position_ids) + 1
     if (seq_len > config_.max_position_embeddings)
       inv_freq = dynamic_rope_inverse_frequencies(config_, seq_len).to(device_);
   }
@@ -304,7 +302,11 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
   if (config_.position == PositionKind::Learned) {
     x = x + at::embedding(position_embedding_, positions);
   } else {
-    std::tie(cos, sin) = rotary_cos_sin(positions);
+    // transformers' dynamic rope length, max(position_ids) + 1: known on the host for the default
+    // positions, so only explicit ones cost a device read.
+    const int64_t seq_len =
+        inputs.position_ids.defined() && config_.rope.type == "dynamic" ? positions.max().item<int64_t>() + 1 : P + S;
+    std::tie(cos, sin) = rotary_cos_sin(positions, seq_len);
   }
 
   at::Tensor mask;

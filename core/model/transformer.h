@@ -72,7 +72,8 @@ class Transformer {
   at::Tensor attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                        const at::Tensor& mask, const KeyValuePrefix* prefix) const;
   at::Tensor mlp(const Layer& layer, const at::Tensor& x) const;
-  std::pair<at::Tensor, at::Tensor> rotary_cos_sin(const at::Tensor& positions) const;
+  // `seq_len`: max(positions) + 1, the length dynamic rope scales for.
+  std::pair<at::Tensor, at::Tensor> rotary_cos_sin(const at::Tensor& positions, int64_t seq_len) const;
   void refuse_applying_window(int64_t attended_positions) const;
 
   ModelConfig config_;
