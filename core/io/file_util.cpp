@@ -281,17 +281,25 @@ void carry_over(const std::string& from, const std::string& to, const std::vecto
 // written): the save falls back to writing each file atomically inside it.
 struct CannotSwap {};
 
+// Replaces `destination` (the entry `name` of `folder`) atomically: removes dead writers'
+// temporaries of that name, writes a new temporary beside it and renames it over. `shown` is the
+// path error messages name. The caller holds the folder's lock and flushes the folder.
+void replace_file(const std::string& folder, const std::string& name, const std::string& destination,
+                  const std::string& shown, const void* bytes, std::size_t size) {
+  remove_stale_temporaries(folder, name);
+  const std::string temporary = join_path(folder, temporary_name(name, "tmp", /*hidden=*/false));
+  write_new_file(temporary, bytes, size);
+  if (::rename(temporary.c_str(), destination.c_str()) != 0) {
+    const std::string reason = errno_text();
+    ::unlink(temporary.c_str());
+    fail(ErrorKind::Io, "cannot replace '" + shown + "': " + reason);
+  }
+}
+
 void write_files_in_place(const Target& target, const std::vector<FileToWrite>& files) {
   for (const FileToWrite& file : files) {
     const std::string path = join_path(target.path, file.name);
-    remove_stale_temporaries(target.path, file.name);
-    const std::string temporary = join_path(target.path, temporary_name(file.name, "tmp", /*hidden=*/false));
-    write_new_file(temporary, file.bytes.data(), file.bytes.size());
-    if (::rename(temporary.c_str(), path.c_str()) != 0) {
-      const std::string reason = errno_text();
-      ::unlink(temporary.c_str());
-      fail(ErrorKind::Io, "cannot replace '" + path + "': " + reason);
-    }
+    replace_file(target.path, file.name, path, path, file.bytes.data(), file.bytes.size());
   }
   flush_folder(target.path);
 }
@@ -384,14 +392,7 @@ std::string read_file(const std::string& path) {
 void write_file_atomically(const std::string& path, const void* bytes, std::size_t size) {
   const Target target = target_of(path, /*follow_symlink=*/false);
   ParentLock lock(target.parent);
-  remove_stale_temporaries(target.parent, target.name);
-  const std::string temporary = join_path(target.parent, temporary_name(target.name, "tmp", /*hidden=*/false));
-  write_new_file(temporary, bytes, size);
-  if (::rename(temporary.c_str(), target.path.c_str()) != 0) {
-    std::string reason = errno_text();
-    ::unlink(temporary.c_str());
-    fail(ErrorKind::Io, "cannot replace '" + path + "': " + reason);
-  }
+  replace_file(target.parent, target.name, target.path, path, bytes, size);
   flush_folder(target.parent);  // makes the rename itself durable
 }
 
