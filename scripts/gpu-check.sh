@@ -22,6 +22,8 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-gpu
 python=${SP_PYTHON:-$([ -x "$root/.venv/bin/python" ] && echo "$root/.venv/bin/python" || echo python3)}
+# An absolute path: CMake keeps SP_PYTHON as a file path and the tests run it from their own folder.
+python=$(command -v "$python") || { echo "gpu-check: no Python at ${SP_PYTHON:-python3}" >&2; exit 1; }
 check_start=$(date +%s)
 declare -a rows=()
 row() { rows+=("$(printf '%-46s %s' "$1" "$2")"); }

@@ -478,7 +478,10 @@ static void the_gradient_of_an_update_is_the_mean_over_its_micro_batches(void** 
       &info, model_intermediate_size(test_path(folder, sizeof folder, models_root, "llama"), &info), SEQ + 3, 0.0);
   const double n = conformance_gradient_length(forward, &info, 3);
   ASSERT_CONFORMS("accumulated gradient vs mean of micro-batch gradients", g[2], mean, count, n);
-  assert_true(max_abs_diff(g[2], sum, count) > 10 * conformance_bound(mean, count, n)); /* not the sum */
+  /* Not the sum: the sum lies |mean| away from the mean, so the accumulated gradient must be much
+   * nearer the mean than the sum (a dtype-independent check; in bfloat16 the rule's bound can exceed
+   * |mean| itself). */
+  assert_true(max_abs_diff(g[2], mean, count) < 0.25 * max_abs_diff(g[2], sum, count));
   printf("    grad_norm reported %.6g, norm of the mean gradient %.6g\n", (double)result.grad_norm, sqrt(squared_norm));
   assert_true(fabs(result.grad_norm - sqrt(squared_norm)) <= 1e-5 * sqrt(squared_norm));
   for (int i = 0; i < 3; ++i) {

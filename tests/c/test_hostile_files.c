@@ -127,7 +127,7 @@ static void write_source(size_t index, char* folder, size_t folder_size, char* f
 }
 
 static buf read_or_fail(const char* path) {
-  buf b;
+  buf b = {0};
   if (!read_file(path, &b)) fail_msg("cannot read %s", path);
   return b;
 }
