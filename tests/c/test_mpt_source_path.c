@@ -76,7 +76,8 @@ static void assert_records_source_file(sp_adapter* adapter, const char* folder, 
 static void every_form_of_the_source_is_recorded_as_its_file(void** state) {
   (void)state;
   sp_model* model = load_test_model(models_root, "llama");
-  char sources[900], source_folder[1000], source_file[PATH_MAX], target[1000], cwd[PATH_MAX]; /* realpath writes up to PATH_MAX */
+  char sources[900], source_folder[1000], source_file[PATH_MAX], target[1000],
+      cwd[PATH_MAX]; /* realpath writes up to PATH_MAX */
   snprintf(sources, sizeof sources, "%s/sources", out_root);
   make_dirs(sources);
   snprintf(source_folder, sizeof source_folder, "%s/mpt3", sources);
