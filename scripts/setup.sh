@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything softprompt needs, on Debian 12 as root (or with sudo):
-#   - Debian packages: compilers, CMake, clang-format, cmocka, zlib, nlohmann-json, Python with venv, and the
+#   - Debian packages: compilers, CMake, clang-format, cmocka, zlib, nlohmann-json, Oniguruma and utf8proc (the
+#     tokenizer's regular expressions and Unicode tables), Python with venv, and the
 #     binding toolchains: SWIG, a JDK with JUnit 4, Go, Mono with NUnit;
 #   - a project-local virtual environment (.venv, or $SP_VENV) holding the `torch` wheel, whose
-#     LibTorch the build uses, and the test-only tools (transformers, peft, safetensors).
+#     LibTorch the build uses, and the test-only tools (transformers, peft, tokenizers, gguf, and the packages
+#     the tokenizer conformance suite takes its corpus and pretrained vocabularies from).
 # Versions are pinned in scripts/python-requirements.txt. Running it again on a machine that has
 # everything checks and returns in seconds.
 set -euo pipefail
@@ -13,6 +15,7 @@ venv=${SP_VENV:-$root/.venv}
 requirements=$root/scripts/python-requirements.txt
 
 packages=(build-essential cmake pkg-config git clang-format libcmocka-dev zlib1g-dev nlohmann-json3-dev
+          libonig-dev libutf8proc-dev
           python3 python3-venv python3-pip
           swig default-jdk-headless junit4 golang-go mono-devel nunit-console libnunit-cil-dev)
 

@@ -188,6 +188,107 @@ SP_API sp_model_info sp_model_info_init(void) SP_NOEXCEPT;
 SP_API sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) SP_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------------
+ * Tokenizers
+ *
+ * Text to token ids and back, in-process, with the same ids as Hugging Face `tokenizers` for the
+ * same tokenizer.json: BPE (byte-level as GPT-2, LLaMA-3, Qwen2; SentencePiece-style with
+ * byte_fallback as LLaMA-2 and Mistral), WordPiece (BERT) and Unigram (T5), with the normalizers,
+ * pre-tokenizers, post-processors, decoders and added tokens those files use. A component the
+ * library does not know is refused with SP_ERR_UNSUPPORTED naming it, never skipped.
+ *
+ * A tokenizer is immutable: any number of threads may use one tokenizer at the same time.
+ *
+ * Text is UTF-8 given with its size in bytes (it may contain NUL bytes). Text that is not valid
+ * UTF-8 (a stray or missing continuation byte, an overlong form, an encoded surrogate, a value
+ * above U+10FFFF) is refused with SP_ERR_INVALID_ARGUMENT, and the message gives the byte offset
+ * of the first invalid byte; nothing is replaced silently. Decoded text is always valid UTF-8:
+ * where the decoded bytes are not (a byte-level token sequence cut inside a character), each
+ * invalid part becomes U+FFFD, as `tokenizers` does.
+ *
+ * Outputs go to caller buffers. Each output function takes the buffer's capacity and reports the
+ * full size of the result through *count or *size. When the buffer is too small (a NULL buffer
+ * with capacity 0 included), it returns SP_ERR_BUFFER_TOO_SMALL, sets the size, and writes
+ * nothing: call once to learn the size, allocate, call again.
+ *
+ * The tokenizer.json settings "truncation" and "padding" are not applied: encode returns every
+ * id of the text (as transformers' tokenizers do unless a call asks for truncation); the caller
+ * decides lengths.
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct sp_tokenizer sp_tokenizer;
+
+/* Opens a tokenizer from a tokenizer.json file, or from a folder that holds one. In a folder, the
+ * special tokens (bos, eos, pad, unk) are read from tokenizer_config.json, special_tokens_map.json,
+ * generation_config.json and config.json, in that order of precedence, where present.
+ *   out   receives the new tokenizer; free it with sp_tokenizer_free.
+ *   path  a tokenizer.json file or a folder; copied.
+ * Errors: SP_ERR_NOT_FOUND (no such file, or a folder without tokenizer.json), SP_ERR_FORMAT
+ * (malformed JSON or a malformed component, named), SP_ERR_UNSUPPORTED (an unknown component
+ * type or option, named), SP_ERR_IO. */
+SP_API sp_status sp_tokenizer_load(sp_tokenizer** out, const char* path) SP_NOEXCEPT;
+
+/* The tokenizer of a model whose folder holds tokenizer.json (read when the model was loaded).
+ * The new handle is the caller's, to free with sp_tokenizer_free; it does not keep the model
+ * alive and stays usable after the model is freed.
+ * Errors: SP_ERR_NOT_FOUND when the model's folder had no tokenizer.json. */
+SP_API sp_status sp_model_tokenizer(sp_tokenizer** out, const sp_model* model) SP_NOEXCEPT;
+
+/* Releases the tokenizer. NULL is ignored. */
+SP_API void sp_tokenizer_free(sp_tokenizer* tokenizer) SP_NOEXCEPT;
+
+/* Encodes text to ids.
+ *   text, text_size     UTF-8 bytes (text may be NULL when text_size is 0); borrowed.
+ *   add_special_tokens  1: the post-processor's special tokens are added (e.g. BERT's [CLS] and
+ *                       [SEP], LLaMA's <s>), as `tokenizers` encode(text) does by default;
+ *                       0: the ids of the text alone. Other values: SP_ERR_INVALID_ARGUMENT.
+ *   ids, capacity       the output buffer and its length in ids.
+ *   count               receives the number of ids of the result.
+ * Errors: SP_ERR_INVALID_ARGUMENT (invalid UTF-8, with its byte offset), SP_ERR_BUFFER_TOO_SMALL
+ * (*count set). */
+SP_API sp_status sp_tokenizer_encode(const sp_tokenizer* tokenizer, const char* text, size_t text_size,
+                                     int32_t add_special_tokens, int32_t* ids, size_t capacity,
+                                     size_t* count) SP_NOEXCEPT;
+
+/* Decodes ids to UTF-8 text, through the tokenizer's decoder (as `tokenizers` decode does).
+ *   ids, count           the ids (ids may be NULL when count is 0); borrowed.
+ *   skip_special_tokens  1: special tokens (added tokens marked special) are left out; 0: kept.
+ *   text, capacity       the output buffer and its size in bytes. The result is followed by a NUL
+ *                        byte, so capacity must be at least *size + 1.
+ *   size                 receives the size of the text in bytes, without the NUL.
+ * Errors: SP_ERR_OUT_OF_RANGE (an id the vocabulary does not have, with its position),
+ * SP_ERR_BUFFER_TOO_SMALL (*size set). */
+SP_API sp_status sp_tokenizer_decode(const sp_tokenizer* tokenizer, const int32_t* ids, size_t count,
+                                     int32_t skip_special_tokens, char* text, size_t capacity,
+                                     size_t* size) SP_NOEXCEPT;
+
+/* The vocabulary string of one id (e.g. "Ġworld" in a byte-level vocabulary, "##ing" in
+ * WordPiece, an added token's content), NUL-terminated like sp_tokenizer_decode's text.
+ * Errors: SP_ERR_OUT_OF_RANGE, SP_ERR_BUFFER_TOO_SMALL (*size set). */
+SP_API sp_status sp_tokenizer_id_to_token(const sp_tokenizer* tokenizer, int32_t id, char* text, size_t capacity,
+                                          size_t* size) SP_NOEXCEPT;
+
+/* The id of a vocabulary string (an added token's content included), given with its size.
+ * Errors: SP_ERR_NOT_FOUND when the vocabulary has no such token. */
+SP_API sp_status sp_tokenizer_token_to_id(const sp_tokenizer* tokenizer, const char* token, size_t token_size,
+                                          int32_t* id) SP_NOEXCEPT;
+
+typedef struct sp_tokenizer_info {
+  size_t struct_size; /* sizeof(sp_tokenizer_info); set by sp_tokenizer_info_init */
+  int64_t vocab_size; /* ids run from 0 to vocab_size - 1, added tokens included (as `tokenizers`
+                         get_vocab_size(with_added_tokens=True)); some ids below it may be unused */
+  int32_t bos_id;     /* -1 when the tokenizer has none */
+  int32_t eos_id;     /* the first one when generation_config.json lists several; -1 when none */
+  int32_t pad_id;     /* -1 when none */
+  int32_t unk_id;     /* -1 when none */
+} sp_tokenizer_info;
+
+/* An sp_tokenizer_info with struct_size set, the ids -1 and everything else zero. */
+SP_API sp_tokenizer_info sp_tokenizer_info_init(void) SP_NOEXCEPT;
+
+/* Fills *info (up to info->struct_size bytes; start from sp_tokenizer_info_init()). */
+SP_API sp_status sp_tokenizer_get_info(const sp_tokenizer* tokenizer, sp_tokenizer_info* info) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
  * Batches and forward passes
  * --------------------------------------------------------------------------------------------- */
 
