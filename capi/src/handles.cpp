@@ -22,6 +22,8 @@ const char* kind_name(HandleKind kind) {
       return "sp_adapter";
     case HandleKind::Trainer:
       return "sp_trainer";
+    case HandleKind::Tokenizer:
+      return "sp_tokenizer";
   }
   return "handle";
 }
@@ -59,6 +61,9 @@ std::shared_ptr<engine::Adapter> checked(const sp_adapter* handle, const char* n
 }
 std::shared_ptr<engine::Trainer> checked(const sp_trainer* handle, const char* name) {
   return acquire<sp_trainer, engine::Trainer>(handle, HandleKind::Trainer, name);
+}
+std::shared_ptr<const tok::Tokenizer> checked(const sp_tokenizer* handle, const char* name) {
+  return acquire<sp_tokenizer, const tok::Tokenizer>(handle, HandleKind::Tokenizer, name);
 }
 
 }  // namespace sp::capi

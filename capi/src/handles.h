@@ -22,10 +22,13 @@ struct sp_adapter {
 struct sp_trainer {
   std::shared_ptr<sp::engine::Trainer> object;
 };
+struct sp_tokenizer {
+  std::shared_ptr<const sp::tok::Tokenizer> object;
+};
 
 namespace sp::capi {
 
-enum class HandleKind { Model, Adapter, Trainer };
+enum class HandleKind { Model, Adapter, Trainer, Tokenizer };
 
 void register_handle(const void* handle, HandleKind kind);
 // Removes the handle; false when it was not registered (never created, or already freed).
@@ -37,6 +40,7 @@ bool unregister_handle(const void* handle, HandleKind kind);
 std::shared_ptr<engine::Model> checked(const sp_model* handle, const char* name);
 std::shared_ptr<engine::Adapter> checked(const sp_adapter* handle, const char* name);
 std::shared_ptr<engine::Trainer> checked(const sp_trainer* handle, const char* name);
+std::shared_ptr<const tok::Tokenizer> checked(const sp_tokenizer* handle, const char* name);
 
 // Wraps a new engine object in a registered handle and hands it to the caller through *out.
 template <class Handle, class Object>

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "adapters/peft_folder.h"
 #include "adapters/single_file.h"
@@ -20,6 +21,8 @@ namespace sp::engine {
 
 struct Model::Impl {
   std::shared_ptr<const model::Transformer> transformer;
+  std::shared_ptr<const tok::Tokenizer> tokenizer;
+  std::optional<Error> tokenizer_error;  // why the folder's tokenizer.json could not be read
 };
 
 struct Adapter::Impl {
@@ -172,8 +175,18 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const sp_model_par
     model->info_ = {c.model_type, c.vocab_size,   c.hidden_size, c.num_layers,
                     c.num_heads,  c.num_kv_heads, c.head_dim,    c.max_position_embeddings};
     model->allow_tf32_ = params.allow_tf32 != 0;
+    try {
+      model->impl_->tokenizer = tok::Tokenizer::load(folder);
+    } catch (const Error& error) {
+      model->impl_->tokenizer_error = error;
+    }
     return model;
   });
+}
+
+std::shared_ptr<const tok::Tokenizer> Model::tokenizer() const {
+  if (impl_->tokenizer_error) throw *impl_->tokenizer_error;
+  return impl_->tokenizer;
 }
 
 void Model::use_precision() const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "softprompt/softprompt.h"
+#include "tokenizer/tokenizer.h"
 
 namespace sp::engine {
 
@@ -56,6 +57,10 @@ class Model {
   // `out` holds out_count floats; BufferTooSmall when that is less than logits_count.
   void logits(const HostBatch& batch, sp_logits_mode mode, float* out, std::size_t out_count) const;
   Evaluation evaluate(const HostBatch& batch) const;
+  // The tokenizer of the model's folder (its tokenizer.json, read at load). NotFound when the
+  // folder has none; the load's own error (Format, Unsupported...) when it could not be read, so
+  // that a model stays usable for ids even when its tokenizer is not.
+  std::shared_ptr<const tok::Tokenizer> tokenizer() const;
 
  private:
   friend class Adapter;
