@@ -242,7 +242,8 @@ std::shared_ptr<Adapter> Adapter::create(std::shared_ptr<const Model> model, con
   return translated([&] {
     const model::Transformer& transformer = *model->impl_->transformer;
     auto impl = std::make_unique<Impl>();
-    impl->method = methods::create_method(methods::config_from_params(params, transformer.config()), transformer);
+    const methods::ParamsContext context{transformer.config(), [&model] { return model->tokenizer(); }};
+    impl->method = methods::create_method(methods::config_from_params(params, context), transformer);
     return wrap(std::move(model), std::move(impl));
   });
 }

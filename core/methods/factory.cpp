@@ -18,12 +18,18 @@ void check_prediction(const SoftPromptMethod& method, const std::vector<Expected
 }
 }  // namespace
 
-MethodConfig config_from_params(const sp_adapter_params& params, const model::ModelConfig& model) {
+MethodConfig config_from_params(const sp_adapter_params& params, const ParamsContext& context) {
   MethodConfig config;
   config.num_virtual_tokens = params.num_virtual_tokens;
   config.seed = params.seed;
-  method_row(params.method).read_params(params, model, config);
+  method_row(params.method).read_params(params, context, config);
   return config;
+}
+
+MethodConfig config_from_params(const sp_adapter_params& params, const model::ModelConfig& model) {
+  return config_from_params(params, ParamsContext{model, []() -> std::shared_ptr<const tok::Tokenizer> {
+                                                    fail(ErrorKind::NotFound, "this model has no tokenizer");
+                                                  }});
 }
 
 std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model::ModelConfig& model, ErrorKind kind,

@@ -6,12 +6,15 @@
 
 #include "methods/method.h"
 #include "methods/parameter_shapes.h"
+#include "methods/registry.h"
 #include "softprompt/softprompt.h"
 
 namespace sp::methods {
 
 // A configuration from the public parameters: the shared fields, then the method's own through its
 // row (InvalidArgument or OutOfRange for a request its method cannot honour). Not yet validated.
+MethodConfig config_from_params(const sp_adapter_params& params, const ParamsContext& context);
+// For a model without a tokenizer (an init_text needing one fails with NotFound).
 MethodConfig config_from_params(const sp_adapter_params& params, const model::ModelConfig& model);
 
 // Checks a configuration without allocating anything: the shared and the method's rules and

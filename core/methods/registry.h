@@ -8,6 +8,7 @@
 // sp_method value (with any new sp_adapter_params fields) in softprompt.h.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,6 +20,7 @@
 #include "model/config.h"
 #include "model/transformer.h"
 #include "softprompt/softprompt.h"
+#include "tokenizer/tokenizer.h"
 #include "util/errors.h"
 #include "util/json_reader.h"
 
@@ -46,14 +48,22 @@ struct PeftGeometry {
   bool per_layer;
 };
 
+// What a method reads sp_adapter_params against: the model's configuration, and the tokenizer a
+// TEXT init from init_text needs, fetched only then (it throws the model's reason when the model
+// has none: no tokenizer.json, or one that could not be read).
+struct ParamsContext {
+  const model::ModelConfig& model;
+  std::function<std::shared_ptr<const tok::Tokenizer>()> tokenizer;
+};
+
 struct MethodRow {
   sp_method method;
   const char* peft_type;  // PEFT's PeftType name, e.g. "PROMPT_TUNING"
   PeftGeometry (*peft_geometry)(const model::ModelConfig& model);
   // Emplaces the method's settings from the public parameters (other methods' fields are ignored).
   // Requests the struct can express but the method cannot honour (an init mode it lacks, TEXT
-  // without ids, ids outside the vocabulary) fail with InvalidArgument or OutOfRange.
-  void (*read_params)(const sp_adapter_params& params, const model::ModelConfig& model, MethodConfig& config);
+  // without ids or text, ids outside the vocabulary) fail with InvalidArgument or OutOfRange.
+  void (*read_params)(const sp_adapter_params& params, const ParamsContext& context, MethodConfig& config);
   // The settings' own rules and bounds, for requests and files alike.
   void (*validate)(const MethodConfig& config, const SettingsCheck& check);
   // The method's own keys of adapter_config.json, both ways. `model_folder` is the base model's

@@ -367,7 +367,7 @@ typedef enum sp_method {
 typedef enum sp_prompt_init {
   SP_INIT_RANDOM = 0,               /* N(0, 1) */
   SP_INIT_SAMPLE_VOCAB = 1,         /* prompt tuning: embeddings of ids drawn uniformly from the vocabulary */
-  SP_INIT_TEXT = 2,                 /* prompt tuning, MPT: embeddings of init_token_ids, cut or repeated */
+  SP_INIT_TEXT = 2,                 /* prompt tuning, MPT: embeddings of init_token_ids or init_text */
   SP_INIT_AVERAGE_SOURCE_TASKS = 3, /* MPT: source table, task factors averaged over the source tasks */
   SP_INIT_EXACT_SOURCE_TASK = 4,    /* MPT: source table and the factors of source_task */
   SP_INIT_ONLY_SOURCE_SHARED = 5    /* MPT: source table; factors random */
@@ -381,14 +381,19 @@ typedef enum sp_encoder_type { SP_ENCODER_MLP = 0, SP_ENCODER_LSTM = 1 } sp_enco
  * beside it, and a method ignores (and does not check) the fields of the others. Enum fields must
  * hold enum values, and an array pointer may be NULL only with a zero count. */
 typedef struct sp_adapter_params {
-  size_t struct_size;            /* sizeof(sp_adapter_params) */
-  sp_method method;              /* default SP_METHOD_PROMPT_TUNING */
-  int32_t num_virtual_tokens;    /* > 0; default 20 */
-  sp_prompt_init init;           /* default SP_INIT_RANDOM */
-  const int32_t* init_token_ids; /* SP_INIT_TEXT: the tokenised init text; borrowed during the call */
+  size_t struct_size;         /* sizeof(sp_adapter_params) */
+  sp_method method;           /* default SP_METHOD_PROMPT_TUNING */
+  int32_t num_virtual_tokens; /* > 0; default 20 */
+  sp_prompt_init init;        /* default SP_INIT_RANDOM */
+  /* SP_INIT_TEXT starts from the embeddings of these ids (cut or repeated to num_virtual_tokens,
+   * as PEFT does): init_token_ids when given, otherwise the ids of init_text, encoded as PEFT
+   * encodes prompt_tuning_init_text (tokenizer(init_text)["input_ids"]: special tokens included)
+   * with the tokenizer that tokenizer_name_or_path names when it is a local file or folder, else
+   * with the model's own (its folder's tokenizer.json; SP_ERR_NOT_FOUND when it has none). */
+  const int32_t* init_token_ids; /* borrowed during the call */
   size_t num_init_token_ids;
-  const char* init_text;              /* optional; only recorded in adapter_config.json */
-  const char* tokenizer_name_or_path; /* optional; only recorded in adapter_config.json */
+  const char* init_text;              /* UTF-8; recorded in adapter_config.json */
+  const char* tokenizer_name_or_path; /* recorded in adapter_config.json (default: the model folder) */
   uint64_t seed;                      /* random draws; same seed as torch.manual_seed gives PEFT's values.
                                          As in PyTorch's CPU generator, only the low 32 bits matter. */
   /* Appended in 0.2: prefix tuning and P-tuning. */

@@ -6,9 +6,9 @@
 namespace sp::methods {
 
 namespace {
-void read_params(const sp_adapter_params& params, const model::ModelConfig& model, MethodConfig& config) {
+void read_params(const sp_adapter_params& params, const ParamsContext& context, MethodConfig& config) {
   MultitaskPromptTuningSettings settings;
-  settings.prompt = read_prompt_params(params, model);
+  settings.prompt = read_prompt_params(params, context);
   settings.num_tasks = params.num_tasks;
   settings.num_ranks = params.num_ranks;
   if (params.source_adapter) settings.source_adapter = params.source_adapter;

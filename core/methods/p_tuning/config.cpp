@@ -7,7 +7,7 @@ namespace sp::methods {
 namespace {
 const char* encoder_type_name(sp_encoder_type type) { return type == SP_ENCODER_LSTM ? "LSTM" : "MLP"; }
 
-void read_params(const sp_adapter_params& params, const model::ModelConfig&, MethodConfig& config) {
+void read_params(const sp_adapter_params& params, const ParamsContext&, MethodConfig& config) {
   require_random_init(params, kPTuningRow.peft_type);
   PTuningSettings settings;
   settings.encoder_type = params.encoder_type;

@@ -5,7 +5,7 @@
 namespace sp::methods {
 
 namespace {
-void read_params(const sp_adapter_params& params, const model::ModelConfig&, MethodConfig& config) {
+void read_params(const sp_adapter_params& params, const ParamsContext&, MethodConfig& config) {
   require_random_init(params, kPrefixTuningRow.peft_type);
   PrefixTuningSettings settings;
   settings.prefix_projection = params.prefix_projection != 0;

@@ -1,5 +1,7 @@
 #include "methods/prompt_tuning/config.h"
 
+#include <sys/stat.h>
+
 #include "methods/prompt_tuning/prompt_tuning.h"
 
 namespace sp::methods {
@@ -12,8 +14,8 @@ constexpr sp_prompt_init kInits[] = {SP_INIT_RANDOM,
                                      SP_INIT_EXACT_SOURCE_TASK,
                                      SP_INIT_ONLY_SOURCE_SHARED};
 
-void read_params(const sp_adapter_params& params, const model::ModelConfig& model, MethodConfig& config) {
-  config.settings = read_prompt_params(params, model);
+void read_params(const sp_adapter_params& params, const ParamsContext& context, MethodConfig& config) {
+  config.settings = read_prompt_params(params, context);
 }
 
 void validate(const MethodConfig& config, const SettingsCheck& check) {
@@ -65,23 +67,50 @@ bool is_source_init(sp_prompt_init init) {
          init == SP_INIT_ONLY_SOURCE_SHARED;
 }
 
-PromptTuningSettings read_prompt_params(const sp_adapter_params& params, const model::ModelConfig& model) {
+namespace {
+// The ids PEFT initialises from: tokenizer(prompt_tuning_init_text)["input_ids"], special tokens
+// included. The tokenizer is the one tokenizer_name_or_path names when that is a local file or
+// folder, otherwise the model's own.
+std::vector<int32_t> tokenize_init_text(const PromptTuningSettings& settings, const ParamsContext& context) {
+  std::shared_ptr<const tok::Tokenizer> tokenizer;
+  try {
+    struct stat info {};
+    if (!settings.tokenizer_name_or_path.empty() && ::stat(settings.tokenizer_name_or_path.c_str(), &info) == 0)
+      tokenizer = tok::Tokenizer::load(settings.tokenizer_name_or_path);
+    else
+      tokenizer = context.tokenizer();
+    return tokenizer->encode(settings.init_text, true);
+  } catch (const Error& error) {
+    fail(error.kind(), "SP_INIT_TEXT from params->init_text: " + std::string(error.what()));
+  }
+}
+}  // namespace
+
+PromptTuningSettings read_prompt_params(const sp_adapter_params& params, const ParamsContext& context) {
   PromptTuningSettings settings;
   settings.init = params.init;
-  if (params.init == SP_INIT_TEXT) {
-    if (params.init_token_ids == nullptr || params.num_init_token_ids == 0)
-      fail(ErrorKind::InvalidArgument,
-           "SP_INIT_TEXT needs params->init_token_ids and a positive params->num_init_token_ids");
-    for (size_t i = 0; i < params.num_init_token_ids; ++i) {
-      const int32_t id = params.init_token_ids[i];
-      if (id < 0 || id >= model.vocab_size)
-        fail(ErrorKind::OutOfRange, "init_token_ids[" + std::to_string(i) + "] = " + std::to_string(id) +
-                                        " is outside the vocabulary [0, " + std::to_string(model.vocab_size) + ")");
-      settings.init_token_ids.push_back(id);
-    }
-  }
   if (params.init_text) settings.init_text = params.init_text;
   if (params.tokenizer_name_or_path) settings.tokenizer_name_or_path = params.tokenizer_name_or_path;
+  if (params.init != SP_INIT_TEXT) return settings;
+  std::vector<int32_t> ids;
+  const char* source = "init_token_ids";
+  if (params.init_token_ids != nullptr && params.num_init_token_ids > 0) {
+    ids.assign(params.init_token_ids, params.init_token_ids + params.num_init_token_ids);
+  } else if (!settings.init_text.empty()) {
+    ids = tokenize_init_text(settings, context);
+    source = "the ids of init_text";
+    if (ids.empty()) fail(ErrorKind::InvalidArgument, "SP_INIT_TEXT: params->init_text encodes to no ids");
+  } else {
+    fail(ErrorKind::InvalidArgument,
+         "SP_INIT_TEXT needs params->init_token_ids (with a positive params->num_init_token_ids) or params->init_text");
+  }
+  const int64_t vocab_size = context.model.vocab_size;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0 || ids[i] >= vocab_size)
+      fail(ErrorKind::OutOfRange, std::string(source) + "[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
+                                      " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
+    settings.init_token_ids.push_back(ids[i]);
+  }
   return settings;
 }
 

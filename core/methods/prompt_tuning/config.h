@@ -17,7 +17,7 @@ const char* prompt_init_name(sp_prompt_init init);
 bool is_source_init(sp_prompt_init init);
 
 // init, TEXT ids (required with TEXT, each inside the vocabulary), init text, tokenizer name.
-PromptTuningSettings read_prompt_params(const sp_adapter_params& params, const model::ModelConfig& model);
+PromptTuningSettings read_prompt_params(const sp_adapter_params& params, const ParamsContext& context);
 // prompt_tuning_init and its text and tokenizer keys, both ways.
 void write_prompt_peft(const PromptTuningSettings& settings, const std::string& model_folder, nlohmann::json& json);
 PromptTuningSettings read_prompt_peft(const JsonReader& json);
