@@ -39,7 +39,8 @@ void apply_behavior(std::vector<Segment>& segments, Behavior behavior) {
     case Behavior::MergedWithPrevious: {
       size_t kept = 0;
       bool previous_match = false;
-      for (const Segment& segment : segments) {
+      for (size_t i = 0; i < segments.size(); ++i) {
+        const Segment segment = segments[i];  // a copy: the slot may be rewritten below
         const bool merge =
             behavior == Behavior::Contiguous ? segment.flag == previous_match : segment.flag && !previous_match;
         if (merge && kept > 0) {
