@@ -13,6 +13,11 @@
  *   (const int32_t* INPUT, size_t INPUT_COUNT)   -> int[] / int[] / []int32      (may be null/nil: count 0)
  *   (float* OUTPUT, size_t OUTPUT_COUNT)         -> float[] / float[] / []float32 (filled in place)
  *   (int64_t* OUTPUT, size_t OUTPUT_COUNT)       -> long[] / long[] / []int64     (filled in place)
+ *   (int32_t* OUTPUT, size_t OUTPUT_COUNT)       -> int[] / int[] / []int32       (filled in place)
+ *   (const char* BYTES, size_t BYTES_COUNT)      -> byte[] / byte[] / string      (text with its size;
+ *                                                   Java and C# encode to UTF-8 in the public class, Go
+ *                                                   passes its string's bytes as they are)
+ *   (char* BYTES_OUT, size_t BYTES_OUT_COUNT)    -> byte[] / byte[] / []byte      (filled in place)
  *   const char* arguments                         -> String / string / string (UTF-8)
  *   const char* results                           -> String / string / string (UTF-8, copied)
  * The idiomatic classes (Model, Adapter, Trainer, exceptions or errors) are hand-written beside
@@ -49,6 +54,12 @@
   (float* rows_out, size_t rows_count)
 };
 %apply (int64_t* OUTPUT, size_t OUTPUT_COUNT) { (int64_t* dims_out, size_t dims_count) };
+%apply (int32_t* OUTPUT, size_t OUTPUT_COUNT) { (int32_t* ids_out, size_t ids_count) };
+%apply (const char* BYTES, size_t BYTES_COUNT) {
+  (const char* text, size_t text_size),
+  (const char* token, size_t token_size)
+};
+%apply (char* BYTES_OUT, size_t BYTES_OUT_COUNT) { (char* text_out, size_t text_count) };
 
 /* Opaque handles: empty structs give each language a pointer-holding class or type. They are
  * created and freed only through the library (spb_*_create, sp_*_free), never by SWIG. */
@@ -58,9 +69,12 @@
 %nodefaultdtor sp_adapter;
 %nodefaultctor sp_trainer;
 %nodefaultdtor sp_trainer;
+%nodefaultctor sp_tokenizer;
+%nodefaultdtor sp_tokenizer;
 struct sp_model {};
 struct sp_adapter {};
 struct sp_trainer {};
+struct sp_tokenizer {};
 
 /* The C ABI calls whose pointer-heavy signatures the spb_* layer replaces. */
 %ignore sp_model_create;
@@ -81,10 +95,18 @@ struct sp_trainer {};
 %ignore sp_trainer_get_gradient;
 %ignore sp_model_get_info;
 %ignore sp_adapter_get_info;
+%ignore sp_tokenizer_load;
+%ignore sp_model_tokenizer;
+%ignore sp_tokenizer_encode;
+%ignore sp_tokenizer_decode;
+%ignore sp_tokenizer_id_to_token;
+%ignore sp_tokenizer_token_to_id;
+%ignore sp_tokenizer_get_info;
 /* The result-struct initialisers are used inside the spb_* layer; the languages never see the raw
  * structs they return. */
 %ignore sp_model_info_init;
 %ignore sp_adapter_info_init;
+%ignore sp_tokenizer_info_init;
 %ignore sp_train_result_init;
 %ignore sp_batch;
 %ignore sp_batch_init;
@@ -195,6 +217,69 @@ sp_status spb_adapter_get_parameter(const sp_adapter* adapter, const char* name,
 
 sp_status spb_trainer_get_gradient(const sp_trainer* trainer, const char* name, float* out, size_t out_count) {
   return sp_trainer_get_gradient(trainer, name, out, out_count);
+}
+
+/* ---- Tokenizers. The output functions return the full size of their result, or -1 on failure.
+ * The result was written only when it fits: ids when the count is <= ids_count, text when its
+ * size is < text_count (the C call writes a NUL after it). Otherwise the status is
+ * SP_ERR_BUFFER_TOO_SMALL, nothing was written, and the caller calls again with a buffer of the
+ * returned size (+ 1 byte for text). So one call suffices whenever the caller's first guess is
+ * large enough, and at most two are ever needed. Flags are 1 or 0 (the bindings pass booleans). */
+
+sp_tokenizer* spb_tokenizer_load(const char* path) {
+  sp_tokenizer* tokenizer = NULL;
+  sp_tokenizer_load(&tokenizer, path);
+  return tokenizer;
+}
+
+sp_tokenizer* spb_model_tokenizer(const sp_model* model) {
+  sp_tokenizer* tokenizer = NULL;
+  sp_model_tokenizer(&tokenizer, model);
+  return tokenizer;
+}
+
+/* struct_size is 0 in the result on failure. */
+sp_tokenizer_info spb_tokenizer_info(const sp_tokenizer* tokenizer) {
+  sp_tokenizer_info info = sp_tokenizer_info_init();
+  if (sp_tokenizer_get_info(tokenizer, &info) != SP_OK) info.struct_size = 0;
+  return info;
+}
+
+%}
+
+/* Not wrapped: the size that came back through a pointer, or -1 unless the call succeeded or only
+ * lacked room. */
+%{
+static int64_t spb_size_result(sp_status status, size_t size) {
+  return status == SP_OK || status == SP_ERR_BUFFER_TOO_SMALL ? (int64_t)size : -1;
+}
+%}
+
+%inline %{
+int64_t spb_tokenizer_encode(const sp_tokenizer* tokenizer, const char* text, size_t text_size,
+                             int32_t add_special_tokens, int32_t* ids_out, size_t ids_count) {
+  size_t count = 0;
+  return spb_size_result(
+      sp_tokenizer_encode(tokenizer, text, text_size, add_special_tokens, ids_out, ids_count, &count), count);
+}
+
+int64_t spb_tokenizer_decode(const sp_tokenizer* tokenizer, const int32_t* input_ids, size_t num_input_ids,
+                             int32_t skip_special_tokens, char* text_out, size_t text_count) {
+  size_t size = 0;
+  return spb_size_result(
+      sp_tokenizer_decode(tokenizer, input_ids, num_input_ids, skip_special_tokens, text_out, text_count, &size),
+      size);
+}
+
+int64_t spb_tokenizer_id_to_token(const sp_tokenizer* tokenizer, int32_t id, char* text_out, size_t text_count) {
+  size_t size = 0;
+  return spb_size_result(sp_tokenizer_id_to_token(tokenizer, id, text_out, text_count, &size), size);
+}
+
+/* The id, or -1 on failure (SP_ERR_NOT_FOUND for a token the vocabulary lacks). */
+int32_t spb_tokenizer_token_to_id(const sp_tokenizer* tokenizer, const char* token, size_t token_size) {
+  int32_t id = -1;
+  return sp_tokenizer_token_to_id(tokenizer, token, token_size, &id) == SP_OK ? id : -1;
 }
 
 %}

@@ -29,6 +29,7 @@
 static int32_t spj_no_ints[1];
 static float spj_no_floats[1];
 static int64_t spj_no_longs[1];
+static char spj_no_bytes[1];
 %}
 
 /* ---- int32 input arrays: (const int32_t* INPUT, size_t INPUT_COUNT) -> int[] -----------------
@@ -99,6 +100,74 @@ static int64_t spj_no_longs[1];
 }
 %typemap(freearg) (int64_t* OUTPUT, size_t OUTPUT_COUNT) {
   if ($1 && $1 != spj_no_longs) JCALL3(ReleaseLongArrayElements, jenv, $input, (jlong*)$1, 0);
+}
+
+/* ---- int32 output arrays: (int32_t* OUTPUT, size_t OUTPUT_COUNT) -> int[] filled in place ----
+ * The same rules as the float arrays above (token ids out of the tokenizer). */
+%typemap(jni) (int32_t* OUTPUT, size_t OUTPUT_COUNT) "jintArray"
+%typemap(jtype) (int32_t* OUTPUT, size_t OUTPUT_COUNT) "int[]"
+%typemap(jstype) (int32_t* OUTPUT, size_t OUTPUT_COUNT) "int[]"
+%typemap(javain) (int32_t* OUTPUT, size_t OUTPUT_COUNT) "$javainput"
+%typemap(in) (int32_t* OUTPUT, size_t OUTPUT_COUNT) {
+  $1 = NULL;
+  $2 = 0;
+  if ($input) {
+    $2 = (size_t)JCALL1(GetArrayLength, jenv, $input);
+    $1 = spj_no_ints;
+    if ($2 > 0) {
+      $1 = (int32_t*)JCALL2(GetIntArrayElements, jenv, $input, NULL);
+      if (!$1) return $null;
+    }
+  }
+}
+%typemap(freearg) (int32_t* OUTPUT, size_t OUTPUT_COUNT) {
+  if ($1 && $1 != spj_no_ints) JCALL3(ReleaseIntArrayElements, jenv, $input, (jint*)$1, 0);
+}
+
+/* ---- Bytes in: (const char* BYTES, size_t BYTES_COUNT) <- byte[] -----------------------------
+ * Text with its size (it may hold NUL bytes), already encoded by the public class (Tokenizer
+ * turns a String into UTF-8 there). One JNI call fetches the bytes; JNI_ABORT on release, as for
+ * the int inputs. null is NULL with size 0. */
+%typemap(jni) (const char* BYTES, size_t BYTES_COUNT) "jbyteArray"
+%typemap(jtype) (const char* BYTES, size_t BYTES_COUNT) "byte[]"
+%typemap(jstype) (const char* BYTES, size_t BYTES_COUNT) "byte[]"
+%typemap(javain) (const char* BYTES, size_t BYTES_COUNT) "$javainput"
+%typemap(in) (const char* BYTES, size_t BYTES_COUNT) {
+  $1 = NULL;
+  $2 = 0;
+  if ($input) {
+    $2 = (size_t)JCALL1(GetArrayLength, jenv, $input);
+    $1 = spj_no_bytes;
+    if ($2 > 0) {
+      $1 = (char*)JCALL2(GetByteArrayElements, jenv, $input, NULL);
+      if (!$1) return $null;
+    }
+  }
+}
+%typemap(freearg) (const char* BYTES, size_t BYTES_COUNT) {
+  if ($1 && $1 != spj_no_bytes) JCALL3(ReleaseByteArrayElements, jenv, $input, (jbyte*)$1, JNI_ABORT);
+}
+
+/* ---- Bytes out: (char* BYTES_OUT, size_t BYTES_OUT_COUNT) -> byte[] filled in place ----------
+ * The same rules as the float arrays above; the public class decodes the UTF-8. */
+%typemap(jni) (char* BYTES_OUT, size_t BYTES_OUT_COUNT) "jbyteArray"
+%typemap(jtype) (char* BYTES_OUT, size_t BYTES_OUT_COUNT) "byte[]"
+%typemap(jstype) (char* BYTES_OUT, size_t BYTES_OUT_COUNT) "byte[]"
+%typemap(javain) (char* BYTES_OUT, size_t BYTES_OUT_COUNT) "$javainput"
+%typemap(in) (char* BYTES_OUT, size_t BYTES_OUT_COUNT) {
+  $1 = NULL;
+  $2 = 0;
+  if ($input) {
+    $2 = (size_t)JCALL1(GetArrayLength, jenv, $input);
+    $1 = spj_no_bytes;
+    if ($2 > 0) {
+      $1 = (char*)JCALL2(GetByteArrayElements, jenv, $input, NULL);
+      if (!$1) return $null;
+    }
+  }
+}
+%typemap(freearg) (char* BYTES_OUT, size_t BYTES_OUT_COUNT) {
+  if ($1 && $1 != spj_no_bytes) JCALL3(ReleaseByteArrayElements, jenv, $input, (jbyte*)$1, 0);
 }
 
 /* ---- Strings in: const char* <- String as UTF-8 ----------------------------------------------

@@ -14,9 +14,14 @@ final class Checks {
 
   /** Java arrays hold at most Integer.MAX_VALUE - 8 elements (a JVM limit, not a library one). */
   static int arrayLength(long count, String what) {
+    return arrayLength(count, what, "floats");
+  }
+
+  /** As above, for arrays of other elements (unit names them in the message: "ids", "bytes"). */
+  static int arrayLength(long count, String what, String unit) {
     if (count > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException("softprompt: " + what + " would need " + count
-          + " floats, more than a Java array holds");
+          + " " + unit + ", more than a Java array holds");
     }
     return (int) count; // never negative: the library's sizes and counts are not
   }

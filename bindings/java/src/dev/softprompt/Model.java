@@ -96,6 +96,22 @@ public final class Model implements AutoCloseable {
     return CALLS.evalLoss(handle, batch);
   }
 
+  /**
+   * The tokenizer of this model's folder (its tokenizer.json, read when the model was loaded). The
+   * Tokenizer is a new object of the caller's, to close; it stays usable after the model is closed.
+   *
+   * @throws SoftPromptException NOT_FOUND when the folder had no tokenizer.json, or the error its
+   *     tokenizer.json gave (FORMAT, UNSUPPORTED)
+   */
+  public Tokenizer tokenizer() {
+    sp_model model = handle.acquire();
+    try {
+      return Tokenizer.wrap(SoftPromptNative.spb_model_tokenizer(model));
+    } finally {
+      handle.release();
+    }
+  }
+
   /** The native handle for one call (paired with {@link #release()}); for Adapter.create/load. */
   sp_model acquire() {
     return handle.acquire();

@@ -23,6 +23,7 @@ public final class RunTests {
     LifecycleTest.class,
     ThreadsTest.class,
     Utf8PathTest.class,
+    TokenizerTest.class,
     MemoryTest.class,
   };
 
