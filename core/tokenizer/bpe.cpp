@@ -24,6 +24,9 @@ struct PopsLater {
   }
 };
 
+// Per-thread scratch larger than this many entries is released after the word that needed it.
+constexpr size_t kKeptScratch = size_t{1} << 16;
+
 }  // namespace
 
 BpeModel::BpeModel(const nlohmann::json& json, const std::string& where) : where_(where) {
@@ -234,6 +237,7 @@ void BpeModel::merge_symbols(std::vector<Symbol>& symbols, std::vector<int32_t>&
   }
   for (const Symbol& symbol : symbols)
     if (symbol.byte_length != 0) ids.push_back(symbol.id);
+  if (queue.capacity() > kKeptScratch) std::vector<QueuedMerge>().swap(queue);
 }
 
 void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& ids) const {
@@ -251,6 +255,7 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& ids) const 
   size_t first = ids.size();
   merge_symbols(symbols, ids);
   cache_.store(word, hash, ids.data() + first, ids.size() - first);
+  if (symbols.capacity() > kKeptScratch) std::vector<Symbol>().swap(symbols);  // a huge word's buffer goes
 }
 
 }  // namespace sp::tok

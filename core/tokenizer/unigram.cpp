@@ -13,6 +13,9 @@ namespace {
 // `tokenizers`' K_UNK_PENALTY: an unknown character scores this much below the worst piece.
 constexpr double kUnknownPenalty = 10.0;
 
+// Per-thread scratch larger than this many entries is released after the word that needed it.
+constexpr size_t kKeptScratch = size_t{1} << 16;
+
 size_t character_length(unsigned char lead) { return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4; }
 
 // One position of the Viterbi table: the best path ending here.
@@ -157,6 +160,8 @@ void UnigramModel::segment(std::string_view word, std::vector<int32_t>& ids) con
       append_piece_ids(word.substr(piece.start, piece.end - piece.start), ids);
     }
   }
+  if (ends.capacity() > kKeptScratch) std::vector<PathEnd>().swap(ends);
+  if (segments.capacity() > kKeptScratch) std::vector<Segment>().swap(segments);
 }
 
 void UnigramModel::append_piece_ids(std::string_view piece, std::vector<int32_t>& ids) const {
