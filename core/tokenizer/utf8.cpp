@@ -41,8 +41,6 @@ size_t valid_sequence_length(std::string_view text, size_t offset, size_t* valid
 size_t invalid_utf8_offset(std::string_view text) {
   size_t offset = 0;
   while (offset < text.size()) {
-    // ASCII runs are the common case: skip them eight bytes at a time would need alignment care;
-    // a byte loop is already fast enough next to the model.
     if (static_cast<unsigned char>(text[offset]) < 0x80) {
       ++offset;
       continue;
