@@ -216,20 +216,16 @@ static size_t compare_vocabulary(const sp_tokenizer* tokenizer, const tokenizer_
     int same = status == SP_OK && size == entry->token.size && memcmp(token, entry->token.data, size) == 0;
     int32_t back = -1;
     sp_status back_status = sp_tokenizer_token_to_id(tokenizer, entry->token.data, entry->token.size, &back);
-    /* A string held by two ids (an added token that is also in the model's vocabulary) maps back
-     * to one of them: accept any id whose token is the same string. */
-    int back_ok =
-        back_status == SP_OK &&
-        (back == (int32_t)id || (back >= 0 && (uint32_t)back < expected->vocab_size && expected->vocab[back].present &&
-                                 expected->vocab[back].token.size == entry->token.size &&
-                                 memcmp(expected->vocab[back].token.data, entry->token.data, entry->token.size) == 0));
+    /* token_to_id of that string as tokenizers answers it: usually the id, another id for a string
+     * held twice, none for a normalized added token (its id_to_token is the normalized content). */
+    int back_ok = entry->back_id < 0 ? back_status == SP_ERR_NOT_FOUND : back_status == SP_OK && back == entry->back_id;
     if (!same || !back_ok) {
       if (differing++ == 0) {
         printf("    first vocabulary mismatch: id %u, theirs ", id);
         print_token(expected, (int32_t)id);
         printf(", ours %s \"", sp_status_string(status));
         if (status == SP_OK) print_escaped(token, size);
-        printf("\", token_to_id gives %s %d\n", sp_status_string(back_status), back);
+        printf("\", token_to_id gives %s %d (tokenizers: %d)\n", sp_status_string(back_status), back, entry->back_id);
       }
     }
   }
@@ -309,7 +305,7 @@ static const corpus_text* first_document_longer_than(size_t bytes) {
 /* NULL/0 and one-short buffers: SP_ERR_BUFFER_TOO_SMALL, the size, and nothing written. */
 static void outputs_follow_the_size_protocol(void** state) {
   (void)state;
-  const char* names[] = {"gpt2", "bert", "t5", "llama2"};
+  const char* names[] = {"gpt2", "bert", "t5-nfkc", "llama2"};
   const corpus_text* text = first_document_longer_than(1000);
   for (size_t n = 0; n < sizeof names / sizeof *names; ++n) {
     sp_tokenizer* tokenizer = load_reference_tokenizer(names[n]);
@@ -409,7 +405,7 @@ static void invalid_utf8_is_refused_with_its_offset(void** state) {
       {"lead without continuation", "\xE2\x82 ", 3},
       {"truncated at the end", "\xF0\x9F\x98", 3},
   };
-  const char* names[] = {"gpt2", "bert", "t5", "llama2"};
+  const char* names[] = {"gpt2", "bert", "t5-nfkc", "llama2"};
   const size_t prefix = 1234; /* a distinctive offset: "a" * 1234 before the invalid bytes */
   char text[1300];
   memset(text, 'a', prefix);

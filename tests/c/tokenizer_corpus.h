@@ -35,6 +35,7 @@ typedef struct corpus_expected_document {
 typedef struct corpus_vocab_entry {
   int32_t present; /* 0: no token has this id */
   corpus_text token;
+  int32_t back_id; /* token_to_id(token) in tokenizers; -1: None */
 } corpus_vocab_entry;
 
 typedef struct tokenizer_corpus {
@@ -128,7 +129,7 @@ static inline int read_tokenizer_corpus(const char* folder, tokenizer_corpus* co
   char path[1024];
   size_t size = 0;
   memset(corpus, 0, sizeof *corpus);
-  snprintf(path, sizeof path, "%s/corpus.bin", folder);
+  if (snprintf(path, sizeof path, "%s/corpus.bin", folder) >= (int)sizeof path) return 0;
   corpus->buffer = corpus_read_file(path, &size);
   if (!corpus->buffer) return 0;
   corpus_cursor cursor = {corpus->buffer, corpus->buffer + size, 0};
@@ -171,7 +172,7 @@ static inline int read_tokenizer_expected(const char* folder, uint32_t documents
   char path[1024];
   size_t size = 0;
   memset(expected, 0, sizeof *expected);
-  snprintf(path, sizeof path, "%s/expected.bin", folder);
+  if (snprintf(path, sizeof path, "%s/expected.bin", folder) >= (int)sizeof path) return 0;
   expected->buffer = corpus_read_file(path, &size);
   if (!expected->buffer) return 0;
   corpus_cursor cursor = {expected->buffer, expected->buffer + size, 0};
@@ -201,6 +202,7 @@ static inline int read_tokenizer_expected(const char* folder, uint32_t documents
       if (length == 0xFFFFFFFFu) continue;
       expected->vocab[id].present = 1;
       expected->vocab[id].token = corpus_bytes(&cursor, length);
+      expected->vocab[id].back_id = (int32_t)corpus_u32(&cursor);
     }
   }
   if (cursor.failed) fprintf(stderr, "%s: truncated\n", path);
@@ -212,7 +214,7 @@ static inline int read_tokenizer_names(const char* folder, char names[][64], int
   char path[1024];
   char line[256];
   int count = 0;
-  snprintf(path, sizeof path, "%s/tokenizers.txt", folder);
+  if (snprintf(path, sizeof path, "%s/tokenizers.txt", folder) >= (int)sizeof path) return 0;
   FILE* file = fopen(path, "r");
   if (!file) {
     fprintf(stderr, "cannot open %s\n", path);
@@ -221,7 +223,8 @@ static inline int read_tokenizer_names(const char* folder, char names[][64], int
   while (count < capacity && fgets(line, sizeof line, file)) {
     line[strcspn(line, "\r\n")] = '\0';
     if (line[0] == '\0') continue;
-    snprintf(names[count++], 64, "%s", line);
+    if (strlen(line) >= 64) continue; /* not a name the fixture writes */
+    memcpy(names[count++], line, strlen(line) + 1);
   }
   fclose(file);
   return count;

@@ -27,7 +27,9 @@ Files written (all integers little-endian; "str" = u32 byte length, then the UTF
                                 str             decode(ids with specials, skip_special_tokens=False)
                                 str             decode(ids with specials, skip_special_tokens=True)
                               then u32 vocabulary size (get_vocab_size(with_added_tokens=True)),
-                              per id 0 .. size-1: i32 length (-1: no token has this id), the bytes
+                              per id 0 .. size-1: i32 length (-1: no token has this id), the bytes,
+                              and (for a token) i32 token_to_id(that string) (-1: None; it need not be
+                              the id: tokenizers stores a normalized added token's content normalized)
   DIR/<name>/special_ids.txt  "bos eos pad unk" ids as transformers reads them from the folder (-1: none)
 """
 
@@ -533,8 +535,10 @@ def write_expected(folder, documents):
                 handle.write(struct.pack("<i", -1))
             else:
                 data = token.encode("utf-8")
+                back = tokenizer.token_to_id(token)
                 handle.write(struct.pack("<i", len(data)))
                 handle.write(data)
+                handle.write(struct.pack("<i", -1 if back is None else back))
     tokens = sum(len(encoding.ids) for encoding in without_special)
     return size, tokens
 
