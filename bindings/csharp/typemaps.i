@@ -5,14 +5,15 @@
  * The SWIG output is an internal P/Invoke layer (namespace SoftPrompt.Interop, every generated
  * type internal). The public API is hand-written in src/ on top of it. The typemaps make that
  * layer cheap and safe:
- *   - handles      sp_model* / sp_adapter* / sp_trainer* are SafeHandle subclasses. A returned
+ *   - handles      sp_model* / sp_adapter* / sp_trainer* / sp_tokenizer* are SafeHandle subclasses. A returned
  *                  handle is wrapped by the P/Invoke marshaller itself (no leak window); a handle
  *                  argument is AddRef'd for the duration of the call, so a handle disposed on
  *                  another thread is freed only after the call returns, and a disposed handle
  *                  raises ObjectDisposedException instead of reaching C.
  *   - structs      parameter, info and result structs cross as blittable C# structs (one call,
  *                  no SWIG proxy object with a P/Invoke per field).
- *   - arrays       (pointer, count) pairs become int[] / float[] / long[]; the array is pinned with
+ *   - arrays       (pointer, count) pairs become int[] / float[] / long[] / byte[] (text with its
+ *                  size, as UTF-8 the public class encodes or decodes); the array is pinned with
  *                  `fixed` and passed with its length in one struct: one call, no copy.
  *   - strings      arguments are encoded to NUL-terminated UTF-8 bytes here, and results are
  *                  decoded as UTF-8, because Mono's default string marshalling is not UTF-8 on
@@ -38,12 +39,14 @@
 %ignore sp_model;
 %ignore sp_adapter;
 %ignore sp_trainer;
+%ignore sp_tokenizer;
 %ignore sp_model_params;
 %ignore sp_adapter_params;
 %ignore sp_trainer_params;
 %ignore sp_model_info;
 %ignore sp_adapter_info;
 %ignore sp_train_result;
+%ignore sp_tokenizer_info;
 %ignore sp_status;
 %ignore sp_device_kind;
 %ignore sp_dtype;
@@ -81,6 +84,7 @@ typedef struct spcs_span {
 SPCS_HANDLE(sp_model, SoftPrompt.Interop.ModelHandle)
 SPCS_HANDLE(sp_adapter, SoftPrompt.Interop.AdapterHandle)
 SPCS_HANDLE(sp_trainer, SoftPrompt.Interop.TrainerHandle)
+SPCS_HANDLE(sp_tokenizer, SoftPrompt.Interop.TokenizerHandle)
 
 /* Only the SafeHandles free, through the raw IntPtr entry points (NativePINVOKE.sp_*_free). The
  * handle-typed wrappers SWIG also generates would AddRef a handle and free it under the
@@ -88,6 +92,7 @@ SPCS_HANDLE(sp_trainer, SoftPrompt.Interop.TrainerHandle)
 %csmethodmodifiers sp_model_free "private unsafe";
 %csmethodmodifiers sp_adapter_free "private unsafe";
 %csmethodmodifiers sp_trainer_free "private unsafe";
+%csmethodmodifiers sp_tokenizer_free "private unsafe";
 
 /* ---- Structs: by value as results, by reference as arguments ----------------------------- */
 
@@ -113,6 +118,7 @@ SPCS_STRUCT(sp_trainer_params, SoftPrompt.Interop.NativeTrainerParams)
 SPCS_STRUCT(sp_model_info, SoftPrompt.Interop.NativeModelInfo)
 SPCS_STRUCT(sp_adapter_info, SoftPrompt.Interop.NativeAdapterInfo)
 SPCS_STRUCT(sp_train_result, SoftPrompt.Interop.NativeTrainResult)
+SPCS_STRUCT(sp_tokenizer_info, SoftPrompt.Interop.NativeTokenizerInfo)
 
 /* ---- Enums: the public C# enums, passed as their int value -------------------------------- */
 
@@ -149,6 +155,9 @@ SPCS_ENUM(sp_logits_mode, SoftPrompt.LogitsMode)
 SPCS_ARRAY(%arg((const int32_t* INPUT, size_t INPUT_COUNT)), int)
 SPCS_ARRAY(%arg((float* OUTPUT, size_t OUTPUT_COUNT)), float)
 SPCS_ARRAY(%arg((int64_t* OUTPUT, size_t OUTPUT_COUNT)), long)
+SPCS_ARRAY(%arg((int32_t* OUTPUT, size_t OUTPUT_COUNT)), int)
+SPCS_ARRAY(%arg((const char* BYTES, size_t BYTES_COUNT)), byte)
+SPCS_ARRAY(%arg((char* BYTES_OUT, size_t BYTES_OUT_COUNT)), byte)
 
 /* ---- Strings ------------------------------------------------------------------------------- */
 

@@ -80,6 +80,17 @@ namespace SoftPrompt
             return BatchCalls.EvalLoss(NativeEvalLoss, Handle, batch);
         }
 
+        /// <summary>
+        /// The tokenizer of this model's folder (its tokenizer.json, read when the model was loaded):
+        /// a new object of the caller's, to dispose; it stays usable after the model is disposed.
+        /// </summary>
+        /// <exception cref="SoftPromptException">NotFound when the folder had no tokenizer.json, or the
+        /// error its tokenizer.json gave (Format, Unsupported).</exception>
+        public Tokenizer GetTokenizer()
+        {
+            return Tokenizer.OfModel(Handle);
+        }
+
         /// <summary>True once Dispose has run.</summary>
         public bool IsDisposed
         {

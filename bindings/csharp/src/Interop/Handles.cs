@@ -72,4 +72,17 @@ namespace SoftPrompt.Interop
             return true;
         }
     }
+
+    internal sealed class TokenizerHandle : NativeHandle
+    {
+        public TokenizerHandle()
+        {
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            NativePINVOKE.sp_tokenizer_free(handle);
+            return true;
+        }
+    }
 }

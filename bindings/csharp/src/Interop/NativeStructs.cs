@@ -96,6 +96,17 @@ namespace SoftPrompt.Interop
         public long UpdatesDone;
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeTokenizerInfo
+    {
+        public UIntPtr StructSize;
+        public long VocabSize;
+        public int BosId;
+        public int EosId;
+        public int PadId;
+        public int UnkId;
+    }
+
     /// <summary>A pinned array as the C wrapper's spcs_span: pointer and element count, passed by value.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe struct NativeSpan

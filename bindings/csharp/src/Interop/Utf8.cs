@@ -12,6 +12,26 @@ namespace SoftPrompt.Interop
         // Strict: a lone surrogate in a path is a caller bug, better reported than replaced by '?'.
         private static readonly UTF8Encoding Strict = new UTF8Encoding(false, true);
 
+        // For text to tokenize: a lone surrogate becomes U+FFFD (EF BF BD), spelled out here rather
+        // than left to an encoding's default fallback (which is '?' for some encodings).
+        private static readonly Encoding Replacing = Encoding.GetEncoding(
+            "utf-8", new EncoderReplacementFallback("\uFFFD"), new DecoderReplacementFallback("\uFFFD"));
+
+        /// <summary>
+        /// The UTF-8 bytes of <paramref name="text"/> (no NUL added; U+0000 stays a 0 byte), each
+        /// lone surrogate replaced by U+FFFD.
+        /// </summary>
+        internal static byte[] EncodeText(string text)
+        {
+            return Replacing.GetBytes(text);
+        }
+
+        /// <summary>The first <paramref name="size"/> bytes of <paramref name="bytes"/> as text (the library writes valid UTF-8).</summary>
+        internal static string DecodeText(byte[] bytes, int size)
+        {
+            return Replacing.GetString(bytes, 0, size);
+        }
+
         /// <summary>NUL-terminated UTF-8 bytes of <paramref name="text"/>; null stays null (C NULL).</summary>
         internal static byte[] Encode(string text)
         {
