@@ -350,9 +350,15 @@ static int mutate_tokenizer_json(buf* text, rng* r, int kind) {
     return 1;
   }
   /* Candidates: keys for DELETE_KEY, values after "type" for UNKNOWN_TYPE, numbers for
-   * HUGE_NUMBER, any value for WRONG_TYPE. Try a few random tokens. */
-  for (int attempt = 0; attempt < 200 && count > 0; ++attempt) {
-    size_t i = rng_below(r, count);
+   * HUGE_NUMBER, any value for WRONG_TYPE. Most tokens of a file are vocabulary entries; three
+   * times in four the pick is among the components before "vocab" (normalizer, pre-tokenizer,
+   * post-processor, decoder, added tokens, the model's options). */
+  size_t structural = 0;
+  while (structural < count && !(tokens[structural].is_key && tokens[structural].end - tokens[structural].start == 7 &&
+                                 memcmp(text->data + tokens[structural].start, "\"vocab\"", 7) == 0))
+    ++structural;
+  for (int attempt = 0; attempt < 2000 && count > 0; ++attempt) {
+    size_t i = rng_below(r, 4) && structural > 1 ? rng_below(r, structural) : rng_below(r, count);
     json_token t = tokens[i];
     const char* at = (const char*)text->data + t.start;
     const char* with = NULL;
