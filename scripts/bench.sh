@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmark: softprompt vs PEFT on a 4-layer, 768-wide llama-shaped model with random weights
+# Benchmarks: softprompt vs PEFT on a 4-layer, 768-wide llama-shaped model with random weights
 # (CPU, float32 unless told otherwise). Extra arguments go to bench/compare_with_peft.py,
-# e.g. scripts/bench.sh --device cuda --dtype bfloat16.
+# e.g. scripts/bench.sh --device cuda --dtype bfloat16; then tokenizer encode throughput against
+# Hugging Face tokenizers (bench/compare_tokenizers.py).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SP_BUILD_DIR:-$root/build}
@@ -12,3 +13,9 @@ model=$build/bench/model-llama-768
   --kv-heads 4 --intermediate 2048 --vocab 8192 --positions 1024 >/dev/null
 HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error \
   "$python" "$root/bench/compare_with_peft.py" --bench "$build/bench/bench_prompt_tuning" --model "$model" "$@"
+# Tokenizers: encode throughput, one thread, against Hugging Face tokenizers on the conformance corpus
+# and tokenizer files (the tokenizer_reference fixture, written here if the tests have not yet).
+tokenizers=$build/tests/data/tokenizer_reference
+[ -f "$tokenizers/tokenizers.txt" ] || HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error \
+  "$python" "$root/tests/reference/tokenizer_reference.py" --out "$tokenizers" >/dev/null
+"$python" "$root/bench/compare_tokenizers.py" --bench "$build/bench/bench_tokenizer" --reference "$tokenizers"
