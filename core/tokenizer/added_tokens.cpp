@@ -2,47 +2,13 @@
 
 #include <algorithm>
 
-#include <utf8proc.h>
-
+#include "tokenizer/unicode.h"
 #include "tokenizer/utf8.h"
 #include "util/errors.h"
 #include "util/json_reader.h"
 
 namespace sp::tok {
 namespace {
-
-// Rust's regex \s: the White_Space property (a closed list).
-bool is_whitespace(char32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
-// Rust's regex \w: Alphabetic, marks, decimal digits, connector punctuation and the joiners.
-// Alphabetic is the letters, Nl and Other_Alphabetic; the Other_Alphabetic characters outside
-// the marks are the circled and squared Latin letters.
-bool is_regex_word(char32_t c) {
-  if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-  if (c == 0x200C || c == 0x200D) return true;
-  if ((c >= 0x24B6 && c <= 0x24E9) || (c >= 0x1F130 && c <= 0x1F149) || (c >= 0x1F150 && c <= 0x1F169) ||
-      (c >= 0x1F170 && c <= 0x1F189))
-    return true;
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-    case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-    case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_PC:
-      return true;
-    default:
-      return false;
-  }
-}
 
 // The code point that ends just before text[end] (end > 0, text valid UTF-8).
 char32_t code_point_before(std::string_view text, size_t end) {
@@ -51,13 +17,13 @@ char32_t code_point_before(std::string_view text, size_t end) {
   return next_code_point(text, &start);
 }
 
-// `tokenizers` tests these with the Rust regex crate: \w (word characters) and \s (White_Space).
+// `tokenizers` tests these with the Rust regex crate's \w and \s (unicode.h has both classes).
 bool ends_with_word(std::string_view text) {
-  return !text.empty() && is_regex_word(code_point_before(text, text.size()));
+  return !text.empty() && is_word_character(code_point_before(text, text.size()));
 }
 bool starts_with_word(std::string_view text) {
   size_t offset = 0;
-  return !text.empty() && is_regex_word(next_code_point(text, &offset));
+  return !text.empty() && is_word_character(next_code_point(text, &offset));
 }
 // Start of the whitespace run that ends `text`.
 size_t trailing_space_start(std::string_view text) {

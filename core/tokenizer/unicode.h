@@ -1,5 +1,5 @@
 // The character classes and transforms the text stages of `tokenizers` use, each with the exact
-// membership `tokenizers` 0.23.3 has (see tools/gen_tokenizer_unicode_tables.py: its Rust crates
+// membership `tokenizers` 0.23.3 has (see scripts/gen-tokenizer-unicode-tables.py: its Rust crates
 // follow different Unicode versions, so the tables are read off the library itself), and the
 // Unicode normalization forms over utf8proc.
 #pragma once
