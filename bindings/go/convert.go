@@ -28,6 +28,11 @@ type adapterInfoResult struct {
 	ok   bool
 }
 
+type tokenizerInfoResult struct {
+	info TokenizerInfo
+	ok   bool
+}
+
 func swigModelInfo(c *C.sp_model_info) modelInfoResult {
 	modelType := (*[len(c.model_type)]byte)(unsafe.Pointer(&c.model_type))[:]
 	if end := bytes.IndexByte(modelType, 0); end >= 0 {
@@ -166,4 +171,14 @@ func swigTrainerParams(o *TrainerOptions) *C.sp_trainer_params {
 		total_steps:        C.int32_t(o.TotalSteps),
 		accumulation_steps: C.int32_t(o.AccumulationSteps),
 	}
+}
+
+func swigTokenizerInfo(c *C.sp_tokenizer_info) tokenizerInfoResult {
+	return tokenizerInfoResult{ok: c.struct_size != 0, info: TokenizerInfo{
+		VocabSize: int(c.vocab_size),
+		BosID:     int32(c.bos_id),
+		EosID:     int32(c.eos_id),
+		PadID:     int32(c.pad_id),
+		UnkID:     int32(c.unk_id),
+	}}
 }

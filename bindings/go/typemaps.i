@@ -6,9 +6,14 @@
  *
  *   - Arrays: (const int32_t* INPUT, size_t INPUT_COUNT) is a Go []int32 and
  *     (float* OUTPUT, size_t OUTPUT_COUNT) a Go []float32 filled in place, and
- *     (int64_t* OUTPUT, size_t OUTPUT_COUNT) a Go []int64 likewise. The slice's backing array goes
- *     to C as is, in the same cgo call (no copy; cgo's pointer rules allow it because int32,
- *     float32 and int64 memory holds no Go pointers). A nil slice is NULL with count 0.
+ *     (int64_t* OUTPUT, size_t OUTPUT_COUNT) a Go []int64 likewise, (int32_t* OUTPUT, size_t
+ *     OUTPUT_COUNT) a []int32 and (char* BYTES_OUT, size_t BYTES_OUT_COUNT) a []byte. The slice's
+ *     backing array goes to C as is, in the same cgo call (no copy; cgo's pointer rules allow it
+ *     because integer, float and byte memory holds no Go pointers). A nil slice is NULL with count 0.
+ *   - Text: (const char* BYTES, size_t BYTES_COUNT) is a Go string, passed as its bytes and length
+ *     (SWIG's own (char *STRING, size_t LENGTH) typemaps: no copy and no NUL terminator, so the
+ *     string may hold NUL bytes, and whatever bytes it holds, invalid UTF-8 included, reach the
+ *     library unchanged).
  *   - Structs: the parameter, info and train-result structs are converted between C and the
  *     hand-written Go types (ModelOptions, AdapterInfo, TrainResult, ...) in ONE cgo call each.
  *     SWIG's default would be a malloc'd C struct whose every field is another cgo call. The
@@ -45,7 +50,21 @@
 %{ $1 = ($1_ltype)$input.array;
    $2 = ($2_ltype)$input.len; %}
 
-/* ---- Info structs returned by value (spb_model_info, spb_adapter_info) ---- */
+%typemap(gotype) (int32_t* OUTPUT, size_t OUTPUT_COUNT) "[]int32"
+%typemap(in) (int32_t* OUTPUT, size_t OUTPUT_COUNT)
+%{ $1 = ($1_ltype)$input.array;
+   $2 = ($2_ltype)$input.len; %}
+
+%typemap(gotype) (char* BYTES_OUT, size_t BYTES_OUT_COUNT) "[]byte"
+%typemap(in) (char* BYTES_OUT, size_t BYTES_OUT_COUNT)
+%{ $1 = ($1_ltype)$input.array;
+   $2 = ($2_ltype)$input.len; %}
+
+/* ---- Text ---- */
+
+%apply (char *STRING, size_t LENGTH) { (const char* BYTES, size_t BYTES_COUNT) };
+
+/* ---- Info structs returned by value (spb_model_info, spb_adapter_info, spb_tokenizer_info) ---- */
 
 %typemap(gotype) sp_model_info "modelInfoResult"
 %typemap(imtype) sp_model_info "C.sp_model_info"
@@ -56,6 +75,11 @@
 %typemap(imtype) sp_adapter_info "C.sp_adapter_info"
 %typemap(out) sp_adapter_info %{ $result = $1; %}
 %typemap(goout) sp_adapter_info %{ $result = swigAdapterInfo(&($1)) %}
+
+%typemap(gotype) sp_tokenizer_info "tokenizerInfoResult"
+%typemap(imtype) sp_tokenizer_info "C.sp_tokenizer_info"
+%typemap(out) sp_tokenizer_info %{ $result = $1; %}
+%typemap(goout) sp_tokenizer_info %{ $result = swigTokenizerInfo(&($1)) %}
 
 /* ---- Parameter structs: the C defaults out as Go options; Go options in (nil = NULL) ---- */
 

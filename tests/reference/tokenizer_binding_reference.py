@@ -15,8 +15,10 @@ tabs and newlines need no escaping), id lists as comma-separated decimals (empty
   text  <name>  <text>  <ids with special tokens>  <ids without>
         <decode(ids with special tokens, skip_special_tokens=False)>
         <decode(ids with special tokens, skip_special_tokens=True)>
-  token  <name>  <id>  <id_to_token(id)>
-      for the ids of the first text, and the special ids
+  token  <name>  <id>  <id_to_token(id)>  <token_to_id(that token)>
+      for the ids of the first text, and the special ids (token_to_id need not give the id back:
+      a normalized added token's string is its normalized content, which token_to_id does not find;
+      -1 = None)
 
 It also writes OUT/model-with-tokenizer/: the tiny llama test model (MODELS/llama) with the gpt2
 tokenizer.json beside it, for the bindings' Model.tokenizer() tests (recorded as
@@ -80,7 +82,9 @@ def main():
         token_ids = tokenizer.encode(TEXTS[0], add_special_tokens=False).ids
         token_ids += [value for value in specials if value >= 0]
         for token_id in sorted(set(token_ids)):
-            lines.append(["token", name, str(token_id), hex_text(tokenizer.id_to_token(token_id))])
+            token = tokenizer.id_to_token(token_id)
+            back = tokenizer.token_to_id(token)
+            lines.append(["token", name, str(token_id), hex_text(token), str(-1 if back is None else back)])
 
     model = os.path.join(args.out, "model-with-tokenizer")
     shutil.rmtree(model, ignore_errors=True)

@@ -18,7 +18,8 @@ namespace SoftPrompt.Tests
         internal long VocabSize;
         internal int Bos, Eos, Pad, Unk;
         internal readonly List<TokenizerText> Texts = new List<TokenizerText>();
-        internal readonly Dictionary<int, string> Tokens = new Dictionary<int, string>();
+        internal readonly Dictionary<int, string> Tokens = new Dictionary<int, string>(); // id -> id_to_token(id)
+        internal readonly Dictionary<int, int> TokenIds = new Dictionary<int, int>();     // id -> token_to_id(that), -1: none
 
         /// <summary>The record of <paramref name="text"/> (which the fixture must have).</summary>
         internal TokenizerText Text(string text)
@@ -99,6 +100,7 @@ namespace SoftPrompt.Tests
                         break;
                     case "token":
                         reference.Family(f[1]).Tokens[int.Parse(f[2])] = Unhex(f[3]);
+                        reference.Family(f[1]).TokenIds[int.Parse(f[2])] = int.Parse(f[4]);
                         break;
                     case "model":
                         reference.ModelWithTokenizer = f[1];

@@ -125,7 +125,11 @@ namespace SoftPrompt.Tests
                 foreach (KeyValuePair<int, string> token in family.Tokens)
                 {
                     Assert.AreEqual(token.Value, tokenizer.IdToToken(token.Key), family.Name + " id " + token.Key);
-                    Assert.AreEqual(token.Key, tokenizer.TokenToId(token.Value), family.Name + " \"" + token.Value + "\"");
+                    int back = family.TokenIds[token.Key];
+                    if (back >= 0)
+                        Assert.AreEqual(back, tokenizer.TokenToId(token.Value), family.Name + " \"" + token.Value + "\"");
+                    else
+                        Assert.AreEqual(Status.NotFound, Assert.Throws<SoftPromptException>(() => tokenizer.TokenToId(token.Value)).Status);
                 }
             }
         }

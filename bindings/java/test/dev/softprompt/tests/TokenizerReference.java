@@ -25,7 +25,8 @@ final class TokenizerReference {
     final int pad;
     final int unk;
     final List<Text> texts = new ArrayList<>();
-    final Map<Integer, String> tokens = new LinkedHashMap<>();
+    final Map<Integer, String> tokens = new LinkedHashMap<>(); // id -> id_to_token(id)
+    final Map<Integer, Integer> tokenIds = new LinkedHashMap<>(); // id -> token_to_id(id_to_token(id)), -1: none
 
     Family(String[] f) {
       name = f[1];
@@ -102,6 +103,7 @@ final class TokenizerReference {
           break;
         case "token":
           reference.family(f[1]).tokens.put(Integer.parseInt(f[2]), unhex(f[3]));
+          reference.family(f[1]).tokenIds.put(Integer.parseInt(f[2]), Integer.parseInt(f[4]));
           break;
         case "model":
           reference.modelWithTokenizer = f[1];
