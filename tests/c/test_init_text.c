@@ -44,8 +44,8 @@ static void check_case(const char* case_name, sp_method method, int32_t virtual_
   snprintf(folder, sizeof folder, "%s/%s", reference_root, case_name);
   char* text = read_text(case_name);
   size_t reference_id_count = 0, reference_count = 0;
-  int32_t* reference_ids = read_raw(test_path(path, sizeof path, folder, "ids.i32"), sizeof(int32_t),
-                                    &reference_id_count);
+  int32_t* reference_ids =
+      read_raw(test_path(path, sizeof path, folder, "ids.i32"), sizeof(int32_t), &reference_id_count);
   float* reference = read_raw(test_path(path, sizeof path, folder, "embedding.f32"), sizeof(float), &reference_count);
 
   sp_model* model = load_model_with_tokenizer();
