@@ -248,7 +248,8 @@ sp_tokenizer_info spb_tokenizer_info(const sp_tokenizer* tokenizer) {
 %}
 
 /* Not wrapped: the size that came back through a pointer, or -1 unless the call succeeded or only
- * lacked room. */
+ * lacked room. Callers make the call first, in its own statement: as two arguments of one call, the
+ * size could be read before the call that sets it (C leaves argument order unspecified). */
 %{
 static int64_t spb_size_result(sp_status status, size_t size) {
   return status == SP_OK || status == SP_ERR_BUFFER_TOO_SMALL ? (int64_t)size : -1;
@@ -259,21 +260,23 @@ static int64_t spb_size_result(sp_status status, size_t size) {
 int64_t spb_tokenizer_encode(const sp_tokenizer* tokenizer, const char* text, size_t text_size,
                              int32_t add_special_tokens, int32_t* ids_out, size_t ids_count) {
   size_t count = 0;
-  return spb_size_result(
-      sp_tokenizer_encode(tokenizer, text, text_size, add_special_tokens, ids_out, ids_count, &count), count);
+  const sp_status status =
+      sp_tokenizer_encode(tokenizer, text, text_size, add_special_tokens, ids_out, ids_count, &count);
+  return spb_size_result(status, count);
 }
 
 int64_t spb_tokenizer_decode(const sp_tokenizer* tokenizer, const int32_t* input_ids, size_t num_input_ids,
                              int32_t skip_special_tokens, char* text_out, size_t text_count) {
   size_t size = 0;
-  return spb_size_result(
-      sp_tokenizer_decode(tokenizer, input_ids, num_input_ids, skip_special_tokens, text_out, text_count, &size),
-      size);
+  const sp_status status =
+      sp_tokenizer_decode(tokenizer, input_ids, num_input_ids, skip_special_tokens, text_out, text_count, &size);
+  return spb_size_result(status, size);
 }
 
 int64_t spb_tokenizer_id_to_token(const sp_tokenizer* tokenizer, int32_t id, char* text_out, size_t text_count) {
   size_t size = 0;
-  return spb_size_result(sp_tokenizer_id_to_token(tokenizer, id, text_out, text_count, &size), size);
+  const sp_status status = sp_tokenizer_id_to_token(tokenizer, id, text_out, text_count, &size);
+  return spb_size_result(status, size);
 }
 
 /* The id, or -1 on failure (SP_ERR_NOT_FOUND for a token the vocabulary lacks). */
