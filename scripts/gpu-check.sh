@@ -13,7 +13,8 @@
 # Budget: under 8 minutes on an H200 with 16 cores.
 #
 # Environment: SP_PYTHON (default: .venv/bin/python if present, else python3).
-# Missing build dependencies: if the machine lacks cmocka, nlohmann-json or zlib headers, a session
+# Missing build dependencies: if the machine lacks cmocka, nlohmann-json, zlib, Oniguruma or utf8proc
+# headers, a session
 # first runs scripts/fetch-gpu-debs.sh on a machine with network access (it writes .debs/, which
 # git ignores) and brings .debs/ along (device tool: carry [".debs"]); every .deb there is
 # unpacked into build-gpu/deps (dpkg-deb, or ar + tar without it), absolute links inside are
