@@ -429,22 +429,40 @@ static inline int thread_count(void) {
   return threads;
 }
 
+/* Under AddressSanitizer the children get no address-space limit: ASan's shadow memory and
+ * RLIMIT_AS exclude each other. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SP_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SP_UNDER_ASAN 1
+#endif
+#endif
+#ifndef SP_UNDER_ASAN
+#define SP_UNDER_ASAN 0
+#endif
+
+/* How a child ended. */
 typedef struct {
-  int signal;        /* the signal that ended the child (SIGALRM: the time limit), or 0 */
-  int status;        /* its sp_status when it exited normally */
-  char message[700]; /* sp_last_error() of the failing call */
-  long max_rss_kb;   /* the child's peak resident memory */
+  int signal;        /* the signal that ended it (SIGALRM: the time limit), or 0 */
+  int exit_code;     /* its exit code when it exited normally */
+  size_t reply_size; /* bytes of reply that came back */
+  long max_rss_kb;   /* its peak resident memory */
   double seconds;
-} child_outcome;
+} child_run;
 
-typedef sp_status (*child_body)(const void* argument);
+/* What a child runs: fills up to `capacity` bytes of `reply`, sets *reply_size, returns its exit
+ * code. */
+typedef int (*child_task)(const void* argument, char* reply, size_t capacity, size_t* reply_size);
 
-/* Runs body(argument) in a forked child whose address space may grow by at most `headroom` bytes
- * over the parent's and which is killed after `seconds`. The parent must be single-threaded (see
- * main) so that the child's LibTorch finds its locks free. */
-static inline child_outcome run_in_child(child_body body, const void* argument, uint64_t headroom, unsigned seconds) {
-  child_outcome outcome;
-  memset(&outcome, 0, sizeof outcome);
+/* Runs task(argument) in a forked child whose address space may grow by at most `headroom` bytes
+ * over the parent's (not under ASan) and which is killed after `seconds`; its reply comes back
+ * into `reply`. The parent must be single-threaded (see main) so that the child's LibTorch finds
+ * its locks free. */
+static inline child_run run_limited_child(child_task task, const void* argument, char* reply, size_t capacity,
+                                          uint64_t headroom, unsigned seconds) {
+  child_run run;
+  memset(&run, 0, sizeof run);
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) abort();
   const uint64_t limit = address_space_bytes() + headroom;
@@ -455,20 +473,22 @@ static inline child_outcome run_in_child(child_body body, const void* argument, 
   pid_t pid = fork();
   if (pid == 0) {
     close(pipe_fds[0]);
-    struct rlimit rl;
-    getrlimit(RLIMIT_AS, &rl);
-    rl.rlim_cur = limit;
-    setrlimit(RLIMIT_AS, &rl);
+    if (!SP_UNDER_ASAN) {
+      struct rlimit rl;
+      getrlimit(RLIMIT_AS, &rl);
+      rl.rlim_cur = limit;
+      setrlimit(RLIMIT_AS, &rl);
+    }
     alarm(seconds);
-    sp_status status = body(argument);
-    const char* message = sp_last_error();
-    if (write(pipe_fds[1], message, strlen(message)) < 0) _exit(100);
-    _exit((int)status);
+    size_t size = 0;
+    const int code = task(argument, reply, capacity, &size);
+    if (size > 0 && write(pipe_fds[1], reply, size) != (ssize_t)size) _exit(100);
+    _exit(code);
   }
   close(pipe_fds[1]);
-  size_t got = 0;
   ssize_t n;
-  while ((n = read(pipe_fds[0], outcome.message + got, sizeof outcome.message - 1 - got)) > 0) got += (size_t)n;
+  while (run.reply_size < capacity && (n = read(pipe_fds[0], reply + run.reply_size, capacity - run.reply_size)) > 0)
+    run.reply_size += (size_t)n;
   char discard[4096];
   while (read(pipe_fds[0], discard, sizeof discard) > 0) {
   }
@@ -477,12 +497,52 @@ static inline child_outcome run_in_child(child_body body, const void* argument, 
   struct rusage usage;
   wait4(pid, &wait_status, 0, &usage);
   clock_gettime(CLOCK_MONOTONIC, &finish);
-  outcome.seconds = (double)(finish.tv_sec - begin.tv_sec) + 1e-9 * (double)(finish.tv_nsec - begin.tv_nsec);
-  outcome.max_rss_kb = usage.ru_maxrss;
+  run.seconds = (double)(finish.tv_sec - begin.tv_sec) + 1e-9 * (double)(finish.tv_nsec - begin.tv_nsec);
+  run.max_rss_kb = usage.ru_maxrss;
   if (WIFSIGNALED(wait_status))
-    outcome.signal = WTERMSIG(wait_status);
+    run.signal = WTERMSIG(wait_status);
   else
-    outcome.status = WEXITSTATUS(wait_status);
+    run.exit_code = WEXITSTATUS(wait_status);
+  return run;
+}
+
+typedef struct {
+  int signal;        /* the signal that ended the child (SIGALRM: the time limit), or 0 */
+  int status;        /* its sp_status when it exited normally */
+  char message[700]; /* sp_last_error() of the failing call */
+  long max_rss_kb;   /* the child's peak resident memory */
+  double seconds;
+} child_outcome;
+
+typedef sp_status (*child_body)(const void* argument);
+
+typedef struct {
+  child_body body;
+  const void* argument;
+} status_task_argument;
+
+/* A child_task: the body's status as exit code, its message as reply. */
+static inline int run_status_task(const void* argument, char* reply, size_t capacity, size_t* reply_size) {
+  const status_task_argument* task = (const status_task_argument*)argument;
+  const sp_status status = task->body(task->argument);
+  const size_t length = strlen(sp_last_error());
+  *reply_size = length < capacity ? length : capacity;
+  memcpy(reply, sp_last_error(), *reply_size);
+  return (int)status;
+}
+
+/* Runs body(argument) in a limited child (run_limited_child) and reports its status and message. */
+static inline child_outcome run_in_child(child_body body, const void* argument, uint64_t headroom, unsigned seconds) {
+  child_outcome outcome;
+  memset(&outcome, 0, sizeof outcome);
+  const status_task_argument task = {body, argument};
+  child_run run =
+      run_limited_child(run_status_task, &task, outcome.message, sizeof outcome.message - 1, headroom, seconds);
+  outcome.message[run.reply_size] = '\0';
+  outcome.signal = run.signal;
+  outcome.status = run.exit_code;
+  outcome.max_rss_kb = run.max_rss_kb;
+  outcome.seconds = run.seconds;
   return outcome;
 }
 

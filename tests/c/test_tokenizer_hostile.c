@@ -21,17 +21,6 @@
 #include "hostile_files.h"
 #include "tokenizer_corpus.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
 static const char* reference_root;
 static const char* scratch_root;
 static int mutants_per_file = 40;
@@ -75,51 +64,34 @@ typedef struct child_result {
 
 typedef void (*reporting_body)(const void* argument, child_report* report);
 
-/* body(argument) in a forked child, killed after kSecondsPerChild, its address space limited
- * outside ASan (ASan's shadow memory and RLIMIT_AS exclude each other). The report comes back
- * through a pipe. */
+typedef struct {
+  reporting_body body;
+  const void* argument;
+} reporting_task;
+
+/* A child_task around a reporting body: the report is the reply. */
+static int run_reporting_body(const void* argument, char* reply, size_t capacity, size_t* reply_size) {
+  const reporting_task* task = argument;
+  child_report report;
+  memset(&report, 0, sizeof report);
+  task->body(task->argument, &report);
+  if (capacity < sizeof report) return 100;
+  memcpy(reply, &report, sizeof report);
+  *reply_size = sizeof report;
+  return 0;
+}
+
+/* body(argument) in a limited child (hostile_files.h), killed after kSecondsPerChild. */
 static child_result run_child(reporting_body body, const void* argument) {
   child_result result;
   memset(&result, 0, sizeof result);
-  int fds[2];
-  if (pipe(fds) != 0) abort();
-  const uint64_t limit = address_space_bytes() + kHeadroom;
-  struct timespec begin, finish;
-  clock_gettime(CLOCK_MONOTONIC, &begin);
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    if (!UNDER_ASAN) {
-      struct rlimit rl;
-      getrlimit(RLIMIT_AS, &rl);
-      rl.rlim_cur = limit;
-      setrlimit(RLIMIT_AS, &rl);
-    }
-    alarm(kSecondsPerChild);
-    child_report report;
-    memset(&report, 0, sizeof report);
-    body(argument, &report);
-    if (write(fds[1], &report, sizeof report) != (ssize_t)sizeof report) _exit(100);
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t got = 0;
-  ssize_t n;
-  while (got < sizeof result.report && (n = read(fds[0], (char*)&result.report + got, sizeof result.report - got)) > 0)
-    got += (size_t)n;
-  close(fds[0]);
-  int wait_status = 0;
-  struct rusage usage;
-  wait4(pid, &wait_status, 0, &usage);
-  clock_gettime(CLOCK_MONOTONIC, &finish);
-  result.seconds = (double)(finish.tv_sec - begin.tv_sec) + 1e-9 * (double)(finish.tv_nsec - begin.tv_nsec);
-  result.max_rss_kb = usage.ru_maxrss;
-  if (WIFSIGNALED(wait_status))
-    result.signal = WTERMSIG(wait_status);
-  else
-    result.exited_cleanly = WEXITSTATUS(wait_status) == 0 && got == sizeof result.report;
+  const reporting_task task = {body, argument};
+  child_run run = run_limited_child(run_reporting_body, &task, (char*)&result.report, sizeof result.report, kHeadroom,
+                                    kSecondsPerChild);
+  result.seconds = run.seconds;
+  result.max_rss_kb = run.max_rss_kb;
+  result.signal = run.signal;
+  result.exited_cleanly = !run.signal && run.exit_code == 0 && run.reply_size == sizeof result.report;
   return result;
 }
 
@@ -469,8 +441,8 @@ static char* repeated(const char* unit, size_t unit_size, size_t size) {
 
 static void hostile_text_gives_a_result_or_a_status(void** state) {
   (void)state;
-  const size_t big = UNDER_ASAN ? (size_t)2 << 20 : (size_t)10 << 20;
-  const size_t run = UNDER_ASAN ? (size_t)250000 : (size_t)1000000;
+  const size_t big = SP_UNDER_ASAN ? (size_t)2 << 20 : (size_t)10 << 20;
+  const size_t run = SP_UNDER_ASAN ? (size_t)250000 : (size_t)1000000;
   static const char cjk[] = "字";
   static const char zwj[] = "👨‍👩‍👧‍👦";
   struct {
@@ -519,7 +491,7 @@ static void hostile_text_gives_a_result_or_a_status(void** state) {
 static void time_and_memory_grow_linearly(void** state) {
   (void)state;
   static const char* const tokenizers[] = {"gpt2", "llama3", "llama2", "bert", "t5"};
-  const size_t base = UNDER_ASAN ? (size_t)256 << 10 : (size_t)1 << 20;
+  const size_t base = SP_UNDER_ASAN ? (size_t)256 << 10 : (size_t)1 << 20;
   for (size_t t = 0; t < sizeof tokenizers / sizeof *tokenizers; ++t) {
     text_case load_only = {tokenizers[t], NULL, 0};
     child_result idle = run_child(encode_child, &load_only);
@@ -553,7 +525,7 @@ static void time_and_memory_grow_linearly(void** state) {
           seconds[0] > 0 ? seconds[2] / seconds[0] : 0.0,
           seconds[0] > 0 && seconds[2] / seconds[0] > 8 ? ", worse than linear?" : "", extra_kb[0] / 1024,
           extra_kb[1] / 1024, extra_kb[2] / 1024);
-      if (!UNDER_ASAN) {
+      if (!SP_UNDER_ASAN) {
         /* Generous: under 1 KB of peak memory per input byte, and 4x the input may not need more
          * than 8x the memory of 1x (plus 64 MB of slack for allocator and page granularity). */
         const long four_x_bytes = (long)(base << 2);
