@@ -357,6 +357,43 @@ static int mutate_tokenizer_json(buf* text, rng* r, int kind) {
   return 0;
 }
 
+/* A component type the library does not know is refused with SP_ERR_UNSUPPORTED naming the type
+ * and where it is, in every stage and inside a Sequence, never skipped. */
+static void unknown_components_are_unsupported_and_named(void** state) {
+  (void)state;
+  static const char* const model = "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}";
+  static const char* const cases[][3] = {
+      /* stage JSON, the type, where the message must point */
+      {"\"normalizer\": {\"type\": \"NoSuchNormalizer\"}", "NoSuchNormalizer", "normalizer"},
+      {"\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}, {\"type\": \"Nope\"}]}", "Nope",
+       "normalizer"},
+      {"\"pre_tokenizer\": {\"type\": \"UnicodeScripts\"}", "UnicodeScripts", "pre_tokenizer"},
+      {"\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"FixedLength\", \"length\": 5}]}",
+       "FixedLength", "pre_tokenizer"},
+      {"\"post_processor\": {\"type\": \"NoSuchProcessor\"}", "NoSuchProcessor", "post_processor"},
+      {"\"decoder\": {\"type\": \"NoSuchDecoder\"}", "NoSuchDecoder", "decoder"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+    char json[1024], label[64], folder[1024];
+    snprintf(json, sizeof json, "{%s, %s}", cases[i][0], model);
+    snprintf(label, sizeof label, "unknown-%zu", i);
+    buf text = buf_from(json, strlen(json));
+    write_case(label, text, folder, sizeof folder);
+    buf_free(&text);
+    sp_tokenizer* tokenizer = NULL;
+    SP_EXPECT_ERROR(sp_tokenizer_load(&tokenizer, folder), SP_ERR_UNSUPPORTED, cases[i][1]);
+    if (!strstr(sp_last_error(), cases[i][2])) fail_msg("\"%s\" does not say where: %s", cases[i][1], sp_last_error());
+    assert_null(tokenizer);
+  }
+  char json[256], folder[1024];
+  snprintf(json, sizeof json, "{\"model\": {\"type\": \"NoSuchModel\", \"vocab\": {}}}");
+  buf text = buf_from(json, strlen(json));
+  write_case("unknown-model", text, folder, sizeof folder);
+  buf_free(&text);
+  sp_tokenizer* tokenizer = NULL;
+  SP_EXPECT_ERROR(sp_tokenizer_load(&tokenizer, folder), SP_ERR_UNSUPPORTED, "NoSuchModel");
+}
+
 static void mutated_files_give_a_status(void** state) {
   (void)state;
   rng r = {0x70c3e5u};
@@ -551,9 +588,8 @@ int main(int argc, char** argv) {
   make_dirs(scratch_root);
   if (!load_corpus_sample()) return 2;
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(named_files_give_a_status),
-      cmocka_unit_test(mutated_files_give_a_status),
-      cmocka_unit_test(hostile_text_gives_a_result_or_a_status),
+      cmocka_unit_test(named_files_give_a_status),     cmocka_unit_test(unknown_components_are_unsupported_and_named),
+      cmocka_unit_test(mutated_files_give_a_status),   cmocka_unit_test(hostile_text_gives_a_result_or_a_status),
       cmocka_unit_test(time_and_memory_grow_linearly),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
