@@ -210,6 +210,9 @@ SP_API sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) S
  * with capacity 0 included), it returns SP_ERR_BUFFER_TOO_SMALL, sets the size, and writes
  * nothing: call once to learn the size, allocate, call again.
  *
+ * Memory: encoding needs a few tens of bytes per input byte at its peak (a 4 MB text without
+ * spaces for a SentencePiece-style BPE: about 250 MB); split very long texts.
+ *
  * The tokenizer.json settings "truncation" and "padding" are not applied: encode returns every
  * id of the text (as transformers' tokenizers do unless a call asks for truncation); the caller
  * decides lengths.
@@ -244,7 +247,8 @@ SP_API void sp_tokenizer_free(sp_tokenizer* tokenizer) SP_NOEXCEPT;
  *   ids, capacity       the output buffer and its length in ids.
  *   count               receives the number of ids of the result.
  * Errors: SP_ERR_INVALID_ARGUMENT (invalid UTF-8, with its byte offset), SP_ERR_BUFFER_TOO_SMALL
- * (*count set). */
+ * (*count set), SP_ERR_FORMAT (the text needs the model's unknown token and the file names one its
+ * vocabulary lacks: `tokenizers` accepts such a file and fails the same way, on such text only). */
 SP_API sp_status sp_tokenizer_encode(const sp_tokenizer* tokenizer, const char* text, size_t text_size,
                                      int32_t add_special_tokens, int32_t* ids, size_t capacity,
                                      size_t* count) SP_NOEXCEPT;
