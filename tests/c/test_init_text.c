@@ -2,9 +2,11 @@
  * tokenizer gives the ids PEFT's AutoTokenizer gives, and the initial prompt table is PEFT's, cut
  * or repeated the same way, for prompt tuning and multitask prompt tuning. adapter_config.json
  * records the text. Errors: no tokenizer, no text, a text whose ids leave the model's vocabulary. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -147,6 +149,52 @@ static void text_init_errors_are_named(void** state) {
   sp_model_free(model);
 }
 
+/* A model folder whose tokenizer.json is broken still loads, and serves ids; asking for its
+ * tokenizer (or for a TEXT init from text) reports why the tokenizer could not be read. */
+static void a_broken_tokenizer_leaves_the_model_usable(void** state) {
+  (void)state;
+  char folder[1024], source[1100], link_path[1100], path[1100];
+  snprintf(folder, sizeof folder, "%s/broken-tokenizer", scratch_root);
+  make_dirs(folder);
+  const char* files[] = {"config.json", "model.safetensors"};
+  for (size_t i = 0; i < 2; ++i) {
+    char absolute[PATH_MAX];
+    snprintf(source, sizeof source, "%s/llama/%s", models_root, files[i]);
+    if (!realpath(source, absolute)) fail_msg("no %s", source);
+    snprintf(link_path, sizeof link_path, "%s/%s", folder, files[i]);
+    unlink(link_path);
+    if (symlink(absolute, link_path) != 0) fail_msg("cannot link %s", link_path);
+  }
+  FILE* file = fopen(test_path(path, sizeof path, folder, "tokenizer.json"), "w");
+  assert_non_null(file);
+  fputs("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"decoder\": {\"type\": \"Nope\"}}",
+        file);
+  fclose(file);
+
+  sp_model* model = NULL;
+  sp_model_params params = test_model_params();
+  SP_CHECK(sp_model_create(&model, folder, &params));
+  sp_tokenizer* tokenizer = NULL;
+  SP_EXPECT_ERROR(sp_model_tokenizer(&tokenizer, model), SP_ERR_UNSUPPORTED, "Nope");
+  assert_null(tokenizer);
+  sp_adapter_params adapter_params = text_params(SP_METHOD_PROMPT_TUNING, 4, "quick brown fox");
+  sp_adapter* adapter = NULL;
+  SP_EXPECT_ERROR(sp_adapter_create(&adapter, model, &adapter_params), SP_ERR_UNSUPPORTED, "Nope");
+  /* Ids still work: the base model's logits of one row. */
+  int32_t ids[4] = {1, 2, 3, 4};
+  sp_batch batch = sp_batch_init();
+  batch.batch_size = 1;
+  batch.seq_len = 4;
+  batch.input_ids = ids;
+  batch.num_input_ids = 4;
+  sp_model_info info = sp_model_info_init();
+  SP_CHECK(sp_model_get_info(model, &info));
+  float* logits = malloc((size_t)info.vocab_size * sizeof(float));
+  SP_CHECK(sp_model_logits(model, &batch, SP_LOGITS_LAST, logits, (size_t)info.vocab_size));
+  free(logits);
+  sp_model_free(model);
+}
+
 int main(int argc, char** argv) {
   const char** folders[] = {&models_root, &reference_root, &scratch_root};
   if (!read_folder_arguments(argc, argv, "<models-folder> <init-text-reference> <scratch-folder>", folders, 3))
@@ -156,6 +204,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(prompt_tuning_repeats_the_text_ids_as_peft),
       cmocka_unit_test(multitask_prompt_tuning_starts_from_the_text_as_peft),
       cmocka_unit_test(text_init_errors_are_named),
+      cmocka_unit_test(a_broken_tokenizer_leaves_the_model_usable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
