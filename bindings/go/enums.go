@@ -22,7 +22,7 @@ type PromptInit int32
 const (
 	InitRandom             PromptInit = 0 // N(0, 1)
 	InitSampleVocab        PromptInit = 1 // prompt tuning: embeddings of random vocabulary ids
-	InitText               PromptInit = 2 // prompt tuning, MPT: embeddings of InitTokenIDs
+	InitText               PromptInit = 2 // prompt tuning, MPT: embeddings of InitTokenIDs, or of the ids of InitText
 	InitAverageSourceTasks PromptInit = 3 // MPT: source table, task factors averaged
 	InitExactSourceTask    PromptInit = 4 // MPT: source table and the factors of SourceTask
 	InitOnlySourceShared   PromptInit = 5 // MPT: source table; factors random

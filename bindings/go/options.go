@@ -27,8 +27,8 @@ type AdapterOptions struct {
 	NumVirtualTokens    int        // > 0; default 20
 	Init                PromptInit // default InitRandom
 	InitTokenIDs        []int32    // InitText: the tokenised init text
-	InitText            string     // optional; only recorded in adapter_config.json
-	TokenizerNameOrPath string     // optional; only recorded in adapter_config.json
+	InitText            string     // InitText without InitTokenIDs: encoded as PEFT does, with the tokenizer below or the model's; recorded
+	TokenizerNameOrPath string     // a local tokenizer for InitText (else the model's); recorded in adapter_config.json
 	Seed                uint64     // random draws; the same seed as torch.manual_seed gives PEFT's values
 
 	// Prefix tuning and P-tuning.

@@ -41,10 +41,12 @@ namespace SoftPrompt
         /// <summary>PromptInit.Text: the tokenised init text (null = none).</summary>
         public int[] InitTokenIds { get; set; }
 
-        /// <summary>Optional; only recorded in adapter_config.json.</summary>
+        /// <summary>PromptInit.Text without InitTokenIds: the text is encoded as PEFT encodes its
+        /// init text (special tokens included) with the tokenizer TokenizerNameOrPath names when
+        /// that is a local path, else the model's own; recorded in adapter_config.json.</summary>
         public string InitText { get; set; }
 
-        /// <summary>Optional; only recorded in adapter_config.json.</summary>
+        /// <summary>A local tokenizer.json or folder for InitText (else the model's); recorded in adapter_config.json.</summary>
         public string TokenizerNameOrPath { get; set; }
 
         /// <summary>Seed of the random draws; the same seed as torch.manual_seed gives PEFT's values.</summary>

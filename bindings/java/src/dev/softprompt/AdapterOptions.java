@@ -84,7 +84,11 @@ public final class AdapterOptions {
     return this;
   }
 
-  /** Only recorded in adapter_config.json. */
+  /**
+   * PromptInit.TEXT without initTokenIds: the text is encoded as PEFT encodes its init text
+   * (special tokens included) with the tokenizer tokenizerNameOrPath names when that is a local
+   * path, else the model's own; recorded in adapter_config.json.
+   */
   public String initText() {
     return initText;
   }
@@ -94,7 +98,7 @@ public final class AdapterOptions {
     return this;
   }
 
-  /** Only recorded in adapter_config.json. */
+  /** A local tokenizer.json or folder for initText (else the model's); recorded in adapter_config.json. */
   public String tokenizerNameOrPath() {
     return tokenizerNameOrPath;
   }
