@@ -1,7 +1,5 @@
 #include "tokenizer/special_tokens.h"
 
-#include <sys/stat.h>
-
 #include "io/file_util.h"
 #include "util/errors.h"
 #include "util/json_reader.h"
@@ -9,16 +7,11 @@
 namespace sp::tok {
 namespace {
 
-bool is_file(const std::string& path) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
-}
-
 // The parsed file, or a null JSON when the folder does not have it.
 nlohmann::json optional_json(const std::string& folder, const char* name) {
   if (folder.empty()) return nullptr;
-  const std::string path = folder + "/" + name;
-  if (!is_file(path)) return nullptr;
+  const std::string path = io::join_path(folder, name);
+  if (!io::is_regular_file(path)) return nullptr;
   nlohmann::json json = parse_json(io::read_file(path), path);
   if (!json.is_object()) fail(ErrorKind::Format, path + ": must be a JSON object");
   return json;

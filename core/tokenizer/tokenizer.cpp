@@ -1,7 +1,5 @@
 #include "tokenizer/tokenizer.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdio>
 
@@ -15,11 +13,6 @@
 
 namespace sp::tok {
 namespace {
-
-bool is_folder(const std::string& path) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
-}
 
 // The stage object under `key`, or nullptr when absent or null (the stage is skipped).
 const nlohmann::json* stage(const nlohmann::json& root, const char* key) {
@@ -46,10 +39,9 @@ int64_t Tokenizer::vocab_size() const { return stages_->vocab_size; }
 const SpecialIds& Tokenizer::special_ids() const { return stages_->special; }
 
 std::shared_ptr<const Tokenizer> Tokenizer::load(const std::string& path) {
-  if (is_folder(path)) {
-    const std::string file = path + "/tokenizer.json";
-    struct stat info {};
-    if (::stat(file.c_str(), &info) != 0) fail(ErrorKind::NotFound, "folder " + path + " has no tokenizer.json");
+  if (io::is_directory(path)) {
+    const std::string file = io::join_path(path, "tokenizer.json");
+    if (!io::is_regular_file(file)) fail(ErrorKind::NotFound, "folder " + path + " has no tokenizer.json");
     return parse(io::read_file(file), file, path);
   }
   return parse(io::read_file(path), path, "");
