@@ -1,7 +1,6 @@
 #include "methods/prompt_tuning/config.h"
 
-#include <sys/stat.h>
-
+#include "io/file_util.h"
 #include "methods/prompt_tuning/prompt_tuning.h"
 
 namespace sp::methods {
@@ -74,8 +73,8 @@ namespace {
 std::vector<int32_t> tokenize_init_text(const PromptTuningSettings& settings, const ParamsContext& context) {
   std::shared_ptr<const tok::Tokenizer> tokenizer;
   try {
-    struct stat info {};
-    if (!settings.tokenizer_name_or_path.empty() && ::stat(settings.tokenizer_name_or_path.c_str(), &info) == 0)
+    const std::string& named = settings.tokenizer_name_or_path;
+    if (!named.empty() && (io::is_regular_file(named) || io::is_directory(named)))
       tokenizer = tok::Tokenizer::load(settings.tokenizer_name_or_path);
     else
       tokenizer = context.tokenizer();
