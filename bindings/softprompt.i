@@ -46,18 +46,25 @@
   (const int32_t* attention_mask, size_t num_attention_mask),
   (const int32_t* labels, size_t num_labels),
   (const int32_t* task_ids, size_t num_task_ids),
-  (const int32_t* init_token_ids, size_t num_init_token_ids)
+  (const int32_t* init_token_ids, size_t num_init_token_ids),
+  (const int32_t* lengths, size_t num_lengths),
+  (const int32_t* continuation_ids, size_t num_continuation_ids),
+  (const int32_t* continuation_lengths, size_t num_continuation_lengths),
+  (const int32_t* stop_ids, size_t num_stop_ids),
+  (const int32_t* history, size_t history_count)
 };
 %apply (float* OUTPUT, size_t OUTPUT_COUNT) {
   (float* out, size_t out_count),
   (float* mean_loss_out, size_t mean_loss_count),
-  (float* rows_out, size_t rows_count)
+  (float* rows_out, size_t rows_count),
+  (float* logits_inout, size_t logits_count)
 };
 %apply (int64_t* OUTPUT, size_t OUTPUT_COUNT) { (int64_t* dims_out, size_t dims_count) };
 %apply (int32_t* OUTPUT, size_t OUTPUT_COUNT) { (int32_t* ids_out, size_t ids_count) };
 %apply (const char* BYTES, size_t BYTES_COUNT) {
   (const char* text, size_t text_size),
-  (const char* token, size_t token_size)
+  (const char* token, size_t token_size),
+  (const char* stop_strings, size_t stop_strings_size)
 };
 %apply (char* BYTES_OUT, size_t BYTES_OUT_COUNT) { (char* text_out, size_t text_count) };
 
@@ -71,10 +78,13 @@
 %nodefaultdtor sp_trainer;
 %nodefaultctor sp_tokenizer;
 %nodefaultdtor sp_tokenizer;
+%nodefaultctor sp_context;
+%nodefaultdtor sp_context;
 struct sp_model {};
 struct sp_adapter {};
 struct sp_trainer {};
 struct sp_tokenizer {};
+struct sp_context {};
 
 /* The C ABI calls whose pointer-heavy signatures the spb_* layer replaces. */
 %ignore sp_model_create;
@@ -102,6 +112,28 @@ struct sp_tokenizer {};
 %ignore sp_tokenizer_id_to_token;
 %ignore sp_tokenizer_token_to_id;
 %ignore sp_tokenizer_get_info;
+%ignore sp_context_create;
+%ignore sp_context_generate;
+%ignore sp_context_generate_begin;
+%ignore sp_context_generate_next;
+%ignore sp_context_event_text;
+%ignore sp_context_score;
+%ignore sp_context_prefill;
+%ignore sp_context_decode;
+%ignore sp_logits_process;
+%ignore sp_model_eos_ids;
+%ignore sp_prompts;
+%ignore sp_prompts_init;
+%ignore sp_generation;
+%ignore sp_generation_init;
+%ignore sp_token_event;
+%ignore sp_token_callback;
+%ignore sp_generate_params::stop_ids;
+%ignore sp_generate_params::num_stop_ids;
+%ignore sp_generate_params::stop_strings;
+%ignore sp_generate_params::num_stop_strings;
+%ignore sp_generate_params::callback;
+%ignore sp_generate_params::user_data;
 /* The result-struct initialisers are used inside the spb_* layer; the languages never see the raw
  * structs they return. */
 %ignore sp_model_info_init;
@@ -362,5 +394,135 @@ sp_status spb_trainer_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (result) *result = sp_train_result_init();
   return sp_trainer_step(trainer, &batch, result);
+}
+%}
+
+/* ---- Contexts: generation and scoring. Prompts travel as (all ids, lengths, task ids) arrays, as
+ * in sp_prompts (empty task ids = not given). The bindings build their iterators, callbacks and
+ * cancellation on the pull calls (begin / next / stop), so no callback crosses the language
+ * boundary. ---- */
+%{
+static sp_prompts spb_prompts(const int32_t* ids, size_t num_ids, const int32_t* lengths, size_t num_lengths,
+                              const int32_t* task_ids, size_t num_task_ids) {
+  sp_prompts prompts = sp_prompts_init();
+  prompts.count = (int32_t)(num_lengths > 0x7fffffff ? 0x7fffffff : num_lengths);
+  prompts.ids = ids;
+  prompts.num_ids = num_ids;
+  prompts.lengths = lengths;
+  prompts.num_lengths = num_lengths;
+  prompts.task_ids = num_task_ids ? task_ids : NULL;
+  prompts.num_task_ids = num_task_ids;
+  return prompts;
+}
+
+/* Splits "a\0b\0" into pointers to its strings (at most `capacity`); returns how many. A last string
+ * without its NUL is not counted (the bindings always end each string with one). */
+static size_t spb_split_strings(const char* joined, size_t size, const char** out, size_t capacity) {
+  size_t count = 0, start = 0;
+  for (size_t i = 0; i < size && count < capacity; ++i)
+    if (joined[i] == '\0') {
+      out[count++] = joined + start;
+      start = i + 1;
+    }
+  return count;
+}
+%}
+
+%inline %{
+/* adapter may be NULL (the base model alone). NULL on failure. */
+sp_context* spb_context_create(sp_model* model, sp_adapter* adapter, const sp_context_params* params) {
+  sp_context* context = NULL;
+  sp_context_create(&context, model, adapter, params);
+  return context;
+}
+
+/* Begins a generation. params' pointer fields are ignored above; stop ids come as an array and stop
+ * strings as one byte array of NUL-terminated UTF-8 strings ("a\0b\0"; at most 64 of them). */
+sp_status spb_context_generate_begin(sp_context* context, const int32_t* input_ids, size_t num_input_ids,
+                                     const int32_t* lengths, size_t num_lengths, const int32_t* task_ids,
+                                     size_t num_task_ids, const sp_generate_params* params, const int32_t* stop_ids,
+                                     size_t num_stop_ids, const char* stop_strings, size_t stop_strings_size) {
+  const char* strings[64];
+  sp_prompts prompts = spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids);
+  sp_generate_params copy = params ? *params : sp_generate_default_params();
+  copy.stop_ids = num_stop_ids ? stop_ids : NULL;
+  copy.num_stop_ids = num_stop_ids;
+  copy.num_stop_strings = stop_strings_size ? spb_split_strings(stop_strings, stop_strings_size, strings, 64) : 0;
+  copy.stop_strings = copy.num_stop_strings ? strings : NULL;
+  copy.callback = NULL;
+  copy.user_data = NULL;
+  return sp_context_generate_begin(context, &prompts, &copy);
+}
+
+/* The next token event: 1 with ids_out[0..2] = row, token id, stop reason (ids_count >= 3; its
+ * text: spb_context_event_text), 0 when every row has stopped, -1 on failure. */
+int32_t spb_context_generate_next(sp_context* context, int32_t* ids_out, size_t ids_count) {
+  sp_token_event event;
+  int32_t has_event = 0;
+  if (ids_count < 3) { /* the C call reports the missing event buffer */
+    sp_context_generate_next(context, NULL, &has_event);
+    return -1;
+  }
+  if (sp_context_generate_next(context, &event, &has_event) != SP_OK) return -1;
+  if (!has_event) return 0;
+  ids_out[0] = event.row;
+  ids_out[1] = event.token_id;
+  ids_out[2] = (int32_t)event.stop_reason;
+  return 1;
+}
+
+sp_status spb_context_generate_stop(sp_context* context) { return sp_context_generate_stop(context); }
+
+/* Log-likelihood of each continuation after its prompt into out[out_count]. */
+sp_status spb_context_score(sp_context* context, const int32_t* input_ids, size_t num_input_ids,
+                            const int32_t* lengths, size_t num_lengths, const int32_t* task_ids, size_t num_task_ids,
+                            const int32_t* continuation_ids, size_t num_continuation_ids,
+                            const int32_t* continuation_lengths, size_t num_continuation_lengths, float* out,
+                            size_t out_count) {
+  sp_prompts prompts = spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids);
+  sp_prompts continuations = spb_prompts(continuation_ids, num_continuation_ids, continuation_lengths,
+                                         num_continuation_lengths, NULL, 0);
+  return sp_context_score(context, &prompts, &continuations, out, out_count);
+}
+
+sp_status spb_context_prefill(sp_context* context, const int32_t* input_ids, size_t num_input_ids,
+                              const int32_t* lengths, size_t num_lengths, const int32_t* task_ids,
+                              size_t num_task_ids, float* out, size_t out_count) {
+  sp_prompts prompts = spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids);
+  return sp_context_prefill(context, &prompts, out, out_count);
+}
+
+sp_status spb_context_decode(sp_context* context, const int32_t* input_ids, size_t num_input_ids, float* out,
+                             size_t out_count) {
+  return sp_context_decode(context, input_ids, num_input_ids, out, out_count);
+}
+
+/* logits_inout is read and rewritten in place. */
+sp_status spb_logits_process(const sp_generate_params* params, const int32_t* history, size_t history_count,
+                             float* logits_inout, size_t logits_count) {
+  sp_generate_params copy = params ? *params : sp_generate_default_params();
+  copy.stop_ids = NULL;
+  copy.num_stop_ids = 0;
+  copy.stop_strings = NULL;
+  copy.num_stop_strings = 0;
+  copy.callback = NULL;
+  copy.user_data = NULL;
+  return sp_logits_process(&copy, history, history_count, logits_inout, logits_count);
+}
+%}
+
+%inline %{
+/* The text of the latest event (see the tokenizer functions for the size protocol). */
+int64_t spb_context_event_text(const sp_context* context, char* text_out, size_t text_count) {
+  size_t size = 0;
+  const sp_status status = sp_context_event_text(context, text_out, text_count, &size);
+  return spb_size_result(status, size);
+}
+
+/* The model's end-of-sequence ids (size protocol as above). */
+int64_t spb_model_eos_ids(const sp_model* model, int32_t* ids_out, size_t ids_count) {
+  size_t count = 0;
+  const sp_status status = sp_model_eos_ids(model, ids_out, ids_count, &count);
+  return spb_size_result(status, count);
 }
 %}

@@ -12,6 +12,9 @@
  *               An adapter holds mutable state: calls on one adapter are serialised internally,
  *               so sharing an adapter between threads is safe but not parallel.
  *   sp_trainer  Optimiser state (AdamW, schedule, accumulation) for one adapter.
+ *   sp_tokenizer  Text to token ids and back (a tokenizer.json). Immutable; shareable.
+ *   sp_context  Generation and scoring: a model, an optional adapter's snapshot, a key/value
+ *               cache and sampling. One call at a time per context; many contexts per model.
  *
  * Conventions
  *   - Every fallible function returns an sp_status. SP_OK (0) means success; on any other value,
@@ -590,6 +593,233 @@ SP_API sp_status sp_trainer_step(sp_trainer* trainer, const sp_batch* batch, sp_
  * names. */
 SP_API sp_status sp_trainer_get_gradient(const sp_trainer* trainer, const char* name, float* out,
                                          size_t count) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
+ * Contexts: generation and scoring
+ *
+ * A context is where text comes out: it runs a model with an optional adapter token by token,
+ * with its own key/value cache (allocated once, when the context is created), in the style of
+ * llama.cpp's model/context split. Any number of contexts may run on one model in parallel
+ * threads; one context serves one call at a time (calls on one context from several threads are
+ * serialised).
+ *
+ * The adapter's contribution (its virtual tokens, its prefix keys and values, P-tuning's encoder
+ * output) is computed once, when the context is created, and the context keeps that snapshot:
+ * generation takes no adapter lock per token. Training the adapter afterwards does not change
+ * existing contexts; a context created after a training step sees the new values.
+ *
+ * A context keeps its model alive (and its adapter snapshot): freeing the model or adapter handle
+ * while a context exists is safe, and the context goes on working until it is freed itself.
+ *
+ * Positions are per row: a prompt is placed exactly as it would be alone (the virtual tokens or
+ * the prefix first, then the prompt's tokens at the positions that follow), so that a row of a
+ * batch gets the same tokens as the same prompt alone, whatever the other rows' lengths. (PEFT's
+ * own batched generation with prompt tuning, P-tuning or MPT counts the left padding as positions
+ * and therefore gives padded rows other results; its per-prompt results are what softprompt
+ * reproduces. Prefix tuning and the base model agree with PEFT batched or not.)
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct sp_context sp_context;
+
+typedef struct sp_context_params {
+  size_t struct_size;     /* sizeof(sp_context_params); set by sp_context_default_params */
+  int32_t max_batch_size; /* rows one call may hold, 1 .. 4096; default 1. Scoring takes any number of
+                             rows and runs them max_batch_size at a time. */
+  int32_t max_length;     /* tokens per row the cache holds: prompt plus generated tokens, 1 .. 2^20;
+                             default 512. The adapter's virtual tokens or prefix come on top. A
+                             model with learned positions (gpt2) must have room for them all. */
+} sp_context_params;
+
+SP_API sp_context_params sp_context_default_params(void) SP_NOEXCEPT;
+
+/* Creates a context on `model`, with `adapter`'s soft prompt or with none (adapter NULL). The
+ * adapter must belong to the model. The cache takes
+ *   2 * num_layers * max_batch_size * num_key_value_heads * (num_virtual_tokens + max_length) *
+ *   head_dim
+ * values of the model's dtype, allocated here.
+ * Errors: SP_ERR_INVALID_ARGUMENT (an adapter of another model, sizes out of their ranges),
+ * SP_ERR_OUT_OF_RANGE (max_length beyond a model's learned positions), SP_ERR_OUT_OF_MEMORY. */
+SP_API sp_status sp_context_create(sp_context** out, sp_model* model, sp_adapter* adapter,
+                                   const sp_context_params* params) SP_NOEXCEPT;
+
+/* Releases the context and its cache. NULL is ignored. */
+SP_API void sp_context_free(sp_context* context) SP_NOEXCEPT;
+
+/* Forgets the cache's contents and ends any generation in progress (sp_context_generate_next then
+ * reports none). The cache stays allocated. */
+SP_API sp_status sp_context_reset(sp_context* context) SP_NOEXCEPT;
+
+/* Prompts of different lengths, one after another in `ids` (no padding). Arrays are borrowed for
+ * the duration of the call; each comes with its element count. */
+typedef struct sp_prompts {
+  size_t struct_size;     /* sizeof(sp_prompts); set by sp_prompts_init */
+  int32_t count;          /* number of prompts, > 0 */
+  const int32_t* ids;     /* every prompt's ids, in [0, vocab_size) */
+  size_t num_ids;         /* must equal the sum of lengths */
+  const int32_t* lengths; /* count lengths, each >= 1 */
+  size_t num_lengths;     /* must equal count */
+  const int32_t* task_ids; /* one task per prompt: required by multitask prompt tuning adapters,
+                              ignored otherwise (NULL allowed then) */
+  size_t num_task_ids;     /* must equal count when task_ids is given */
+} sp_prompts;
+
+/* An sp_prompts with struct_size set and everything else zero/NULL. */
+SP_API sp_prompts sp_prompts_init(void) SP_NOEXCEPT;
+
+/* Why a row stopped. */
+typedef enum sp_stop_reason {
+  SP_STOP_NONE = 0,       /* still running (in a token event) */
+  SP_STOP_MAX_TOKENS = 1, /* max_new_tokens generated */
+  SP_STOP_EOS = 2,        /* an end-of-sequence id (the model's or stop_ids); it is the row's last token */
+  SP_STOP_STRING = 3,     /* the row's text came to contain a stop string; the token completing it is
+                             the row's last token */
+  SP_STOP_CALLBACK = 4    /* the callback asked to stop (or the caller stopped pulling events) */
+} sp_stop_reason;
+
+/* One generated token, as streamed. */
+typedef struct sp_token_event {
+  int32_t row;      /* the prompt's index in sp_prompts */
+  int32_t token_id; /* the id generated */
+  /* The UTF-8 text this token completes: the row's decoded text grows by exactly these bytes. Never
+   * part of a character: bytes that do not yet form whole characters are held back and come with
+   * a later token (with the row's last token, an unfinished character is given as U+FFFD, as
+   * sp_tokenizer_decode gives it). Often empty. NUL-terminated. Owned by the context; valid until
+   * the next call on it. Empty when the model folder has no tokenizer. */
+  const char* text;
+  size_t text_size;
+  sp_stop_reason stop_reason; /* SP_STOP_NONE while the row goes on; else this is its last token */
+} sp_token_event;
+
+/* Called once per generated token, on the thread that called sp_context_generate. Return 0 to go on,
+ * anything else to stop every row at once (their stop reason becomes SP_STOP_CALLBACK). It must not
+ * call into the same context. */
+typedef int32_t (*sp_token_callback)(const sp_token_event* event, void* user_data);
+
+/* How to choose tokens and when to stop. Sampling follows transformers' generate: greedy (argmax,
+ * the lowest id on ties) unless do_sample; the repetition penalty applies in both; with do_sample,
+ * temperature, top_k, top_p and min_p apply in that order (transformers' order and definitions,
+ * with at least one token always kept), then a token is drawn from the softmax. */
+typedef struct sp_generate_params {
+  size_t struct_size;       /* sizeof(sp_generate_params); set by sp_generate_default_params */
+  int32_t max_new_tokens;   /* >= 1; default 32 */
+  int32_t do_sample;        /* 0 = greedy (default), 1 = sample */
+  float temperature;        /* > 0; default 1 (off) */
+  int32_t top_k;            /* keep the k most likely tokens (ties with the k-th kept); 0 = off; default 50
+                               (transformers' default) */
+  float top_p;              /* keep the smallest set of most likely tokens whose probability exceeds
+                               top_p, in (0, 1]; default 1 (off) */
+  float min_p;              /* drop tokens less likely than min_p times the most likely, in [0, 1];
+                               default 0 (off) */
+  float repetition_penalty; /* > 0; tokens already in the row (prompt and generated) have their logit
+                               divided by it when positive, multiplied when negative; default 1 (off) */
+  uint64_t seed;            /* sampling: the same seed and inputs give the same tokens on any thread
+                               (each row draws from its own generator, seeded from seed and its row
+                               index); default 0 */
+  int32_t use_model_eos;    /* 1 (default): stop a row at the model's end-of-sequence ids
+                               (sp_model_eos_ids); 0: only at stop_ids */
+  const int32_t* stop_ids;  /* more end-of-sequence ids; borrowed during the call */
+  size_t num_stop_ids;
+  const char* const* stop_strings; /* UTF-8, non-empty; a row stops once its generated text (special
+                                      tokens left out) contains one; borrowed during the call; needs
+                                      the model's tokenizer */
+  size_t num_stop_strings;
+  int32_t skip_special_tokens; /* 1 (default): special tokens add no text to events; 0: their text too */
+  sp_token_callback callback;  /* NULL = no streaming */
+  void* user_data;             /* passed to the callback as is */
+} sp_generate_params;
+
+SP_API sp_generate_params sp_generate_default_params(void) SP_NOEXCEPT;
+
+/* Where sp_context_generate puts its results (caller-owned arrays). */
+typedef struct sp_generation {
+  size_t struct_size;      /* sizeof(sp_generation); set by sp_generation_init */
+  int32_t* ids;            /* row r's tokens start at ids[r * max_new_tokens]; may be NULL (capacity 0) */
+  size_t ids_capacity;     /* >= count * max_new_tokens when ids is given */
+  int32_t* counts;         /* per row, tokens generated (a stopping EOS included); may be NULL */
+  sp_stop_reason* stop_reasons; /* per row; may be NULL */
+  size_t rows_capacity;    /* entries of counts and stop_reasons; >= count when either is given */
+} sp_generation;
+
+/* An sp_generation with struct_size set and everything else zero/NULL. */
+SP_API sp_generation sp_generation_init(void) SP_NOEXCEPT;
+
+/* Generates up to max_new_tokens tokens after each prompt, all rows in one batch, streaming each
+ * token to params->callback as it comes (row by row within a step), and writes every row's tokens
+ * to *result (may be NULL). The prompts are not part of the output. Every call starts from the
+ * prompts alone: nothing of an earlier call is reused.
+ * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, counts that disagree, an empty prompt, parameters out of
+ * range, stop strings without a tokenizer: the message names the field), SP_ERR_OUT_OF_RANGE (ids
+ * or task ids outside their range, more prompts than max_batch_size, a prompt plus max_new_tokens
+ * longer than max_length), SP_ERR_BUFFER_TOO_SMALL (result arrays, checked before anything runs),
+ * SP_ERR_UNSUPPORTED (the model's sliding window would apply). A callback that stops is not an
+ * error (SP_OK). */
+SP_API sp_status sp_context_generate(sp_context* context, const sp_prompts* prompts, const sp_generate_params* params,
+                                     sp_generation* result) SP_NOEXCEPT;
+
+/* The same generation, pulled one event at a time instead of pushed to a callback (what the Java,
+ * C# and Go bindings use for their iterators): begin checks everything and runs the prompts
+ * (params->callback and user_data are ignored; stop_ids and stop_strings are copied), then each
+ * next call returns one token event. Errors of begin: as sp_context_generate. */
+SP_API sp_status sp_context_generate_begin(sp_context* context, const sp_prompts* prompts,
+                                           const sp_generate_params* params) SP_NOEXCEPT;
+
+/* Sets *has_event to 1 and fills *event (its text stays valid until the next call on the context),
+ * or sets *has_event to 0 when every row has stopped. Errors: SP_ERR_INVALID_ARGUMENT when no
+ * generation was begun (or the context was reset). */
+SP_API sp_status sp_context_generate_next(sp_context* context, sp_token_event* event,
+                                          int32_t* has_event) SP_NOEXCEPT;
+
+/* Stops the generation in progress: the rows still running end with SP_STOP_CALLBACK, and the next
+ * sp_context_generate_next reports no event. Not an error when none is running. */
+SP_API sp_status sp_context_generate_stop(sp_context* context) SP_NOEXCEPT;
+
+/* Copies the text of the event the latest sp_context_generate_next returned into text[capacity]
+ * (followed by a NUL; *size without it): for callers that cannot keep the event's pointer.
+ * Errors: SP_ERR_BUFFER_TOO_SMALL (*size set), SP_ERR_INVALID_ARGUMENT when there is no event. */
+SP_API sp_status sp_context_event_text(const sp_context* context, char* text, size_t capacity,
+                                       size_t* size) SP_NOEXCEPT;
+
+/* The log-likelihood of each continuation after its prompt: the sum over the continuation's tokens
+ * of log p(token | the prompt, the continuation's earlier tokens, the soft prompt), in nats.
+ * Multiple choice: give the question once per answer and compare; classification: give the label
+ * words as continuations. Each pair is computed as if alone (per-row positions), in batches of
+ * max_batch_size rows; the cache is not used and keeps its contents.
+ *   continuations  as many as prompts (its task_ids are ignored; the prompt's task applies);
+ *   log_likelihoods  count floats; count must be at least prompts->count.
+ * Errors: as sp_context_generate (each prompt plus its continuation must fit in max_length). */
+SP_API sp_status sp_context_score(sp_context* context, const sp_prompts* prompts, const sp_prompts* continuations,
+                                  float* log_likelihoods, size_t count) SP_NOEXCEPT;
+
+/* Low level: runs the prompts into the cache (replacing its contents) and writes each row's
+ * next-token logits, prompts->count * vocab_size floats, into logits[logits_count]. For custom
+ * decoding (beam search, constraints) together with sp_context_decode.
+ * Errors: as sp_context_generate, and SP_ERR_BUFFER_TOO_SMALL. */
+SP_API sp_status sp_context_prefill(sp_context* context, const sp_prompts* prompts, float* logits,
+                                    size_t logits_count) SP_NOEXCEPT;
+
+/* Low level: appends one token per row (ids[count], count = the rows of the latest prefill) to the
+ * cache and writes the next-token logits, count * vocab_size floats. Errors: SP_ERR_INVALID_ARGUMENT
+ * (no prefill since creation or reset, a count other than its rows), SP_ERR_OUT_OF_RANGE (ids, or a
+ * row that would pass max_length), SP_ERR_BUFFER_TOO_SMALL. */
+SP_API sp_status sp_context_decode(sp_context* context, const int32_t* ids, size_t count, float* logits,
+                                   size_t logits_count) SP_NOEXCEPT;
+
+/* Applies params' logits processors, as sp_context_generate applies them, to one row of logits in
+ * place: the repetition penalty (over the ids in history), then, when do_sample is 1, temperature,
+ * top_k, top_p and min_p (removed tokens become -infinity). For callers that sample themselves,
+ * and to compare with transformers' processors.
+ *   history, history_count  the row's tokens so far (may be NULL when the count is 0);
+ *   logits, vocab_size      the row's logits.
+ * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, parameters out of range), SP_ERR_OUT_OF_RANGE (history
+ * ids outside [0, vocab_size)). */
+SP_API sp_status sp_logits_process(const sp_generate_params* params, const int32_t* history, size_t history_count,
+                                   float* logits, size_t vocab_size) SP_NOEXCEPT;
+
+/* The ids that end generation for this model: generation_config.json's eos_token_id (one id or a
+ * list) in the model folder, else config.json's, else the tokenizer's eos token; ids outside the
+ * vocabulary are left out. Writes up to capacity ids and the full number to *count.
+ * Errors: SP_ERR_BUFFER_TOO_SMALL (*count set). */
+SP_API sp_status sp_model_eos_ids(const sp_model* model, int32_t* ids, size_t capacity, size_t* count) SP_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------------
  * Names before 0.4
