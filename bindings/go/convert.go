@@ -182,3 +182,54 @@ func swigTokenizerInfo(c *C.sp_tokenizer_info) tokenizerInfoResult {
 		UnkID:     int32(c.unk_id),
 	}}
 }
+
+func swigContextOptions(c *C.sp_context_params) ContextOptions {
+	return ContextOptions{MaxBatchSize: int(c.max_batch_size), MaxLength: int(c.max_length)}
+}
+
+func swigContextParams(o *ContextOptions) *C.sp_context_params {
+	if o == nil {
+		return nil
+	}
+	return &C.sp_context_params{
+		struct_size:    C.size_t(unsafe.Sizeof(C.sp_context_params{})),
+		max_batch_size: C.int32_t(o.MaxBatchSize),
+		max_length:     C.int32_t(o.MaxLength),
+	}
+}
+
+// The slices (StopIDs, StopStrings) are passed to spb_context_generate_begin as separate
+// arguments, and the callback is never used (the binding pulls events), so those fields stay NULL.
+func swigGenerateOptions(c *C.sp_generate_params) GenerateOptions {
+	return GenerateOptions{
+		MaxNewTokens:      int(c.max_new_tokens),
+		DoSample:          c.do_sample != 0,
+		Temperature:       float32(c.temperature),
+		TopK:              int(c.top_k),
+		TopP:              float32(c.top_p),
+		MinP:              float32(c.min_p),
+		RepetitionPenalty: float32(c.repetition_penalty),
+		Seed:              uint64(c.seed),
+		UseModelEOS:       c.use_model_eos != 0,
+		SkipSpecialTokens: c.skip_special_tokens != 0,
+	}
+}
+
+func swigGenerateParams(o *GenerateOptions) *C.sp_generate_params {
+	if o == nil {
+		return nil
+	}
+	return &C.sp_generate_params{
+		struct_size:         C.size_t(unsafe.Sizeof(C.sp_generate_params{})),
+		max_new_tokens:      C.int32_t(o.MaxNewTokens),
+		do_sample:           cBool(o.DoSample),
+		temperature:         C.float(o.Temperature),
+		top_k:               C.int32_t(o.TopK),
+		top_p:               C.float(o.TopP),
+		min_p:               C.float(o.MinP),
+		repetition_penalty:  C.float(o.RepetitionPenalty),
+		seed:                C.uint64_t(o.Seed),
+		use_model_eos:       cBool(o.UseModelEOS),
+		skip_special_tokens: cBool(o.SkipSpecialTokens),
+	}
+}

@@ -98,6 +98,10 @@
 SPGO_PARAMS(sp_model_params, ModelOptions, swigModelOptions, swigModelParams)
 SPGO_PARAMS(sp_adapter_params, AdapterOptions, swigAdapterOptions, swigAdapterParams)
 SPGO_PARAMS(sp_trainer_params, TrainerOptions, swigTrainerOptions, swigTrainerParams)
+SPGO_PARAMS(sp_context_params, ContextOptions, swigContextOptions, swigContextParams)
+/* GenerateOptions' slices (StopIDs, StopStrings) go to spb_context_generate_begin as separate
+ * arguments; the struct carries the scalar fields only. */
+SPGO_PARAMS(sp_generate_params, GenerateOptions, swigGenerateOptions, swigGenerateParams)
 
 /* ---- spb_trainer_step's result, filled into the caller's *TrainResult ---- */
 
