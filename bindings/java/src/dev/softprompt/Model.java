@@ -112,6 +112,28 @@ public final class Model implements AutoCloseable {
     }
   }
 
+  /**
+   * The ids that end generation for this model: generation_config.json's eos_token_id (one id or a
+   * list), else config.json's, else the tokenizer's eos token; ids outside the vocabulary are left
+   * out (so the list may be empty).
+   */
+  public int[] eosIds() {
+    sp_model model = handle.acquire();
+    try {
+      int[] ids = new int[8]; // models list one to a few; more cost a second call
+      long count;
+      while ((count = SoftPromptNative.spb_model_eos_ids(model, ids)) > ids.length) {
+        ids = new int[Checks.arrayLength(count, "the end-of-sequence ids", "ids")];
+      }
+      if (count < 0) {
+        throw Errors.last();
+      }
+      return java.util.Arrays.copyOf(ids, (int) count);
+    } finally {
+      handle.release();
+    }
+  }
+
   /** The native handle for one call (paired with {@link #release()}); for Adapter.create/load. */
   sp_model acquire() {
     return handle.acquire();

@@ -24,6 +24,7 @@ public final class RunTests {
     ThreadsTest.class,
     Utf8PathTest.class,
     TokenizerTest.class,
+    GenerationTest.class,
     MemoryTest.class,
   };
 

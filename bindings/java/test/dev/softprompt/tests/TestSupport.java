@@ -24,6 +24,14 @@ final class TestSupport {
     return property("softprompt.test.model");
   }
 
+  /**
+   * The tiny llama with a byte-level tokenizer (fixture "tokenizer_binding_reference"; model
+   * vocabulary 256, tokenizer vocabulary 50257).
+   */
+  static String generationModelFolder() {
+    return property("softprompt.test.generationModel");
+  }
+
   /** What the C API returned on the reference input (ctest fixture "binding_reference"). */
   static Path referenceFolder() {
     return Paths.get(property("softprompt.test.reference"));
