@@ -24,6 +24,8 @@ const char* kind_name(HandleKind kind) {
       return "sp_trainer";
     case HandleKind::Tokenizer:
       return "sp_tokenizer";
+    case HandleKind::Context:
+      return "sp_context";
   }
   return "handle";
 }
@@ -64,6 +66,9 @@ std::shared_ptr<engine::Trainer> checked(const sp_trainer* handle, const char* n
 }
 std::shared_ptr<const tok::Tokenizer> checked(const sp_tokenizer* handle, const char* name) {
   return acquire<sp_tokenizer, const tok::Tokenizer>(handle, HandleKind::Tokenizer, name);
+}
+std::shared_ptr<engine::Context> checked(const sp_context* handle, const char* name) {
+  return acquire<sp_context, engine::Context>(handle, HandleKind::Context, name);
 }
 
 }  // namespace sp::capi

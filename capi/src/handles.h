@@ -10,6 +10,7 @@
 #include <memory>
 #include <utility>
 
+#include "engine/context.h"
 #include "engine/engine.h"
 #include "softprompt/softprompt.h"
 
@@ -25,10 +26,13 @@ struct sp_trainer {
 struct sp_tokenizer {
   std::shared_ptr<const sp::tok::Tokenizer> object;
 };
+struct sp_context {
+  std::shared_ptr<sp::engine::Context> object;
+};
 
 namespace sp::capi {
 
-enum class HandleKind { Model, Adapter, Trainer, Tokenizer };
+enum class HandleKind { Model, Adapter, Trainer, Tokenizer, Context };
 
 void register_handle(const void* handle, HandleKind kind);
 // Removes the handle; false when it was not registered (never created, or already freed).
@@ -41,6 +45,7 @@ std::shared_ptr<engine::Model> checked(const sp_model* handle, const char* name)
 std::shared_ptr<engine::Adapter> checked(const sp_adapter* handle, const char* name);
 std::shared_ptr<engine::Trainer> checked(const sp_trainer* handle, const char* name);
 std::shared_ptr<const tok::Tokenizer> checked(const sp_tokenizer* handle, const char* name);
+std::shared_ptr<engine::Context> checked(const sp_context* handle, const char* name);
 
 // Wraps a new engine object in a registered handle and hands it to the caller through *out.
 template <class Handle, class Object>

@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
-#include <c10/util/Exception.h>
 
 #include <cstring>
 #include <limits>
@@ -10,7 +9,10 @@
 
 #include "adapters/peft_folder.h"
 #include "adapters/single_file.h"
+#include "engine/impl.h"
+#include "engine/translated.h"
 #include "methods/factory.h"
+#include "model/eos_ids.h"
 #include "model/transformer.h"
 #include "prompting/evaluate.h"
 #include "prompting/logits.h"
@@ -19,40 +21,7 @@
 
 namespace sp::engine {
 
-struct Model::Impl {
-  std::shared_ptr<const model::Transformer> transformer;
-  std::shared_ptr<const tok::Tokenizer> tokenizer;
-  std::optional<Error> tokenizer_error;  // why the folder's tokenizer.json could not be read
-};
-
-struct Adapter::Impl {
-  std::unique_ptr<methods::SoftPromptMethod> method;
-};
-
-struct Trainer::Impl {
-  std::unique_ptr<train::Trainer> trainer;
-};
-
 namespace {
-
-// Runs `body`, turning LibTorch's errors into sp::Error so that nothing above the engine needs
-// LibTorch's headers. LibTorch's CPU allocator reports a failed allocation as a plain c10::Error
-// (an enforce in c10/core/impl/alloc_cpu.cpp), and a size whose byte count overflows likewise:
-// both are out-of-memory conditions. what() carries a multi-line C++ backtrace; callers want the
-// message.
-template <class Body>
-auto translated(Body&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const c10::OutOfMemoryError& error) {
-    fail(ErrorKind::OutOfMemory, error.what_without_backtrace());
-  } catch (const c10::Error& error) {
-    const std::string& message = error.msg();
-    const bool out_of_memory = message.find("DefaultCPUAllocator: can't allocate memory") != std::string::npos ||
-                               message.find("Storage size calculation overflowed") != std::string::npos;
-    fail(out_of_memory ? ErrorKind::OutOfMemory : ErrorKind::Backend, error.what_without_backtrace());
-  }
-}
 
 at::ScalarType scalar_type(sp_dtype dtype) {
   switch (dtype) {
@@ -180,6 +149,11 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const sp_model_par
     } catch (const Error& error) {
       model->impl_->tokenizer_error = error;
     }
+    try {
+      model->impl_->eos_ids = model::read_eos_ids(folder, c.vocab_size);
+    } catch (const Error& error) {
+      model->impl_->eos_error = error;
+    }
     return model;
   });
 }
@@ -187,6 +161,15 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const sp_model_par
 std::shared_ptr<const tok::Tokenizer> Model::tokenizer() const {
   if (impl_->tokenizer_error) throw *impl_->tokenizer_error;
   return impl_->tokenizer;
+}
+
+std::vector<int32_t> Model::eos_ids() const {
+  if (impl_->eos_error) throw *impl_->eos_error;
+  if (!impl_->eos_ids.empty() || !impl_->tokenizer) return impl_->eos_ids;
+  std::vector<int32_t> ids;
+  for (int32_t id : impl_->tokenizer->special_ids().eos_ids)
+    if (id < info_.vocab_size) ids.push_back(id);
+  return ids;
 }
 
 void Model::use_precision() const {

@@ -61,10 +61,15 @@ class Model {
   // folder has none; the load's own error (Format, Unsupported...) when it could not be read, so
   // that a model stays usable for ids even when its tokenizer is not.
   std::shared_ptr<const tok::Tokenizer> tokenizer() const;
+  // The ids that end generation: generation_config.json's or config.json's eos_token_id (ids outside
+  // the vocabulary left out), else the tokenizer's end-of-sequence ids; Format when those files are
+  // malformed (the model itself still loads).
+  std::vector<int32_t> eos_ids() const;
 
  private:
   friend class Adapter;
   friend class Trainer;
+  friend class Context;
   struct Impl;
   Model();
   // Sets LibTorch's float32 precision for this model's CUDA work (a no-op on the CPU); every
@@ -109,6 +114,7 @@ class Adapter {
 
  private:
   friend class Trainer;
+  friend class Context;
   struct Impl;
   Adapter();
   static std::shared_ptr<Adapter> wrap(std::shared_ptr<const Model> model, std::unique_ptr<Impl> impl);

@@ -210,8 +210,18 @@ at::Tensor Transformer::norm(const at::Tensor& x, const at::Tensor& weight, cons
   return weight * h.to(x.scalar_type());
 }
 
+KeyValueCache Transformer::allocate_cache(int64_t rows, int64_t capacity) const {
+  KeyValueCache cache;
+  const auto options = at::TensorOptions().dtype(dtype_).device(device_);
+  for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
+    cache.keys.push_back(at::empty({rows, config_.num_kv_heads, capacity, config_.head_dim}, options));
+    cache.values.push_back(at::empty({rows, config_.num_kv_heads, capacity, config_.head_dim}, options));
+  }
+  return cache;
+}
+
 at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                  const at::Tensor& mask, const KeyValuePrefix* prefix) const {
+                                  const at::Tensor& mask, const EarlierKeys& earlier) const {
   const int64_t B = x.size(0), S = x.size(1);
   const int64_t H = config_.num_heads, Hkv = config_.num_kv_heads, hd = config_.head_dim;
   at::Tensor qkv = at::linear(norm(x, layer.attn_norm_weight, layer.attn_norm_bias), layer.qkv_weight, layer.qkv_bias);
@@ -223,9 +233,15 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
     q = apply_rotary(q, cos, sin);
     k = apply_rotary(k, cos, sin);
   }
-  if (prefix) {  // prefix keys are used as stored: never rotated
-    k = at::cat({prefix->key.to(k.scalar_type()), k}, 2);
-    v = at::cat({prefix->value.to(v.scalar_type()), v}, 2);
+  if (earlier.prefix) {  // prefix keys are used as stored: never rotated
+    k = at::cat({earlier.prefix->key.to(k.scalar_type()), k}, 2);
+    v = at::cat({earlier.prefix->value.to(v.scalar_type()), v}, 2);
+  } else if (earlier.cache_keys.defined()) {
+    const int64_t P = earlier.cache_length;
+    earlier.cache_keys.narrow(2, P, S).copy_(k);
+    earlier.cache_values.narrow(2, P, S).copy_(v);
+    k = earlier.cache_keys.narrow(2, 0, P + S);
+    v = earlier.cache_values.narrow(2, 0, P + S);
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   at::Tensor out;
@@ -284,9 +300,13 @@ void Transformer::refuse_applying_window(int64_t attended_positions) const {
 at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
   const at::Tensor& embeddings = inputs.embeddings;
   const int64_t B = embeddings.size(0), S = embeddings.size(1);
-  const int64_t P = inputs.kv_prefix ? inputs.kv_prefix->front().key.size(2) : 0;
+  KeyValueCache* cache = inputs.cache;
+  const int64_t P = inputs.kv_prefix ? inputs.kv_prefix->front().key.size(2) : cache ? cache->length : 0;
   if (inputs.kv_prefix && static_cast<int64_t>(inputs.kv_prefix->size()) != config_.num_layers)
     fail(ErrorKind::Internal, "key/value prefix has the wrong number of layers");
+  if (cache && (inputs.kv_prefix || static_cast<int64_t>(cache->keys.size()) != config_.num_layers ||
+                cache->length + S > cache->capacity() || B > cache->keys.front().size(0)))
+    fail(ErrorKind::Internal, "the key/value cache does not fit the call");
   refuse_applying_window(P + S);
 
   at::Tensor positions = inputs.position_ids;
@@ -309,14 +329,24 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
     std::tie(cos, sin) = rotary_cos_sin(positions, seq_len);
   }
 
+  // Without padding, a single query (a decoding step) sees every earlier key: no mask needed.
   at::Tensor mask;
-  if (inputs.attention_mask.defined() || P > 0) mask = build_attention_mask(inputs.attention_mask, S, P, device_);
+  if (inputs.attention_mask.defined() || (P > 0 && S > 1))
+    mask = build_attention_mask(inputs.attention_mask, S, P, device_);
 
   for (std::size_t index = 0; index < layers_.size(); ++index) {
     const Layer& layer = layers_[index];
-    x = x + attention(layer, x, cos, sin, mask, inputs.kv_prefix ? &(*inputs.kv_prefix)[index] : nullptr);
+    EarlierKeys earlier;
+    if (inputs.kv_prefix) earlier.prefix = &(*inputs.kv_prefix)[index];
+    if (cache) {
+      earlier.cache_keys = cache->keys[index].narrow(0, 0, B);
+      earlier.cache_values = cache->values[index].narrow(0, 0, B);
+      earlier.cache_length = P;
+    }
+    x = x + attention(layer, x, cos, sin, mask, earlier);
     x = x + mlp(layer, x);
   }
+  if (cache) cache->length += S;
   return norm(x, final_norm_weight_, final_norm_bias_);
 }
 

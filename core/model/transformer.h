@@ -24,11 +24,24 @@ struct KeyValuePrefix {
   at::Tensor value;
 };
 
+// Keys and values kept between calls (generation): per layer (rows, num_kv_heads, capacity, head_dim)
+// in the model dtype, allocated once. Slots [0, length) hold entries; a call appends its S
+// positions' keys and values at `length` and attends over [0, length + S). A call may use fewer
+// rows than were allocated (the first ones).
+struct KeyValueCache {
+  std::vector<at::Tensor> keys, values;
+  int64_t length = 0;
+  int64_t capacity() const { return keys.empty() ? 0 : keys.front().size(2); }
+};
+
 struct ForwardInputs {
   at::Tensor embeddings;      // (B, S, hidden) in the model's dtype and device
   at::Tensor attention_mask;  // (B, P + S), nonzero = may be attended to; undefined = everything visible
   at::Tensor position_ids;    // (B, S) int64; undefined = P, P+1, ..., P+S-1
-  const std::vector<KeyValuePrefix>* kv_prefix = nullptr;  // one entry per layer, or nullptr (P = 0)
+  // P, the earlier positions every query sees: a prefix (prefix tuning, never rotated) or a cache
+  // (whose length is P; this call's keys and values are appended to it). At most one of the two.
+  const std::vector<KeyValuePrefix>* kv_prefix = nullptr;  // one entry per layer, or nullptr
+  KeyValueCache* cache = nullptr;
 };
 
 class Transformer {
@@ -53,6 +66,8 @@ class Transformer {
   at::Tensor forward(const ForwardInputs& inputs) const;
   // Hidden states -> logits over the vocabulary, (..., vocab_size), in the model dtype.
   at::Tensor lm_head(const at::Tensor& hidden) const;
+  // An empty cache for `rows` rows of `capacity` positions (OutOfMemory when it cannot be allocated).
+  KeyValueCache allocate_cache(int64_t rows, int64_t capacity) const;
 
   struct Layer {
     at::Tensor attn_norm_weight, attn_norm_bias;
@@ -69,8 +84,15 @@ class Transformer {
   friend class TransformerLoader;
 
   at::Tensor norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) const;
+  // The keys and values a layer's queries see besides the call's own: `prefix` is concatenated in
+  // front; with `cache`, the call's own are written into its slots from `cache_length` first.
+  struct EarlierKeys {
+    const KeyValuePrefix* prefix = nullptr;
+    at::Tensor cache_keys, cache_values;  // this layer's cache, narrowed to the call's rows
+    int64_t cache_length = 0;
+  };
   at::Tensor attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                       const at::Tensor& mask, const KeyValuePrefix* prefix) const;
+                       const at::Tensor& mask, const EarlierKeys& earlier) const;
   at::Tensor mlp(const Layer& layer, const at::Tensor& x) const;
   // `seq_len`: max(positions) + 1, the length dynamic rope scales for.
   std::pair<at::Tensor, at::Tensor> rotary_cos_sin(const at::Tensor& positions, int64_t seq_len) const;

@@ -1,5 +1,5 @@
 // The single place that turns a batch plus a method's contribution into model inputs: prepended
-// embeddings, extended masks and labels, key/value prefixes.
+// embeddings, extended masks and labels, key/value prefixes, positions.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -12,12 +12,26 @@
 
 namespace sp::prompting {
 
+// Where the caller's tokens sit.
+enum class PositionRule {
+  // PEFT's forward: the token at column j is at position n + j (n: virtual tokens or prefix
+  // length), whatever the padding. Training, logits and evaluation use it, as PEFT does.
+  Column,
+  // Generation and scoring: each row's real tokens are numbered from n without counting its
+  // padding, so a left-padded row is placed exactly as it would be alone (prompt methods' virtual
+  // tokens stay at 0 .. n-1).
+  PerRow,
+};
+
 // Model inputs for one forward pass. Owns everything ForwardInputs points to.
 class ModelInputs {
  public:
   // `method` may be null (the base model alone). `training` turns on dropout inside prompt encoders.
   ModelInputs(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
               bool training = false);
+  // A contribution computed beforehand (for the batch's rows) by a method with `num_virtual_tokens`.
+  ModelInputs(const model::Transformer& model, methods::PromptContribution contribution, int64_t num_virtual_tokens,
+              const Batch& batch, PositionRule positions);
   ModelInputs(const ModelInputs&) = delete;
   ModelInputs& operator=(const ModelInputs&) = delete;
 
@@ -29,9 +43,17 @@ class ModelInputs {
   int64_t num_prepended() const { return num_prepended_; }
   // Caller's attention mask on the model's device, (B, S); undefined when there was none.
   const at::Tensor& caller_mask() const { return caller_mask_; }
+  // The mask over every key position (prefix or virtual tokens, then the caller's), (B, n + S);
+  // undefined when nothing is masked.
+  const at::Tensor& attention_mask() const { return attention_mask_; }
+  // The key/value prefix (prefix tuning), one entry per layer; empty for other methods.
+  const std::vector<model::KeyValuePrefix>& kv_prefix() const { return kv_prefix_; }
 
  private:
-  at::Tensor embeddings_, attention_mask_, labels_, caller_mask_;
+  void assemble(const model::Transformer& model, methods::PromptContribution contribution, int64_t num_virtual_tokens,
+                const Batch& batch, PositionRule positions);
+
+  at::Tensor embeddings_, attention_mask_, labels_, caller_mask_, position_ids_;
   std::vector<model::KeyValuePrefix> kv_prefix_;
   int64_t num_prepended_ = 0;
 };

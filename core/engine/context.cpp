@@ -1,0 +1,255 @@
+#include "engine/context.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/impl.h"
+#include "engine/translated.h"
+#include "generation/generation.h"
+#include "generation/sampling.h"
+#include "generation/scoring.h"
+#include "generation/session.h"
+#include "methods/parameter_shapes.h"
+#include "model/transformer.h"
+#include "prompting/prompt_snapshot.h"
+#include "util/errors.h"
+
+namespace sp::engine {
+
+struct Context::Impl {
+  std::shared_ptr<const Model> model;
+  std::shared_ptr<const model::Transformer> transformer;
+  std::shared_ptr<const tok::Tokenizer> tokenizer;  // null when the model folder has none usable
+  std::unique_ptr<generation::Session> session;
+  std::unique_ptr<generation::Generation> generation;
+  generation::TokenEvent event;  // the latest one handed out
+  bool has_event = false;
+};
+
+namespace {
+
+constexpr int64_t kMaxRows = 4096, kMaxLength = int64_t{1} << 20;
+
+generation::Prompts to_prompts(const HostPrompts& host) {
+  generation::Prompts prompts;
+  const int32_t* ids = host.ids;
+  for (int32_t row = 0; row < host.count; ++row) {
+    const int32_t length = host.lengths[row];
+    if (length < 0)
+      fail(ErrorKind::InvalidArgument,
+           "lengths[" + std::to_string(row) + "] is " + std::to_string(length) + "; lengths must be >= 1");
+    prompts.rows.emplace_back(ids, ids + length);
+    ids += length;
+  }
+  if (host.task_ids) prompts.task_ids.assign(host.task_ids, host.task_ids + host.count);
+  return prompts;
+}
+
+void check_out(std::size_t needed, std::size_t out_count, const char* what) {
+  if (out_count < needed)
+    fail(ErrorKind::BufferTooSmall, std::string(what) + " holds " + std::to_string(out_count) +
+                                        " floats but the result needs " + std::to_string(needed));
+}
+
+void copy_logits(const at::Tensor& logits, float* out) {
+  at::Tensor host = logits.to(at::kCPU, at::kFloat).contiguous();
+  std::memcpy(out, host.data_ptr<float>(), static_cast<std::size_t>(host.numel()) * sizeof(float));
+}
+
+}  // namespace
+
+Context::Context() = default;
+Context::~Context() = default;
+
+std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std::shared_ptr<const Adapter> adapter,
+                                         const sp_context_params& params) {
+  return translated([&] {
+    if (params.max_batch_size < 1 || params.max_batch_size > kMaxRows)
+      fail(ErrorKind::InvalidArgument, "sp_context_params.max_batch_size must be in [1, " + std::to_string(kMaxRows) +
+                                           "], got " + std::to_string(params.max_batch_size));
+    if (params.max_length < 1 || params.max_length > kMaxLength)
+      fail(ErrorKind::InvalidArgument, "sp_context_params.max_length must be in [1, " + std::to_string(kMaxLength) +
+                                           "], got " + std::to_string(params.max_length));
+    if (adapter && &adapter->model() != model.get())
+      fail(ErrorKind::InvalidArgument, "the adapter belongs to another model than the context's");
+    auto impl = std::make_unique<Impl>();
+    impl->model = model;
+    impl->transformer = model->impl_->transformer;
+    if (!model->impl_->tokenizer_error) impl->tokenizer = model->impl_->tokenizer;
+    const model::ModelConfig& config = impl->transformer->config();
+
+    auto snapshot = std::make_shared<prompting::PromptSnapshot>();
+    if (adapter) {
+      std::lock_guard<std::mutex> lock(adapter->mutex_);
+      model->use_precision();
+      *snapshot = prompting::PromptSnapshot::take(*adapter->impl_->method);
+    }
+    const int64_t positions = snapshot->num_virtual_tokens() + params.max_length;
+    if (config.position == model::PositionKind::Learned && positions > config.max_position_embeddings)
+      fail(ErrorKind::OutOfRange,
+           "sp_context_params.max_length " + std::to_string(params.max_length) +
+               (snapshot->num_virtual_tokens() > 0
+                    ? " plus the adapter's " + std::to_string(snapshot->num_virtual_tokens()) + " virtual tokens"
+                    : std::string()) +
+               " exceeds the model's " + std::to_string(config.max_position_embeddings) + " learned positions");
+    // The cache: keys and values of every layer, row and position.
+    const double elements = 2.0 * static_cast<double>(config.num_layers) * params.max_batch_size *
+                            static_cast<double>(config.num_kv_heads) * static_cast<double>(positions) *
+                            static_cast<double>(config.head_dim);
+    const double bytes = elements * static_cast<double>(at::elementSize(impl->transformer->dtype()));
+    if (impl->transformer->device().is_cpu() && bytes > static_cast<double>(methods::physical_memory_bytes()))
+      fail(ErrorKind::OutOfMemory, "the key/value cache needs " + std::to_string(static_cast<uint64_t>(bytes)) +
+                                       " bytes, more than this machine's physical memory; lower max_batch_size or "
+                                       "max_length");
+    impl->session =
+        std::make_unique<generation::Session>(impl->transformer, snapshot, params.max_batch_size, params.max_length);
+    std::shared_ptr<Context> context(new Context());
+    context->impl_ = std::move(impl);
+    return context;
+  });
+}
+
+int64_t Context::vocab_size() const { return impl_->model->info().vocab_size; }
+
+void Context::generate_begin(const HostPrompts& host, const sp_generate_params& params) {
+  translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    impl_->generation.reset();
+    impl_->has_event = false;
+    generation::GenerationSettings settings;
+    settings.max_new_tokens = params.max_new_tokens;
+    settings.sampling = generation::sampling_settings(params);
+    if (params.use_model_eos != 0 && params.use_model_eos != 1)
+      fail(ErrorKind::InvalidArgument,
+           "sp_generate_params.use_model_eos must be 0 or 1, got " + std::to_string(params.use_model_eos));
+    if (params.skip_special_tokens != 0 && params.skip_special_tokens != 1)
+      fail(ErrorKind::InvalidArgument,
+           "sp_generate_params.skip_special_tokens must be 0 or 1, got " + std::to_string(params.skip_special_tokens));
+    if (params.use_model_eos) settings.eos_ids = impl_->model->eos_ids();
+    settings.eos_ids.insert(settings.eos_ids.end(), params.stop_ids, params.stop_ids + params.num_stop_ids);
+    for (std::size_t i = 0; i < params.num_stop_strings; ++i)
+      settings.stop_strings.emplace_back(params.stop_strings[i]);
+    settings.skip_special_tokens = params.skip_special_tokens == 1;
+    impl_->model->use_precision();
+    impl_->generation = std::make_unique<generation::Generation>(*impl_->session, impl_->tokenizer, to_prompts(host),
+                                                                 std::move(settings));
+  });
+}
+
+bool Context::generate_next(sp_token_event& event) {
+  return translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!impl_->generation)
+      fail(ErrorKind::InvalidArgument, "no generation in progress: call sp_context_generate_begin first");
+    impl_->model->use_precision();
+    impl_->has_event = impl_->generation->next(impl_->event);
+    if (!impl_->has_event) return false;
+    event.row = impl_->event.row;
+    event.token_id = impl_->event.token_id;
+    event.text = impl_->event.text.c_str();
+    event.text_size = impl_->event.text.size();
+    event.stop_reason = impl_->event.stop_reason;
+    return true;
+  });
+}
+
+void Context::generate_stop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (impl_->generation) impl_->generation->stop();
+}
+
+std::string Context::event_text() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!impl_->has_event) fail(ErrorKind::InvalidArgument, "no token event: sp_context_generate_next returned none");
+  return impl_->event.text;
+}
+
+void Context::generate(const HostPrompts& prompts, const sp_generate_params& params, sp_generation* result) {
+  generate_begin(prompts, params);
+  sp_token_event event{};
+  while (generate_next(event)) {
+    if (params.callback && params.callback(&event, params.user_data) != 0) generate_stop();
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto& tokens = impl_->generation->tokens();
+  const auto& reasons = impl_->generation->stop_reasons();
+  const auto stride = static_cast<std::size_t>(params.max_new_tokens);
+  for (std::size_t row = 0; result && row < tokens.size(); ++row) {
+    if (result->ids) std::memcpy(result->ids + row * stride, tokens[row].data(), tokens[row].size() * sizeof(int32_t));
+    if (result->counts) result->counts[row] = static_cast<int32_t>(tokens[row].size());
+    if (result->stop_reasons) result->stop_reasons[row] = reasons[row];
+  }
+}
+
+std::vector<float> Context::score(const HostPrompts& prompts, const HostPrompts& continuations) {
+  return translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    impl_->model->use_precision();
+    return generation::score_continuations(*impl_->transformer, impl_->session->snapshot(), to_prompts(prompts),
+                                           to_prompts(continuations), impl_->session->limits());
+  });
+}
+
+void Context::prefill(const HostPrompts& host, float* out, std::size_t out_count) {
+  translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    check_out(static_cast<std::size_t>(host.count) * static_cast<std::size_t>(vocab_size()), out_count, "logits");
+    impl_->generation.reset();
+    impl_->has_event = false;
+    impl_->model->use_precision();
+    copy_logits(impl_->session->prefill(to_prompts(host), 0), out);
+  });
+}
+
+void Context::decode(const int32_t* ids, std::size_t count, float* out, std::size_t out_count) {
+  translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (impl_->generation)
+      fail(ErrorKind::InvalidArgument, "a generation is using the cache: reset the context or prefill first");
+    const int64_t rows = impl_->session->rows();
+    if (rows == 0) fail(ErrorKind::InvalidArgument, "nothing to decode from: call sp_context_prefill first");
+    if (static_cast<int64_t>(count) != rows)
+      fail(ErrorKind::InvalidArgument, "sp_context_decode takes one id per row of the latest prefill (" +
+                                           std::to_string(rows) + "), got " + std::to_string(count));
+    check_out(count * static_cast<std::size_t>(vocab_size()), out_count, "logits");
+    for (std::size_t i = 0; i < count; ++i)
+      if (ids[i] < 0 || ids[i] >= vocab_size())
+        fail(ErrorKind::OutOfRange, "ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
+                                        " is outside the vocabulary [0, " + std::to_string(vocab_size()) + ")");
+    impl_->model->use_precision();
+    at::Tensor tokens = at::from_blob(const_cast<int32_t*>(ids), {rows}, at::kInt).to(at::kLong);
+    copy_logits(impl_->session->decode(tokens), out);
+  });
+}
+
+void Context::reset() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  impl_->generation.reset();
+  impl_->has_event = false;
+  impl_->session->reset();
+}
+
+void process_logits(const sp_generate_params& params, const int32_t* history, std::size_t history_count, float* logits,
+                    std::size_t vocab_size) {
+  translated([&] {
+    if (vocab_size == 0) fail(ErrorKind::InvalidArgument, "vocab_size must be > 0");
+    const generation::SamplingSettings settings = generation::sampling_settings(params);
+    c10::InferenceMode guard;
+    const auto vocab = static_cast<int64_t>(vocab_size);
+    at::Tensor seen = at::zeros({1, vocab}, at::kBool);
+    auto seen_data = seen.accessor<bool, 2>();
+    for (std::size_t i = 0; i < history_count; ++i) {
+      if (history[i] < 0 || history[i] >= vocab)
+        fail(ErrorKind::OutOfRange, "history[" + std::to_string(i) + "] = " + std::to_string(history[i]) +
+                                        " is outside [0, " + std::to_string(vocab) + ")");
+      seen_data[0][history[i]] = true;
+    }
+    at::Tensor row = at::from_blob(logits, {1, vocab}, at::kFloat);
+    at::Tensor processed = generation::process_logits(settings, row.clone(), seen);
+    std::memcpy(logits, processed.contiguous().data_ptr<float>(), vocab_size * sizeof(float));
+  });
+}
+
+}  // namespace sp::engine

@@ -1,0 +1,33 @@
+// What the engine's public classes hide (engine.cpp and context.cpp share it; nothing outside the
+// engine includes it).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/engine.h"
+#include "methods/method.h"
+#include "model/transformer.h"
+#include "train/trainer.h"
+#include "util/errors.h"
+
+namespace sp::engine {
+
+struct Model::Impl {
+  std::shared_ptr<const model::Transformer> transformer;
+  std::shared_ptr<const tok::Tokenizer> tokenizer;
+  std::optional<Error> tokenizer_error;  // why the folder's tokenizer.json could not be read
+  std::vector<int32_t> eos_ids;          // from generation_config.json or config.json
+  std::optional<Error> eos_error;        // why those could not be read
+};
+
+struct Adapter::Impl {
+  std::unique_ptr<methods::SoftPromptMethod> method;
+};
+
+struct Trainer::Impl {
+  std::unique_ptr<train::Trainer> trainer;
+};
+
+}  // namespace sp::engine

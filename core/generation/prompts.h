@@ -1,0 +1,32 @@
+// Prompts of different lengths as the generation and scoring code receives them, their checks, and
+// the left-padded batch they become.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "prompting/batch.h"
+
+namespace sp::generation {
+
+struct Prompts {
+  std::vector<std::vector<int32_t>> rows;  // each non-empty
+  std::vector<int64_t> task_ids;           // one per row, or empty
+};
+
+// What a context allows: ids below vocab_size, task ids below num_tasks (required when > 0), at most
+// max_rows rows, each row's length plus `extra` (tokens still to come) at most max_length.
+// `what` names the prompts in messages ("prompts", "continuations").
+struct PromptLimits {
+  int64_t vocab_size = 0, num_tasks = 0, max_rows = 0, max_length = 0;
+};
+void check_prompts(const Prompts& prompts, const PromptLimits& limits, int64_t extra, const std::string& what);
+
+// Rows [first, first + count) right-aligned in a (count, longest) batch: padding (id 0, mask 0) on
+// the left, so that every row's last token is in the last column; task ids when given.
+prompting::Batch left_padded(const Prompts& prompts, std::size_t first, std::size_t count);
+
+}  // namespace sp::generation

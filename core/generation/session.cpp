@@ -1,0 +1,99 @@
+#include "generation/session.h"
+
+#include "prompting/model_inputs.h"
+#include "util/errors.h"
+
+namespace sp::generation {
+
+Session::Session(std::shared_ptr<const model::Transformer> model,
+                 std::shared_ptr<const prompting::PromptSnapshot> snapshot, int64_t max_rows, int64_t max_length)
+    : model_(std::move(model)), snapshot_(std::move(snapshot)), max_rows_(max_rows), max_length_(max_length) {
+  const int64_t capacity = snapshot_->num_virtual_tokens() + max_length_;
+  cache_ = model_->allocate_cache(max_rows_, capacity);
+  key_mask_ = at::zeros({max_rows_, capacity}, at::TensorOptions().dtype(at::kLong).device(model_->device()));
+}
+
+PromptLimits Session::limits() const {
+  return {model_->config().vocab_size, snapshot_->num_tasks(), max_rows_, max_length_};
+}
+
+int64_t Session::room() const { return rows_ == 0 ? 0 : max_length_ - longest_prompt_ - decoded_; }
+
+void Session::reset() {
+  cache_.length = 0;
+  rows_ = 0;
+  padded_ = false;
+  longest_prompt_ = decoded_ = 0;
+}
+
+at::Tensor Session::prefill(const Prompts& prompts, int64_t extra) {
+  check_prompts(prompts, limits(), extra, "prompts");
+  reset();
+  c10::InferenceMode guard;
+  const at::Device device = model_->device();
+  const auto rows = static_cast<int64_t>(prompts.rows.size());
+  prompting::Batch batch = left_padded(prompts, 0, prompts.rows.size());
+  at::Tensor task_ids = batch.task_ids.defined() ? batch.task_ids.to(device) : at::Tensor();
+  prompting::ModelInputs inputs(*model_, snapshot_->for_rows(rows, task_ids), snapshot_->num_virtual_tokens(), batch,
+                                prompting::PositionRule::PerRow);
+  model::ForwardInputs forward = inputs.forward_inputs();
+  // A prefix enters the cache as its first entries; the prompt then follows it.
+  if (forward.kv_prefix) {
+    const auto& prefix = *forward.kv_prefix;
+    const int64_t n = prefix.front().key.size(2);
+    for (std::size_t layer = 0; layer < prefix.size(); ++layer) {
+      cache_.keys[layer].narrow(0, 0, rows).narrow(2, 0, n).copy_(prefix[layer].key);
+      cache_.values[layer].narrow(0, 0, rows).narrow(2, 0, n).copy_(prefix[layer].value);
+    }
+    cache_.length = n;
+    forward.kv_prefix = nullptr;
+  }
+  forward.cache = &cache_;
+  at::Tensor hidden = model_->forward(forward);  // appends the prompt (and virtual tokens) to the cache
+
+  // Which entries are real: the whole mask when there is padding, else everything.
+  const int64_t filled = cache_.length;
+  padded_ = inputs.attention_mask().defined();
+  if (padded_)
+    key_mask_.narrow(0, 0, rows).narrow(1, 0, filled).copy_(inputs.attention_mask());
+  else
+    key_mask_.narrow(0, 0, rows).narrow(1, 0, filled).fill_(1);
+
+  const bool offset = !snapshot_->empty();
+  std::vector<int64_t> next(static_cast<std::size_t>(rows));
+  for (int64_t row = 0; row < rows; ++row)
+    next[static_cast<std::size_t>(row)] = static_cast<int64_t>(prompts.rows[static_cast<std::size_t>(row)].size()) +
+                                          (offset ? snapshot_->num_virtual_tokens() : 0);
+  next_position_ = at::tensor(next, at::kLong).to(device);
+  rows_ = rows;
+  longest_prompt_ = batch.input_ids.size(1);
+  decoded_ = 0;
+  // Left padding puts every row's last token in the last column.
+  return model_->lm_head(hidden.select(1, hidden.size(1) - 1)).to(at::kFloat);
+}
+
+at::Tensor Session::decode(const at::Tensor& tokens) {
+  if (rows_ == 0) fail(ErrorKind::InvalidArgument, "nothing to decode from: prefill prompts first");
+  if (tokens.numel() != rows_)
+    fail(ErrorKind::InvalidArgument, "decode takes one token per row of the latest prefill (" + std::to_string(rows_) +
+                                         "), got " + std::to_string(tokens.numel()));
+  if (room() <= 0)
+    fail(ErrorKind::OutOfRange,
+         "the context is full: prompts plus generated tokens would pass max_length " + std::to_string(max_length_));
+  c10::InferenceMode guard;
+  const at::Device device = model_->device();
+  at::Tensor ids = tokens.to(device, at::kLong).reshape({rows_, 1});
+  const int64_t slot = cache_.length;
+  key_mask_.narrow(0, 0, rows_).select(1, slot).fill_(1);
+  model::ForwardInputs forward;
+  forward.embeddings = model_->embed_tokens(ids);
+  forward.position_ids = next_position_.unsqueeze(1);
+  if (padded_) forward.attention_mask = key_mask_.narrow(0, 0, rows_).narrow(1, 0, slot + 1);
+  forward.cache = &cache_;
+  at::Tensor hidden = model_->forward(forward);
+  next_position_ += 1;
+  ++decoded_;
+  return model_->lm_head(hidden.select(1, 0)).to(at::kFloat);
+}
+
+}  // namespace sp::generation
