@@ -5,11 +5,11 @@
  * The SWIG output is an internal P/Invoke layer (namespace SoftPrompt.Interop, every generated
  * type internal). The public API is hand-written in src/ on top of it. The typemaps make that
  * layer cheap and safe:
- *   - handles      sp_model* / sp_adapter* / sp_trainer* / sp_tokenizer* are SafeHandle subclasses. A returned
- *                  handle is wrapped by the P/Invoke marshaller itself (no leak window); a handle
- *                  argument is AddRef'd for the duration of the call, so a handle disposed on
- *                  another thread is freed only after the call returns, and a disposed handle
- *                  raises ObjectDisposedException instead of reaching C.
+ *   - handles      sp_model* / sp_adapter* / sp_trainer* / sp_tokenizer* / sp_context* are SafeHandle
+ *                  subclasses. A returned handle is wrapped by the P/Invoke marshaller itself (no
+ *                  leak window); a handle argument is AddRef'd for the duration of the call, so a
+ *                  handle disposed on another thread is freed only after the call returns, and a
+ *                  disposed handle raises ObjectDisposedException instead of reaching C.
  *   - structs      parameter, info and result structs cross as blittable C# structs (one call,
  *                  no SWIG proxy object with a P/Invoke per field).
  *   - arrays       (pointer, count) pairs become int[] / float[] / long[] / byte[] (text with its
@@ -54,6 +54,10 @@
 %ignore sp_method;
 %ignore sp_prompt_init;
 %ignore sp_encoder_type;
+%ignore sp_context;
+%ignore sp_context_params;
+%ignore sp_generate_params;
+%ignore sp_stop_reason;
 
 %{
 /* One (pointer, count) pair passed by value: how a pinned C# array reaches the C wrapper. */
@@ -85,6 +89,7 @@ SPCS_HANDLE(sp_model, SoftPrompt.Interop.ModelHandle)
 SPCS_HANDLE(sp_adapter, SoftPrompt.Interop.AdapterHandle)
 SPCS_HANDLE(sp_trainer, SoftPrompt.Interop.TrainerHandle)
 SPCS_HANDLE(sp_tokenizer, SoftPrompt.Interop.TokenizerHandle)
+SPCS_HANDLE(sp_context, SoftPrompt.Interop.ContextHandle)
 
 /* Only the SafeHandles free, through the raw IntPtr entry points (NativePINVOKE.sp_*_free). The
  * handle-typed wrappers SWIG also generates would AddRef a handle and free it under the
@@ -93,6 +98,7 @@ SPCS_HANDLE(sp_tokenizer, SoftPrompt.Interop.TokenizerHandle)
 %csmethodmodifiers sp_adapter_free "private unsafe";
 %csmethodmodifiers sp_trainer_free "private unsafe";
 %csmethodmodifiers sp_tokenizer_free "private unsafe";
+%csmethodmodifiers sp_context_free "private unsafe";
 
 /* ---- Structs: by value as results, by reference as arguments ----------------------------- */
 
@@ -119,6 +125,8 @@ SPCS_STRUCT(sp_model_info, SoftPrompt.Interop.NativeModelInfo)
 SPCS_STRUCT(sp_adapter_info, SoftPrompt.Interop.NativeAdapterInfo)
 SPCS_STRUCT(sp_train_result, SoftPrompt.Interop.NativeTrainResult)
 SPCS_STRUCT(sp_tokenizer_info, SoftPrompt.Interop.NativeTokenizerInfo)
+SPCS_STRUCT(sp_context_params, SoftPrompt.Interop.NativeContextParams)
+SPCS_STRUCT(sp_generate_params, SoftPrompt.Interop.NativeGenerateParams)
 
 /* ---- Enums: the public C# enums, passed as their int value -------------------------------- */
 

@@ -91,6 +91,23 @@ namespace SoftPrompt
             return Tokenizer.OfModel(Handle);
         }
 
+        /// <summary>
+        /// The ids that end generation for this model: generation_config.json's eos_token_id (one id
+        /// or a list), else config.json's, else the tokenizer's eos token; ids outside the vocabulary
+        /// are left out (so the array may be empty).
+        /// </summary>
+        public int[] GetEosIds()
+        {
+            var ids = new int[8]; // models list one to a few; more cost a second call
+            long count;
+            while ((count = Native.spb_model_eos_ids(Handle, ids)) > ids.Length)
+                ids = new int[checked((int)count)];
+            if (count < 0)
+                throw Errors.Last("Model.GetEosIds");
+            Array.Resize(ref ids, (int)count);
+            return ids;
+        }
+
         /// <summary>True once Dispose has run.</summary>
         public bool IsDisposed
         {

@@ -14,6 +14,15 @@ namespace SoftPrompt.Tests
             get { return Path.Combine(Variable("SP_TEST_MODELS"), "llama"); }
         }
 
+        /// <summary>
+        /// The tiny llama with a byte-level tokenizer (the `tokenizer_binding_reference` fixture; model
+        /// vocabulary 256, tokenizer vocabulary 50257).
+        /// </summary>
+        internal static string GenerationModelFolder
+        {
+            get { return Variable("SP_GENERATION_MODEL"); }
+        }
+
         /// <summary>What the C API returned on the reference input (the `binding_reference` fixture).</summary>
         internal static string ReferenceFolder
         {

@@ -85,4 +85,17 @@ namespace SoftPrompt.Interop
             return true;
         }
     }
+
+    internal sealed class ContextHandle : NativeHandle
+    {
+        public ContextHandle()
+        {
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            NativePINVOKE.sp_context_free(handle);
+            return true;
+        }
+    }
 }

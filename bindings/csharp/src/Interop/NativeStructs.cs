@@ -107,6 +107,38 @@ namespace SoftPrompt.Interop
         public int UnkId;
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeContextParams
+    {
+        public UIntPtr StructSize;
+        public int MaxBatchSize;
+        public int MaxLength;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeGenerateParams
+    {
+        public UIntPtr StructSize;
+        public int MaxNewTokens;
+        public int DoSample;
+        public float Temperature;
+        public int TopK;
+        public float TopP;
+        public float MinP;
+        public float RepetitionPenalty;
+        public ulong Seed;
+        public int UseModelEos;
+        // The pointer fields are passed as separate arguments of spb_context_generate_begin (which
+        // overwrites them) or cleared by the binding layer, so they stay zero here; they keep the layout.
+        public IntPtr StopIds;
+        public UIntPtr NumStopIds;
+        public IntPtr StopStrings;
+        public UIntPtr NumStopStrings;
+        public int SkipSpecialTokens;
+        public IntPtr Callback;
+        public IntPtr UserData;
+    }
+
     /// <summary>A pinned array as the C wrapper's spcs_span: pointer and element count, passed by value.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe struct NativeSpan
