@@ -15,22 +15,25 @@ func TestContextBadInputIsAnError(t *testing.T) {
 	bg := context.Background()
 	c := newTestContext(t, llama, nil, 2, 16)
 	one := Prompts{IDs: [][]int32{{1, 2, 3, 4}}}
+	// 4 new tokens: every prompt below fits MaxLength 16 unless the case is about that.
 	withOptions := func(set func(*GenerateOptions)) *GenerateOptions {
 		opts := DefaultGenerateOptions()
+		opts.MaxNewTokens = 4
 		set(&opts)
 		return &opts
 	}
+	four := withOptions(func(*GenerateOptions) {})
 	cases := []struct {
 		name    string
 		prompts Prompts
 		opts    *GenerateOptions
 		status  Status
 	}{
-		{"no prompts", Prompts{}, nil, StatusInvalidArgument},
-		{"an empty prompt", Prompts{IDs: [][]int32{{1, 2}, {}}}, nil, StatusInvalidArgument},
-		{"id 256 (vocabulary 256)", Prompts{IDs: [][]int32{{1, 256}}}, nil, StatusOutOfRange},
-		{"id -1", Prompts{IDs: [][]int32{{-1}}}, nil, StatusOutOfRange},
-		{"3 prompts, MaxBatchSize 2", Prompts{IDs: [][]int32{{1}, {2}, {3}}}, nil, StatusOutOfRange},
+		{"no prompts", Prompts{}, four, StatusInvalidArgument},
+		{"an empty prompt", Prompts{IDs: [][]int32{{1, 2}, {}}}, four, StatusInvalidArgument},
+		{"id 256 (vocabulary 256)", Prompts{IDs: [][]int32{{1, 256}}}, four, StatusOutOfRange},
+		{"id -1", Prompts{IDs: [][]int32{{-1}}}, four, StatusOutOfRange},
+		{"3 prompts, MaxBatchSize 2", Prompts{IDs: [][]int32{{1}, {2}, {3}}}, four, StatusOutOfRange},
 		{"4 + 13 tokens, MaxLength 16", one, withOptions(func(o *GenerateOptions) { o.MaxNewTokens = 13 }), StatusOutOfRange},
 		{"MaxNewTokens 0", one, withOptions(func(o *GenerateOptions) { o.MaxNewTokens = 0 }), StatusInvalidArgument},
 		{"TopP 1.5", one, withOptions(func(o *GenerateOptions) { o.DoSample, o.TopP = true, 1.5 }), StatusInvalidArgument},

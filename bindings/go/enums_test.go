@@ -44,6 +44,11 @@ func TestConstantsMatchTheCHeader(t *testing.T) {
 		{"DTypeFloat16", int(DTypeFloat16), int(SP_DTYPE_FLOAT16)},
 		{"LogitsLast", int(LogitsLast), int(SP_LOGITS_LAST)},
 		{"LogitsAll", int(LogitsAll), int(SP_LOGITS_ALL)},
+		{"StopNone", int(StopNone), int(SP_STOP_NONE)},
+		{"StopMaxTokens", int(StopMaxTokens), int(SP_STOP_MAX_TOKENS)},
+		{"StopEOS", int(StopEOS), int(SP_STOP_EOS)},
+		{"StopString", int(StopString), int(SP_STOP_STRING)},
+		{"StopCallback", int(StopCallback), int(SP_STOP_CALLBACK)},
 	}
 	for _, p := range pairs {
 		if p.goValue != p.cValue {

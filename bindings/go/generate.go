@@ -59,7 +59,8 @@ func (c *Context) GenerateFunc(ctx context.Context, prompts Prompts, opts *Gener
 			return r.generation(), nil
 		}
 		if onToken != nil && !onToken(event) {
-			return r.generation(), r.stop()
+			err := r.stop() // first: it records StopCallback in the rows still running
+			return r.generation(), err
 		}
 	}
 }

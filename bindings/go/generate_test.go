@@ -449,3 +449,32 @@ func TestGenerationDefaultOptions(t *testing.T) {
 		t.Errorf("DefaultContextOptions() = %+v", got)
 	}
 }
+
+// One context shared by four goroutines: their calls take turns (Generate holds the context for
+// its whole generation), so each gets what it gets alone.
+func TestGenerationSharedContextSerialisesCalls(t *testing.T) {
+	c := newTestContext(t, llama, nil, 3, 64)
+	prompts := mixedPrompts()
+	want := try(c.Generate(context.Background(), prompts, greedy(16))).get(t)
+	var wg sync.WaitGroup
+	results := make([]*Generation, 4)
+	errs := make([]error, 4)
+	for g := range results {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 5 && errs[g] == nil; i++ {
+				results[g], errs[g] = c.Generate(context.Background(), prompts, greedy(16))
+				if errs[g] == nil && !reflect.DeepEqual(results[g], want) {
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	for g := range results {
+		if errs[g] != nil || !reflect.DeepEqual(results[g], want) {
+			t.Errorf("goroutine %d: %v, %v; want %v", g, results[g], errs[g], idsOf(want))
+		}
+	}
+}
