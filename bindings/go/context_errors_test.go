@@ -62,8 +62,9 @@ func TestContextBadInputIsAnError(t *testing.T) {
 	}
 	_, err := c.Score(one, [][]int32{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}})
 	expectStatus(t, err, StatusOutOfRange)
+	// Counts that disagree are StatusShapeMismatch, as for batches.
 	_, err = c.Score(Prompts{IDs: [][]int32{{1}, {2}}}, [][]int32{{1}})
-	expectStatus(t, err, StatusInvalidArgument)
+	expectStatus(t, err, StatusShapeMismatch)
 	_, err = c.Prefill(Prompts{IDs: [][]int32{{300}}})
 	expectStatus(t, err, StatusOutOfRange)
 	_, err = c.PromptsFromText("x")
