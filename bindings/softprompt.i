@@ -26,6 +26,7 @@
 %module softprompt
 
 %{
+#include <stdlib.h>
 #include <string.h>
 #include "softprompt/softprompt.h"
 %}
@@ -415,16 +416,25 @@ static sp_prompts spb_prompts(const int32_t* ids, size_t num_ids, const int32_t*
   return prompts;
 }
 
-/* Splits "a\0b\0" into pointers to its strings (at most `capacity`); returns how many. A last string
- * without its NUL is not counted (the bindings always end each string with one). */
-static size_t spb_split_strings(const char* joined, size_t size, const char** out, size_t capacity) {
-  size_t count = 0, start = 0;
-  for (size_t i = 0; i < size && count < capacity; ++i)
+/* Pointers to the strings of "a\0b\0" in a new array (free it), *count set; a last string without
+ * its NUL is not counted (the bindings end each string with one). NULL when there are none or
+ * memory runs out (then *count is 0 or SIZE_MAX). */
+static const char** spb_split_strings(const char* joined, size_t size, size_t* count) {
+  size_t strings = 0, start = 0, next = 0;
+  for (size_t i = 0; i < size; ++i) strings += joined[i] == '\0';
+  *count = strings;
+  if (strings == 0) return NULL;
+  const char** out = (const char**)malloc(strings * sizeof *out);
+  if (!out) {
+    *count = (size_t)-1;
+    return NULL;
+  }
+  for (size_t i = 0; i < size; ++i)
     if (joined[i] == '\0') {
-      out[count++] = joined + start;
+      out[next++] = joined + start;
       start = i + 1;
     }
-  return count;
+  return out;
 }
 %}
 
@@ -437,21 +447,24 @@ sp_context* spb_context_create(sp_model* model, sp_adapter* adapter, const sp_co
 }
 
 /* Begins a generation. params' pointer fields are ignored above; stop ids come as an array and stop
- * strings as one byte array of NUL-terminated UTF-8 strings ("a\0b\0"; at most 64 of them). */
+ * strings as one byte array of NUL-terminated UTF-8 strings ("a\0b\0"). */
 sp_status spb_context_generate_begin(sp_context* context, const int32_t* input_ids, size_t num_input_ids,
                                      const int32_t* lengths, size_t num_lengths, const int32_t* task_ids,
                                      size_t num_task_ids, const sp_generate_params* params, const int32_t* stop_ids,
                                      size_t num_stop_ids, const char* stop_strings, size_t stop_strings_size) {
-  const char* strings[64];
+  size_t num_strings = 0;
+  const char** strings = stop_strings_size ? spb_split_strings(stop_strings, stop_strings_size, &num_strings) : NULL;
   sp_prompts prompts = spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids);
   sp_generate_params copy = params ? *params : sp_generate_default_params();
   copy.stop_ids = num_stop_ids ? stop_ids : NULL;
   copy.num_stop_ids = num_stop_ids;
-  copy.num_stop_strings = stop_strings_size ? spb_split_strings(stop_strings, stop_strings_size, strings, 64) : 0;
-  copy.stop_strings = copy.num_stop_strings ? strings : NULL;
+  copy.stop_strings = strings;
+  copy.num_stop_strings = num_strings; /* NULL strings with a count (no memory): the C call reports it */
   copy.callback = NULL;
   copy.user_data = NULL;
-  return sp_context_generate_begin(context, &prompts, &copy);
+  const sp_status status = sp_context_generate_begin(context, &prompts, &copy);
+  free((void*)strings);
+  return status;
 }
 
 /* The next token event: 1 with ids_out[0..2] = row, token id, stop reason (ids_count >= 3; its

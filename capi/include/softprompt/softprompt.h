@@ -719,9 +719,10 @@ typedef struct sp_generate_params {
                                (sp_model_eos_ids); 0: only at stop_ids */
   const int32_t* stop_ids;  /* more end-of-sequence ids; borrowed during the call */
   size_t num_stop_ids;
-  const char* const* stop_strings; /* UTF-8, non-empty; a row stops once its generated text (special
-                                      tokens left out) contains one; borrowed during the call; needs
-                                      the model's tokenizer */
+  const char* const* stop_strings; /* UTF-8, non-empty; a row stops once its generated text (as
+                                      streamed: see skip_special_tokens) contains one, at the token
+                                      that completes it; borrowed during the call; needs the model's
+                                      tokenizer */
   size_t num_stop_strings;
   int32_t skip_special_tokens; /* 1 (default): special tokens add no text to events; 0: their text too */
   sp_token_callback callback;  /* NULL = no streaming */
@@ -747,8 +748,10 @@ SP_API sp_generation sp_generation_init(void) SP_NOEXCEPT;
  * token to params->callback as it comes (row by row within a step), and writes every row's tokens
  * to *result (may be NULL). The prompts are not part of the output. Every call starts from the
  * prompts alone: nothing of an earlier call is reused.
- * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, counts that disagree, an empty prompt, parameters out of
- * range, stop strings without a tokenizer: the message names the field), SP_ERR_OUT_OF_RANGE (ids
+ * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, an empty prompt, parameters out of range, stop strings
+ * without a tokenizer: the message names the field), SP_ERR_SHAPE_MISMATCH (array counts that
+ * disagree: num_ids and the lengths' sum, num_lengths or num_task_ids and count, prompts and
+ * continuations), SP_ERR_OUT_OF_RANGE (ids
  * or task ids outside their range, more prompts than max_batch_size, a prompt plus max_new_tokens
  * longer than max_length), SP_ERR_BUFFER_TOO_SMALL (result arrays, checked before anything runs),
  * SP_ERR_UNSUPPORTED (the model's sliding window would apply). A callback that stops is not an
