@@ -19,3 +19,21 @@ tokenizers=$build/tests/data/tokenizer_reference
 [ -f "$tokenizers/tokenizers.txt" ] || HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error \
   "$python" "$root/tests/reference/tokenizer_reference.py" --out "$tokenizers" >/dev/null
 "$python" "$root/bench/compare_tokenizers.py" --bench "$build/bench/bench_tokenizer" --reference "$tokenizers"
+# Generation: tokens per second and time to first token against PEFT's generate (prompt tuning, greedy,
+# batch 1 and 16, 128-token prompts, 128 new tokens), on CPU with an 8-layer, 512-wide llama (32M
+# parameters, 2 threads each side), and on CUDA with a 1B-shape llama in bfloat16 when torch sees a GPU.
+hf_quiet=(env HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error)
+generation_model=$build/bench/model-llama-512x8
+[ -f "$generation_model/config.json" ] || "$build/tests/tools/make_tiny_model" llama "$generation_model" --layers 8 \
+  --hidden 512 --heads 8 --kv-heads 4 --intermediate 1408 --vocab 8192 --positions 1024 >/dev/null
+"${hf_quiet[@]}" "$python" "$root/bench/compare_generation.py" --bench "$build/bench/bench_generation" \
+  --model "$generation_model" --threads 2
+if "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  gpu_model=$build/bench/model-llama-1b
+  [ -f "$gpu_model/config.json" ] || "$build/tests/tools/make_tiny_model" llama "$gpu_model" --layers 16 --hidden 2048 \
+    --heads 32 --kv-heads 8 --intermediate 5632 --vocab 32000 --positions 2048 --shards 4 >/dev/null
+  "${hf_quiet[@]}" "$python" "$root/bench/compare_generation.py" --bench "$build/bench/bench_generation" \
+    --model "$gpu_model" --device cuda --dtype bfloat16
+else
+  echo "generation, cuda: skipped (no GPU visible to torch)"
+fi
