@@ -97,7 +97,7 @@ namespace SoftPrompt
         /// </summary>
         /// <param name="taskIds">One task per prompt for multitask prompt tuning adapters, else null.</param>
         /// <exception cref="SoftPromptException">InvalidArgument (an empty prompt, options out of range,
-        /// stop strings without a tokenizer), OutOfRange (ids outside the vocabulary, more prompts than
+        /// stop strings without a tokenizer), ShapeMismatch (taskIds not one per prompt), OutOfRange (ids outside the vocabulary, more prompts than
         /// MaxBatchSize, a prompt plus MaxNewTokens longer than MaxLength), Unsupported.</exception>
         public Generation Generate(int[][] prompts, GenerateOptions options = null, Func<TokenEvent, bool> onToken = null,
                                    int[] taskIds = null, CancellationToken cancellationToken = default(CancellationToken))
@@ -274,7 +274,8 @@ namespace SoftPrompt
         /// continuation's tokens of log p(token | prompt, earlier tokens, soft prompt). Each pair is
         /// computed as if alone. Leaves a generation in progress and the cache as they were.
         /// </summary>
-        /// <exception cref="SoftPromptException">As Generate (each prompt plus its continuation must fit MaxLength).</exception>
+        /// <exception cref="SoftPromptException">As Generate (each prompt plus its continuation must fit
+        /// MaxLength), ShapeMismatch (not one continuation per prompt).</exception>
         public float[] Score(int[][] prompts, int[][] continuations, int[] taskIds = null)
         {
             Prompts batch = Prompts.Of(prompts, taskIds);

@@ -14,9 +14,6 @@ namespace SoftPrompt
     /// </summary>
     public sealed class GenerateOptions
     {
-        // The most stop strings the binding layer passes (bindings/softprompt.i splits at most 64).
-        internal const int MaxStopStrings = 64;
-
         private NativeGenerateParams defaults;
 
         public GenerateOptions()
@@ -69,7 +66,7 @@ namespace SoftPrompt
 
         /// <summary>
         /// Strings that stop a row once its generated text (special tokens left out) contains one:
-        /// non-empty, at most 64, without U+0000; they need the model's tokenizer (null: none).
+        /// non-empty, without U+0000; they need the model's tokenizer (null: none).
         /// </summary>
         public string[] StopStrings { get; set; }
 
@@ -96,8 +93,6 @@ namespace SoftPrompt
         internal byte[] StopStringBytes()
         {
             string[] strings = StopStrings ?? new string[0];
-            if (strings.Length > MaxStopStrings)
-                throw new ArgumentException("at most " + MaxStopStrings + " stop strings, not " + strings.Length, "StopStrings");
             var joined = new MemoryStream();
             foreach (string s in strings)
             {

@@ -262,6 +262,9 @@ namespace SoftPrompt.Tests
             Generation byString = context.Generate(new[] { Prompts[0] }, byStringOptions);
             CollectionAssert.AreEqual(ids.Take(end + 1).ToArray(), byString.GetIds(0), "stop string \"" + stop + "\"");
             Assert.AreEqual(StopReason.StopString, byString.GetStopReason(0));
+            // Any number of stop strings cross: the one that matters comes last of 70.
+            byStringOptions.StopStrings = Enumerable.Range(0, 69).Select(i => "never generated " + i).Concat(new[] { stop }).ToArray();
+            CollectionAssert.AreEqual(byString.GetIds(0), context.Generate(new[] { Prompts[0] }, byStringOptions).GetIds(0));
             CollectionAssert.AreEqual(new[] { 2 }, model.GetEosIds()); // config.json's eos_token_id
         }
 
@@ -350,6 +353,8 @@ namespace SoftPrompt.Tests
             AssertStatus(Status.InvalidArgument, () => context.Generate(new[] { new[] { 5 } }, Greedy(0)));
             AssertStatus(Status.OutOfRange, () => context.Stream(new[] { new[] { 5, 256 } }, Greedy(4)).ToList());
             AssertStatus(Status.OutOfRange, () => context.Score(new[] { new[] { 5 } }, new[] { new[] { 300 } }));
+            AssertStatus(Status.ShapeMismatch, () => context.Score(new[] { new[] { 5 }, new[] { 6 } }, new[] { new[] { 7 } }));
+            AssertStatus(Status.ShapeMismatch, () => context.Generate(new[] { new[] { 5 }, new[] { 6 } }, Greedy(4), null, new[] { 0 }));
             AssertStatus(Status.OutOfRange, () => context.Prefill(new[] { new[] { 5, 256 } }));
             context.Reset();
             AssertStatus(Status.InvalidArgument, () => context.Decode(new[] { 5 }));

@@ -136,7 +136,7 @@ public final class Context implements AutoCloseable {
    *
    * @param taskIds one task per prompt for multitask prompt tuning adapters, else null
    * @throws SoftPromptException INVALID_ARGUMENT (an empty prompt, options out of range, stop
-   *     strings without a tokenizer), OUT_OF_RANGE (ids outside the vocabulary, more prompts than
+   *     strings without a tokenizer), SHAPE_MISMATCH (taskIds not one per prompt), OUT_OF_RANGE (ids outside the vocabulary, more prompts than
    *     maxBatchSize, a prompt plus maxNewTokens longer than maxLength), UNSUPPORTED
    */
   public Generation generate(int[][] prompts, int[] taskIds, GenerateOptions options, TokenCallback callback) {
@@ -303,7 +303,8 @@ public final class Context implements AutoCloseable {
    * computed as if alone. Leaves a generation in progress and the cache as they were.
    *
    * @param taskIds the prompts' tasks (multitask prompt tuning), else null
-   * @throws SoftPromptException as generate (each prompt plus its continuation must fit maxLength)
+   * @throws SoftPromptException as generate (each prompt plus its continuation must fit maxLength),
+   *     SHAPE_MISMATCH (not one continuation per prompt)
    */
   public float[] score(int[][] prompts, int[] taskIds, int[][] continuations) {
     Prompts batch = Prompts.of(prompts, taskIds);

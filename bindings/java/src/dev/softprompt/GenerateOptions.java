@@ -17,9 +17,6 @@ import java.util.List;
  * range throws {@link SoftPromptException} with INVALID_ARGUMENT naming the field).
  */
 public final class GenerateOptions {
-  /** The most stop strings the binding layer passes (bindings/softprompt.i splits at most 64). */
-  static final int MAX_STOP_STRINGS = 64;
-
   private int maxNewTokens;
   private boolean doSample;
   private float temperature;
@@ -156,7 +153,7 @@ public final class GenerateOptions {
 
   /**
    * Strings that stop a row once its generated text (special tokens left out) contains one;
-   * non-empty, at most 64, and without U+0000; they need the model's tokenizer.
+   * non-empty and without U+0000; they need the model's tokenizer.
    */
   public List<String> stopStrings() {
     return stopStrings;
@@ -164,10 +161,6 @@ public final class GenerateOptions {
 
   public GenerateOptions stopStrings(String... stopStrings) {
     Checks.notNull(stopStrings, "stopStrings");
-    if (stopStrings.length > MAX_STOP_STRINGS) {
-      throw new IllegalArgumentException("softprompt: at most " + MAX_STOP_STRINGS + " stop strings, not "
-          + stopStrings.length);
-    }
     for (String s : stopStrings) {
       // The strings cross as one byte array of NUL-terminated strings: a NUL inside one would
       // silently split it in two.

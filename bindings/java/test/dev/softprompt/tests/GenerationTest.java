@@ -244,6 +244,13 @@ public class GenerationTest {
     Generation byString = context.generate(new int[][] {PROMPTS[0]}, greedy(24).stopStrings(stop));
     assertArrayEquals("stop string \"" + stop + "\"", java.util.Arrays.copyOf(ids, end + 1), byString.ids(0));
     assertEquals(StopReason.STRING, byString.stopReason(0));
+    // Any number of stop strings cross: the one that matters comes last of 70.
+    String[] many = new String[70];
+    for (int i = 0; i < 69; ++i) {
+      many[i] = "never generated " + i;
+    }
+    many[69] = stop;
+    assertArrayEquals(byString.ids(0), context.generate(new int[][] {PROMPTS[0]}, greedy(24).stopStrings(many)).ids(0));
     assertArrayEquals(new int[] {2}, model.eosIds()); // config.json's eos_token_id
   }
 
@@ -331,6 +338,8 @@ public class GenerationTest {
     assertStatus(Status.OUT_OF_RANGE, () -> context.generate(new int[][] {{1}, {2}, {3}, {4}, {5}}, greedy(4)));
     assertStatus(Status.INVALID_ARGUMENT, () -> context.generate(new int[][] {{5}}, greedy(0)));
     assertStatus(Status.OUT_OF_RANGE, () -> context.score(new int[][] {{5}}, new int[][] {{300}}));
+    assertStatus(Status.SHAPE_MISMATCH, () -> context.score(new int[][] {{5}, {6}}, new int[][] {{7}}));
+    assertStatus(Status.SHAPE_MISMATCH, () -> context.generate(new int[][] {{5}, {6}}, new int[] {0}, greedy(4), null));
     assertStatus(Status.OUT_OF_RANGE, () -> context.prefill(new int[][] {{5, 256}}));
     context.reset();
     assertStatus(Status.INVALID_ARGUMENT, () -> context.decode(new int[] {5}));
