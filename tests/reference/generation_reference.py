@@ -38,6 +38,8 @@ from peft import (MultitaskPromptTuningConfig, PeftModel, PrefixTuningConfig, Pr
                   TaskType, get_peft_model)
 from transformers import AutoModelForCausalLM, GenerationConfig
 
+from peft_generate_cache import pass_cache_under_its_old_name
+
 # Shared with tests/c/test_generation_conformance.c.
 SEED = 23
 NUM_VIRTUAL_TOKENS = 4
@@ -92,23 +94,6 @@ def load_base(folder):
     model.generation_config.eos_token_id = None
     model.generation_config.pad_token_id = PAD_ID
     return model
-
-
-def pass_cache_under_its_old_name(peft_model):
-    """PEFT 0.21.2's per-step generation inputs (spec section 5.1) look for the cache under `past_key_values`;
-    transformers 5.24 names it `cache`. Unpatched, PEFT sees no cache at any step: prompt methods re-insert their
-    virtual tokens at every step and prefix tuning's keys and values never reach the model (its generation is the
-    base model's). This hands PEFT the cache under the name it reads; the model accepts the old name (deprecated)
-    for the new one, so PEFT's own per-step rules then run as written."""
-    base_prepare = peft_model.base_model_prepare_inputs_for_generation
-
-    def prepare(*args, **kwargs):
-        inputs = base_prepare(*args, **kwargs)
-        if "cache" in inputs and "past_key_values" not in inputs:
-            inputs["past_key_values"] = inputs.pop("cache")
-        return inputs
-
-    peft_model.base_model_prepare_inputs_for_generation = prepare
 
 
 def random_ids(generator, lengths, vocab):
