@@ -146,7 +146,8 @@ def main():
     # The load average is printed because other processes on the machine's cores slow both sides'
     # thread pools by far more than their share (OpenMP threads wait on each other).
     print(f"generation, {args.device} {args.dtype}, {args.threads} threads (torch reports "
-          f"{torch.get_num_threads()}; load average {os.getloadavg()[0]:.1f}), llama {config.num_hidden_layers} layers x {config.hidden_size}, "
+          f"{torch.get_num_threads()}; load average {os.getloadavg()[0]:.1f}), llama {config.num_hidden_layers} layers "
+          f"x {config.hidden_size}, "
           f"{parameters / 1e6:.1f}M parameters; prompt tuning {args.tokens} virtual tokens, {args.prompt_len}-token "
           f"prompts, greedy, {args.new_tokens} new tokens, no EOS stop; best of {args.repeats} (softprompt) / "
           f"{args.peft_repeats} (PEFT) after one warm-up")
