@@ -652,12 +652,12 @@ SP_API sp_status sp_context_reset(sp_context* context) SP_NOEXCEPT;
 /* Prompts of different lengths, one after another in `ids` (no padding). Arrays are borrowed for
  * the duration of the call; each comes with its element count. */
 typedef struct sp_prompts {
-  size_t struct_size;     /* sizeof(sp_prompts); set by sp_prompts_init */
-  int32_t count;          /* number of prompts, > 0 */
-  const int32_t* ids;     /* every prompt's ids, in [0, vocab_size) */
-  size_t num_ids;         /* must equal the sum of lengths */
-  const int32_t* lengths; /* count lengths, each >= 1 */
-  size_t num_lengths;     /* must equal count */
+  size_t struct_size;      /* sizeof(sp_prompts); set by sp_prompts_init */
+  int32_t count;           /* number of prompts, > 0 */
+  const int32_t* ids;      /* every prompt's ids, in [0, vocab_size) */
+  size_t num_ids;          /* must equal the sum of lengths */
+  const int32_t* lengths;  /* count lengths, each >= 1 */
+  size_t num_lengths;      /* must equal count */
   const int32_t* task_ids; /* one task per prompt: required by multitask prompt tuning adapters,
                               ignored otherwise (NULL allowed then) */
   size_t num_task_ids;     /* must equal count when task_ids is given */
@@ -733,12 +733,12 @@ SP_API sp_generate_params sp_generate_default_params(void) SP_NOEXCEPT;
 
 /* Where sp_context_generate puts its results (caller-owned arrays). */
 typedef struct sp_generation {
-  size_t struct_size;      /* sizeof(sp_generation); set by sp_generation_init */
-  int32_t* ids;            /* row r's tokens start at ids[r * max_new_tokens]; may be NULL (capacity 0) */
-  size_t ids_capacity;     /* >= count * max_new_tokens when ids is given */
-  int32_t* counts;         /* per row, tokens generated (a stopping EOS included); may be NULL */
+  size_t struct_size;           /* sizeof(sp_generation); set by sp_generation_init */
+  int32_t* ids;                 /* row r's tokens start at ids[r * max_new_tokens]; may be NULL (capacity 0) */
+  size_t ids_capacity;          /* >= count * max_new_tokens when ids is given */
+  int32_t* counts;              /* per row, tokens generated (a stopping EOS included); may be NULL */
   sp_stop_reason* stop_reasons; /* per row; may be NULL */
-  size_t rows_capacity;    /* entries of counts and stop_reasons; >= count when either is given */
+  size_t rows_capacity;         /* entries of counts and stop_reasons; >= count when either is given */
 } sp_generation;
 
 /* An sp_generation with struct_size set and everything else zero/NULL. */
@@ -769,8 +769,7 @@ SP_API sp_status sp_context_generate_begin(sp_context* context, const sp_prompts
 /* Sets *has_event to 1 and fills *event (its text stays valid until the next call on the context),
  * or sets *has_event to 0 when every row has stopped. Errors: SP_ERR_INVALID_ARGUMENT when no
  * generation was begun (or the context was reset). */
-SP_API sp_status sp_context_generate_next(sp_context* context, sp_token_event* event,
-                                          int32_t* has_event) SP_NOEXCEPT;
+SP_API sp_status sp_context_generate_next(sp_context* context, sp_token_event* event, int32_t* has_event) SP_NOEXCEPT;
 
 /* Stops the generation in progress: the rows still running end with SP_STOP_CALLBACK, and the next
  * sp_context_generate_next reports no event. Not an error when none is running. */
