@@ -10,20 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_support.h"
 #include "softprompt/softprompt.h"
-
-static void check(sp_status status, const char* what) {
-  if (status != SP_OK) {
-    fprintf(stderr, "%s: %s: %s\n", what, sp_status_string(status), sp_last_error());
-    exit(1);
-  }
-}
-
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 int main(int argc, char** argv) {
   if (argc < 2) {

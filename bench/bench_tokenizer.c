@@ -12,14 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_support.h"
 #include "softprompt/softprompt.h"
 #include "tokenizer_corpus.h"
-
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 int main(int argc, char** argv) {
   if (argc < 3 || argc > 5) {
