@@ -82,7 +82,7 @@ std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std
 
     auto snapshot = std::make_shared<prompting::PromptSnapshot>();
     if (adapter) {
-      std::lock_guard<std::mutex> lock(adapter->mutex_);
+      std::lock_guard<std::mutex> adapter_lock(adapter->mutex_);
       model->use_precision();
       *snapshot = prompting::PromptSnapshot::take(*adapter->impl_->method);
     }
@@ -113,9 +113,19 @@ std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std
 
 int64_t Context::vocab_size() const { return impl_->model->info().vocab_size; }
 
+std::unique_lock<std::mutex> Context::lock() const {
+  if (callback_thread_.load() == std::this_thread::get_id())
+    fail(ErrorKind::InvalidArgument, "a context was called from its own generation callback; it may not be");
+  return std::unique_lock<std::mutex>(mutex_);
+}
+
 void Context::generate_begin(const HostPrompts& host, const sp_generate_params& params) {
+  const auto held = lock();
+  begin_locked(host, params);
+}
+
+void Context::begin_locked(const HostPrompts& host, const sp_generate_params& params) {
   translated([&] {
-    std::lock_guard<std::mutex> lock(mutex_);
     impl_->generation.reset();
     impl_->has_event = false;
     generation::GenerationSettings settings;
@@ -139,8 +149,12 @@ void Context::generate_begin(const HostPrompts& host, const sp_generate_params& 
 }
 
 bool Context::generate_next(sp_token_event& event) {
+  const auto held = lock();
+  return next_locked(event);
+}
+
+bool Context::next_locked(sp_token_event& event) {
   return translated([&] {
-    std::lock_guard<std::mutex> lock(mutex_);
     if (!impl_->generation)
       fail(ErrorKind::InvalidArgument, "no generation in progress: call sp_context_generate_begin first");
     impl_->model->use_precision();
@@ -156,23 +170,29 @@ bool Context::generate_next(sp_token_event& event) {
 }
 
 void Context::generate_stop() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  const auto held = lock();
   if (impl_->generation) impl_->generation->stop();
 }
 
 std::string Context::event_text() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  const auto held = lock();
   if (!impl_->has_event) fail(ErrorKind::InvalidArgument, "no token event: sp_context_generate_next returned none");
   return impl_->event.text;
 }
 
 void Context::generate(const HostPrompts& prompts, const sp_generate_params& params, sp_generation* result) {
-  generate_begin(prompts, params);
+  const auto held = lock();
+  begin_locked(prompts, params);
   sp_token_event event{};
-  while (generate_next(event)) {
-    if (params.callback && params.callback(&event, params.user_data) != 0) generate_stop();
+  while (next_locked(event)) {
+    if (!params.callback) continue;
+    struct InCallback {  // marks this thread as inside the callback, however the callback returns
+      std::atomic<std::thread::id>& thread;
+      explicit InCallback(std::atomic<std::thread::id>& t) : thread(t) { thread = std::this_thread::get_id(); }
+      ~InCallback() { thread = std::thread::id(); }
+    } in_callback(callback_thread_);
+    if (params.callback(&event, params.user_data) != 0) impl_->generation->stop();
   }
-  std::lock_guard<std::mutex> lock(mutex_);
   const auto& tokens = impl_->generation->tokens();
   const auto& reasons = impl_->generation->stop_reasons();
   const auto stride = static_cast<std::size_t>(params.max_new_tokens);
@@ -185,7 +205,7 @@ void Context::generate(const HostPrompts& prompts, const sp_generate_params& par
 
 std::vector<float> Context::score(const HostPrompts& prompts, const HostPrompts& continuations) {
   return translated([&] {
-    std::lock_guard<std::mutex> lock(mutex_);
+    const auto held = lock();
     impl_->model->use_precision();
     return generation::score_continuations(*impl_->transformer, impl_->session->snapshot(), to_prompts(prompts),
                                            to_prompts(continuations), impl_->session->limits());
@@ -194,7 +214,7 @@ std::vector<float> Context::score(const HostPrompts& prompts, const HostPrompts&
 
 void Context::prefill(const HostPrompts& host, float* out, std::size_t out_count) {
   translated([&] {
-    std::lock_guard<std::mutex> lock(mutex_);
+    const auto held = lock();
     check_out(static_cast<std::size_t>(host.count) * static_cast<std::size_t>(vocab_size()), out_count, "logits");
     impl_->generation.reset();
     impl_->has_event = false;
@@ -205,7 +225,7 @@ void Context::prefill(const HostPrompts& host, float* out, std::size_t out_count
 
 void Context::decode(const int32_t* ids, std::size_t count, float* out, std::size_t out_count) {
   translated([&] {
-    std::lock_guard<std::mutex> lock(mutex_);
+    const auto held = lock();
     if (impl_->generation)
       fail(ErrorKind::InvalidArgument, "a generation is using the cache: reset the context or prefill first");
     const int64_t rows = impl_->session->rows();
@@ -225,7 +245,7 @@ void Context::decode(const int32_t* ids, std::size_t count, float* out, std::siz
 }
 
 void Context::reset() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  const auto held = lock();
   impl_->generation.reset();
   impl_->has_event = false;
   impl_->session->reset();

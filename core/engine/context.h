@@ -4,11 +4,13 @@
 // generation in progress). Calls on one context are serialised by its lock.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/engine.h"
@@ -31,8 +33,9 @@ class Context {
                                          const sp_context_params& params);
   ~Context();
 
-  // One call: streams to params.callback, writes *result (may be null; its arrays were checked for
-  // size by the caller against max_new_tokens and the prompt count).
+  // One call, holding the context throughout: streams to params.callback, writes *result (may be
+  // null; its arrays were checked for size by the caller against max_new_tokens and the prompt
+  // count). A callback that calls into the same context gets InvalidArgument.
   void generate(const HostPrompts& prompts, const sp_generate_params& params, sp_generation* result);
   void generate_begin(const HostPrompts& prompts, const sp_generate_params& params);
   // False when every row has stopped. The event's text points into the context until the next call.
@@ -50,8 +53,14 @@ class Context {
  private:
   struct Impl;
   Context();
+  void begin_locked(const HostPrompts& prompts, const sp_generate_params& params);
+  bool next_locked(sp_token_event& event);
+  // Takes the context's lock, refusing a call from inside its own callback (which would deadlock).
+  std::unique_lock<std::mutex> lock() const;
+
   std::unique_ptr<Impl> impl_;
   mutable std::mutex mutex_;
+  std::atomic<std::thread::id> callback_thread_{};  // the thread running a callback, while it does
 };
 
 // sp_logits_process: the processors of `params` on one row of logits, in place.

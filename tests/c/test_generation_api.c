@@ -126,6 +126,19 @@ static int32_t record_event(const sp_token_event* event, void* user_data) {
   return record->stop_after >= 0 && record->events >= record->stop_after;
 }
 
+/* A callback that calls into its own context: refused (it would wait for itself), generation goes on. */
+typedef struct {
+  sp_status status;
+  sp_context* context;
+} own_call;
+
+static int32_t call_own_context(const sp_token_event* event, void* user_data) {
+  (void)event;
+  own_call* call = user_data;
+  call->status = sp_context_reset(call->context);
+  return 0;
+}
+
 static void decoded(sp_tokenizer* tokenizer, const int32_t* ids, size_t count, char* text, size_t* size) {
   SP_CHECK(sp_tokenizer_decode(tokenizer, ids, count, 1, text, 4096, size));
 }
@@ -241,6 +254,13 @@ static void pulled_events_equal_the_callbacks_and_stop_when_asked(void** state) 
   assert_int_equal(stopper.events, 1);
   assert_int_equal(out.counts[0], 1);
   for (int row = 0; row < ROWS; ++row) assert_int_equal(out.reasons[row], SP_STOP_CALLBACK);
+  /* A callback calling into the same context is refused; the generation completes. */
+  own_call own = {SP_OK, context};
+  params.callback = call_own_context;
+  params.user_data = &own;
+  generate(context, &prompts, &params, &out);
+  assert_int_equal(own.status, SP_ERR_INVALID_ARGUMENT);
+  assert_int_equal(out.counts[2], NEW_TOKENS);
   /* No callback at all is fine too. */
   params.callback = NULL;
   generate(context, &prompts, &params, &out);

@@ -691,8 +691,8 @@ typedef struct sp_token_event {
 } sp_token_event;
 
 /* Called once per generated token, on the thread that called sp_context_generate. Return 0 to go on,
- * anything else to stop every row at once (their stop reason becomes SP_STOP_CALLBACK). It must not
- * call into the same context. */
+ * anything else to stop every row at once (their stop reason becomes SP_STOP_CALLBACK). A call it
+ * makes into the same context is refused (SP_ERR_INVALID_ARGUMENT); other contexts may be used. */
 typedef int32_t (*sp_token_callback)(const sp_token_event* event, void* user_data);
 
 /* How to choose tokens and when to stop. Sampling follows transformers' generate: greedy (argmax,
