@@ -132,6 +132,21 @@ for dtype in float32 bfloat16; do
   fi
 done
 
+# Generation against PEFT's generate (issue 10's CUDA figures): a 1B-shape llama in bfloat16, prompt
+# tuning, greedy, 128-token prompts and 128 new tokens, batch 1 and 16.
+if [ $have_reference_tools = 1 ]; then
+  gpu_model=$build/bench/model-llama-1b
+  [ -f "$gpu_model/config.json" ] || "$build/tests/tools/make_tiny_model" llama "$gpu_model" --layers 16 \
+    --hidden 2048 --heads 32 --kv-heads 8 --intermediate 5632 --vocab 32000 --positions 2048 --shards 4 >/dev/null
+  out=$(HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error "$python" "$root/bench/compare_generation.py" \
+        --bench "$build/bench/bench_generation" --model "$gpu_model" --device cuda --dtype bfloat16 2>/dev/null)
+  echo "$out"
+  for batch in 1 16; do
+    row "bench CUDA bfloat16 generation batch $batch (ours, PEFT tok/s, ratio)" \
+      "$(echo "$out" | awk -v b="$batch" '$1 == "cuda" && $2 == "batch" && $3 == b {print $4, $5, $6; exit}')"
+  done
+fi
+
 summary
 echo "worst figure/bound per suite (<= 1 passes):"
 cat "$build/worst.txt" 2>/dev/null
