@@ -98,7 +98,9 @@ std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std
     const double elements = 2.0 * static_cast<double>(config.num_layers) * params.max_batch_size *
                             static_cast<double>(config.num_kv_heads) * static_cast<double>(positions) *
                             static_cast<double>(config.head_dim);
-    const double bytes = elements * static_cast<double>(at::elementSize(impl->transformer->dtype()));
+    // ... and a byte per row and position for the mask of real entries.
+    const double bytes = elements * static_cast<double>(at::elementSize(impl->transformer->dtype())) +
+                         static_cast<double>(params.max_batch_size) * static_cast<double>(positions);
     if (impl->transformer->device().is_cpu() && bytes > static_cast<double>(methods::physical_memory_bytes()))
       fail(ErrorKind::OutOfMemory, "the key/value cache needs " + std::to_string(static_cast<uint64_t>(bytes)) +
                                        " bytes, more than this machine's physical memory; lower max_batch_size or "

@@ -10,7 +10,7 @@ Session::Session(std::shared_ptr<const model::Transformer> model,
     : model_(std::move(model)), snapshot_(std::move(snapshot)), max_rows_(max_rows), max_length_(max_length) {
   const int64_t capacity = snapshot_->num_virtual_tokens() + max_length_;
   cache_ = model_->allocate_cache(max_rows_, capacity);
-  key_mask_ = at::zeros({max_rows_, capacity}, at::TensorOptions().dtype(at::kLong).device(model_->device()));
+  key_mask_ = at::zeros({max_rows_, capacity}, at::TensorOptions().dtype(at::kBool).device(model_->device()));
 }
 
 PromptLimits Session::limits() const {
@@ -57,7 +57,7 @@ at::Tensor Session::prefill(const Prompts& prompts, int64_t extra) {
   if (padded_)
     key_mask_.narrow(0, 0, rows).narrow(1, 0, filled).copy_(inputs.attention_mask());
   else
-    key_mask_.narrow(0, 0, rows).narrow(1, 0, filled).fill_(1);
+    key_mask_.narrow(0, 0, rows).narrow(1, 0, filled).fill_(true);
 
   const bool offset = !snapshot_->empty();
   std::vector<int64_t> next(static_cast<std::size_t>(rows));
@@ -84,7 +84,7 @@ at::Tensor Session::decode(const at::Tensor& tokens) {
   const at::Device device = model_->device();
   at::Tensor ids = tokens.to(device, at::kLong).reshape({rows_, 1});
   const int64_t slot = cache_.length;
-  key_mask_.narrow(0, 0, rows_).select(1, slot).fill_(1);
+  key_mask_.narrow(0, 0, rows_).select(1, slot).fill_(true);
   model::ForwardInputs forward;
   forward.embeddings = model_->embed_tokens(ids);
   forward.position_ids = next_position_.unsqueeze(1);

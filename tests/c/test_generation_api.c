@@ -622,6 +622,13 @@ static void bad_input_is_a_status_and_the_context_stays_usable(void** state) {
   context_params.max_batch_size = 0;
   SP_EXPECT_ERROR(sp_context_create(&none, model, NULL, &context_params), SP_ERR_INVALID_ARGUMENT, "max_batch_size");
   assert_null(none);
+  /* A cache beyond physical memory (4096 rows of 2^20 positions: terabytes) is refused up front. */
+  if (test_model_params().device == SP_DEVICE_CPU) {
+    context_params = sp_context_default_params();
+    context_params.max_batch_size = 4096;
+    context_params.max_length = 1 << 20;
+    SP_EXPECT_ERROR(sp_context_create(&none, model, NULL, &context_params), SP_ERR_OUT_OF_MEMORY, "physical memory");
+  }
   char folder[1024];
   snprintf(folder, sizeof folder, "%s/gpt2", models_root);
   sp_model* gpt2 = load(folder);

@@ -636,7 +636,8 @@ SP_API sp_context_params sp_context_default_params(void) SP_NOEXCEPT;
  * adapter must belong to the model. The cache takes
  *   2 * num_layers * max_batch_size * num_key_value_heads * (num_virtual_tokens + max_length) *
  *   head_dim
- * values of the model's dtype, allocated here.
+ * values of the model's dtype (plus a byte per row and position), allocated here; on the CPU a cache
+ * larger than the machine's physical memory is refused before anything is allocated.
  * Errors: SP_ERR_INVALID_ARGUMENT (an adapter of another model, sizes out of their ranges),
  * SP_ERR_OUT_OF_RANGE (max_length beyond a model's learned positions), SP_ERR_OUT_OF_MEMORY. */
 SP_API sp_status sp_context_create(sp_context** out, sp_model* model, sp_adapter* adapter,
