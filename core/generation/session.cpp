@@ -90,10 +90,11 @@ at::Tensor Session::decode(const at::Tensor& tokens) {
   forward.position_ids = next_position_.unsqueeze(1);
   if (padded_) forward.attention_mask = key_mask_.narrow(0, 0, rows_).narrow(1, 0, slot + 1);
   forward.cache = &cache_;
+  forward.few_rows = true;
   at::Tensor hidden = model_->forward(forward);
   next_position_ += 1;
   ++decoded_;
-  return model_->lm_head(hidden.select(1, 0)).to(at::kFloat);
+  return model_->lm_head(hidden.select(1, 0), true).to(at::kFloat);
 }
 
 }  // namespace sp::generation

@@ -7,6 +7,7 @@
 #include "io/torch_tensors.h"
 #include "io/weight_store.h"
 #include "model/families.h"
+#include "model/few_rows_linear.h"
 #include "model/rope.h"
 #include "util/errors.h"
 #include "util/fingerprint.h"
@@ -199,7 +200,14 @@ std::shared_ptr<const Transformer> Transformer::load(const std::string& folder, 
 
 at::Tensor Transformer::embed_tokens(const at::Tensor& ids) const { return at::embedding(token_embedding_, ids); }
 
-at::Tensor Transformer::lm_head(const at::Tensor& hidden) const { return at::linear(hidden, lm_head_weight_); }
+at::Tensor Transformer::lm_head(const at::Tensor& hidden, bool few_rows) const {
+  return product(hidden, lm_head_weight_, at::Tensor(), few_rows);
+}
+
+at::Tensor Transformer::product(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                bool few_rows) const {
+  return few_rows ? few_rows_linear(x, weight, bias) : at::linear(x, weight, bias);
+}
 
 at::Tensor Transformer::norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) const {
   if (config_.norm == NormKind::LayerNorm)
@@ -221,10 +229,11 @@ KeyValueCache Transformer::allocate_cache(int64_t rows, int64_t capacity) const 
 }
 
 at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                  const at::Tensor& mask, const EarlierKeys& earlier) const {
+                                  const at::Tensor& mask, const EarlierKeys& earlier, bool few_rows) const {
   const int64_t B = x.size(0), S = x.size(1);
   const int64_t H = config_.num_heads, Hkv = config_.num_kv_heads, hd = config_.head_dim;
-  at::Tensor qkv = at::linear(norm(x, layer.attn_norm_weight, layer.attn_norm_bias), layer.qkv_weight, layer.qkv_bias);
+  at::Tensor qkv =
+      product(norm(x, layer.attn_norm_weight, layer.attn_norm_bias), layer.qkv_weight, layer.qkv_bias, few_rows);
   auto parts = qkv.split_with_sizes({H * hd, Hkv * hd, Hkv * hd}, -1);
   at::Tensor q = parts[0].view({B, S, H, hd}).transpose(1, 2);
   at::Tensor k = parts[1].view({B, S, Hkv, hd}).transpose(1, 2);
@@ -255,18 +264,18 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
     }
     out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
   }
-  return at::linear(out.transpose(1, 2).reshape({B, S, H * hd}), layer.o_weight, layer.o_bias);
+  return product(out.transpose(1, 2).reshape({B, S, H * hd}), layer.o_weight, layer.o_bias, few_rows);
 }
 
-at::Tensor Transformer::mlp(const Layer& layer, const at::Tensor& x) const {
+at::Tensor Transformer::mlp(const Layer& layer, const at::Tensor& x, bool few_rows) const {
   at::Tensor h = norm(x, layer.mlp_norm_weight, layer.mlp_norm_bias);
   if (config_.mlp == MlpKind::GatedSilu) {
-    auto gate_up = at::linear(h, layer.gate_up_weight, layer.gate_up_bias).chunk(2, -1);
+    auto gate_up = product(h, layer.gate_up_weight, layer.gate_up_bias, few_rows).chunk(2, -1);
     h = at::silu(gate_up[0]) * gate_up[1];
   } else {
-    h = gelu_new(at::linear(h, layer.up_weight, layer.up_bias));
+    h = gelu_new(product(h, layer.up_weight, layer.up_bias, few_rows));
   }
-  return at::linear(h, layer.down_weight, layer.down_bias);
+  return product(h, layer.down_weight, layer.down_bias, few_rows);
 }
 
 // cos and sin of every position's rotation angles, (B, 1, S, head_dim) in the model dtype.
@@ -343,8 +352,8 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
       earlier.cache_values = cache->values[index].narrow(0, 0, B);
       earlier.cache_length = P;
     }
-    x = x + attention(layer, x, cos, sin, mask, earlier);
-    x = x + mlp(layer, x);
+    x = x + attention(layer, x, cos, sin, mask, earlier, inputs.few_rows);
+    x = x + mlp(layer, x, inputs.few_rows);
   }
   if (cache) cache->length += S;
   return norm(x, final_norm_weight_, final_norm_bias_);

@@ -42,6 +42,8 @@ struct ForwardInputs {
   // (whose length is P; this call's keys and values are appended to it). At most one of the two.
   const std::vector<KeyValuePrefix>* kv_prefix = nullptr;  // one entry per layer, or nullptr
   KeyValueCache* cache = nullptr;
+  // A decoding step (one token per row, no gradient): the products take few_rows_linear.
+  bool few_rows = false;
 };
 
 class Transformer {
@@ -64,8 +66,9 @@ class Transformer {
   // Final hidden states after the last norm, (B, S, hidden). Throws Unsupported when the model's
   // sliding window applies to the call (more attended positions, prefix included, than the window).
   at::Tensor forward(const ForwardInputs& inputs) const;
-  // Hidden states -> logits over the vocabulary, (..., vocab_size), in the model dtype.
-  at::Tensor lm_head(const at::Tensor& hidden) const;
+  // Hidden states -> logits over the vocabulary, (..., vocab_size), in the model dtype. `few_rows`:
+  // as ForwardInputs::few_rows.
+  at::Tensor lm_head(const at::Tensor& hidden, bool few_rows = false) const;
   // An empty cache for `rows` rows of `capacity` positions (OutOfMemory when it cannot be allocated).
   KeyValueCache allocate_cache(int64_t rows, int64_t capacity) const;
 
@@ -92,8 +95,9 @@ class Transformer {
     int64_t cache_length = 0;
   };
   at::Tensor attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                       const at::Tensor& mask, const EarlierKeys& earlier) const;
-  at::Tensor mlp(const Layer& layer, const at::Tensor& x) const;
+                       const at::Tensor& mask, const EarlierKeys& earlier, bool few_rows) const;
+  at::Tensor mlp(const Layer& layer, const at::Tensor& x, bool few_rows) const;
+  at::Tensor product(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool few_rows) const;
   // `seq_len`: max(positions) + 1, the length dynamic rope scales for.
   std::pair<at::Tensor, at::Tensor> rotary_cos_sin(const at::Tensor& positions, int64_t seq_len) const;
   void refuse_applying_window(int64_t attended_positions) const;

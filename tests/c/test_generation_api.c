@@ -542,6 +542,55 @@ static void scores_equal_the_log_probabilities_of_prefill_and_decode(void** stat
   sp_model_free(model);
 }
 
+/* Decoding steps on a model wide enough for the batched products (few_rows_linear: GPT-2 small's
+ * 768-wide, 12-layer shape) give the logits of the full forward of each row alone. */
+static void decoding_on_a_wide_model_equals_the_full_forward(void** state) {
+  (void)state;
+  char folder[1024];
+  snprintf(folder, sizeof folder, "%s/gpt2-small-shape", models_root);
+  sp_model* model = load(folder);
+  sp_model_info info = sp_model_info_init();
+  SP_CHECK(sp_model_get_info(model, &info));
+  const int32_t vocab = (int32_t)info.vocab_size;
+  sp_context* context = context_on(model, NULL, 2, 16);
+  int32_t rows[2][12] = {{5, 9, 13, 17, 21, 25}, {7, 11, 15}};
+  int32_t lengths[2] = {6, 3};
+  const int32_t ids[9] = {5, 9, 13, 17, 21, 25, 7, 11, 15};
+  sp_prompts prompts = sp_prompts_init();
+  prompts.count = 2;
+  prompts.ids = ids;
+  prompts.num_ids = 9;
+  prompts.lengths = lengths;
+  prompts.num_lengths = 2;
+  float* logits = malloc(2 * (size_t)vocab * sizeof(float));
+  float* full = malloc((size_t)vocab * sizeof(float));
+  SP_CHECK(sp_context_prefill(context, &prompts, logits, 2 * (size_t)vocab));
+  const int64_t intermediate = model_intermediate_size(folder, &info);
+  for (int step = 0;; ++step) { /* the current logits against the full forward of each row alone */
+    for (int row = 0; row < 2; ++row) {
+      sp_batch batch = sp_batch_init();
+      batch.batch_size = 1;
+      batch.seq_len = lengths[row];
+      batch.input_ids = rows[row];
+      batch.num_input_ids = (size_t)lengths[row];
+      SP_CHECK(sp_model_logits(model, &batch, SP_LOGITS_LAST, full, (size_t)vocab));
+      ASSERT_CONFORMS(step == 0 ? "prefill vs full forward" : "decode step vs full forward", logits + row * vocab, full,
+                      (size_t)vocab, conformance_forward_length(&info, intermediate, lengths[row], 0));
+    }
+    if (step == 4) break;
+    int32_t next[2];
+    for (int row = 0; row < 2; ++row) {
+      next[row] = (int32_t)((row * 37 + step * 11) % vocab);
+      rows[row][lengths[row]++] = next[row];
+    }
+    SP_CHECK(sp_context_decode(context, next, 2, logits, 2 * (size_t)vocab));
+  }
+  free(full);
+  free(logits);
+  sp_context_free(context);
+  sp_model_free(model);
+}
+
 static void bad_input_is_a_status_and_the_context_stays_usable(void** state) {
   (void)state;
   sp_model* model = load(model_folder);
@@ -705,6 +754,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(a_seed_gives_the_same_tokens_on_any_thread),
       cmocka_unit_test(contexts_keep_their_snapshot_and_outlive_their_handles),
       cmocka_unit_test(scores_equal_the_log_probabilities_of_prefill_and_decode),
+      cmocka_unit_test(decoding_on_a_wide_model_equals_the_full_forward),
       cmocka_unit_test(bad_input_is_a_status_and_the_context_stays_usable),
       cmocka_unit_test(logits_processors_follow_their_definitions),
   };
