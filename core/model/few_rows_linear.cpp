@@ -23,7 +23,7 @@ at::Tensor few_rows_linear(const at::Tensor& x, const at::Tensor& weight, const 
     return at::linear(x, weight, bias);
   // (blocks, out / blocks, in) x (blocks, in, rows) -> (blocks, out / blocks, rows) -> (rows, out)
   at::Tensor columns = x.reshape({rows, in}).t().unsqueeze(0).expand({blocks, in, rows});
-  at::Tensor y = at::bmm(weight.view({blocks, out / blocks, in}), columns).reshape({out, rows}).t();
+  at::Tensor y = at::bmm(weight.reshape({blocks, out / blocks, in}), columns).reshape({out, rows}).t();
   if (bias.defined()) y = y + bias;
   std::vector<int64_t> sizes(x.sizes().begin(), x.sizes().end());
   sizes.back() = out;
