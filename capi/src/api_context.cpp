@@ -4,6 +4,7 @@
 
 #include "guard.h"
 #include "handles.h"
+#include "outputs.h"
 #include "params.h"
 
 using namespace sp;
@@ -57,13 +58,11 @@ sp_generate_params checked_generate_params(const sp_generate_params* given) {
   return params;
 }
 
-// Checks *result's arrays against what the generation will write, before anything runs.
-void check_generation(const sp_generation* result, const engine::HostPrompts& prompts, int32_t max_new_tokens) {
-  if (!result) return;
-  require(result->struct_size >= sizeof(size_t) && result->struct_size <= (1u << 16),
-          "result->struct_size must be set to sizeof(sp_generation) (start from sp_generation_init())");
-  sp_generation known = sp_generation_init();
-  std::memcpy(&known, result, result->struct_size < sizeof known ? result->struct_size : sizeof known);
+// *result read once (as every versioned struct), its arrays checked against what the generation
+// will write, before anything runs.
+sp_generation checked_generation(const sp_generation* result, const engine::HostPrompts& prompts,
+                                 int32_t max_new_tokens) {
+  const sp_generation known = read_params(result, sp_generation_init(), "sp_generation");
   const auto rows = static_cast<size_t>(prompts.count);
   if (known.ids) {
     const size_t needed = rows * static_cast<size_t>(max_new_tokens > 0 ? max_new_tokens : 0);
@@ -74,6 +73,7 @@ void check_generation(const sp_generation* result, const engine::HostPrompts& pr
   if ((known.counts || known.stop_reasons) && known.rows_capacity < rows)
     fail(ErrorKind::BufferTooSmall, "result->rows_capacity is " + std::to_string(known.rows_capacity) +
                                         " but there are " + std::to_string(rows) + " prompts");
+  return known;
 }
 
 }  // namespace
@@ -131,9 +131,7 @@ sp_status sp_context_generate(sp_context* context, const sp_prompts* prompts, co
     const auto core = checked(context, "context");
     const engine::HostPrompts host = checked_prompts(prompts, "prompts");
     const sp_generate_params settings = checked_generate_params(params);
-    check_generation(result, host, settings.max_new_tokens);
-    sp_generation known = sp_generation_init();
-    if (result) std::memcpy(&known, result, result->struct_size < sizeof known ? result->struct_size : sizeof known);
+    sp_generation known = checked_generation(result, host, settings.max_new_tokens);
     core->generate(host, settings, result ? &known : nullptr);
   });
 }
@@ -168,14 +166,7 @@ sp_status sp_context_event_text(const sp_context* context, char* text, size_t ca
   return guard([&] {
     const auto core = checked(context, "context");
     require_not_null(size, "size");
-    const std::string piece = core->event_text();
-    *size = piece.size();
-    if (!text || capacity < piece.size() + 1)
-      fail(ErrorKind::BufferTooSmall, "the text is " + std::to_string(piece.size()) + " bytes and needs a buffer of " +
-                                          std::to_string(piece.size() + 1) + " (NUL included); capacity is " +
-                                          std::to_string(capacity));
-    std::memcpy(text, piece.data(), piece.size());
-    text[piece.size()] = '\0';
+    write_text(core->event_text(), text, capacity, size);
   });
 }
 
@@ -234,12 +225,8 @@ sp_status sp_model_eos_ids(const sp_model* model, int32_t* ids, size_t capacity,
     const auto core = checked(model, "model");
     require_not_null(count, "count");
     const std::vector<int32_t> eos = core->eos_ids();
-    *count = eos.size();
-    if (eos.empty()) return;
-    if (!ids || capacity < eos.size())
-      fail(ErrorKind::BufferTooSmall, "the model has " + std::to_string(eos.size()) +
-                                          " end-of-sequence ids; capacity is " + std::to_string(capacity));
-    std::memcpy(ids, eos.data(), eos.size() * sizeof(int32_t));
+    *count = 0;
+    if (!eos.empty()) write_ids(eos, ids, capacity, count, "the model ends generation at");
   });
 }
 

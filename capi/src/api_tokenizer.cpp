@@ -3,6 +3,7 @@
 
 #include "guard.h"
 #include "handles.h"
+#include "outputs.h"
 #include "params.h"
 
 using namespace sp;
@@ -13,17 +14,6 @@ namespace {
 int32_t flag(int32_t value, const char* name) {
   require(value == 0 || value == 1, std::string(name) + " must be 0 or 1, got " + std::to_string(value));
   return value;
-}
-
-// Writes `text` and a NUL into the caller's buffer, or reports the size it needs.
-void write_text(const std::string& text, char* out, size_t capacity, size_t* size) {
-  *size = text.size();
-  if (!out || capacity < text.size() + 1)
-    fail(ErrorKind::BufferTooSmall, "the text is " + std::to_string(text.size()) + " bytes and needs a buffer of " +
-                                        std::to_string(text.size() + 1) + " (NUL included); capacity is " +
-                                        std::to_string(capacity));
-  std::memcpy(out, text.data(), text.size());
-  out[text.size()] = '\0';
 }
 
 }  // namespace
@@ -59,11 +49,7 @@ sp_status sp_tokenizer_encode(const sp_tokenizer* tokenizer, const char* text, s
     require_not_null(count, "count");
     const bool special = flag(add_special_tokens, "add_special_tokens") == 1;
     const std::vector<int32_t> result = core->encode(std::string_view(text ? text : "", text_size), special);
-    *count = result.size();
-    if (!ids || capacity < result.size())
-      fail(ErrorKind::BufferTooSmall,
-           "the text encodes to " + std::to_string(result.size()) + " ids; capacity is " + std::to_string(capacity));
-    if (!result.empty()) std::memcpy(ids, result.data(), result.size() * sizeof(int32_t));
+    write_ids(result, ids, capacity, count, "the text encodes to");
   });
 }
 

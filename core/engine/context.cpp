@@ -8,6 +8,7 @@
 #include "engine/impl.h"
 #include "engine/translated.h"
 #include "generation/generation.h"
+#include "generation/prompts.h"
 #include "generation/sampling.h"
 #include "generation/scoring.h"
 #include "generation/session.h"
@@ -51,11 +52,6 @@ void check_out(std::size_t needed, std::size_t out_count, const char* what) {
   if (out_count < needed)
     fail(ErrorKind::BufferTooSmall, std::string(what) + " holds " + std::to_string(out_count) +
                                         " floats but the result needs " + std::to_string(needed));
-}
-
-void copy_logits(const at::Tensor& logits, float* out) {
-  at::Tensor host = logits.to(at::kCPU, at::kFloat).contiguous();
-  std::memcpy(out, host.data_ptr<float>(), static_cast<std::size_t>(host.numel()) * sizeof(float));
 }
 
 }  // namespace
@@ -221,7 +217,7 @@ void Context::prefill(const HostPrompts& host, float* out, std::size_t out_count
     impl_->generation.reset();
     impl_->has_event = false;
     impl_->model->use_precision();
-    copy_logits(impl_->session->prefill(to_prompts(host), 0), out);
+    copy_out(impl_->session->prefill(to_prompts(host), 0), out);
   });
 }
 
@@ -230,19 +226,12 @@ void Context::decode(const int32_t* ids, std::size_t count, float* out, std::siz
     const auto held = lock();
     if (impl_->generation)
       fail(ErrorKind::InvalidArgument, "a generation is using the cache: reset the context or prefill first");
-    const int64_t rows = impl_->session->rows();
-    if (rows == 0) fail(ErrorKind::InvalidArgument, "nothing to decode from: call sp_context_prefill first");
-    if (static_cast<int64_t>(count) != rows)
-      fail(ErrorKind::InvalidArgument, "sp_context_decode takes one id per row of the latest prefill (" +
-                                           std::to_string(rows) + "), got " + std::to_string(count));
     check_out(count * static_cast<std::size_t>(vocab_size()), out_count, "logits");
-    for (std::size_t i = 0; i < count; ++i)
-      if (ids[i] < 0 || ids[i] >= vocab_size())
-        fail(ErrorKind::OutOfRange, "ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
-                                        " is outside the vocabulary [0, " + std::to_string(vocab_size()) + ")");
+    generation::check_ids(ids, count, vocab_size(), "ids");
     impl_->model->use_precision();
-    at::Tensor tokens = at::from_blob(const_cast<int32_t*>(ids), {rows}, at::kInt).to(at::kLong);
-    copy_logits(impl_->session->decode(tokens), out);
+    // The session checks the count against the latest prefill's rows.
+    at::Tensor tokens = at::from_blob(const_cast<int32_t*>(ids), {static_cast<int64_t>(count)}, at::kInt).to(at::kLong);
+    copy_out(impl_->session->decode(tokens), out);
   });
 }
 
@@ -260,14 +249,8 @@ void process_logits(const sp_generate_params& params, const int32_t* history, st
     const generation::SamplingSettings settings = generation::sampling_settings(params);
     c10::InferenceMode guard;
     const auto vocab = static_cast<int64_t>(vocab_size);
-    at::Tensor seen = at::zeros({1, vocab}, at::kBool);
-    auto seen_data = seen.accessor<bool, 2>();
-    for (std::size_t i = 0; i < history_count; ++i) {
-      if (history[i] < 0 || history[i] >= vocab)
-        fail(ErrorKind::OutOfRange, "history[" + std::to_string(i) + "] = " + std::to_string(history[i]) +
-                                        " is outside [0, " + std::to_string(vocab) + ")");
-      seen_data[0][history[i]] = true;
-    }
+    generation::check_ids(history, history_count, vocab, "history");
+    const at::Tensor seen = generation::token_presence({std::vector<int32_t>(history, history + history_count)}, vocab);
     at::Tensor row = at::from_blob(logits, {1, vocab}, at::kFloat);
     at::Tensor processed = generation::process_logits(settings, row.clone(), seen);
     std::memcpy(logits, processed.contiguous().data_ptr<float>(), vocab_size * sizeof(float));

@@ -58,12 +58,6 @@ prompting::Batch to_batch(const HostBatch& host) {
   return batch;
 }
 
-// Copies a result into a buffer the caller sized (checked before the computation).
-void copy_out(const at::Tensor& tensor, float* out) {
-  at::Tensor host = tensor.to(at::kCPU, at::kFloat).contiguous();
-  std::memcpy(out, host.data_ptr<float>(), static_cast<std::size_t>(host.numel()) * sizeof(float));
-}
-
 void check_logits_buffer(const HostBatch& batch, sp_logits_mode mode, int64_t vocab_size, std::size_t out_count) {
   const std::size_t needed = logits_count(batch.batch_size, batch.seq_len, mode, vocab_size);
   if (out_count < needed)

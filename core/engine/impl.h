@@ -2,6 +2,7 @@
 // engine includes it).
 #pragma once
 
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -29,5 +30,11 @@ struct Adapter::Impl {
 struct Trainer::Impl {
   std::unique_ptr<train::Trainer> trainer;
 };
+
+// Copies a result into a float32 buffer the caller sized (checked before the computation).
+inline void copy_out(const at::Tensor& tensor, float* out) {
+  at::Tensor host = tensor.to(at::kCPU, at::kFloat).contiguous();
+  std::memcpy(out, host.data_ptr<float>(), static_cast<std::size_t>(host.numel()) * sizeof(float));
+}
 
 }  // namespace sp::engine

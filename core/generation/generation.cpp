@@ -19,11 +19,7 @@ Generation::Generation(Session& session, std::shared_ptr<const tok::Tokenizer> t
     if (settings_.stop_strings[i].empty())
       fail(ErrorKind::InvalidArgument, "sp_generate_params.stop_strings[" + std::to_string(i) + "] is empty");
   const int64_t vocab = session_.model().config().vocab_size;
-  for (std::size_t i = 0; i < settings_.eos_ids.size(); ++i)
-    if (settings_.eos_ids[i] < 0 || settings_.eos_ids[i] >= vocab)
-      fail(ErrorKind::OutOfRange, "sp_generate_params.stop_ids[" + std::to_string(i) +
-                                      "] = " + std::to_string(settings_.eos_ids[i]) +
-                                      " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+  check_ids(settings_.eos_ids.data(), settings_.eos_ids.size(), vocab, "sp_generate_params.stop_ids");
 
   logits_ = session_.prefill(prompts, settings_.max_new_tokens);
   const std::size_t rows = prompts.rows.size();
@@ -34,11 +30,7 @@ Generation::Generation(Session& session, std::shared_ptr<const tok::Tokenizer> t
   running_ = rows;
   if (settings_.sampling.repetition_penalty != 1.0) {
     c10::InferenceMode guard;
-    seen_ = at::zeros({static_cast<int64_t>(rows), vocab}, at::kBool);
-    auto seen = seen_.accessor<bool, 2>();
-    for (std::size_t row = 0; row < rows; ++row)
-      for (int32_t id : prompts.rows[row]) seen[static_cast<int64_t>(row)][id] = true;
-    seen_ = seen_.to(session_.model().device());
+    seen_ = token_presence(prompts.rows, vocab).to(session_.model().device());
   }
 }
 

@@ -20,10 +20,7 @@ void check_prompts(const Prompts& prompts, const PromptLimits& limits, int64_t e
       fail(ErrorKind::OutOfRange, name + " has " + std::to_string(ids.size()) + " tokens" +
                                       (extra > 0 ? " and " + std::to_string(extra) + " more are to come" : "") +
                                       ", beyond the context's max_length of " + std::to_string(limits.max_length));
-    for (std::size_t i = 0; i < ids.size(); ++i)
-      if (ids[i] < 0 || ids[i] >= limits.vocab_size)
-        fail(ErrorKind::OutOfRange, name + "[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
-                                        " is outside the vocabulary [0, " + std::to_string(limits.vocab_size) + ")");
+    check_ids(ids.data(), ids.size(), limits.vocab_size, name);
   }
   if (limits.num_tasks > 0 && prompts.task_ids.empty())
     fail(ErrorKind::InvalidArgument, what + ": multitask prompt tuning needs a task id per prompt");
@@ -32,6 +29,13 @@ void check_prompts(const Prompts& prompts, const PromptLimits& limits, int64_t e
       fail(ErrorKind::OutOfRange, what + ": task id " + std::to_string(prompts.task_ids[row]) + " of row " +
                                       std::to_string(row) + " is outside [0, " + std::to_string(limits.num_tasks) +
                                       ")");
+}
+
+void check_ids(const int32_t* ids, std::size_t count, int64_t vocab_size, const std::string& name) {
+  for (std::size_t i = 0; i < count; ++i)
+    if (ids[i] < 0 || ids[i] >= vocab_size)
+      fail(ErrorKind::OutOfRange, name + "[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
+                                      " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
 }
 
 prompting::Batch left_padded(const Prompts& prompts, std::size_t first, std::size_t count) {

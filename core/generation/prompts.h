@@ -25,6 +25,9 @@ struct PromptLimits {
 };
 void check_prompts(const Prompts& prompts, const PromptLimits& limits, int64_t extra, const std::string& what);
 
+// OutOfRange naming `name`[i] for the first id outside [0, vocab_size).
+void check_ids(const int32_t* ids, std::size_t count, int64_t vocab_size, const std::string& name);
+
 // Rows [first, first + count) right-aligned in a (count, longest) batch: padding (id 0, mask 0) on
 // the left, so that every row's last token is in the last column; task ids when given.
 prompting::Batch left_padded(const Prompts& prompts, std::size_t first, std::size_t count);

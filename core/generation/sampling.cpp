@@ -59,6 +59,14 @@ SamplingSettings sampling_settings(const sp_generate_params& params) {
   return settings;
 }
 
+at::Tensor token_presence(const std::vector<std::vector<int32_t>>& rows, int64_t vocab) {
+  at::Tensor seen = at::zeros({static_cast<int64_t>(rows.size()), vocab}, at::kBool);
+  auto data = seen.accessor<bool, 2>();
+  for (std::size_t row = 0; row < rows.size(); ++row)
+    for (int32_t id : rows[row]) data[static_cast<int64_t>(row)][id] = true;
+  return seen;
+}
+
 at::Tensor process_logits(const SamplingSettings& s, const at::Tensor& logits, const at::Tensor& seen) {
   at::Tensor scores = logits;
   if (s.repetition_penalty != 1.0 && seen.defined()) {

@@ -27,6 +27,10 @@ struct SamplingSettings {
 // Reads and checks the sampling fields of `params` (InvalidArgument naming the field).
 SamplingSettings sampling_settings(const sp_generate_params& params);
 
+// (rows, vocab) bool on the CPU: which ids each row holds (the tokens the repetition penalty sees).
+// The ids must be in [0, vocab).
+at::Tensor token_presence(const std::vector<std::vector<int32_t>>& rows, int64_t vocab);
+
 // logits: (rows, vocab) float32; `seen`: (rows, vocab) bool, the tokens already in each row (for the
 // repetition penalty), or undefined. Returns the processed logits (removed tokens are -inf).
 at::Tensor process_logits(const SamplingSettings& settings, const at::Tensor& logits, const at::Tensor& seen);

@@ -51,19 +51,14 @@ at::Tensor Session::prefill(const Prompts& prompts, int64_t extra) {
   forward.cache = &cache_;
   at::Tensor hidden = model_->forward(forward);  // appends the prompt (and virtual tokens) to the cache
 
-  // Which entries are real: the whole mask when there is padding, else everything.
-  const int64_t filled = cache_.length;
+  // Which entries are real, kept only when some are padding (else decoding needs no mask).
   padded_ = inputs.attention_mask().defined();
-  if (padded_)
-    key_mask_.narrow(0, 0, rows).narrow(1, 0, filled).copy_(inputs.attention_mask());
-  else
-    key_mask_.narrow(0, 0, rows).narrow(1, 0, filled).fill_(true);
+  if (padded_) key_mask_.narrow(0, 0, rows).narrow(1, 0, cache_.length).copy_(inputs.attention_mask());
 
-  const bool offset = !snapshot_->empty();
   std::vector<int64_t> next(static_cast<std::size_t>(rows));
   for (int64_t row = 0; row < rows; ++row)
-    next[static_cast<std::size_t>(row)] = static_cast<int64_t>(prompts.rows[static_cast<std::size_t>(row)].size()) +
-                                          (offset ? snapshot_->num_virtual_tokens() : 0);
+    next[static_cast<std::size_t>(row)] =
+        static_cast<int64_t>(prompts.rows[static_cast<std::size_t>(row)].size()) + snapshot_->num_virtual_tokens();
   next_position_ = at::tensor(next, at::kLong).to(device);
   rows_ = rows;
   longest_prompt_ = batch.input_ids.size(1);
@@ -75,7 +70,7 @@ at::Tensor Session::prefill(const Prompts& prompts, int64_t extra) {
 at::Tensor Session::decode(const at::Tensor& tokens) {
   if (rows_ == 0) fail(ErrorKind::InvalidArgument, "nothing to decode from: prefill prompts first");
   if (tokens.numel() != rows_)
-    fail(ErrorKind::InvalidArgument, "decode takes one token per row of the latest prefill (" + std::to_string(rows_) +
+    fail(ErrorKind::InvalidArgument, "decoding takes one id per row of the latest prefill (" + std::to_string(rows_) +
                                          "), got " + std::to_string(tokens.numel()));
   if (room() <= 0)
     fail(ErrorKind::OutOfRange,
@@ -84,11 +79,13 @@ at::Tensor Session::decode(const at::Tensor& tokens) {
   const at::Device device = model_->device();
   at::Tensor ids = tokens.to(device, at::kLong).reshape({rows_, 1});
   const int64_t slot = cache_.length;
-  key_mask_.narrow(0, 0, rows_).select(1, slot).fill_(true);
   model::ForwardInputs forward;
   forward.embeddings = model_->embed_tokens(ids);
   forward.position_ids = next_position_.unsqueeze(1);
-  if (padded_) forward.attention_mask = key_mask_.narrow(0, 0, rows_).narrow(1, 0, slot + 1);
+  if (padded_) {
+    key_mask_.narrow(0, 0, rows_).select(1, slot).fill_(true);
+    forward.attention_mask = key_mask_.narrow(0, 0, rows_).narrow(1, 0, slot + 1);
+  }
   forward.cache = &cache_;
   forward.few_rows = true;
   at::Tensor hidden = model_->forward(forward);

@@ -39,7 +39,7 @@ class Session {
   std::shared_ptr<const prompting::PromptSnapshot> snapshot_;
   int64_t max_rows_, max_length_;
   model::KeyValueCache cache_;
-  at::Tensor key_mask_;       // (max_rows, capacity) bool: a real entry; meaningful below cache_.length
+  at::Tensor key_mask_;       // (max_rows, capacity) bool: a real entry; kept below cache_.length when padded_
   bool padded_ = false;       // some entry below cache_.length is padding
   at::Tensor next_position_;  // (rows) int64: the position of each row's next token
   int64_t rows_ = 0;

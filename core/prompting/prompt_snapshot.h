@@ -20,7 +20,6 @@ class PromptSnapshot {
 
   int64_t num_virtual_tokens() const { return num_virtual_tokens_; }
   int64_t num_tasks() const { return num_tasks_; }  // 0: the method takes no task ids
-  bool empty() const { return !prepend_.defined() && prefix_.empty(); }
 
   // The contribution for `rows` rows; `task_ids` (rows) int64 on the model's device, needed exactly
   // when num_tasks() > 0.
