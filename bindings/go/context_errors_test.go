@@ -41,8 +41,8 @@ func TestContextBadInputIsAnError(t *testing.T) {
 			StatusInvalidArgument},
 		{"a stop string with NUL", one, withOptions(func(o *GenerateOptions) { o.StopStrings = []string{"a\x00b"} }),
 			StatusInvalidArgument},
-		{"65 stop strings", one, withOptions(func(o *GenerateOptions) { o.StopStrings = make([]string, 65) }),
-			StatusInvalidArgument},
+		{"70 stop strings, all empty (refused by the library)", one,
+			withOptions(func(o *GenerateOptions) { o.StopStrings = make([]string, 70) }), StatusInvalidArgument},
 		{"MaxNewTokens beyond 32 bits", one, withOptions(func(o *GenerateOptions) { o.MaxNewTokens = 1 << 40 }),
 			StatusInvalidArgument},
 	}

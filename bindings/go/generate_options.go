@@ -1,7 +1,6 @@
 package softprompt
 
 import (
-	"strconv"
 	"strings"
 )
 
@@ -39,14 +38,11 @@ type GenerateOptions struct {
 	// StopIDs are more end-of-sequence ids: a row that generates one stops, with it as its last token.
 	StopIDs []int32
 	// StopStrings stop a row once its generated text (special tokens left out) contains one; each
-	// non-empty UTF-8 without NUL bytes, at most maxStopStrings of them. Needs the model's tokenizer.
+	// non-empty UTF-8 without NUL bytes. Needs the model's tokenizer.
 	StopStrings []string
 	// SkipSpecialTokens: special tokens add no text to events (default true).
 	SkipSpecialTokens bool
 }
-
-// maxStopStrings is what spb_context_generate_begin accepts (it would drop the rest silently).
-const maxStopStrings = 64
 
 // DefaultContextOptions returns the C library's defaults (sp_context_default_params).
 func DefaultContextOptions() ContextOptions { return Sp_context_default_params() }
@@ -65,10 +61,6 @@ func (o *ContextOptions) check() error {
 func (o *GenerateOptions) check() error {
 	if o == nil {
 		return nil
-	}
-	if len(o.StopStrings) > maxStopStrings {
-		return newError(StatusInvalidArgument, "StopStrings holds "+strconv.Itoa(len(o.StopStrings))+
-			" strings; at most "+strconv.Itoa(maxStopStrings)+" are allowed")
 	}
 	for _, s := range o.StopStrings {
 		if err := checkString("a stop string", s); err != nil {

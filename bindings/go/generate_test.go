@@ -386,7 +386,11 @@ func TestGenerationStopIDsAndStopStrings(t *testing.T) {
 		end++
 	}
 	opts = greedy(40)
-	opts.StopStrings = []string{"never in this text \u2603", stop}
+	// 70 stop strings: the binding passes any number, as the C API takes them.
+	opts.StopStrings = []string{stop}
+	for len(opts.StopStrings) < 70 {
+		opts.StopStrings = append(opts.StopStrings, "never in this text \u2603"+strings.Repeat("!", len(opts.StopStrings)))
+	}
 	g = try(c.Generate(context.Background(), prompts, opts)).get(t)
 	if !reflect.DeepEqual(g.Rows[0].IDs, ids[:end]) || g.Rows[0].StopReason != StopString {
 		t.Errorf("stop string %q: %v, %v; want %v, stop string", stop, g.Rows[0].IDs, g.Rows[0].StopReason, ids[:end])
