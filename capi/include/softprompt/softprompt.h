@@ -295,6 +295,29 @@ SP_API sp_tokenizer_info sp_tokenizer_info_init(void) SP_NOEXCEPT;
 /* Fills *info (up to info->struct_size bytes; start from sp_tokenizer_info_init()). */
 SP_API sp_status sp_tokenizer_get_info(const sp_tokenizer* tokenizer, sp_tokenizer_info* info) SP_NOEXCEPT;
 
+/* One message of a conversation, for sp_tokenizer_apply_chat_template. Borrowed for the call. */
+typedef struct sp_chat_message {
+  const char* role;    /* NUL-terminated, e.g. "system", "user", "assistant" */
+  const char* content; /* UTF-8, content_size bytes (may be NULL when content_size is 0) */
+  size_t content_size;
+} sp_chat_message;
+
+/* Renders a conversation with the tokenizer's chat template (a folder's tokenizer_config.json
+ * "chat_template", a GGUF file's tokenizer.chat_template) as the template's Jinja code would render
+ * it; encode the result with add_special_tokens = 0, as transformers' apply_chat_template(tokenize=True)
+ * does. Templates are recognised by family, not interpreted: the ChatML family
+ * ("<|im_start|>" role "\n" content "<|im_end|>\n" per message, SmolLM2, Qwen2), including the
+ * default system message the template inserts when the conversation does not start with one.
+ *   add_generation_prompt  1: the text ends with the assistant's opening ("<|im_start|>assistant\n");
+ *                          0: it ends after the last message. Other values: SP_ERR_INVALID_ARGUMENT.
+ *   text, capacity, size   the output, as sp_tokenizer_decode's (NUL-terminated).
+ * Errors: SP_ERR_NOT_FOUND (the tokenizer has no chat template), SP_ERR_UNSUPPORTED (a template of
+ * another family: its first characters are quoted), SP_ERR_INVALID_ARGUMENT (invalid UTF-8, a NULL
+ * role), SP_ERR_BUFFER_TOO_SMALL (*size set). */
+SP_API sp_status sp_tokenizer_apply_chat_template(const sp_tokenizer* tokenizer, const sp_chat_message* messages,
+                                                  size_t count, int32_t add_generation_prompt, char* text,
+                                                  size_t capacity, size_t* size) SP_NOEXCEPT;
+
 /* ------------------------------------------------------------------------------------------------
  * Batches and forward passes
  * --------------------------------------------------------------------------------------------- */
@@ -593,6 +616,30 @@ SP_API sp_status sp_trainer_step(sp_trainer* trainer, const sp_batch* batch, sp_
  * names. */
 SP_API sp_status sp_trainer_get_gradient(const sp_trainer* trainer, const char* name, float* out,
                                          size_t count) SP_NOEXCEPT;
+
+/* Saves everything training needs to resume exactly, atomically, in one file (temporary + rename):
+ * the adapter's trainable tensors and configuration with the base-model record (as
+ * sp_adapter_save_file writes them), AdamW's first and second moments, the update and micro-batch
+ * counters, the gradients accumulated since the last update, the trainer parameters (the learning-rate
+ * schedule included) and `user_state`: bytes the caller wants back when it resumes (its data order's
+ * random state and position, say); NULL with size 0 for none (at most 1 GiB).
+ * Errors: SP_ERR_IO (the file cannot be written; an existing file is left as it was). */
+SP_API sp_status sp_trainer_save_state(const sp_trainer* trainer, const char* path, const void* user_state,
+                                       size_t user_state_size) SP_NOEXCEPT;
+
+/* Restores a file written by sp_trainer_save_state into `trainer`, whose adapter must be of the same
+ * method and sizes on the same base model: the adapter's tensors are overwritten, the optimizer state,
+ * counters and accumulated gradients replaced, and the trainer parameters replaced by the saved ones.
+ * The next sp_trainer_step then computes exactly what the saving trainer's next step would have (bit
+ * for bit on the same machine and device). Contexts created earlier keep their snapshot.
+ *   user_state, capacity  the caller's buffer for the saved user bytes (NULL with 0 when none
+ *                         are expected); user_state_size receives their size.
+ * Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT (truncated, corrupt, not a trainer state), SP_ERR_UNSUPPORTED
+ * (a newer format version), SP_ERR_MODEL_MISMATCH (another base model), SP_ERR_SHAPE_MISMATCH (another
+ * method or other sizes), SP_ERR_BUFFER_TOO_SMALL (*user_state_size set). On any error nothing is
+ * restored: the trainer and its adapter are as they were. */
+SP_API sp_status sp_trainer_load_state(sp_trainer* trainer, const char* path, void* user_state, size_t capacity,
+                                       size_t* user_state_size) SP_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------------
  * Contexts: generation and scoring
