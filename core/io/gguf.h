@@ -57,8 +57,19 @@ struct GgufTensor {
 // A metadata value of one of GGUF's 13 types; arrays hold values of one element type.
 struct GgufValue {
   enum class Type : std::uint32_t {
-    U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7, String = 8, Array = 9,
-    U64 = 10, I64 = 11, F64 = 12,
+    U8 = 0,
+    I8 = 1,
+    U16 = 2,
+    I16 = 3,
+    U32 = 4,
+    I32 = 5,
+    F32 = 6,
+    Bool = 7,
+    String = 8,
+    Array = 9,
+    U64 = 10,
+    I64 = 11,
+    F64 = 12,
   };
   Type type = Type::U8;
   std::uint64_t unsigned_value = 0;  // U8, U16, U32, U64, Bool (0 or 1)
@@ -112,7 +123,7 @@ class GgufFile {
   std::uint32_t version_ = 0;
   std::uint64_t alignment_ = 32;
   std::vector<std::pair<std::string, GgufValue>> metadata_;  // file order
-  std::vector<GgufTensor> tensors_;                         // file order
+  std::vector<GgufTensor> tensors_;                          // file order
   friend class GgufParser;
 };
 
