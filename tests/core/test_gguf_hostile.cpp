@@ -179,7 +179,8 @@ void base_file_reads_as_built(void**) {
   assert_int_equal(empty->integer_array("test.entry")->size(), 0);
   assert_int_equal(empty->string_array("test.entry")->size(), 0);
   write_raw(path_of("nest-10.gguf"), single_entry_file(9, nested_arrays(10)));
-  const GgufValue* value = GgufFile::open(path_of("nest-10.gguf"))->find("test.entry");
+  auto nest = GgufFile::open(path_of("nest-10.gguf"));
+  const GgufValue* value = nest->find("test.entry");
   for (int level = 0; level < 10; ++level) value = &value->elements.at(0);
   assert_int_equal(value->elements.size(), 0);
   std::string zero_dim = patched(built.bytes, built.at.at("t1.dim0"), 0, 8);
