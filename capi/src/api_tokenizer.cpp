@@ -5,6 +5,7 @@
 #include "handles.h"
 #include "outputs.h"
 #include "params.h"
+#include "tokenizer/chat_template.h"
 
 using namespace sp;
 using namespace sp::capi;
@@ -88,6 +89,27 @@ sp_status sp_tokenizer_token_to_id(const sp_tokenizer* tokenizer, const char* to
     auto found = core->token_to_id(text);
     if (!found) fail(ErrorKind::NotFound, "the vocabulary has no token \"" + std::string(text.substr(0, 200)) + "\"");
     *id = *found;
+  });
+}
+
+sp_status sp_tokenizer_apply_chat_template(const sp_tokenizer* tokenizer, const sp_chat_message* messages, size_t count,
+                                           int32_t add_generation_prompt, char* text, size_t capacity,
+                                           size_t* size) noexcept {
+  return guard([&] {
+    const auto core = checked(tokenizer, "tokenizer");
+    require(messages != nullptr || count == 0, "messages must not be NULL when count is " + std::to_string(count));
+    require_not_null(size, "size");
+    const bool generation_prompt = flag(add_generation_prompt, "add_generation_prompt") == 1;
+    std::vector<tok::ChatMessage> conversation;
+    for (size_t i = 0; i < count; ++i) {
+      const std::string where = "messages[" + std::to_string(i) + "]";
+      require(messages[i].role != nullptr, where + ".role must not be NULL");
+      require(messages[i].content != nullptr || messages[i].content_size == 0,
+              where + ".content must not be NULL when content_size is " + std::to_string(messages[i].content_size));
+      conversation.push_back(
+          {messages[i].role, std::string(messages[i].content ? messages[i].content : "", messages[i].content_size)});
+    }
+    write_text(tok::render_chat(core->chat_template(), conversation, generation_prompt), text, capacity, size);
   });
 }
 

@@ -3,14 +3,12 @@
 #include <cmath>
 #include <tuple>
 
-#include "io/file_util.h"
-#include "io/torch_tensors.h"
-#include "io/weight_store.h"
+#include "model/embedding_sample.h"
 #include "model/families.h"
 #include "model/few_rows_linear.h"
 #include "model/rope.h"
+#include "model/weight_source.h"
 #include "util/errors.h"
-#include "util/fingerprint.h"
 #include "util/shape_text.h"
 
 namespace sp::model {
@@ -50,31 +48,31 @@ at::Tensor build_attention_mask(const at::Tensor& key_mask, int64_t S, int64_t P
 // Reads and checks every weight of a model folder, converting to the requested dtype and device.
 class TransformerLoader {
  public:
-  TransformerLoader(const std::string& folder, at::Device device, at::ScalarType dtype)
-      : folder_(folder), device_(device), dtype_(dtype) {}
+  TransformerLoader(const std::string& path, at::Device device, at::ScalarType dtype)
+      : path_(path), device_(device), dtype_(dtype) {}
 
   std::shared_ptr<const Transformer> load() {
-    const std::string config_path = io::join_path(folder_, "config.json");
-    if (!io::is_directory(folder_)) fail(ErrorKind::NotFound, "model folder not found: '" + folder_ + "'");
+    source_ = open_weight_source(path_);
     std::shared_ptr<Transformer> model(new Transformer());
-    model->config_ = parse_model_config(io::read_file(config_path), config_path);
-    model->folder_ = folder_;
+    model->config_ = parse_model_config(source_->config_json(), source_->config_name());
+    model->folder_ = path_;
     model->device_ = device_;
     model->dtype_ = dtype_;
     config_ = &model->config_;
-    store_ = io::WeightStore::open_folder(folder_);
     family_ = find_family(config_->model_type);  // parse_model_config refused unknown types
     prefixes_ = checkpoint_prefixes(*family_);
     names_ = family_->model_names();
 
-    // First every weight's presence, shape and dtype against config.json, on meta tensors (which own
+    // First every weight's presence, shape and dtype against the config, on meta tensors (which own
     // no memory), so that a config whose sizes contradict the files fails before anything is allocated.
     checking_ = true;
     Transformer scratch;  // receives the meta tensors; fill_weights reads only the loader's config
     fill_weights(scratch);
     checking_ = false;
     fill_weights(*model);
-    model->embedding_fingerprint_ = fingerprint(names_.token_embedding);
+    const std::string embedding = resolve(names_.token_embedding);
+    model->embedding_fingerprint_ = source_->stored_bytes_fingerprint(embedding);
+    model->embedding_sample_ = sample_embedding(source_->read(embedding));
     if (config_->position == PositionKind::Rotary)
       model->rope_inv_freq_ = rope_inverse_frequencies(*config_).to(device_);
     return model;
@@ -134,8 +132,8 @@ class TransformerLoader {
   // The checkpoint name of a body weight: the first prefix under which the store has it.
   std::string resolve(const std::string& body_name) const {
     for (const auto& prefix : prefixes_)
-      if (store_.find(prefix + body_name)) return prefix + body_name;
-    fail(ErrorKind::Format, "model folder '" + folder_ + "' lacks weight '" + body_name + "'");
+      if (source_->find(prefix + body_name)) return prefix + body_name;
+    fail(ErrorKind::Format, source_->description() + " lacks weight '" + body_name + "'");
   }
 
   // `expected` is the Linear layout (out, in); families with Conv1D storage keep matrices as (in, out).
@@ -143,52 +141,37 @@ class TransformerLoader {
     return convert(resolve(body_name), expected, matrix && names_.transposed_matrices);
   }
 
-  std::string fingerprint(const std::string& body_name) const {
-    const io::TensorView* view = store_.find(resolve(body_name));
-    Fingerprint print;
-    print.add(io::dtype_name(view->dtype));
-    for (int64_t dim : view->shape) print.add(&dim, sizeof dim);
-    const int64_t rows = view->shape[0], row_bytes = static_cast<int64_t>(view->nbytes) / std::max<int64_t>(rows, 1);
-    const int64_t samples = std::min<int64_t>(rows, 64);
-    for (int64_t i = 0; i < samples; ++i) {
-      const int64_t row = samples > 1 ? i * (rows - 1) / (samples - 1) : 0;
-      print.add(view->data + row * row_bytes, static_cast<std::size_t>(row_bytes));
-    }
-    return print.hex();
-  }
-
   at::Tensor unprefixed_weight(const std::string& name, std::vector<int64_t> expected) {
-    if (!store_.find(name))
-      fail(ErrorKind::Format, "model folder '" + folder_ + "' lacks weight '" + name +
-                                  "' (config.json says tie_word_embeddings is false)");
+    if (!source_->find(name))
+      fail(ErrorKind::Format,
+           source_->description() + " lacks weight '" + name + "' (its config says tie_word_embeddings is false)");
     return convert(name, expected, false);
   }
 
   at::Tensor convert(const std::string& name, std::vector<int64_t> expected, bool transposed) {
-    const io::TensorView* view = store_.find(name);
+    const WeightSource::Entry entry = *source_->find(name);
     std::vector<int64_t> stored_expected = expected;
     if (transposed) std::reverse(stored_expected.begin(), stored_expected.end());
-    if (view->shape != stored_expected)
-      fail(ErrorKind::ShapeMismatch, "weight '" + name + "' has shape " + shape_text(view->shape) +
-                                         " but config.json implies " + shape_text(stored_expected));
-    if (!at::isFloatingType(io::to_scalar_type(view->dtype)))
-      fail(ErrorKind::Format, "weight '" + name + "' is not a floating-point tensor");
+    if (entry.shape != stored_expected)
+      fail(ErrorKind::ShapeMismatch, "weight '" + name + "' has shape " + shape_text(entry.shape) +
+                                         " but the config implies " + shape_text(stored_expected));
+    if (!entry.floating) fail(ErrorKind::Format, "weight '" + name + "' is not a floating-point tensor");
     if (checking_) {  // the shape the real pass produces, without any storage (nothing read yet)
-      at::Tensor tensor = at::empty(view->shape, at::TensorOptions().dtype(dtype_).device(at::kMeta));
+      at::Tensor tensor = at::empty(entry.shape, at::TensorOptions().dtype(dtype_).device(at::kMeta));
       return transposed ? tensor.t() : tensor;
     }
-    at::Tensor tensor = io::tensor_from_view(*view, store_.file_of(name));
+    at::Tensor tensor = source_->read(name);
     if (transposed) tensor = tensor.t();
     return tensor.to(device_, dtype_).contiguous();
   }
 
-  std::string folder_;
+  std::string path_;
   at::Device device_;
   at::ScalarType dtype_;
   bool checking_ = false;  // the meta-tensor pass of load()
   const ModelConfig* config_ = nullptr;
   const Family* family_ = nullptr;
-  io::WeightStore store_;
+  std::unique_ptr<WeightSource> source_;
   std::vector<std::string> prefixes_;
   ModelWeightNames names_;
 };

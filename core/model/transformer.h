@@ -48,16 +48,21 @@ struct ForwardInputs {
 
 class Transformer {
  public:
-  // Reads config.json and the safetensors weights of a Hugging Face model folder.
-  static std::shared_ptr<const Transformer> load(const std::string& folder, at::Device device, at::ScalarType dtype);
+  // Reads a Hugging Face model folder (config.json and safetensors weights) or a GGUF file
+  // (model/weight_source.h).
+  static std::shared_ptr<const Transformer> load(const std::string& path, at::Device device, at::ScalarType dtype);
 
   const ModelConfig& config() const { return config_; }
   at::Device device() const { return device_; }
   at::ScalarType dtype() const { return dtype_; }
+  // The folder or GGUF file the model was loaded from.
   const std::string& folder() const { return folder_; }
-  // Identifies the checkpoint's token embedding (dtype, shape and 64 evenly spaced rows, as stored),
-  // independent of the dtype the model was loaded in; adapter files record it.
+  // The fingerprint of the token embedding's stored bytes (dtype, shape, 64 evenly spaced rows) that
+  // single files before format version 2 record; "" for GGUF models.
   const std::string& embedding_fingerprint() const { return embedding_fingerprint_; }
+  // The sampled values of the token embedding as stored (model/embedding_sample.h), independent of
+  // the dtype the model was loaded in; adapter files record it.
+  const std::vector<float>& embedding_sample() const { return embedding_sample_; }
 
   // (B, S) int64 ids -> (B, S, hidden) in the model dtype (the word embeddings only; learned
   // positions are added inside forward, to every input position including prepended prompts).
@@ -105,6 +110,7 @@ class Transformer {
   ModelConfig config_;
   std::string folder_;
   std::string embedding_fingerprint_;
+  std::vector<float> embedding_sample_;
   at::Device device_ = at::kCPU;
   at::ScalarType dtype_ = at::kFloat;
   at::Tensor token_embedding_, position_embedding_, final_norm_weight_, final_norm_bias_, lm_head_weight_;

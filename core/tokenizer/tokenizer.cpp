@@ -4,7 +4,10 @@
 #include <cstdio>
 
 #include "io/file_util.h"
+#include "io/gguf.h"
 #include "tokenizer/added_tokens.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/gguf_tokenizer.h"
 #include "tokenizer/pipeline.h"
 #include "tokenizer/special_tokens.h"
 #include "tokenizer/utf8.h"
@@ -30,6 +33,7 @@ struct Tokenizer::Stages {
   std::unique_ptr<Decoder> decoder;
   AddedVocabulary added;
   SpecialIds special;
+  std::string chat_template;
   int64_t vocab_size = 0;
 };
 
@@ -37,6 +41,7 @@ Tokenizer::Tokenizer() : stages_(std::make_unique<Stages>()) {}
 Tokenizer::~Tokenizer() = default;
 int64_t Tokenizer::vocab_size() const { return stages_->vocab_size; }
 const SpecialIds& Tokenizer::special_ids() const { return stages_->special; }
+const std::string& Tokenizer::chat_template() const { return stages_->chat_template; }
 
 std::shared_ptr<const Tokenizer> Tokenizer::load(const std::string& path) {
   if (io::is_directory(path)) {
@@ -44,15 +49,37 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const std::string& path) {
     if (!io::is_regular_file(file)) fail(ErrorKind::NotFound, "folder " + path + " has no tokenizer.json");
     return parse(io::read_file(file), file, path);
   }
+  if (io::is_regular_file(path) && io::GgufFile::has_magic(path)) return from_gguf(*io::GgufFile::open(path));
   return parse(io::read_file(path), path, "");
 }
 
 std::shared_ptr<const Tokenizer> Tokenizer::parse(const std::string& json_text, const std::string& source,
                                                   const std::string& folder) {
+  const nlohmann::json root = parse_json(json_text, source);
+  return build(root, source, [&folder](const Tokenizer& tokenizer, const nlohmann::json& model) {
+    Stages& stages = *tokenizer.stages_;
+    stages.special = read_special_ids(
+        folder, model, [&tokenizer](std::string_view token) { return tokenizer.token_to_id(token); },
+        stages.vocab_size);
+    if (!folder.empty()) stages.chat_template = read_chat_template(folder);
+  });
+}
+
+std::shared_ptr<const Tokenizer> Tokenizer::from_gguf(const io::GgufFile& file) {
+  GgufTokenizerParts parts = tokenizer_from_gguf(file);
+  return build(parts.tokenizer_json, "GGUF file '" + file.path() + "' (tokenizer)",
+               [&parts](const Tokenizer& tokenizer, const nlohmann::json&) {
+                 tokenizer.stages_->special = parts.special;
+                 tokenizer.stages_->chat_template = parts.chat_template;
+               });
+}
+
+std::shared_ptr<const Tokenizer> Tokenizer::build(
+    const nlohmann::json& root, const std::string& source,
+    const std::function<void(const Tokenizer&, const nlohmann::json& model)>& finish) {
   std::shared_ptr<Tokenizer> tokenizer(new Tokenizer());
   Stages& stages = *tokenizer->stages_;
   try {
-    const nlohmann::json root = parse_json(json_text, source);
     if (!root.is_object()) fail(ErrorKind::Format, source + ": must be a JSON object");
     if (auto version = root.find("version"); version != root.end()) {
       if (!version->is_string() || version->get<std::string>() != "1.0")
@@ -71,9 +98,7 @@ std::shared_ptr<const Tokenizer> Tokenizer::parse(const std::string& json_text, 
     if (auto* json = stage(root, "added_tokens"))
       stages.added = AddedVocabulary(*json, source + ": added_tokens", *stages.model, stages.normalizer.get());
     stages.vocab_size = std::max<int64_t>(stages.model->vocab_size(), stages.added.max_id() + 1);
-    const Tokenizer& view = *tokenizer;
-    stages.special = read_special_ids(
-        folder, *model, [&view](std::string_view token) { return view.token_to_id(token); }, stages.vocab_size);
+    finish(*tokenizer, *model);
   } catch (const nlohmann::json::exception& error) {
     // A component reading a value of the wrong JSON type: the file is malformed.
     fail(ErrorKind::Format, source + ": malformed: " + error.what());

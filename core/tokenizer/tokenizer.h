@@ -5,11 +5,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace sp::io {
+class GgufFile;
+}
 
 namespace sp::tok {
 
@@ -24,9 +31,12 @@ struct SpecialIds {
 
 class Tokenizer {
  public:
-  // `path`: a tokenizer.json file, or a folder holding tokenizer.json (and, optionally, the files
-  // special_tokens.h reads). NotFound, Io, Format or Unsupported as the files warrant.
+  // `path`: a tokenizer.json file, a folder holding tokenizer.json (and, optionally, the files
+  // special_tokens.h and chat_template.h read), or a GGUF file. NotFound, Io, Format or Unsupported
+  // as the files warrant.
   static std::shared_ptr<const Tokenizer> load(const std::string& path);
+  // The tokenizer a GGUF file's metadata describes (tokenizer/gguf_tokenizer.h).
+  static std::shared_ptr<const Tokenizer> from_gguf(const io::GgufFile& file);
   // From tokenizer.json's text (`source` names it in messages); `folder` holds the special-token
   // files, or is empty.
   static std::shared_ptr<const Tokenizer> parse(const std::string& json_text, const std::string& source,
@@ -44,11 +54,18 @@ class Tokenizer {
   // Largest id + 1, added tokens included.
   int64_t vocab_size() const;
   const SpecialIds& special_ids() const;
+  // The chat template's Jinja source ("" when the files have none); chat_template.h renders it.
+  const std::string& chat_template() const;
 
   ~Tokenizer();
 
  private:
   Tokenizer();
+  // The stages of a tokenizer.json document; `finish` then sets what the document does not say
+  // (special roles, chat template) from wherever the tokenizer came from.
+  static std::shared_ptr<const Tokenizer> build(
+      const nlohmann::json& root, const std::string& source,
+      const std::function<void(const Tokenizer&, const nlohmann::json& model)>& finish);
   struct Stages;  // the pipeline, defined in tokenizer.cpp
   std::unique_ptr<Stages> stages_;
 };
