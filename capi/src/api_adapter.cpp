@@ -6,6 +6,7 @@
 #include "forward_calls.h"
 #include "guard.h"
 #include "handles.h"
+#include "outputs.h"
 #include "params.h"
 
 using namespace sp;
@@ -117,6 +118,14 @@ sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) 
     full.num_trainable_parameters = source.num_trainable_parameters;
     full.vocab_size = core->model().info().vocab_size;
     write_result(info, full, "sp_adapter_info");
+  });
+}
+
+sp_status sp_adapter_describe(const char* path, char* json, size_t capacity, size_t* size) noexcept {
+  return guard([&] {
+    require_path(path, "path");
+    require_not_null(size, "size");
+    write_text(engine::describe_adapter(path), json, capacity, size);
   });
 }
 

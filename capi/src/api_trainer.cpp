@@ -1,4 +1,5 @@
 // Entry points: trainers.
+#include <cstring>
 #include <string>
 
 #include "batch_check.h"
@@ -64,6 +65,34 @@ sp_status sp_trainer_get_gradient(const sp_trainer* trainer, const char* name, f
     require_not_null(name, "name");
     require_not_null(out, "out");
     core->copy_gradient(name, out, count);
+  });
+}
+
+sp_status sp_trainer_save_state(const sp_trainer* trainer, const char* path, const void* user_state,
+                                size_t user_state_size) noexcept {
+  return guard([&] {
+    const auto core = checked(trainer, "trainer");
+    require_not_null(path, "path");
+    require(path[0] != '\0', "path must not be empty");
+    require(user_state || user_state_size == 0, "user_state is NULL but user_state_size is not 0");
+    core->save_state(path, user_state, user_state_size);
+  });
+}
+
+sp_status sp_trainer_load_state(sp_trainer* trainer, const char* path, void* user_state, size_t capacity,
+                                size_t* user_state_size) noexcept {
+  return guard([&] {
+    const auto core = checked(trainer, "trainer");
+    require_not_null(path, "path");
+    require(path[0] != '\0', "path must not be empty");
+    require(user_state || capacity == 0, "user_state is NULL but capacity is not 0");
+    core->load_state(path, [&](const std::string& saved) {
+      if (user_state_size) *user_state_size = saved.size();
+      if (capacity < saved.size())
+        fail(ErrorKind::BufferTooSmall, "the saved user state is " + std::to_string(saved.size()) +
+                                            " bytes; capacity is " + std::to_string(capacity));
+      if (!saved.empty()) std::memcpy(user_state, saved.data(), saved.size());
+    });
   });
 }
 

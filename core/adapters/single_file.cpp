@@ -19,16 +19,12 @@ namespace sp::adapters {
 
 namespace {
 
-// PNG-style magic: a non-ASCII first byte and CR LF / LF pairs expose text-mode and 7-bit mangling.
-constexpr char kMagic[8] = {'\x89', 'S', 'P', 'A', '\r', '\n', '\x1a', '\n'};
 constexpr std::size_t kHeaderSize = 32;  // magic, version, flags, payload size, compressed size
 constexpr std::size_t kTrailerSize = 4;  // CRC-32 of everything before it
 constexpr std::uint32_t kFlagZlib = 1;
-constexpr const char* kMethodKey = "softprompt.method";
-constexpr const char* kBaseModelKey = "softprompt.base_model";
 constexpr std::uint64_t kMaxInflateRatio = 1033;  // deflate's bound (about 1032:1), rounded up
-// A payload header lists one entry per parameter (an LSTM at the layer bound has about 2,000) and
-// two short records: a few hundred kB at most.
+// A payload header lists one entry per parameter (an LSTM at the layer bound has about 2,000; a
+// trainer state four per parameter) and a few short records: a few hundred kB at most.
 constexpr std::uint64_t kMaxPayloadHeaderBytes = std::uint64_t(4) << 20;
 
 void put_le(std::string& out, std::uint64_t value, int bytes) {
@@ -121,18 +117,78 @@ methods::MethodConfig method_config(const nlohmann::json& record, const model::T
   return config;
 }
 
+// The payload's tensors are exactly the method's parameters, in float32 (what save_single_file
+// writes), so the payload cannot be larger than the adapter itself.
+void check_payload_tensors(const std::vector<io::TensorView>& declared,
+                           const std::vector<methods::ExpectedTensor>& expected, const std::string& path,
+                           const std::string& other_prefix) {
+  std::vector<methods::DeclaredTensor> shapes;
+  for (const auto& view : declared) {
+    if (!other_prefix.empty() && view.name.compare(0, other_prefix.size(), other_prefix) == 0) continue;
+    bool known = false;
+    for (const auto& want : expected) known = known || want.name == view.name;
+    if (!known) corrupt(path, "tensor \"" + view.name + "\" is not a parameter of the recorded method");
+    if (view.dtype != io::DType::F32)
+      corrupt(path, "tensor \"" + view.name + "\" is stored as " + io::dtype_name(view.dtype) + ", not F32");
+    shapes.push_back({view.name, view.name, view.shape});
+  }
+  methods::check_declared_tensors(expected, shapes, "adapter file '" + path + "'");
+}
+
+}  // namespace
+
+const ContainerKind kAdapterFileKind = {
+    {'\x89', 'S', 'P', 'A', '\r', '\n', '\x1a', '\n'}, kSingleFileVersion, "adapter file"};
+
+// --- Writing
+
+std::map<std::string, std::string> adapter_records(const methods::SoftPromptMethod& method,
+                                                   const model::Transformer& model) {
+  nlohmann::json method_record = {{"peft_config", peft_config_json(method, model)},
+                                  {"encoded_only", method.config().encoded_only},
+                                  {"seed", method.config().seed}};
+  return {{kMethodKey, method_record.dump()}, {kBaseModelKey, base_model_record(model).dump()}};
+}
+
+void write_container(const std::string& path, const ContainerKind& kind, const methods::NamedTensors& tensors,
+                     const std::map<std::string, std::string>& records) {
+  const std::string payload = io::encode_tensors(tensors, records);
+  uLongf compressed_size = compressBound(payload.size());
+  std::string compressed(compressed_size, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(&compressed[0]), &compressed_size,
+                reinterpret_cast<const Bytef*>(payload.data()), payload.size(), 6) != Z_OK)
+    fail(ErrorKind::Internal, std::string("zlib could not compress the ") + kind.noun);
+  compressed.resize(compressed_size);
+
+  std::string file(kind.magic, sizeof kind.magic);
+  put_le(file, kind.version, 4);
+  put_le(file, kFlagZlib, 4);
+  put_le(file, payload.size(), 8);
+  put_le(file, compressed.size(), 8);
+  file += compressed;
+  put_le(file, crc_of(file.data(), file.size()), 4);
+  io::write_file_atomically(path, file);
+}
+
+void save_single_file(const std::string& path, const methods::SoftPromptMethod& method,
+                      const model::Transformer& model) {
+  write_container(path, kAdapterFileKind, method.parameters(), adapter_records(method, model));
+}
+
+// --- Reading
+
 // Inflates a zlib stream piece by piece into buffers the caller provides, so that nothing is
 // allocated for the payload before its declared tensors have been checked, and the output can
 // never exceed what the caller asks for (a decompression bomb stops at the announced size).
-class BoundedInflater {
+class ContainerReader::Inflater {
  public:
-  BoundedInflater(const unsigned char* input, std::uint64_t size, const std::string& path)
-      : input_(input), input_left_(size), path_(path) {
+  Inflater(const unsigned char* input, std::uint64_t size, const ContainerReader& reader)
+      : input_(input), input_left_(size), reader_(reader) {
     if (inflateInit(&stream_) != Z_OK) fail(ErrorKind::Internal, "zlib could not start inflating");
   }
-  ~BoundedInflater() { inflateEnd(&stream_); }
-  BoundedInflater(const BoundedInflater&) = delete;
-  BoundedInflater& operator=(const BoundedInflater&) = delete;
+  ~Inflater() { inflateEnd(&stream_); }
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
 
   // Exactly `count` more bytes of output into `out` (Format error if the stream ends or breaks first).
   void read(unsigned char* out, std::uint64_t count) {
@@ -145,12 +201,11 @@ class BoundedInflater {
       const uInt produced = window - stream_.avail_out;
       out += produced;
       count -= produced;
-      if (count > 0 && result == Z_STREAM_END) corrupt(path_, "the payload inflates to less than the announced size");
+      if (count > 0 && result == Z_STREAM_END) reader_.corrupt("the payload inflates to less than the announced size");
       if (result != Z_OK && result != Z_STREAM_END && !(result == Z_BUF_ERROR && produced > 0))
-        corrupt(path_,
-                std::string("the compressed payload is damaged (zlib: ") +
-                    (stream_.msg ? stream_.msg : (input_left_ == 0 && stream_.avail_in == 0 ? "truncated" : "error")) +
-                    ")");
+        reader_.corrupt(
+            std::string("the compressed payload is damaged (zlib: ") +
+            (stream_.msg ? stream_.msg : (input_left_ == 0 && stream_.avail_in == 0 ? "truncated" : "error")) + ")");
     }
   }
 
@@ -161,9 +216,9 @@ class BoundedInflater {
     stream_.next_out = &extra;
     stream_.avail_out = 1;
     const int result = inflate(&stream_, Z_FINISH);
-    if (stream_.avail_out == 0) corrupt(path_, "the payload inflates to more than the announced size");
-    if (result != Z_STREAM_END) corrupt(path_, "the compressed payload does not end where the announced size does");
-    if (stream_.avail_in != 0 || input_left_ != 0) corrupt(path_, "bytes follow the end of the compressed payload");
+    if (stream_.avail_out == 0) reader_.corrupt("the payload inflates to more than the announced size");
+    if (result != Z_STREAM_END) reader_.corrupt("the compressed payload does not end where the announced size does");
+    if (stream_.avail_in != 0 || input_left_ != 0) reader_.corrupt("bytes follow the end of the compressed payload");
   }
 
  private:
@@ -179,117 +234,115 @@ class BoundedInflater {
   z_stream stream_{};
   const unsigned char* input_;
   std::uint64_t input_left_;
-  const std::string& path_;
+  const ContainerReader& reader_;
 };
 
-// The payload's tensors are exactly the method's parameters, in float32 (what save_single_file
-// writes), so the payload cannot be larger than the adapter itself.
-void check_payload_tensors(const std::vector<io::TensorView>& declared,
-                           const std::vector<methods::ExpectedTensor>& expected, const std::string& path) {
-  std::vector<methods::DeclaredTensor> shapes;
-  for (const auto& view : declared) {
-    bool known = false;
-    for (const auto& want : expected) known = known || want.name == view.name;
-    if (!known) corrupt(path, "tensor \"" + view.name + "\" is not a parameter of the recorded method");
-    if (view.dtype != io::DType::F32)
-      corrupt(path, "tensor \"" + view.name + "\" is stored as " + io::dtype_name(view.dtype) + ", not F32");
-    shapes.push_back({view.name, view.name, view.shape});
-  }
-  methods::check_declared_tensors(expected, shapes, "adapter file '" + path + "'");
+const ContainerKind* container_kind_of(const std::string& prefix, const std::vector<const ContainerKind*>& kinds) {
+  for (const ContainerKind* kind : kinds)
+    if (prefix.size() >= sizeof kind->magic && std::memcmp(prefix.data(), kind->magic, sizeof kind->magic) == 0)
+      return kind;
+  return nullptr;
 }
 
-}  // namespace
-
-void save_single_file(const std::string& path, const methods::SoftPromptMethod& method,
-                      const model::Transformer& model) {
-  nlohmann::json method_record = {{"peft_config", peft_config_json(method, model)},
-                                  {"encoded_only", method.config().encoded_only},
-                                  {"seed", method.config().seed}};
-  const std::string payload = io::encode_tensors(
-      method.parameters(), {{kMethodKey, method_record.dump()}, {kBaseModelKey, base_model_record(model).dump()}});
-
-  uLongf compressed_size = compressBound(payload.size());
-  std::string compressed(compressed_size, '\0');
-  if (compress2(reinterpret_cast<Bytef*>(&compressed[0]), &compressed_size,
-                reinterpret_cast<const Bytef*>(payload.data()), payload.size(), 6) != Z_OK)
-    fail(ErrorKind::Internal, "zlib could not compress the adapter");
-  compressed.resize(compressed_size);
-
-  std::string file(kMagic, sizeof kMagic);
-  put_le(file, kSingleFileVersion, 4);
-  put_le(file, kFlagZlib, 4);
-  put_le(file, payload.size(), 8);
-  put_le(file, compressed.size(), 8);
-  file += compressed;
-  put_le(file, crc_of(file.data(), file.size()), 4);
-  io::write_file_atomically(path, file);
-}
-
-std::unique_ptr<methods::SoftPromptMethod> load_single_file(const std::string& path, const model::Transformer& model) {
-  const std::string file = io::read_file(path);
-  const auto* bytes = reinterpret_cast<const unsigned char*>(file.data());
-  if (file.empty()) corrupt(path, "the file is empty");
-  if (file.size() < sizeof kMagic || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0)
-    corrupt(path, "not a softprompt adapter file (wrong magic number)");
-  if (file.size() < kHeaderSize + kTrailerSize) corrupt(path, "truncated: the file is shorter than its header");
+ContainerReader::ContainerReader(const std::string& path, const ContainerKind& kind)
+    : path_(path), kind_(kind), file_(io::read_file(path)) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(file_.data());
+  if (file_.empty()) corrupt("the file is empty");
+  if (file_.size() < sizeof kind.magic || std::memcmp(file_.data(), kind.magic, sizeof kind.magic) != 0)
+    corrupt(std::string("not a softprompt ") + kind.noun + " (wrong magic number)");
+  if (file_.size() < kHeaderSize + kTrailerSize) corrupt("truncated: the file is shorter than its header");
   const auto version = static_cast<std::uint32_t>(get_le(bytes + 8, 4));
-  if (version != kSingleFileVersion)
-    fail(ErrorKind::Unsupported, "adapter file '" + path + "' has format version " + std::to_string(version) +
-                                     "; this build reads version " + std::to_string(kSingleFileVersion));
+  if (version != kind.version)
+    fail(ErrorKind::Unsupported, source() + " has format version " + std::to_string(version) +
+                                     "; this build reads version " + std::to_string(kind.version));
   const auto flags = static_cast<std::uint32_t>(get_le(bytes + 12, 4));
   const std::uint64_t payload_size = get_le(bytes + 16, 8), compressed_size = get_le(bytes + 24, 8);
-  if (compressed_size != file.size() - kHeaderSize - kTrailerSize)
-    corrupt(path, "truncated or extended: the header announces " + std::to_string(compressed_size) +
-                      " compressed bytes but the file holds " +
-                      std::to_string(file.size() - kHeaderSize - kTrailerSize));
-  const std::uint32_t stored_crc = static_cast<std::uint32_t>(get_le(bytes + file.size() - kTrailerSize, 4));
-  if (crc_of(bytes, file.size() - kTrailerSize) != stored_crc)
-    corrupt(path, "checksum mismatch (the file is corrupted)");
-  if (flags != kFlagZlib) corrupt(path, "unknown flags " + std::to_string(flags));
+  if (compressed_size != file_.size() - kHeaderSize - kTrailerSize)
+    corrupt("truncated or extended: the header announces " + std::to_string(compressed_size) +
+            " compressed bytes but the file holds " + std::to_string(file_.size() - kHeaderSize - kTrailerSize));
+  const std::uint32_t stored_crc = static_cast<std::uint32_t>(get_le(bytes + file_.size() - kTrailerSize, 4));
+  if (crc_of(bytes, file_.size() - kTrailerSize) != stored_crc) corrupt("checksum mismatch (the file is corrupted)");
+  if (flags != kFlagZlib) corrupt("unknown flags " + std::to_string(flags));
   // Deflate codes at most 258 bytes in 2 bits (plus block overhead): no stream inflates by more
   // than about 1032:1, so a larger announced payload cannot be what these bytes hold.
   if (payload_size < io::kSafetensorsLengthBytes || payload_size / kMaxInflateRatio > compressed_size)
-    corrupt(path, "the header announces a " + std::to_string(payload_size) + "-byte payload, impossible for " +
-                      std::to_string(compressed_size) + " compressed bytes (zlib inflates at most " +
-                      std::to_string(kMaxInflateRatio) + ":1)");
+    corrupt("the header announces a " + std::to_string(payload_size) + "-byte payload, impossible for " +
+            std::to_string(compressed_size) + " compressed bytes (zlib inflates at most " +
+            std::to_string(kMaxInflateRatio) + ":1)");
 
   // First the safetensors header alone: the records and the declared tensors are checked before
   // the payload's memory is allocated or its data inflated.
-  BoundedInflater inflater(bytes + kHeaderSize, compressed_size, path);
+  inflater_ = std::make_unique<Inflater>(bytes + kHeaderSize, compressed_size, *this);
   unsigned char length_field[io::kSafetensorsLengthBytes];
-  inflater.read(length_field, sizeof length_field);
+  inflater_->read(length_field, sizeof length_field);
   const std::uint64_t header_size = io::safetensors_header_length(length_field, payload_size, path);
   if (header_size > kMaxPayloadHeaderBytes)
-    corrupt(path, "the payload's header length " + std::to_string(header_size) + " exceeds this format's limit of " +
-                      std::to_string(kMaxPayloadHeaderBytes) + " bytes");
+    corrupt("the payload's header length " + std::to_string(header_size) + " exceeds this format's limit of " +
+            std::to_string(kMaxPayloadHeaderBytes) + " bytes");
   std::string header_text(header_size, '\0');
-  inflater.read(reinterpret_cast<unsigned char*>(&header_text[0]), header_size);
-  const std::uint64_t data_size = payload_size - sizeof length_field - header_size;
-  const io::SafetensorsHeader header = io::parse_safetensors_header(
-      reinterpret_cast<const std::uint8_t*>(header_text.data()), header_size, data_size, path);
+  inflater_->read(reinterpret_cast<unsigned char*>(&header_text[0]), header_size);
+  data_size_ = payload_size - sizeof length_field - header_size;
+  header_ = io::parse_safetensors_header(reinterpret_cast<const std::uint8_t*>(header_text.data()), header_size,
+                                         data_size_, path);
+}
 
-  const nlohmann::json method_record = parse_record(header.metadata, kMethodKey, path);
-  const nlohmann::json base_record = parse_record(header.metadata, kBaseModelKey, path);
-  check_base_model(base_record, model, path);
-  const methods::MethodConfig config = method_config(method_record, model, path);
-  const auto expected = methods::check_config(config, model.config(), ErrorKind::Format,
-                                              "adapter file '" + path + "', record " + kMethodKey);
-  check_payload_tensors(header.tensors, expected, path);
-  methods::check_fits_in_memory(expected, "adapter file '" + path + "'");
+ContainerReader::~ContainerReader() = default;
 
-  // The data now has a size the recorded method justifies: inflate it, and not a byte more. The
+std::string ContainerReader::source() const { return std::string(kind_.noun) + " '" + path_ + "'"; }
+
+void ContainerReader::corrupt(const std::string& cause) const {
+  fail(ErrorKind::Format, source() + " is unusable: " + cause);
+}
+
+nlohmann::json ContainerReader::record(const char* key) const { return parse_record(header_.metadata, key, path_); }
+
+ContainerReader::MethodRecord ContainerReader::method_record(const model::Transformer& model) const {
+  const nlohmann::json method = record(kMethodKey);
+  const nlohmann::json base = record(kBaseModelKey);
+  check_base_model(base, model, path_);
+  MethodRecord result{method_config(method, model, path_), {}};
+  result.expected =
+      methods::check_config(result.config, model.config(), ErrorKind::Format, source() + ", record " + kMethodKey);
+  return result;
+}
+
+void ContainerReader::check_adapter_tensors(const std::vector<methods::ExpectedTensor>& expected,
+                                            const std::string& other_prefix) const {
+  check_payload_tensors(header_.tensors, expected, path_, other_prefix);
+}
+
+methods::NamedTensors ContainerReader::read_tensors() {
+  // The data now has a size the caller's checks justify: inflate it, and not a byte more. The
   // header parsed above already placed every tensor in it.
-  auto data = std::make_shared<std::string>(data_size, '\0');
-  inflater.read(reinterpret_cast<unsigned char*>(&(*data)[0]), data_size);
-  inflater.expect_end();
-
-  std::unique_ptr<methods::SoftPromptMethod> method = methods::create_method(config, model, /*loading=*/true);
+  auto data = std::make_shared<std::string>(data_size_, '\0');
+  inflater_->read(reinterpret_cast<unsigned char*>(&(*data)[0]), data_size_);
+  inflater_->expect_end();
   methods::NamedTensors values;
-  for (io::TensorView view : header.tensors) {
+  for (io::TensorView view : header_.tensors) {
     view.data = reinterpret_cast<const std::uint8_t*>(data->data()) + view.data_offset;
     values.emplace_back(view.name, io::tensor_from_view(view, data));
   }
-  methods::load_parameters(*method, values, "adapter file '" + path + "'");
+  return values;
+}
+
+void ContainerReader::verify_data() {
+  std::vector<unsigned char> scratch(std::size_t(1) << 16);
+  for (std::uint64_t left = data_size_; left > 0;) {
+    const std::uint64_t piece = std::min<std::uint64_t>(left, scratch.size());
+    inflater_->read(scratch.data(), piece);
+    left -= piece;
+  }
+  inflater_->expect_end();
+}
+
+std::unique_ptr<methods::SoftPromptMethod> load_single_file(const std::string& path, const model::Transformer& model) {
+  ContainerReader reader(path, kAdapterFileKind);
+  const ContainerReader::MethodRecord recorded = reader.method_record(model);
+  reader.check_adapter_tensors(recorded.expected);
+  methods::check_fits_in_memory(recorded.expected, reader.source());
+  const methods::NamedTensors values = reader.read_tensors();
+  std::unique_ptr<methods::SoftPromptMethod> method = methods::create_method(recorded.config, model, /*loading=*/true);
+  methods::load_parameters(*method, values, reader.source());
   return method;
 }
 

@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 
+#include "adapters/describe.h"
 #include "adapters/peft_folder.h"
 #include "adapters/single_file.h"
 #include "engine/impl.h"
@@ -17,6 +18,7 @@
 #include "prompting/evaluate.h"
 #include "prompting/logits.h"
 #include "train/trainer.h"
+#include "train/trainer_state.h"
 #include "util/errors.h"
 
 namespace sp::engine {
@@ -337,6 +339,29 @@ void Trainer::copy_gradient(const std::string& name, float* out, std::size_t cou
     if (impl_->trainer->last_gradients().empty()) fail(ErrorKind::NotFound, "no optimizer update has happened yet");
     copy_exact(named(impl_->trainer->last_gradients(), name, "gradient"), name, out, count);
   });
+}
+
+void Trainer::save_state(const std::string& path, const void* user_state, std::size_t user_state_size) const {
+  translated([&] {
+    std::lock_guard<std::mutex> lock(adapter_->mutex_);
+    train::save_trainer_state(path, *impl_->trainer, *adapter_->impl_->method, *adapter_->model_->impl_->transformer,
+                              user_state, user_state_size);
+  });
+}
+
+void Trainer::load_state(const std::string& path, const std::function<void(const std::string&)>& accept_user_state) {
+  translated([&] {
+    std::lock_guard<std::mutex> lock(adapter_->mutex_);
+    const std::shared_ptr<const model::Transformer>& transformer = adapter_->model_->impl_->transformer;
+    methods::SoftPromptMethod& method = *adapter_->impl_->method;
+    train::LoadedTrainerState state = train::read_trainer_state(path, method, *transformer);
+    accept_user_state(state.user_state);
+    impl_->trainer = train::resume_trainer(std::move(state), transformer, method);
+  });
+}
+
+std::string describe_adapter(const std::string& path) {
+  return translated([&] { return adapters::describe(path); });
 }
 
 }  // namespace sp::engine

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -144,6 +145,12 @@ class Trainer {
   // `count` must equal the tensor's size; NotFound before the first update or for unknown names.
   void copy_gradient(const std::string& name, float* out, std::size_t count) const;
 
+  // Trainer states (train/trainer_state.h): save with the caller's bytes; load checks the whole
+  // file against this trainer's adapter, hands the saved bytes to `accept_user_state` (which may
+  // throw, e.g. BufferTooSmall: nothing is restored then) and only then swaps the state in.
+  void save_state(const std::string& path, const void* user_state, std::size_t user_state_size) const;
+  void load_state(const std::string& path, const std::function<void(const std::string&)>& accept_user_state);
+
  private:
   struct Impl;
   Trainer();
@@ -151,5 +158,9 @@ class Trainer {
   std::shared_ptr<Adapter> adapter_;
   std::unique_ptr<Impl> impl_;
 };
+
+// A JSON description of an adapter folder, an adapter file or a trainer-state file, read without
+// a model (adapters/describe.h).
+std::string describe_adapter(const std::string& path);
 
 }  // namespace sp::engine

@@ -45,6 +45,10 @@ class SoftPromptMethod {
   virtual NamedTensors parameters() const = 0;
   // The tensors PEFT stores in adapter_model.safetensors, by PEFT's keys (encoders already applied).
   virtual NamedTensors tensors_for_saving() const = 0;
+  // The generator that training draws from (P-tuning's LSTM dropout; a handle sharing its state),
+  // so that a trainer state can save and restore where it stands. Undefined for methods whose
+  // training draws nothing.
+  virtual at::Generator training_generator() const { return {}; }
 
  protected:
   SoftPromptMethod(MethodConfig config, const model::ModelConfig& model) : config_(std::move(config)), model_(model) {}

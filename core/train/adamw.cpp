@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "util/errors.h"
+
 namespace sp::train {
 
 AdamW::AdamW(std::vector<at::Tensor> parameters, AdamWOptions options)
@@ -11,6 +13,18 @@ AdamW::AdamW(std::vector<at::Tensor> parameters, AdamWOptions options)
     exp_avg_sq_.push_back(at::zeros_like(parameter, at::MemoryFormat::Preserve));
     steps_.push_back(0);
   }
+}
+
+void AdamW::restore(AdamWState state) {
+  const std::size_t n = parameters_.size();
+  bool fits = state.exp_avg.size() == n && state.exp_avg_sq.size() == n && state.steps.size() == n;
+  for (std::size_t i = 0; fits && i < n; ++i)
+    fits = state.exp_avg[i].sizes() == parameters_[i].sizes() && state.exp_avg_sq[i].sizes() == parameters_[i].sizes();
+  if (!fits) fail(ErrorKind::Internal, "an AdamW state for other parameters");
+  exp_avg_ = std::move(state.exp_avg);
+  exp_avg_sq_ = std::move(state.exp_avg_sq);
+  steps_ = std::move(state.steps);
+  steps_taken_ = state.steps_taken;
 }
 
 void AdamW::step(double lr) {

@@ -16,6 +16,14 @@ struct AdamWOptions {
   double weight_decay = 0.01;
 };
 
+// Everything an AdamW carries from one update to the next, per parameter in the constructor's
+// order (moments on the parameters' devices), for saving and resuming a trainer.
+struct AdamWState {
+  std::vector<at::Tensor> exp_avg, exp_avg_sq;
+  std::vector<int64_t> steps;  // updates each parameter received (PyTorch's per-parameter "step")
+  int64_t steps_taken = 0;     // calls to step()
+};
+
 class AdamW {
  public:
   AdamW(std::vector<at::Tensor> parameters, AdamWOptions options);
@@ -23,6 +31,11 @@ class AdamW {
   void step(double lr);
   // Calls to step() so far.
   int64_t steps_taken() const { return steps_taken_; }
+  const AdamWOptions& options() const { return options_; }
+  // The moments are the optimizer's own tensors (not copies): read them, do not keep them.
+  AdamWState state() const { return {exp_avg_, exp_avg_sq_, steps_, steps_taken_}; }
+  // Replaces the state by one of the same parameters' (Internal error for another count or shape).
+  void restore(AdamWState state);
 
  private:
   std::vector<at::Tensor> parameters_, exp_avg_, exp_avg_sq_;

@@ -24,6 +24,12 @@ Trainer::Trainer(std::shared_ptr<const model::Transformer> model, methods::SoftP
       parameters_(method.parameters()),
       optimizer_(tensors_of(parameters_), config.adamw) {}
 
+void Trainer::resume(AdamWState optimizer, int64_t micro_steps) {
+  optimizer_.restore(std::move(optimizer));
+  micro_steps_ = micro_steps;
+  last_gradients_.clear();
+}
+
 StepResult Trainer::step(const prompting::Batch& batch) {
   at::AutoGradMode enable_grad(true);
   prompting::ModelInputs inputs(*model_, &method_, prompting::with_default_labels(batch), /*training=*/true);

@@ -33,6 +33,15 @@ class Trainer {
   // The accumulated gradient that the latest update used (before clipping), by parameter name.
   const methods::NamedTensors& last_gradients() const { return last_gradients_; }
 
+  // What a trainer state (train/trainer_state.h) saves and restores besides the method's tensors.
+  const TrainerConfig& config() const { return config_; }
+  const methods::NamedTensors& parameters() const { return parameters_; }
+  const AdamW& optimizer() const { return optimizer_; }
+  int64_t micro_steps() const { return micro_steps_; }  // sp_trainer_step calls so far
+  // Continues from a saved state: the optimizer's, and the micro-batch count. The latest update's
+  // gradients are forgotten (they belong to the trainer that saved).
+  void resume(AdamWState optimizer, int64_t micro_steps);
+
  private:
   std::shared_ptr<const model::Transformer> model_;
   methods::SoftPromptMethod& method_;

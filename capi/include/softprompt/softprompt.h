@@ -521,6 +521,29 @@ SP_API sp_adapter_info sp_adapter_info_init(void) SP_NOEXCEPT;
 /* Fills *info (up to info->struct_size bytes; start from sp_adapter_info_init()). */
 SP_API sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) SP_NOEXCEPT;
 
+/* Describes an adapter without loading any model: a PEFT adapter folder, a file written by
+ * sp_adapter_save_file or a trainer state written by sp_trainer_save_state. Writes a JSON object:
+ *   "format"           "peft-folder", "single-file" or "trainer-state"
+ *   "method"           PEFT's peft_type ("PROMPT_TUNING", "PREFIX_TUNING", "P_TUNING",
+ *                      "MULTITASK_PROMPT_TUNING")
+ *   "peft_config"      the adapter_config.json object as PEFT writes it
+ *   "tensors"          [{"name", "shape": [...], "dtype": "F32"}...] as stored (a folder's PEFT
+ *                      keys; a file's trainable tensors, encoders included)
+ *   "parameter_count"  values over those tensors
+ *   "encoded_only", "seed", "base_model"  softprompt's files only: whether only encoder outputs are
+ *                      held, the seed of its random draws, and the base-model record
+ *                      (core/adapters/single_file_format.md)
+ *   "trainer"          trainer states only: {"params": the sp_trainer_params fields, "updates_done",
+ *                      "micro_steps", "parameter_steps", "random_state", "user_state_size"}
+ * The file is checked as loading checks it, except what needs a model (sizes against the model's,
+ * the base-model comparison): a damaged file is refused, never described.
+ *   json, capacity, size  the output, as sp_tokenizer_decode's text (NUL-terminated; *size is the
+ *                         text's length without the NUL, also on SP_ERR_BUFFER_TOO_SMALL).
+ * Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT (malformed, truncated, corrupt, or not an adapter at all),
+ * SP_ERR_UNSUPPORTED (a newer format version, another method or task type),
+ * SP_ERR_BUFFER_TOO_SMALL. */
+SP_API sp_status sp_adapter_describe(const char* path, char* json, size_t capacity, size_t* size) SP_NOEXCEPT;
+
 /* Name of trainable tensor `index` (0 <= index < num_parameter_tensors), as PEFT names it in
  * memory: "embedding.weight", "transform.0.weight", "lstm_head.weight_ih_l0", "prefix_task_cols", ...
  * *name points into the adapter and stays valid until the adapter is freed. */

@@ -19,6 +19,8 @@ class PTuning final : public SoftPromptMethod {
   // PEFT saves the encoder's output, not the encoder: quirk 9 of the spec. We run the encoder
   // without dropout for the save; PEFT saving in training mode with LSTM dropout stores a noisy copy.
   NamedTensors tensors_for_saving() const override;
+  // LSTM dropout's generator (undefined for adapters holding only the encoded table).
+  at::Generator training_generator() const override { return dropout_generator_; }
 
  private:
   at::Tensor encode(bool training) const;  // (T, token_dim) float32
