@@ -127,6 +127,7 @@ struct sp_context {};
 %ignore sp_tokenizer_apply_chat_template;
 %ignore sp_trainer_save_state;
 %ignore sp_trainer_load_state;
+%ignore sp_adapter_describe;
 %ignore sp_prompts;
 %ignore sp_prompts_init;
 %ignore sp_generation;
@@ -541,5 +542,66 @@ int64_t spb_model_eos_ids(const sp_model* model, int32_t* ids_out, size_t ids_co
   size_t count = 0;
   const sp_status status = sp_model_eos_ids(model, ids_out, ids_count, &count);
   return spb_size_result(status, count);
+}
+%}
+
+/* ---- Trainer states, adapter descriptions, chat templates (issue 11) ---- */
+%apply (const char* BYTES, size_t BYTES_COUNT) {
+  (const char* user_state, size_t user_state_size),
+  (const char* roles, size_t roles_size),
+  (const char* contents, size_t contents_size)
+};
+%apply (char* BYTES_OUT, size_t BYTES_OUT_COUNT) { (char* user_state_out, size_t user_state_count) };
+%apply (const int32_t* INPUT, size_t INPUT_COUNT) { (const int32_t* content_sizes, size_t num_content_sizes) };
+
+%inline %{
+sp_status spb_trainer_save_state(const sp_trainer* trainer, const char* path, const char* user_state,
+                                 size_t user_state_size) {
+  return sp_trainer_save_state(trainer, path, user_state_size ? user_state : NULL, user_state_size);
+}
+
+/* The saved user state's size (the size protocol of the tokenizer functions: the state is
+ * restored only when the buffer held the bytes; too small, nothing is restored and the size
+ * comes back), or -1 on failure. */
+int64_t spb_trainer_load_state(sp_trainer* trainer, const char* path, char* user_state_out, size_t user_state_count) {
+  size_t size = 0;
+  const sp_status status =
+      sp_trainer_load_state(trainer, path, user_state_count ? user_state_out : NULL, user_state_count, &size);
+  return spb_size_result(status, size);
+}
+
+/* The JSON description of an adapter folder or file (size protocol as above). */
+int64_t spb_adapter_describe(const char* path, char* text_out, size_t text_count) {
+  size_t size = 0;
+  const sp_status status = sp_adapter_describe(path, text_out, text_count, &size);
+  return spb_size_result(status, size);
+}
+
+/* A conversation as parallel arrays: the roles one after another, each ended by a NUL ("user\0"),
+ * and the contents one after another with their sizes in bytes. Rendered text as above. Arrays
+ * that do not agree (another count of roles than of sizes, sizes that do not add up to the
+ * contents) reach the C call as a NULL message array, which it refuses. */
+int64_t spb_tokenizer_apply_chat_template(const sp_tokenizer* tokenizer, const char* roles, size_t roles_size,
+                                          const char* contents, size_t contents_size, const int32_t* content_sizes,
+                                          size_t num_content_sizes, int32_t add_generation_prompt, char* text_out,
+                                          size_t text_count) {
+  size_t count = 0, size = 0, offset = 0;
+  const char** role_list = spb_split_strings(roles, roles_size, &count);
+  sp_chat_message* messages = NULL;
+  int agree = count == num_content_sizes && count != (size_t)-1;
+  if (agree && count > 0) messages = (sp_chat_message*)malloc(count * sizeof *messages);
+  for (size_t i = 0; agree && messages && i < count; ++i) {
+    agree = content_sizes[i] >= 0 && (size_t)content_sizes[i] <= contents_size - offset;
+    messages[i].role = role_list[i];
+    messages[i].content = contents + offset;
+    messages[i].content_size = agree ? (size_t)content_sizes[i] : 0;
+    offset += messages[i].content_size;
+  }
+  agree = agree && offset == contents_size && (messages || count == 0);
+  const sp_status status = sp_tokenizer_apply_chat_template(tokenizer, agree ? messages : NULL, agree ? count : 1,
+                                                            add_generation_prompt, text_out, text_count, &size);
+  free(messages);
+  free((void*)role_list);
+  return spb_size_result(status, size);
 }
 %}

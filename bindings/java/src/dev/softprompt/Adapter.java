@@ -78,6 +78,19 @@ public final class Adapter implements AutoCloseable {
     return open(model, nativeModel -> SoftPromptNative.spb_adapter_load_file(nativeModel, path));
   }
 
+  /**
+   * Describes an adapter without loading any model, as a JSON object: a PEFT folder, a file of
+   * {@link #saveFile} or a trainer state of {@link Trainer#saveState} ("format", "method",
+   * "peft_config", "tensors", "parameter_count", and for softprompt's files "base_model", for
+   * trainer states "trainer"; see sp_adapter_describe in softprompt.h).
+   *
+   * @throws SoftPromptException NOT_FOUND, FORMAT, UNSUPPORTED
+   */
+  public static String describe(String path) {
+    Checks.notNull(path, "path");
+    return SizedOutput.readText(4096, "the description", out -> SoftPromptNative.spb_adapter_describe(path, out));
+  }
+
   /** Runs one of the loading calls on model's handle and wraps the adapter it returns. */
   private static Adapter open(Model model, Function<sp_model, sp_adapter> load) {
     Checks.notNull(model, "model");

@@ -3,7 +3,9 @@ package dev.softprompt;
 import dev.softprompt.internal.SoftPromptNative;
 import dev.softprompt.internal.sp_tokenizer;
 import dev.softprompt.internal.sp_tokenizer_info;
+import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Text to token ids and back (sp_tokenizer), with the ids Hugging Face {@code tokenizers} gives for
@@ -60,8 +62,9 @@ public final class Tokenizer implements AutoCloseable {
         SoftPromptNative.sp_tokenizer_free(pointer);
         throw failure;
       }
-      return new Tokenizer(pointer, new TokenizerInfo(nativeInfo.getVocab_size(), nativeInfo.getBos_id(),
-          nativeInfo.getEos_id(), nativeInfo.getPad_id(), nativeInfo.getUnk_id()));
+      return new Tokenizer(pointer,
+          new TokenizerInfo(nativeInfo.getVocab_size(), nativeInfo.getBos_id(), nativeInfo.getEos_id(),
+              nativeInfo.getPad_id(), nativeInfo.getUnk_id()));
     } finally {
       nativeInfo.delete();
     }
@@ -153,6 +156,40 @@ public final class Tokenizer implements AutoCloseable {
     }
   }
 
+  /**
+   * Renders a conversation with the tokenizer's chat template (tokenizer_config.json's
+   * "chat_template", a GGUF file's), as the template would; encode the result without special
+   * tokens. With addGenerationPrompt the text ends with the assistant's opening. Templates are
+   * recognised by family (ChatML: SmolLM2, Qwen2).
+   *
+   * @throws SoftPromptException NOT_FOUND (no chat template), UNSUPPORTED (another family)
+   */
+  public String applyChatTemplate(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    Checks.notNull(messages, "messages");
+    ByteArrayOutputStream roles = new ByteArrayOutputStream();
+    ByteArrayOutputStream contents = new ByteArrayOutputStream();
+    int[] sizes = new int[messages.size()];
+    for (int i = 0; i < sizes.length; ++i) {
+      ChatMessage message = Checks.notNull(messages.get(i), "messages[" + i + "]");
+      byte[] role = Utf8.encode(message.role());
+      byte[] content = Utf8.encode(message.content());
+      roles.write(role, 0, role.length);
+      roles.write(0); // each role ends with a NUL
+      contents.write(content, 0, content.length);
+      sizes[i] = content.length;
+    }
+    byte[] roleBytes = roles.toByteArray();
+    byte[] contentBytes = contents.toByteArray();
+    int flag = addGenerationPrompt ? 1 : 0;
+    sp_tokenizer tokenizer = handle.acquire();
+    try {
+      return readText(tokenizer, contentBytes.length + 64L * sizes.length + 64, "the conversation",
+          (t, out) -> SoftPromptNative.spb_tokenizer_apply_chat_template(t, roleBytes, contentBytes, sizes, flag, out));
+    } finally {
+      handle.release();
+    }
+  }
+
   public boolean isClosed() {
     return handle.isClosed();
   }
@@ -174,15 +211,7 @@ public final class Tokenizer implements AutoCloseable {
    * is below the buffer's length).
    */
   private static String readText(sp_tokenizer tokenizer, long guess, String what, TextCall call) {
-    byte[] out = new byte[clampedGuess(guess)];
-    long size;
-    while ((size = call.apply(tokenizer, out)) >= out.length) {
-      out = new byte[Checks.arrayLength(size + 1, what, "bytes")];
-    }
-    if (size < 0) {
-      throw Errors.last(); // the call just made, on this thread
-    }
-    return Utf8.decode(out, (int) size);
+    return SizedOutput.readText(guess, what, out -> call.apply(tokenizer, out));
   }
 
   /** A first buffer length: the guess, within what a Java array holds. */

@@ -13,10 +13,15 @@ import java.util.Map;
  * {@link Adapter} object reachable, and the library keeps the native adapter alive.
  */
 public final class Trainer implements AutoCloseable {
+  /** Bytes of user state the first load attempt makes room for. */
+  private static final long USER_STATE_GUESS = 4096;
+
   private final NativeHandle<sp_trainer> handle;
   private final Adapter adapter;
-  /** Size of each trainable tensor, fixed for the adapter's life: sizes gradient buffers even
-   *  after the Adapter object is closed (the native adapter lives on inside the trainer). */
+  /**
+   * Size of each trainable tensor, fixed for the adapter's life: sizes gradient buffers even
+   *  after the Adapter object is closed (the native adapter lives on inside the trainer).
+   */
   private final Map<String, Integer> parameterSizes;
 
   private Trainer(Adapter adapter, sp_trainer pointer, Map<String, Integer> parameterSizes) {
@@ -96,6 +101,46 @@ public final class Trainer implements AutoCloseable {
       handle.release();
     }
     return out;
+  }
+
+  /**
+   * Saves everything training needs to resume exactly (the adapter's tensors, AdamW's moments, the
+   * counters, accumulated gradients and settings) in one file, atomically, with userState: bytes
+   * the caller wants back when it resumes (its data order's position, say); null for none.
+   *
+   * @throws SoftPromptException IO when the file cannot be written (an existing one is kept)
+   */
+  public void saveState(String path, byte[] userState) {
+    sp_trainer trainer = handle.acquire();
+    try {
+      Errors.check(SoftPromptNative.spb_trainer_save_state(trainer, path, userState));
+    } finally {
+      handle.release();
+    }
+  }
+
+  /** {@link #saveState(String, byte[])} without user state. */
+  public void saveState(String path) {
+    saveState(path, null);
+  }
+
+  /**
+   * Restores a file written by {@link #saveState}: the adapter's tensors, the optimiser state and
+   * the settings are replaced, so the next step computes what the saving trainer's next step
+   * would have. Returns the saved user state (empty when none). On any error nothing changes.
+   *
+   * @throws SoftPromptException NOT_FOUND, FORMAT, UNSUPPORTED, MODEL_MISMATCH (another base
+   *     model), SHAPE_MISMATCH (another method or other sizes)
+   */
+  public byte[] loadState(String path) {
+    sp_trainer trainer = handle.acquire();
+    try {
+      // A buffer too small for the user state restores nothing and reports the size: then once more.
+      return SizedOutput.read(USER_STATE_GUESS, false, "the user state",
+          out -> SoftPromptNative.spb_trainer_load_state(trainer, path, out));
+    } finally {
+      handle.release();
+    }
   }
 
   public boolean isClosed() {

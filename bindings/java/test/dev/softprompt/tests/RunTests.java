@@ -26,6 +26,8 @@ public final class RunTests {
     TokenizerTest.class,
     GenerationTest.class,
     MemoryTest.class,
+    TrainerStateTest.class,
+    ChatTemplateTest.class,
   };
 
   private RunTests() {}
