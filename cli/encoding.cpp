@@ -26,8 +26,8 @@ Encoder::Encoder(const sp_model* model, const sp_tokenizer* tokenizer, bool chat
   check(sp_model_get_info(model, &info), "the model's sizes");
   vocab_size_ = info.vocab_size;
   if (chat_) {
-    end_of_turn_ = end_of_turn_id(model, tokenizer);
     render_chat(tokenizer, {{"user", "hello"}}, true);  // no template: fail now, not at a row
+    end_of_turn_ = end_of_turn_id(model, tokenizer);
   }
 }
 

@@ -39,20 +39,20 @@ std::string token_text(const sp_tokenizer* tokenizer, int32_t id) {
   return std::string(text, size);
 }
 
-nlohmann::json describe_model(const ParsedOptions& options, const std::string& path) {
+nlohmann::ordered_json describe_model(const ParsedOptions& options, const std::string& path) {
   Model model = load_model_from(path, options);
   sp_model_info info = sp_model_info_init();
   check(sp_model_get_info(model.get(), &info), "the model's sizes");
-  nlohmann::json out{{"kind", "model"},
-                     {"path", path},
-                     {"model_type", info.model_type},
-                     {"vocab_size", info.vocab_size},
-                     {"hidden_size", info.hidden_size},
-                     {"num_layers", info.num_layers},
-                     {"num_attention_heads", info.num_attention_heads},
-                     {"num_key_value_heads", info.num_key_value_heads},
-                     {"head_dim", info.head_dim},
-                     {"max_position_embeddings", info.max_position_embeddings}};
+  nlohmann::ordered_json out{{"kind", "model"},
+                             {"path", path},
+                             {"model_type", info.model_type},
+                             {"vocab_size", info.vocab_size},
+                             {"hidden_size", info.hidden_size},
+                             {"num_layers", info.num_layers},
+                             {"num_attention_heads", info.num_attention_heads},
+                             {"num_key_value_heads", info.num_key_value_heads},
+                             {"head_dim", info.head_dim},
+                             {"max_position_embeddings", info.max_position_embeddings}};
   size_t count = 0;
   std::vector<int32_t> eos(64);
   check(sp_model_eos_ids(model.get(), eos.data(), eos.size(), &count), "the model's EOS ids");
@@ -69,13 +69,13 @@ nlohmann::json describe_model(const ParsedOptions& options, const std::string& p
   Tokenizer tokenizer(raw);
   sp_tokenizer_info tokens = sp_tokenizer_info_init();
   check(sp_tokenizer_get_info(tokenizer.get(), &tokens), "the tokenizer's special tokens");
-  nlohmann::json special = nlohmann::json::object();
+  nlohmann::ordered_json special = nlohmann::ordered_json::object();
   for (const auto& [name, id] : {std::pair<const char*, int32_t>{"bos", tokens.bos_id},
                                  {"eos", tokens.eos_id},
                                  {"pad", tokens.pad_id},
                                  {"unk", tokens.unk_id}}) {
-    special[name] =
-        id < 0 ? nlohmann::json(nullptr) : nlohmann::json{{"id", id}, {"token", token_text(tokenizer.get(), id)}};
+    special[name] = id < 0 ? nlohmann::ordered_json(nullptr)
+                           : nlohmann::ordered_json{{"id", id}, {"token", token_text(tokenizer.get(), id)}};
   }
   out["tokenizer"] = {{"vocab_size", tokens.vocab_size}, {"special_tokens", special}};
   const sp_chat_message probe{"user", "hi", 2};
@@ -87,14 +87,14 @@ nlohmann::json describe_model(const ParsedOptions& options, const std::string& p
   return out;
 }
 
-nlohmann::json describe_adapter_file(const std::string& path) {
+nlohmann::ordered_json describe_adapter_file(const std::string& path) {
   size_t size = 0;
   const sp_status sized = sp_adapter_describe(path.c_str(), nullptr, 0, &size);
   if (sized != SP_ERR_BUFFER_TOO_SMALL) check(sized, "describing " + path);
   std::string text(size + 1, '\0');
   check(sp_adapter_describe(path.c_str(), text.data(), text.size(), &size), "describing " + path);
   text.resize(size);
-  nlohmann::json out = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::ordered_json out = nlohmann::ordered_json::parse(text, nullptr, false);
   if (out.is_discarded()) throw RuntimeFailure("describing " + path + ": the library returned malformed JSON");
   out["kind"] = out.value("format", "") == "trainer-state" ? "trainer-state" : "adapter";
   out["path"] = path;
@@ -102,19 +102,19 @@ nlohmann::json describe_adapter_file(const std::string& path) {
 }
 
 // The adapter loaded on a model: its trainable tensors as the library holds them (and their values).
-nlohmann::json loaded_tensors(const ParsedOptions& options, const std::string& path, bool values) {
+nlohmann::ordered_json loaded_tensors(const ParsedOptions& options, const std::string& path, bool values) {
   Model model = load_model(options);
   Adapter adapter = load_adapter(model.get(), path);
   sp_adapter_info info = sp_adapter_info_init();
   check(sp_adapter_get_info(adapter.get(), &info), "the adapter's sizes");
-  nlohmann::json tensors = nlohmann::json::array();
+  nlohmann::ordered_json tensors = nlohmann::ordered_json::array();
   for (int32_t i = 0; i < info.num_parameter_tensors; ++i) {
     const char* name = nullptr;
     check(sp_adapter_parameter_name(adapter.get(), i, &name), "a tensor's name");
     int64_t dims[SP_MAX_PARAMETER_DIMS];
     size_t rank = 0;
     check(sp_adapter_parameter_shape(adapter.get(), name, dims, SP_MAX_PARAMETER_DIMS, &rank), "a tensor's shape");
-    nlohmann::json tensor{{"name", name}, {"shape", std::vector<int64_t>(dims, dims + rank)}};
+    nlohmann::ordered_json tensor{{"name", name}, {"shape", std::vector<int64_t>(dims, dims + rank)}};
     if (values) {
       size_t count = 0;
       check(sp_adapter_parameter_size(adapter.get(), name, &count), "a tensor's size");
@@ -127,7 +127,7 @@ nlohmann::json loaded_tensors(const ParsedOptions& options, const std::string& p
   return {{"trainable_tensors", tensors}, {"trainable_parameters", info.num_trainable_parameters}};
 }
 
-void print_value(const std::string& key, const nlohmann::json& value, int indent) {
+void print_value(const std::string& key, const nlohmann::ordered_json& value, int indent) {
   const std::string pad(static_cast<size_t>(indent), ' ');
   if (value.is_object()) {
     std::printf("%s%s:\n", pad.c_str(), key.c_str());
@@ -139,13 +139,13 @@ void print_value(const std::string& key, const nlohmann::json& value, int indent
   }
 }
 
-void print_human(const nlohmann::json& out) {
+void print_human(const nlohmann::ordered_json& out) {
   for (const auto& item : out.items()) {
     if ((item.key() == "tensors" || item.key() == "trainable_tensors") && item.value().is_array()) {
       std::printf("%s:\n", item.key().c_str());
-      for (const nlohmann::json& tensor : item.value()) {
+      for (const nlohmann::ordered_json& tensor : item.value()) {
         std::printf("  %-40s %s %s\n", tensor.value("name", "").c_str(),
-                    tensor.value("shape", nlohmann::json()).dump().c_str(), tensor.value("dtype", "").c_str());
+                    tensor.value("shape", nlohmann::ordered_json()).dump().c_str(), tensor.value("dtype", "").c_str());
       }
     } else {
       print_value(item.key(), item.value(), 0);
@@ -176,7 +176,7 @@ int run_inspect(const ParsedOptions& options) {
       options.positional[0] == "default" ? resolve_model(options.positional[0]) : options.positional[0];
   if (options.has("--values") && !options.has("--model")) throw UsageError("--values needs --model");
   const Kind kind = kind_of(path);
-  nlohmann::json out;
+  nlohmann::ordered_json out;
   if (kind == Kind::Model) {
     if (options.has("--model")) throw UsageError("--model is for adapters; PATH is a model");
     out = describe_model(options, path);
@@ -184,7 +184,7 @@ int run_inspect(const ParsedOptions& options) {
     out = describe_adapter_file(path);
     if (options.has("--model")) {
       if (out["kind"] == "trainer-state") throw UsageError("--model is for adapters; PATH is a trainer state");
-      const nlohmann::json loaded = loaded_tensors(options, path, options.has("--values"));
+      const nlohmann::ordered_json loaded = loaded_tensors(options, path, options.has("--values"));
       for (const auto& item : loaded.items()) out[item.key()] = item.value();
     }
   }
