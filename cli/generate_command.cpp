@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "batching.h"
 #include "commands.h"
 #include "encoding.h"
 #include "failures.h"
@@ -38,20 +39,14 @@ struct Generator {
     sp_context* raw = nullptr;
     check(sp_context_create(&raw, model, adapter, &context_params), "creating a context");
     Context context(raw);
-    const int32_t length = static_cast<int32_t>(ids.size());
-    sp_prompts prompts = sp_prompts_init();
-    prompts.count = 1;
-    prompts.ids = ids.data();
-    prompts.num_ids = ids.size();
-    prompts.lengths = &length;
-    prompts.num_lengths = 1;
-    prompts.task_ids = &task;
-    prompts.num_task_ids = 1;
+    PromptList prompts;
+    prompts.add(ids, task);
+    const sp_prompts view = prompts.view();
     Streamed streamed;
     sp_generate_params call = params;
     call.callback = print_piece;
     call.user_data = &streamed;
-    check(sp_context_generate(context.get(), &prompts, &call, nullptr), "generating");
+    check(sp_context_generate(context.get(), &view, &call, nullptr), "generating");
     return streamed.text;
   }
 };
