@@ -57,6 +57,20 @@ namespace SoftPrompt
             return new Adapter(model, Errors.CheckHandle(Native.spb_adapter_load_file(model.Handle, path), "Adapter.LoadFile"));
         }
 
+        /// <summary>
+        /// Describes an adapter without loading any model, as a JSON object: a PEFT folder, a file of
+        /// <see cref="SaveFile"/> or a trainer state of <see cref="Trainer.SaveState"/> ("format",
+        /// "method", "peft_config", "tensors", "parameter_count", and for softprompt's files
+        /// "base_model", for trainer states "trainer"; see sp_adapter_describe in softprompt.h).
+        /// </summary>
+        /// <exception cref="SoftPromptException">NotFound, Format, Unsupported.</exception>
+        public static string Describe(string path)
+        {
+            if (path == null)
+                throw new ArgumentNullException("path");
+            return SizedOutput.ReadText(4096, "Adapter.Describe", output => Native.spb_adapter_describe(path, output));
+        }
+
         /// <summary>The model this adapter was created on.</summary>
         public Model Model { get; private set; }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using SoftPrompt.Interop;
 
 namespace SoftPrompt
@@ -139,6 +140,37 @@ namespace SoftPrompt
             return id;
         }
 
+        /// <summary>
+        /// Renders a conversation with the tokenizer's chat template (tokenizer_config.json's
+        /// "chat_template", a GGUF file's), as the template would; encode the result without special
+        /// tokens. With <paramref name="addGenerationPrompt"/> the text ends with the assistant's
+        /// opening. Templates are recognised by family (ChatML: SmolLM2, Qwen2).
+        /// </summary>
+        /// <exception cref="SoftPromptException">NotFound (no chat template), Unsupported (another family).</exception>
+        public string ApplyChatTemplate(IList<ChatMessage> messages, bool addGenerationPrompt)
+        {
+            if (messages == null)
+                throw new ArgumentNullException("messages");
+            var roles = new List<byte>();
+            var contents = new List<byte>();
+            var sizes = new int[messages.Count];
+            for (int i = 0; i < sizes.Length; ++i)
+            {
+                if (messages[i] == null)
+                    throw new ArgumentNullException("messages[" + i + "]");
+                roles.AddRange(Utf8.EncodeText(messages[i].Role));
+                roles.Add(0); // each role ends with a NUL
+                byte[] content = Utf8.EncodeText(messages[i].Content);
+                contents.AddRange(content);
+                sizes[i] = content.Length;
+            }
+            byte[] roleBytes = roles.ToArray(), contentBytes = contents.ToArray();
+            int flag = addGenerationPrompt ? 1 : 0;
+            return ReadText(contentBytes.Length + 64L * sizes.Length + 64, "Tokenizer.ApplyChatTemplate",
+                            output => Native.spb_tokenizer_apply_chat_template(Handle, roleBytes, contentBytes, sizes,
+                                                                               flag, output));
+        }
+
         /// <summary>True once Dispose has run.</summary>
         public bool IsDisposed
         {
@@ -165,13 +197,7 @@ namespace SoftPrompt
         /// </summary>
         private static string ReadText(long guess, string what, Func<byte[], long> call)
         {
-            var output = new byte[Guess(guess)];
-            long size;
-            while ((size = call(output)) >= output.Length)
-                output = new byte[checked((int)(size + 1))];
-            if (size < 0)
-                throw Errors.Last(what); // the call just made, on this thread
-            return Utf8.DecodeText(output, (int)size);
+            return SizedOutput.ReadText(Guess(guess), what, call);
         }
 
         private static int Guess(long guess)

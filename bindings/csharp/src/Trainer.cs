@@ -10,6 +10,9 @@ namespace SoftPrompt
     /// </summary>
     public sealed class Trainer : IDisposable
     {
+        /// <summary>Bytes of user state the first load attempt makes room for.</summary>
+        private const long UserStateGuess = 4096;
+
         private readonly TrainerHandle handle;
 
         // Tensor sizes, read once: an adapter's tensors never change, and Gradient must work even
@@ -75,6 +78,37 @@ namespace SoftPrompt
             var values = new float[parameterSizes.TryGetValue(name, out size) ? size : 1];
             Errors.Check(Native.spb_trainer_get_gradient(Handle, name, values));
             return values;
+        }
+
+        /// <summary>
+        /// Saves everything training needs to resume exactly (the adapter's tensors, AdamW's moments,
+        /// the counters, accumulated gradients and settings) in one file, atomically, with
+        /// <paramref name="userState"/>: bytes the caller wants back when it resumes (its data order's
+        /// position, say); null for none.
+        /// </summary>
+        /// <exception cref="SoftPromptException">Io when the file cannot be written (an existing one is kept).</exception>
+        public void SaveState(string path, byte[] userState = null)
+        {
+            if (path == null)
+                throw new ArgumentNullException("path");
+            Errors.Check(Native.spb_trainer_save_state(Handle, path, userState));
+        }
+
+        /// <summary>
+        /// Restores a file written by <see cref="SaveState"/>: the adapter's tensors, the optimiser
+        /// state and the settings are replaced, so the next step computes what the saving trainer's
+        /// next step would have. Returns the saved user state (empty when none). On any error nothing
+        /// changes.
+        /// </summary>
+        /// <exception cref="SoftPromptException">NotFound, Format, Unsupported, ModelMismatch (another base
+        /// model), ShapeMismatch (another method or other sizes).</exception>
+        public byte[] LoadState(string path)
+        {
+            if (path == null)
+                throw new ArgumentNullException("path");
+            // A buffer too small for the user state restores nothing and reports the size: then once more.
+            return SizedOutput.Read(UserStateGuess, false, "Trainer.LoadState",
+                                    output => Native.spb_trainer_load_state(Handle, path, output));
         }
 
         /// <summary>True once Dispose has run.</summary>
