@@ -1,6 +1,10 @@
 package softprompt
 
-import "runtime"
+import (
+	"math"
+	"runtime"
+	"strings"
+)
 
 // Tokenizer turns text into token ids and back, with the ids Hugging Face `tokenizers` gives for
 // the same tokenizer.json: BPE (byte-level, or SentencePiece-style with byte fallback), WordPiece
@@ -142,24 +146,69 @@ func (t *Tokenizer) TokenToID(token string) (int32, error) {
 	})
 }
 
-// readText runs call, which writes text into its buffer and returns the text's full size (or -1),
-// with a buffer of guess bytes, and once more with one of the size it reported when that was too
-// small (the library writes a NUL after the text, so the text fits when its size is below the
-// buffer's length).
+// readText runs call, which writes text into its buffer (with a NUL after it) and returns the
+// text's full size (or -1), through readSized.
 func (t *Tokenizer) readText(guess int, call func(Sp_tokenizer, []byte) int64) (string, error) {
-	out := make([]byte, guess)
-	size, err := handleCall(&t.object, func(h Sp_tokenizer) (int64, bool) {
-		n := call(h, out)
-		if n >= int64(len(out)) {
-			out = make([]byte, n+1)
-			n = call(h, out)
-		}
-		return n, n >= 0 && n < int64(len(out))
+	out, err := handleCall(&t.object, func(h Sp_tokenizer) ([]byte, bool) {
+		return readSized(guess, 1, func(buffer []byte) int64 { return call(h, buffer) })
 	})
 	if err != nil {
 		return "", err
 	}
-	return string(out[:size]), nil
+	return string(out), nil
+}
+
+// readSized runs call, which writes into its buffer and returns the full size (or -1), with a
+// buffer of guess bytes, and once more with one of the size it reported when that was too small.
+// reserve is 1 when the library writes a NUL after the bytes (they fit only when their size is
+// below the buffer's length). Run it inside lockedCall: ok false means the call failed.
+func readSized(guess, reserve int, call func([]byte) int64) (out []byte, ok bool) {
+	if guess < reserve {
+		guess = reserve
+	}
+	out = make([]byte, guess)
+	n := call(out)
+	if n > int64(len(out)-reserve) {
+		out = make([]byte, n+int64(reserve))
+		n = call(out)
+	}
+	if n < 0 || n > int64(len(out)-reserve) {
+		return nil, false
+	}
+	return out[:n:n], true
+}
+
+// ChatMessage is one message of a conversation, for ApplyChatTemplate.
+type ChatMessage struct {
+	Role    string // "system", "user", "assistant", ...
+	Content string
+}
+
+// ApplyChatTemplate renders a conversation with the tokenizer's chat template (tokenizer_config.json's
+// "chat_template", a GGUF file's), as the template would; encode the result without special tokens.
+// With addGenerationPrompt the text ends with the assistant's opening. Templates are recognised by
+// family (ChatML: SmolLM2, Qwen2): StatusNotFound when the tokenizer has none, StatusUnsupported
+// for another family.
+func (t *Tokenizer) ApplyChatTemplate(messages []ChatMessage, addGenerationPrompt bool) (string, error) {
+	var roles, contents strings.Builder
+	sizes := make([]int32, len(messages))
+	for i, message := range messages {
+		if err := checkString("a message's role", message.Role); err != nil {
+			return "", err
+		}
+		if len(message.Content) > math.MaxInt32 {
+			return "", newError(StatusInvalidArgument, "a message's content is larger than 2 GiB")
+		}
+		roles.WriteString(message.Role)
+		roles.WriteByte(0) // each role ends with a NUL
+		contents.WriteString(message.Content)
+		sizes[i] = int32(len(message.Content))
+	}
+	flag := cFlag(addGenerationPrompt)
+	roleText, contentText := roles.String(), contents.String()
+	return t.readText(len(contentText)+64*len(messages)+64, func(h Sp_tokenizer, out []byte) int64 {
+		return Spb_tokenizer_apply_chat_template(h, roleText, contentText, sizes, flag, out)
+	})
 }
 
 // cFlag is the C library's 1 or 0 for a bool.

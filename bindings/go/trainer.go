@@ -103,3 +103,51 @@ func (t *Trainer) Gradient(name string) ([]float32, error) {
 	}
 	return gradient, nil
 }
+
+// userStateGuess is the room for user state the first load attempt makes.
+const userStateGuess = 4096
+
+// SaveState saves everything training needs to resume exactly (the adapter's tensors, AdamW's
+// moments, the counters, accumulated gradients and settings) in one file, atomically, with
+// userState: bytes the caller wants back when it resumes (its data order's position, say); nil
+// for none. StatusIO when the file cannot be written (an existing one is kept).
+func (t *Trainer) SaveState(path string, userState []byte) error {
+	if err := checkString("path", path); err != nil {
+		return err
+	}
+	user := string(userState)
+	return t.statusCall(func(h Sp_trainer) Enum_SS_sp_status { return Spb_trainer_save_state(h, path, user) })
+}
+
+// LoadState restores a file written by SaveState: the adapter's tensors, the optimizer state and
+// the settings are replaced, so the next Step computes what the saving trainer's next step would
+// have. It returns the saved user state (empty when none). On any error nothing changes:
+// StatusNotFound, StatusFormat, StatusUnsupported, StatusModelMismatch (another base model),
+// StatusShapeMismatch (another method or other sizes).
+func (t *Trainer) LoadState(path string) ([]byte, error) {
+	if err := checkString("path", path); err != nil {
+		return nil, err
+	}
+	// A buffer too small for the user state restores nothing and reports the size: then once more.
+	return handleCall(&t.object, func(h Sp_trainer) ([]byte, bool) {
+		return readSized(userStateGuess, 0, func(out []byte) int64 { return Spb_trainer_load_state(h, path, out) })
+	})
+}
+
+// DescribeAdapter describes an adapter without loading any model, as a JSON object: a PEFT folder,
+// a file of Adapter.SaveFile or a trainer state of Trainer.SaveState ("format", "method",
+// "peft_config", "tensors", "parameter_count", and for softprompt's files "base_model", for trainer
+// states "trainer"; see sp_adapter_describe in softprompt.h). StatusNotFound, StatusFormat,
+// StatusUnsupported.
+func DescribeAdapter(path string) (string, error) {
+	if err := checkString("path", path); err != nil {
+		return "", err
+	}
+	out, err := lockedCall(func() ([]byte, bool) {
+		return readSized(4096, 1, func(buffer []byte) int64 { return Spb_adapter_describe(path, buffer) })
+	})
+	if err != nil {
+		return "", err
+	}
+	return string(out), nil
+}
