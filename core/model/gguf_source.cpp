@@ -166,6 +166,13 @@ class GgufSource final : public WeightSource {
              description() + ": neither " + key("vocab_size") + " nor tokenizer.ggml.tokens gives the vocabulary size");
     }
     config["tie_word_embeddings"] = file_->find_tensor("output.weight") == nullptr;
+    // llama.cpp computes a llama's attention and MLP biases when the file has them (its loader takes
+    // them as optional tensors); transformers' key mapping has no attention_bias or mlp_bias, so it
+    // builds the model without them and drops those tensors. Read them: the config says they exist.
+    if (std::string(architecture_->name) == "llama") {
+      config["attention_bias"] = has_layer_tensor({"attn_q", "attn_k", "attn_v", "attn_output"}, ".bias");
+      config["mlp_bias"] = has_layer_tensor({"ffn_gate", "ffn_up", "ffn_down"}, ".bias");
+    }
     // Computation-changing keys transformers does not read for these architectures: refused rather
     // than computed differently from llama.cpp.
     if (auto scaling = file_->string(key("rope.scaling.type")); scaling && *scaling != "none")
@@ -211,6 +218,17 @@ class GgufSource final : public WeightSource {
         mapped.layout = Layout::Transpose;
       tensors_.emplace(checkpoint, mapped);
     }
+  }
+
+  // Whether any layer has a tensor "blk.<n>.<role><suffix>" for one of `roles`.
+  bool has_layer_tensor(const std::vector<std::string>& roles, const std::string& suffix) const {
+    for (const io::GgufTensor& tensor : file_->tensors()) {
+      std::string checkpoint, role;
+      if (tensor.name.rfind("blk.", 0) == 0 && ends_with(tensor.name, suffix) &&
+          translate(tensor.name, checkpoint, role) && std::find(roles.begin(), roles.end(), role) != roles.end())
+        return true;
+    }
+    return false;
   }
 
   static bool ends_with(const std::string& text, const std::string& end) {
