@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "io/torch_tensors.h"
 #include "methods/factory.h"
+#include "model/embedding_sample.h"
 #include "util/errors.h"
 #include "util/json_reader.h"
 
@@ -59,7 +60,7 @@ nlohmann::json base_model_record(const model::Transformer& model) {
           {"hidden_size", c.hidden_size},
           {"num_layers", c.num_layers},
           {"vocab_size", c.vocab_size},
-          {"embedding_fingerprint", model.embedding_fingerprint()},
+          {"embedding_sample", model.embedding_sample()},
           {"name_or_path", model.folder()}};
 }
 
@@ -79,9 +80,48 @@ nlohmann::json parse_record(const std::map<std::string, std::string>& metadata, 
   return record;
 }
 
+// The recorded token embedding against the model's: sampled values within the tolerance that covers
+// one model's float, bfloat16 and quantized copies (records since format 2), or the stored bytes'
+// fingerprint, exactly (format 1 records; only the same checkpoint files match it).
+void check_embedding(const nlohmann::json& recorded, const model::Transformer& model, const std::string& path,
+                     const std::string& trained_on) {
+  const auto mismatch = [&](const std::string& what) {
+    fail(ErrorKind::ModelMismatch,
+         "adapter file '" + path + "' was trained on another base model: " + what + " (trained on " + trained_on + ")");
+  };
+  if (auto sample = recorded.find("embedding_sample"); sample != recorded.end()) {
+    const std::vector<float>& current = model.embedding_sample();
+    expect_type(sample->is_array() && sample->size() == current.size(), path, kBaseModelKey, "embedding_sample",
+                ("an array of " + std::to_string(current.size()) + " numbers").c_str());
+    std::vector<float> values;
+    for (const auto& value : *sample) {
+      expect_type(value.is_number(), path, kBaseModelKey, "embedding_sample", "an array of numbers");
+      values.push_back(value.get<float>());
+    }
+    const double difference = model::relative_difference(current, values);
+    if (!(difference <= model::kSameModelTolerance))
+      mismatch("its token embedding differs from this model's by " + std::to_string(difference) +
+               " (relative RMS difference of sampled values; copies of one model, quantized ones included, differ "
+               "by at most " +
+               std::to_string(model::kSameModelTolerance) + ")");
+    return;
+  }
+  if (!recorded.contains("embedding_fingerprint"))
+    corrupt(path, std::string("record ") + kBaseModelKey + " lacks \"embedding_sample\"");
+  expect_type(recorded["embedding_fingerprint"].is_string(), path, kBaseModelKey, "embedding_fingerprint", "a string");
+  const std::string fingerprint = recorded["embedding_fingerprint"].get<std::string>();
+  if (model.embedding_fingerprint().empty())
+    mismatch(
+        "its format-1 record fingerprints the embedding's stored bytes, which a GGUF model does not have; "
+        "load it on the model it was trained on and save it again");
+  if (fingerprint != model.embedding_fingerprint())
+    mismatch("its embedding_fingerprint is \"" + fingerprint + "\", this model's is \"" +
+             model.embedding_fingerprint() + "\"");
+}
+
 void check_base_model(const nlohmann::json& recorded, const model::Transformer& model, const std::string& path) {
   const nlohmann::json current = base_model_record(model);
-  for (const char* key : {"model_type", "hidden_size", "num_layers", "vocab_size", "embedding_fingerprint"}) {
+  for (const char* key : {"model_type", "hidden_size", "num_layers", "vocab_size"}) {
     if (!recorded.contains(key)) corrupt(path, std::string("record ") + kBaseModelKey + " lacks \"" + key + "\"");
     const bool text = current[key].is_string();
     expect_type(text ? recorded[key].is_string() : recorded[key].is_number_integer(), path, kBaseModelKey, key,
@@ -89,12 +129,13 @@ void check_base_model(const nlohmann::json& recorded, const model::Transformer& 
   }
   const auto name_it = recorded.find("name_or_path");
   const std::string trained_on = name_it != recorded.end() && name_it->is_string() ? name_it->get<std::string>() : "?";
-  for (const char* key : {"model_type", "hidden_size", "num_layers", "vocab_size", "embedding_fingerprint"}) {
+  for (const char* key : {"model_type", "hidden_size", "num_layers", "vocab_size"}) {
     if (recorded[key] != current[key])
       fail(ErrorKind::ModelMismatch, "adapter file '" + path + "' was trained on another base model: its " + key +
                                          " is " + recorded[key].dump() + ", this model's is " + current[key].dump() +
                                          " (trained on " + trained_on + ")");
   }
+  check_embedding(recorded, model, path, trained_on);
 }
 
 methods::MethodConfig method_config(const nlohmann::json& record, const model::Transformer& model,
@@ -138,7 +179,7 @@ void check_payload_tensors(const std::vector<io::TensorView>& declared,
 }  // namespace
 
 const ContainerKind kAdapterFileKind = {
-    {'\x89', 'S', 'P', 'A', '\r', '\n', '\x1a', '\n'}, kSingleFileVersion, "adapter file"};
+    {'\x89', 'S', 'P', 'A', '\r', '\n', '\x1a', '\n'}, kSingleFileVersion, 1, "adapter file"};
 
 // --- Writing
 
@@ -252,9 +293,12 @@ ContainerReader::ContainerReader(const std::string& path, const ContainerKind& k
     corrupt(std::string("not a softprompt ") + kind.noun + " (wrong magic number)");
   if (file_.size() < kHeaderSize + kTrailerSize) corrupt("truncated: the file is shorter than its header");
   const auto version = static_cast<std::uint32_t>(get_le(bytes + 8, 4));
-  if (version != kind.version)
-    fail(ErrorKind::Unsupported, source() + " has format version " + std::to_string(version) +
-                                     "; this build reads version " + std::to_string(kind.version));
+  if (version < kind.oldest_version || version > kind.version)
+    fail(ErrorKind::Unsupported,
+         source() + " has format version " + std::to_string(version) + "; this build reads version" +
+             (kind.oldest_version == kind.version
+                  ? " " + std::to_string(kind.version)
+                  : "s " + std::to_string(kind.oldest_version) + " to " + std::to_string(kind.version)));
   const auto flags = static_cast<std::uint32_t>(get_le(bytes + 12, 4));
   const std::uint64_t payload_size = get_le(bytes + 16, 8), compressed_size = get_le(bytes + 24, 8);
   if (compressed_size != file_.size() - kHeaderSize - kTrailerSize)

@@ -19,7 +19,9 @@
 
 namespace sp::adapters {
 
-constexpr std::uint32_t kSingleFileVersion = 1;
+// Version 2 records the base model by sampled embedding values (model/embedding_sample.h); version 1
+// files, which record a fingerprint of the embedding's stored bytes, are still read.
+constexpr std::uint32_t kSingleFileVersion = 2;
 
 // Writes atomically (temporary file in the same folder, flush, rename).
 void save_single_file(const std::string& path, const methods::SoftPromptMethod& method,
@@ -27,16 +29,18 @@ void save_single_file(const std::string& path, const methods::SoftPromptMethod& 
 
 // Reads and verifies a file. Throws NotFound, Format (empty, truncated, corrupt: magic, sizes,
 // checksum, content), Unsupported (a format version this build does not read) or ModelMismatch
-// (trained on another base model: family, sizes or embedding fingerprint differ).
+// (trained on another base model: family or sizes differ, or the sampled embedding values differ by
+// more than copies of one model do).
 std::unique_ptr<methods::SoftPromptMethod> load_single_file(const std::string& path, const model::Transformer& model);
 
 // --- The container, for the file kinds built on it
 
 // What tells the kinds apart: the magic number (same length and style for all), the version this
-// build writes and reads, and the noun messages use ("adapter file", "trainer state").
+// build writes, the oldest it still reads, and the noun messages use ("adapter file", "trainer state").
 struct ContainerKind {
   char magic[8];
   std::uint32_t version;
+  std::uint32_t oldest_version;
   const char* noun;
 };
 extern const ContainerKind kAdapterFileKind;

@@ -13,7 +13,7 @@
 namespace sp::train {
 
 const adapters::ContainerKind kTrainerStateKind = {
-    {'\x89', 'S', 'P', 'T', '\r', '\n', '\x1a', '\n'}, 1, "trainer state"};
+    {'\x89', 'S', 'P', 'T', '\r', '\n', '\x1a', '\n'}, 1, 1, "trainer state"};
 
 namespace {
 

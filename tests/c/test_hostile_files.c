@@ -217,7 +217,8 @@ static void single_file_records_of_the_wrong_type_are_format_errors(void** state
       {"softprompt.base_model", EDIT_REPLACE_RECORD, NULL, "[]", "not a JSON object"},
       {"softprompt.base_model", EDIT_REPLACE_RECORD, NULL, "null", "not a JSON object"},
       {"softprompt.base_model", EDIT_SET_FIELD, "hidden_size", "\"64\"", "hidden_size"},
-      {"softprompt.base_model", EDIT_SET_FIELD, "embedding_fingerprint", "12", "embedding_fingerprint"},
+      {"softprompt.base_model", EDIT_SET_FIELD, "embedding_sample", "12", "embedding_sample"},
+      {"softprompt.base_model", EDIT_SET_FIELD, "embedding_sample", "[1, 2]", "an array of 1024 numbers"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
     buf file = edit_record(source, cases[i].record, cases[i].kind, cases[i].field, cases[i].value);
