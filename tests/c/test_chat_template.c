@@ -11,6 +11,7 @@
  * with none.
  */
 #include "test_support.h"
+#include "tokenizer_corpus.h" /* the fixtures' binary framing */
 
 static const char* fixture_root;
 
@@ -18,58 +19,40 @@ typedef struct conversation {
   int32_t add_generation_prompt;
   uint32_t count;
   sp_chat_message messages[8];
-  char* owned[16];
-  char* expected;
-  size_t expected_size;
+  char roles[8][32]; /* NUL-terminated copies */
+  corpus_text expected;
 } conversation;
 
-static uint32_t read_u32(FILE* file, const char* path) {
-  unsigned char bytes[4];
-  if (fread(bytes, 1, 4, file) != 4) fail_msg("%s is truncated", path);
-  return (uint32_t)bytes[0] | (uint32_t)bytes[1] << 8 | (uint32_t)bytes[2] << 16 | (uint32_t)bytes[3] << 24;
-}
-
-static char* read_str(FILE* file, const char* path, size_t* size) {
-  *size = read_u32(file, path);
-  char* text = malloc(*size + 1);
-  assert_non_null(text);
-  if (*size && fread(text, 1, *size, file) != *size) fail_msg("%s is truncated", path);
-  text[*size] = '\0';
-  return text;
-}
-
-/* chat/<name>.bin into conversations[capacity]; returns the count. */
-static uint32_t read_conversations(const char* name, conversation* conversations, uint32_t capacity) {
-  char path[1024], magic[4];
+/* chat/<name>.bin, in the fixtures' framing (tokenizer_corpus.h), into conversations[capacity];
+ * returns the file's buffer (the contents point into it) and sets *count. */
+static char* read_conversations(const char* name, conversation* conversations, uint32_t capacity, uint32_t* count) {
+  char path[1024];
   snprintf(path, sizeof path, "%s/chat/%s.bin", fixture_root, name);
-  FILE* file = fopen(path, "rb");
-  if (!file || fread(magic, 1, 4, file) != 4 || memcmp(magic, "SPCT", 4) != 0) fail_msg("bad %s", path);
-  const uint32_t count = read_u32(file, path);
-  if (count == 0 || count > capacity) fail_msg("%s: %u conversations", path, count);
-  for (uint32_t c = 0; c < count; ++c) {
+  size_t size = 0;
+  char* buffer = corpus_read_file(path, &size);
+  if (!buffer) fail_msg("cannot read %s", path);
+  corpus_cursor cursor = {buffer, buffer + size, 0};
+  if (!corpus_magic(&cursor, "SPCT", path)) fail_msg("bad %s", path);
+  *count = corpus_u32(&cursor);
+  if (*count == 0 || *count > capacity) fail_msg("%s: %u conversations", path, *count);
+  for (uint32_t c = 0; c < *count; ++c) {
     conversation* conv = &conversations[c];
     memset(conv, 0, sizeof *conv);
-    conv->add_generation_prompt = (int32_t)read_u32(file, path);
-    conv->count = read_u32(file, path);
+    conv->add_generation_prompt = (int32_t)corpus_u32(&cursor);
+    conv->count = corpus_u32(&cursor);
     if (conv->count > 8) fail_msg("%s: %u messages", path, conv->count);
     for (uint32_t m = 0; m < conv->count; ++m) {
-      size_t size = 0;
-      conv->owned[2 * m] = read_str(file, path, &size);
-      conv->owned[2 * m + 1] = read_str(file, path, &conv->messages[m].content_size);
-      conv->messages[m].role = conv->owned[2 * m];
-      conv->messages[m].content = conv->owned[2 * m + 1];
+      const corpus_text role = corpus_str(&cursor), content = corpus_str(&cursor);
+      if (role.size >= sizeof conv->roles[m]) fail_msg("%s: a role of %u bytes", path, role.size);
+      memcpy(conv->roles[m], role.data, role.size);
+      conv->messages[m].role = conv->roles[m];
+      conv->messages[m].content = content.data;
+      conv->messages[m].content_size = content.size;
     }
-    conv->expected = read_str(file, path, &conv->expected_size);
+    conv->expected = corpus_str(&cursor);
   }
-  fclose(file);
-  return count;
-}
-
-static void free_conversations(conversation* conversations, uint32_t count) {
-  for (uint32_t c = 0; c < count; ++c) {
-    for (uint32_t i = 0; i < 2 * conversations[c].count; ++i) free(conversations[c].owned[i]);
-    free(conversations[c].expected);
-  }
+  if (cursor.failed) fail_msg("%s is truncated", path);
+  return buffer;
 }
 
 /* Renders `conv` through the size protocol: NULL/0 gives the size, then a buffer of exactly size + 1. */
@@ -89,16 +72,19 @@ static char* render(const sp_tokenizer* tokenizer, const conversation* conv, siz
 
 static void renders_like_transformers(const sp_tokenizer* tokenizer, const char* name, const char* how) {
   conversation conversations[16];
-  const uint32_t count = read_conversations(name, conversations, 16);
+  uint32_t count = 0;
+  char* buffer = read_conversations(name, conversations, 16, &count);
   for (uint32_t c = 0; c < count; ++c) {
     size_t size = 0;
     char* text = render(tokenizer, &conversations[c], &size);
-    if (size != conversations[c].expected_size || memcmp(text, conversations[c].expected, size) != 0)
-      fail_msg("%s, conversation %u: ours\n\"%s\"\ntransformers\n\"%s\"", how, c, text, conversations[c].expected);
+    const corpus_text* expected = &conversations[c].expected;
+    if (size != expected->size || memcmp(text, expected->data, size) != 0)
+      fail_msg("%s, conversation %u: ours\n\"%s\"\ntransformers\n\"%.*s\"", how, c, text, (int)expected->size,
+               expected->data);
     free(text);
   }
   printf("    %-56s %u conversations identical\n", how, count);
-  free_conversations(conversations, count);
+  free(buffer);
 }
 
 static sp_tokenizer* load_tokenizer(const char* relative) {

@@ -12,6 +12,7 @@
  * Chat templates are tests/c/test_chat_template.c's.
  */
 #include "test_support.h"
+#include "tokenizer_corpus.h" /* the fixtures' binary framing */
 
 #define BATCH 2
 #define SEQ 7
@@ -135,53 +136,40 @@ static void tiny_model_matches_transformers(void** state) {
 /* ------------------------------------------------------------------------------ SmolLM2 */
 
 typedef struct prompt_set {
+  char* buffer; /* the file; texts point into it */
   uint32_t count;
-  char* texts[8];
-  size_t text_sizes[8];
+  corpus_text texts[8];
   int32_t* ids[8];
   uint32_t lengths[8];
 } prompt_set;
 
-static uint32_t read_u32(FILE* file, const char* path) {
-  unsigned char bytes[4];
-  if (fread(bytes, 1, 4, file) != 4) fail_msg("%s is truncated", path);
-  return (uint32_t)bytes[0] | (uint32_t)bytes[1] << 8 | (uint32_t)bytes[2] << 16 | (uint32_t)bytes[3] << 24;
-}
-
-static char* read_str(FILE* file, const char* path, size_t* size) {
-  *size = read_u32(file, path);
-  char* text = malloc(*size + 1);
-  assert_non_null(text);
-  if (*size && fread(text, 1, *size, file) != *size) fail_msg("%s is truncated", path);
-  text[*size] = '\0';
-  return text;
-}
-
+/* smollm2/prompts.bin, in the fixtures' framing (tokenizer_corpus.h): magic, version, then data. */
 static prompt_set read_prompts(void) {
-  char path[1024], magic[4];
+  char path[1024];
   prompt_set set;
   memset(&set, 0, sizeof set);
   snprintf(path, sizeof path, "%s/smollm2/prompts.bin", fixture_root);
-  FILE* file = fopen(path, "rb");
-  if (!file || fread(magic, 1, 4, file) != 4 || memcmp(magic, "SPPR", 4) != 0) fail_msg("bad %s", path);
-  set.count = read_u32(file, path);
+  size_t size = 0;
+  set.buffer = corpus_read_file(path, &size);
+  if (!set.buffer) fail_msg("cannot read %s", path);
+  corpus_cursor cursor = {set.buffer, set.buffer + size, 0};
+  if (!corpus_magic(&cursor, "SPPR", path)) fail_msg("bad %s", path);
+  set.count = corpus_u32(&cursor);
   if (set.count == 0 || set.count > 8) fail_msg("%s: %u prompts", path, set.count);
   for (uint32_t i = 0; i < set.count; ++i) {
-    set.texts[i] = read_str(file, path, &set.text_sizes[i]);
-    set.lengths[i] = read_u32(file, path);
-    set.ids[i] = malloc(set.lengths[i] * sizeof(int32_t));
+    set.texts[i] = corpus_str(&cursor);
+    set.lengths[i] = corpus_u32(&cursor);
+    set.ids[i] = malloc((set.lengths[i] + 1) * sizeof(int32_t));
     assert_non_null(set.ids[i]);
-    for (uint32_t k = 0; k < set.lengths[i]; ++k) set.ids[i][k] = (int32_t)read_u32(file, path);
+    for (uint32_t k = 0; k < set.lengths[i]; ++k) set.ids[i][k] = (int32_t)corpus_u32(&cursor);
   }
-  fclose(file);
+  if (cursor.failed) fail_msg("%s is truncated", path);
   return set;
 }
 
 static void free_prompts(prompt_set* set) {
-  for (uint32_t i = 0; i < set->count; ++i) {
-    free(set->texts[i]);
-    free(set->ids[i]);
-  }
+  for (uint32_t i = 0; i < set->count; ++i) free(set->ids[i]);
+  free(set->buffer);
 }
 
 /* The tokenizer gives transformers' ids for every prompt. */
@@ -189,7 +177,7 @@ static void assert_encodes_like_transformers(const sp_tokenizer* tokenizer, cons
   for (uint32_t i = 0; i < set->count; ++i) {
     int32_t ids[256];
     size_t count = 0;
-    SP_CHECK(sp_tokenizer_encode(tokenizer, set->texts[i], set->text_sizes[i], 1, ids, 256, &count));
+    SP_CHECK(sp_tokenizer_encode(tokenizer, set->texts[i].data, set->texts[i].size, 1, ids, 256, &count));
     if (count != set->lengths[i] || memcmp(ids, set->ids[i], count * sizeof(int32_t)) != 0)
       fail_msg("%s: prompt %u encodes to %zu ids, transformers %u (or different ids)", how, i, count, set->lengths[i]);
   }

