@@ -106,7 +106,7 @@ struct Measurements {
   HeldOutLoss loss;
   bool has_accuracy = false;
   double accuracy = 0;
-  std::vector<std::string> samples;  // greedy first lines of the first rows
+  std::vector<std::string> samples;  // greedy first lines: of every row (prompt/completion), of the first rows (labels)
 };
 
 struct Judge {
@@ -131,8 +131,7 @@ struct Judge {
           model, adapter, tokenizer, *data, index_range(0, data->rows.size()), max_new_tokens, batch_size);
       result.has_accuracy = true;
       result.accuracy = exact_match(lines, *data);
-      result.samples.assign(lines.begin(),
-                            lines.begin() + static_cast<std::ptrdiff_t>(std::min(sample_rows, lines.size())));
+      result.samples = lines;
     } else if (data->format == DataFormat::Label && sample_rows > 0) {
       result.samples =
           greedy_first_lines(model, adapter, tokenizer, *data, index_range(0, std::min(sample_rows, data->rows.size())),
@@ -143,7 +142,7 @@ struct Judge {
 };
 
 void print_comparison(const Dataset& held_out, const EncodedData& data, const Measurements& before,
-                      const Measurements& after, const std::string& accuracy_kind) {
+                      const Measurements& after, const std::string& accuracy_kind, size_t sample_rows) {
   std::printf("\nheld-out: %s, %zu rows, %lld target tokens\n", held_out.path.c_str(), data.rows.size(),
               static_cast<long long>(after.loss.tokens));
   std::printf("  loss      base model %.4f  ->  trained %.4f   (perplexity %.2f -> %.2f)\n", before.loss.loss,
@@ -152,9 +151,15 @@ void print_comparison(const Dataset& held_out, const EncodedData& data, const Me
     std::printf("  accuracy  base model %s  ->  trained %s   (%s)\n", percent(before.accuracy).c_str(),
                 percent(after.accuracy).c_str(), accuracy_kind.c_str());
   }
-  if (!after.samples.empty()) {
+  // Rows whose answer training changed come first: they show what the soft prompt did.
+  std::vector<size_t> shown;
+  const size_t available = std::min(after.samples.size(), before.samples.size());
+  for (int changed = 1; changed >= 0; --changed)
+    for (size_t i = 0; i < available && shown.size() < sample_rows; ++i)
+      if ((before.samples[i] != after.samples[i]) == (changed == 1)) shown.push_back(i);
+  if (!shown.empty()) {
     std::printf("\ngenerations (greedy, first line) before -> after training:\n");
-    for (size_t i = 0; i < after.samples.size() && i < before.samples.size(); ++i) {
+    for (size_t i : shown) {
       const Example& example = held_out.rows[i];
       std::printf("  prompt:   %s\n  before:   %s\n  after:    %s\n  expected: %s\n\n", trimmed(example.prompt).c_str(),
                   before.samples[i].c_str(), after.samples[i].c_str(), trimmed(first_line(example.completion)).c_str());
@@ -438,7 +443,7 @@ int run_train(const ParsedOptions& options) {
   const std::string accuracy_kind = eval.format == DataFormat::Label
                                         ? "the most likely of " + std::to_string(judge.labels.size()) + " label words"
                                         : "exact match of the greedy answer's first line";
-  print_comparison(report_data, eval, before, after, accuracy_kind);
+  print_comparison(report_data, eval, before, after, accuracy_kind, sample_rows);
   if (!has_held_out) std::printf("  (no --eval-data or --eval-split: these figures are on the training rows)\n");
   if (temporary_best) {
     std::error_code ignored;
