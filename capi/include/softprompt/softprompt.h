@@ -147,8 +147,9 @@ typedef struct sp_model_params {
 
 SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
 
-/* Loads a Hugging Face model folder: config.json plus model.safetensors, or the shards named by
- * model.safetensors.index.json. Supported model_type values: "llama", "mistral", "qwen2" and
+/* Loads a Hugging Face model folder (config.json plus model.safetensors, or the shards named by
+ * model.safetensors.index.json) or a GGUF file (llama.cpp's format, versions 2 and 3; told apart by
+ * its magic number). Supported model_type values: "llama", "mistral", "qwen2" and
  * "gpt2"; RoPE types default, linear, dynamic (frequencies computed from each call's own length;
  * transformers keeps grown frequencies between calls), yarn and llama3, in either config layout
  * (rope_scaling or rope_parameters). A sliding window (mistral; qwen2 with use_sliding_window) is
@@ -157,8 +158,16 @@ SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
  * does. Every config key that changes the computation is either implemented or refused. Every
  * size in config.json is bounded and checked against the weight files before anything is
  * allocated. The weights are frozen: nothing ever changes them.
+ * A GGUF file is read as transformers reads one (from_pretrained(..., gguf_file=...)): the
+ * architectures "llama" (a file named "mistral" is read as mistral), "qwen2" and "gpt2"; the config
+ * from the metadata; every tensor dequantized at load (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+ * Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, exactly as the `gguf` Python package) and converted to params->dtype,
+ * so memory is that of the unquantized model; llama's q/k rows un-permuted. A tensor type softprompt
+ * does not dequantize, a tensor with no place in the family's checkpoint (rope_freqs.weight, experts)
+ * and RoPE scaling metadata are refused with SP_ERR_UNSUPPORTED naming them. The file's tokenizer
+ * (tokenizer.ggml.*) and chat template come with the model (sp_model_tokenizer).
  *   out          receives the new model; free it with sp_model_free.
- *   model_folder path of the folder; copied.
+ *   model_folder path of the folder or the .gguf file; copied.
  *   params       NULL for defaults.
  * Errors: SP_ERR_NOT_FOUND (folder or files missing), SP_ERR_FORMAT (bad config.json or
  * safetensors, missing weight, impossible values such as a non-positive epsilon or rope_theta,
@@ -223,20 +232,29 @@ SP_API sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) S
 
 typedef struct sp_tokenizer sp_tokenizer;
 
-/* Opens a tokenizer from a tokenizer.json file, or from a folder that holds one. In a folder, the
- * special tokens (bos, eos, pad, unk) are read from tokenizer_config.json, special_tokens_map.json,
- * generation_config.json and config.json, in that order of precedence, where present.
+/* Opens a tokenizer from a tokenizer.json file, from a folder that holds one, or from a GGUF file's
+ * metadata. In a folder, the special tokens (bos, eos, pad, unk) are read from tokenizer_config.json,
+ * special_tokens_map.json, generation_config.json and config.json, in that order of precedence, where
+ * present, and the chat template from chat_template.jinja or tokenizer_config.json. A GGUF file's
+ * tokenizer is the one transformers builds from the same file (AutoTokenizer.from_pretrained(...,
+ * gguf_file=...)), with the same ids: tokenizer.ggml.model "gpt2" (byte-level BPE, the pre-tokenizer
+ * that tokenizer.ggml.pre names) or "llama" (SentencePiece-style BPE with byte fallback; merges
+ * recovered from the scores when the file has none); control tokens special, user-defined tokens
+ * added; transformers' default special tokens included (a Llama-3 file gets "<|endoftext|>" one id
+ * past its vocabulary, as there). Other tokenizer models are refused with SP_ERR_UNSUPPORTED.
  *   out   receives the new tokenizer; free it with sp_tokenizer_free.
- *   path  a tokenizer.json file or a folder; copied.
+ *   path  a tokenizer.json file, a folder or a .gguf file; copied.
  * Errors: SP_ERR_NOT_FOUND (no such file, or a folder without tokenizer.json), SP_ERR_FORMAT
  * (malformed JSON or a malformed component, named), SP_ERR_UNSUPPORTED (an unknown component
  * type or option, named), SP_ERR_IO. */
 SP_API sp_status sp_tokenizer_load(sp_tokenizer** out, const char* path) SP_NOEXCEPT;
 
-/* The tokenizer of a model whose folder holds tokenizer.json (read when the model was loaded).
+/* The tokenizer of a model whose folder holds tokenizer.json, or of a GGUF model (read when the model
+ * was loaded).
  * The new handle is the caller's, to free with sp_tokenizer_free; it does not keep the model
  * alive and stays usable after the model is freed.
- * Errors: SP_ERR_NOT_FOUND when the model's folder had no tokenizer.json. */
+ * Errors: SP_ERR_NOT_FOUND when the model's folder had no tokenizer.json (or the GGUF file no
+ * tokenizer metadata); the reason it could not be read otherwise. */
 SP_API sp_status sp_model_tokenizer(sp_tokenizer** out, const sp_model* model) SP_NOEXCEPT;
 
 /* Releases the tokenizer. NULL is ignored. */
@@ -656,7 +674,11 @@ SP_API sp_status sp_trainer_save_state(const sp_trainer* trainer, const char* pa
  * The next sp_trainer_step then computes exactly what the saving trainer's next step would have (bit
  * for bit on the same machine and device). Contexts created earlier keep their snapshot.
  *   user_state, capacity  the caller's buffer for the saved user bytes (NULL with 0 when none
- *                         are expected); user_state_size receives their size.
+ *                         are expected); user_state_size receives their size (may be NULL when
+ *                         the caller does not need it).
+ * Settings that are not sizes (P-tuning's dropout rate, the adapter's seed) are not compared: the
+ * saved random state continues. sp_trainer_get_gradient reports SP_ERR_NOT_FOUND again until the next
+ * update (the saved gradients were the saving trainer's).
  * Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT (truncated, corrupt, not a trainer state), SP_ERR_UNSUPPORTED
  * (a newer format version), SP_ERR_MODEL_MISMATCH (another base model), SP_ERR_SHAPE_MISMATCH (another
  * method or other sizes), SP_ERR_BUFFER_TOO_SMALL (*user_state_size set). On any error nothing is
