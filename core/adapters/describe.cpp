@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/peft_config.h"
 #include "adapters/peft_files.h"
 #include "adapters/single_file.h"
 #include "io/file_util.h"
@@ -16,20 +17,15 @@ namespace sp::adapters {
 
 namespace {
 
-// The checks of a PEFT config that need no model: a supported method and task, a plausible
-// number of virtual tokens, and the method's own keys well typed and in their bounds.
+// The checks of a PEFT config that need no model (read_peft_config), and a plausible number of
+// virtual tokens; returns the peft_type.
 std::string check_peft_config(const nlohmann::json& config, const std::string& source) {
-  const JsonReader json(config, source);
-  const std::string peft_type = json.string("peft_type", "");
-  const methods::MethodRow* row = methods::find_method_row(peft_type);
-  if (!row)
-    json.unsupported("peft_type \"" + peft_type + "\" is not a soft-prompt method softprompt supports (" +
-                     methods::supported_peft_types() + ")");
-  if (json.string("task_type", "") != "CAUSAL_LM") json.unsupported("task_type must be CAUSAL_LM");
-  methods::MethodConfig method;
-  method.num_virtual_tokens = json.size("num_virtual_tokens", int64_t(1) << 20);
-  row->read_peft(json, method);
-  return peft_type;
+  const PeftConfigAlone alone = read_peft_config(config, source);
+  if (alone.config.num_virtual_tokens > (int64_t(1) << 20))
+    JsonReader(config, source)
+        .format_error("num_virtual_tokens " + std::to_string(alone.config.num_virtual_tokens) +
+                      " is beyond the bound of 1048576");
+  return JsonReader(config, source).string("peft_type", "");
 }
 
 nlohmann::json tensor_entry(const io::TensorView& view) {

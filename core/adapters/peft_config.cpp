@@ -37,8 +37,7 @@ nlohmann::json peft_config_json(const methods::SoftPromptMethod& method, const m
   return config;
 }
 
-methods::MethodConfig parse_peft_config(const nlohmann::json& config, const std::string& path,
-                                        const model::Transformer& model) {
+PeftConfigAlone read_peft_config(const nlohmann::json& config, const std::string& path) {
   const JsonReader json(config, path);
   const std::string peft_type = json.string("peft_type", "");
   const methods::MethodRow* row = methods::find_method_row(peft_type);
@@ -49,20 +48,26 @@ methods::MethodConfig parse_peft_config(const nlohmann::json& config, const std:
   if (task_type != "CAUSAL_LM") json.unsupported("task_type \"" + task_type + "\" is not supported (only CAUSAL_LM)");
   if (json.integer("num_transformer_submodules", 1) != 1)
     json.unsupported("num_transformer_submodules must be 1 for CAUSAL_LM");
+  PeftConfigAlone result{{}, row};
+  result.config.num_virtual_tokens = json.integer("num_virtual_tokens", 0);
+  if (result.config.num_virtual_tokens <= 0) json.format_error("num_virtual_tokens must be a positive integer");
+  row->read_peft(json, result.config);
+  return result;
+}
 
-  methods::MethodConfig c;
-  c.num_virtual_tokens = json.integer("num_virtual_tokens", 0);
-  if (c.num_virtual_tokens <= 0) json.format_error("num_virtual_tokens must be a positive integer");
+methods::MethodConfig parse_peft_config(const nlohmann::json& config, const std::string& path,
+                                        const model::Transformer& model) {
+  const PeftConfigAlone alone = read_peft_config(config, path);
+  const JsonReader json(config, path);
   const model::ModelConfig& m = model.config();
-  const methods::PeftGeometry geometry = row->peft_geometry(m);
+  const methods::PeftGeometry geometry = alone.row->peft_geometry(m);
   expect_equal(json.integer("token_dim", geometry.token_dim), geometry.token_dim, json, "token_dim");
   if (geometry.per_layer) {
     expect_equal(json.integer("num_layers", m.num_layers), m.num_layers, json, "num_layers");
     expect_equal(json.integer("num_attention_heads", geometry.num_attention_heads), geometry.num_attention_heads, json,
                  "num_attention_heads (key/value heads)");
   }
-  row->read_peft(json, c);
-  return c;
+  return alone.config;
 }
 
 }  // namespace sp::adapters

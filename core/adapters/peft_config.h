@@ -6,6 +6,7 @@
 #include <string>
 
 #include "methods/method.h"
+#include "methods/registry.h"
 #include "model/transformer.h"
 
 namespace sp::adapters {
@@ -15,6 +16,14 @@ constexpr const char* kPeftLayoutVersion = "0.21.2";
 
 // Every declared field of the method's PEFT config class, completed from the model as PEFT completes it.
 nlohmann::json peft_config_json(const methods::SoftPromptMethod& method, const model::Transformer& model);
+
+// The part of parse_peft_config that needs no model: the method (its row), the task type, the number
+// of virtual tokens and the method's own keys, read and checked (Unsupported, Format).
+struct PeftConfigAlone {
+  methods::MethodConfig config;
+  const methods::MethodRow* row;
+};
+PeftConfigAlone read_peft_config(const nlohmann::json& config, const std::string& path);
 
 // Reads a PEFT config (missing optional keys take PEFT's defaults, unknown keys are ignored) and
 // checks it against the model. `path` names the file in error messages. The result has
