@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <utility>
 
 #include "io/gguf.h"
@@ -140,6 +141,22 @@ class GgufSource final : public WeightSource {
 
   std::string stored_bytes_fingerprint(const std::string&) const override { return ""; }
 
+  std::string weight_text(const std::string& name) const override {
+    const std::string in_file = file_name_of(name);
+    return in_file.empty() ? "weight '" + name + "'" : "tensor '" + in_file + "' (" + name + ")";
+  }
+
+  // A tensor that maps onto a checkpoint name the family has no place for (a qwen2 file with
+  // blk.0.attn_output.bias) would be dropped, and the model computed without it.
+  void check_unused(const std::set<std::string>& used) const override {
+    for (const auto& [checkpoint, mapped] : tensors_)
+      if (!used.count(checkpoint))
+        fail(ErrorKind::Unsupported, description() + ": tensor '" + mapped.tensor->name + "' (" + checkpoint +
+                                         ") has no place in a " + architecture_->name +
+                                         " model of this configuration; llama.cpp would compute with it "
+                                         "(not supported)");
+  }
+
  private:
   std::string key(const char* suffix) const { return std::string(architecture_->name) + "." + suffix; }
 
@@ -263,6 +280,27 @@ class GgufSource final : public WeightSource {
         return true;
       }
     return false;
+  }
+
+  // The GGUF name a checkpoint name stands for, whether or not the file has it ("" when none does):
+  // translate() backwards.
+  std::string file_name_of(const std::string& checkpoint) const {
+    if (auto it = tensors_.find(checkpoint); it != tensors_.end()) return it->second.tensor->name;
+    const size_t dot = checkpoint.rfind('.');
+    if (dot == std::string::npos) return "";
+    const std::string stem = checkpoint.substr(0, dot), suffix = checkpoint.substr(dot);
+    const std::string layer_stem = architecture_->layer_stem;
+    if (stem.rfind(layer_stem, 0) == 0) {
+      const size_t end = stem.find('.', layer_stem.size());
+      if (end == std::string::npos) return "";
+      const std::string layer = stem.substr(layer_stem.size(), end - layer_stem.size()), rest = stem.substr(end + 1);
+      for (const auto& rule : *architecture_->layer_names)
+        if (rest == rule.checkpoint) return "blk." + layer + "." + rule.gguf + suffix;
+      return "";
+    }
+    for (const auto& rule : *architecture_->model_names)
+      if (stem == rule.checkpoint) return rule.gguf + suffix;
+    return "";
   }
 
   std::shared_ptr<const io::GgufFile> file_;

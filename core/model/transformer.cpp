@@ -1,6 +1,7 @@
 #include "model/transformer.h"
 
 #include <cmath>
+#include <set>
 #include <tuple>
 
 #include "model/embedding_sample.h"
@@ -69,6 +70,7 @@ class TransformerLoader {
     Transformer scratch;  // receives the meta tensors; fill_weights reads only the loader's config
     fill_weights(scratch);
     checking_ = false;
+    source_->check_unused(used_);
     fill_weights(*model);
     const std::string embedding = resolve(names_.token_embedding);
     model->embedding_fingerprint_ = source_->stored_bytes_fingerprint(embedding);
@@ -133,7 +135,7 @@ class TransformerLoader {
   std::string resolve(const std::string& body_name) const {
     for (const auto& prefix : prefixes_)
       if (source_->find(prefix + body_name)) return prefix + body_name;
-    fail(ErrorKind::Format, source_->description() + " lacks weight '" + body_name + "'");
+    fail(ErrorKind::Format, source_->description() + " lacks " + source_->weight_text(body_name));
   }
 
   // `expected` is the Linear layout (out, in); families with Conv1D storage keep matrices as (in, out).
@@ -143,8 +145,8 @@ class TransformerLoader {
 
   at::Tensor unprefixed_weight(const std::string& name, std::vector<int64_t> expected) {
     if (!source_->find(name))
-      fail(ErrorKind::Format,
-           source_->description() + " lacks weight '" + name + "' (its config says tie_word_embeddings is false)");
+      fail(ErrorKind::Format, source_->description() + " lacks " + source_->weight_text(name) +
+                                  " (its config says tie_word_embeddings is false)");
     return convert(name, expected, false);
   }
 
@@ -153,10 +155,14 @@ class TransformerLoader {
     std::vector<int64_t> stored_expected = expected;
     if (transposed) std::reverse(stored_expected.begin(), stored_expected.end());
     if (entry.shape != stored_expected)
-      fail(ErrorKind::ShapeMismatch, "weight '" + name + "' has shape " + shape_text(entry.shape) +
-                                         " but the config implies " + shape_text(stored_expected));
-    if (!entry.floating) fail(ErrorKind::Format, "weight '" + name + "' is not a floating-point tensor");
+      fail(ErrorKind::ShapeMismatch, source_->description() + ": " + source_->weight_text(name) + " has shape " +
+                                         shape_text(entry.shape) + " but the config implies " +
+                                         shape_text(stored_expected));
+    if (!entry.floating)
+      fail(ErrorKind::Format,
+           source_->description() + ": " + source_->weight_text(name) + " is not a floating-point tensor");
     if (checking_) {  // the shape the real pass produces, without any storage (nothing read yet)
+      used_.insert(name);
       at::Tensor tensor = at::empty(entry.shape, at::TensorOptions().dtype(dtype_).device(at::kMeta));
       return transposed ? tensor.t() : tensor;
     }
@@ -172,6 +178,7 @@ class TransformerLoader {
   const ModelConfig* config_ = nullptr;
   const Family* family_ = nullptr;
   std::unique_ptr<WeightSource> source_;
+  std::set<std::string> used_;  // checkpoint names the checking pass converted
   std::vector<std::string> prefixes_;
   ModelWeightNames names_;
 };

@@ -51,6 +51,9 @@ class FolderSource final : public WeightSource {
     return print.hex();
   }
 
+  std::string weight_text(const std::string& name) const override { return "weight '" + name + "'"; }
+  void check_unused(const std::set<std::string>&) const override {}
+
  private:
   std::string folder_, config_path_, config_json_;
   io::WeightStore store_;
@@ -60,10 +63,14 @@ class FolderSource final : public WeightSource {
 
 std::unique_ptr<WeightSource> open_weight_source(const std::string& path) {
   if (io::is_regular_file(path) && io::GgufFile::has_magic(path)) return open_gguf_source(path);
-  if (!io::is_directory(path))
-    fail(ErrorKind::NotFound, io::is_regular_file(path)
-                                  ? "'" + path + "' is neither a model folder nor a GGUF file (no GGUF magic)"
-                                  : "model folder not found: '" + path + "'");
+  if (io::is_regular_file(path))
+    fail(ErrorKind::NotFound, "'" + path + "' is neither a model folder nor a GGUF file (no GGUF magic)");
+  if (!io::is_directory(path)) {
+    const std::string gguf = ".gguf";  // a file was meant: "folder not found" would mislead
+    const bool file_name =
+        path.size() >= gguf.size() && path.compare(path.size() - gguf.size(), gguf.size(), gguf) == 0;
+    fail(ErrorKind::NotFound, (file_name ? "no such file or folder: '" : "model folder not found: '") + path + "'");
+  }
   return std::make_unique<FolderSource>(path);
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,15 @@ class WeightSource {
   // The fingerprint of a tensor's stored bytes that single files of format version 1 record ("" when
   // the source has no such bytes, as GGUF's).
   virtual std::string stored_bytes_fingerprint(const std::string& name) const = 0;
+
+  // How messages name the checkpoint weight `name`, present or not: "weight 'lm_head.weight'"; a GGUF
+  // file names its own tensor too: "tensor 'output.weight' (lm_head.weight)".
+  virtual std::string weight_text(const std::string& name) const = 0;
+  // Told which weights the loader uses (checkpoint names), once it knows them and before anything is
+  // read: refuses what it does not use where ignoring it would compute another model. A folder keeps
+  // extras (transformers ignores them too: buffers, copies of tied weights); every tensor of a GGUF
+  // file is one llama.cpp computes with, so an unused one is Unsupported, named.
+  virtual void check_unused(const std::set<std::string>& used) const = 0;
 };
 
 // A folder (config.json + model.safetensors or shards) or a GGUF file, told apart by what is at

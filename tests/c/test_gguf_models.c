@@ -362,11 +362,15 @@ static float* model_logits(const sp_model* model, const sp_batch* batch, size_t 
   return logits;
 }
 
-static void expect_refusal(const char* path, sp_status status, const char* fragment) {
+/* `fragments`: what the message must hold (the first checked by SP_EXPECT_ERROR); NULL-terminated. */
+static void expect_refusal(const char* path, sp_status status, const char* const* fragments) {
   sp_model* model = (sp_model*)0x1;
   sp_model_params params = test_model_params();
-  SP_EXPECT_ERROR(sp_model_create(&model, path, &params), status, fragment);
+  SP_EXPECT_ERROR(sp_model_create(&model, path, &params), status, fragments[0]);
   assert_null(model);
+  for (const char* const* fragment = fragments + 1; *fragment; ++fragment)
+    if (strstr(sp_last_error(), *fragment) == NULL)
+      fail_msg("%s: message \"%s\" does not mention \"%s\"", path, sp_last_error(), *fragment);
   printf("    %-28s %s: %s\n", strrchr(path, '/') + 1, sp_status_string(status), sp_last_error());
 }
 
@@ -387,23 +391,29 @@ static void refused_files_name_the_problem(void** state) {
   float* before = model_logits(model, &batch, count);
 
   char path[1024];
+  /* Tensors are named as the file names them, with the checkpoint name they stand for, and the file. */
   const struct {
     const char* file;
     sp_status status;
-    const char* fragment;
+    const char* fragments[4];
   } cases[] = {
-      {"bad/falcon.gguf", SP_ERR_UNSUPPORTED, "\"falcon\""},
-      {"bad/q8_1.gguf", SP_ERR_UNSUPPORTED, "Q8_1"},
-      {"bad/iq4_nl.gguf", SP_ERR_UNSUPPORTED, "IQ4_NL"},
-      {"bad/missing.gguf", SP_ERR_FORMAT, "down_proj"},
-      {"bad/shape.gguf", SP_ERR_SHAPE_MISMATCH, "gate_proj"},
-      {"bad/rope_freqs.gguf", SP_ERR_UNSUPPORTED, "rope_freqs.weight"},
-      {"bad/truncated.gguf", SP_ERR_FORMAT, "truncated.gguf"},
-      {"no-such-model.gguf", SP_ERR_NOT_FOUND, "no-such-model.gguf"},
+      {"bad/falcon.gguf", SP_ERR_UNSUPPORTED, {"\"falcon\""}},
+      {"bad/q8_1.gguf", SP_ERR_UNSUPPORTED, {"Q8_1"}},
+      {"bad/iq4_nl.gguf", SP_ERR_UNSUPPORTED, {"IQ4_NL"}},
+      {"bad/missing.gguf",
+       SP_ERR_FORMAT,
+       {"tensor 'blk.1.ffn_down.weight'", "model.layers.1.mlp.down_proj.weight", "missing.gguf"}},
+      {"bad/shape.gguf",
+       SP_ERR_SHAPE_MISMATCH,
+       {"tensor 'blk.0.ffn_gate.weight'", "model.layers.0.mlp.gate_proj.weight", "shape.gguf"}},
+      {"bad/rope_freqs.gguf", SP_ERR_UNSUPPORTED, {"rope_freqs.weight"}},
+      {"bad/extra_bias.gguf", SP_ERR_UNSUPPORTED, {"tensor 'blk.0.attn_output.bias'", "qwen2", "extra_bias.gguf"}},
+      {"bad/truncated.gguf", SP_ERR_FORMAT, {"truncated.gguf"}},
+      {"no-such-model.gguf", SP_ERR_NOT_FOUND, {"no such file or folder: '", "no-such-model.gguf'"}},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
     snprintf(path, sizeof path, "%s/%s", fixture_root, cases[i].file);
-    expect_refusal(path, cases[i].status, cases[i].fragment);
+    expect_refusal(path, cases[i].status, cases[i].fragments);
   }
   /* A file that is not GGUF (nor a folder): its path and the missing magic. */
   make_dirs(scratch_root);
@@ -412,7 +422,7 @@ static void refused_files_name_the_problem(void** state) {
   assert_non_null(file);
   fputs("{\"model_type\": \"llama\"}\n", file);
   fclose(file);
-  expect_refusal(path, SP_ERR_NOT_FOUND, "not-a-model.gguf");
+  expect_refusal(path, SP_ERR_NOT_FOUND, (const char* const[]){"not-a-model.gguf", NULL});
   SP_EXPECT_ERROR(sp_model_create(&(sp_model*){NULL}, path, NULL), SP_ERR_NOT_FOUND, "GGUF");
   /* The tokenizer loader refuses it too, rather than reading it as JSON silently. */
   sp_tokenizer* tokenizer = NULL;

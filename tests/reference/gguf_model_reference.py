@@ -49,8 +49,9 @@ Files written (float32/int32 raw little-endian, row-major):
   DIR/bad/<case>.gguf             falcon (unsupported architecture), q8_1 and iq4_nl (a tensor of a
                                   type softprompt does not dequantize, raw bytes), missing (no
                                   blk.1.ffn_down.weight), shape (feed_forward_length contradicting
-                                  the tensors), rope_freqs (an extra rope_freqs.weight), truncated
-                                  (a GGUF header cut short)
+                                  the tensors), rope_freqs (an extra rope_freqs.weight), extra_bias
+                                  (the qwen2 model with a blk.0.attn_output.bias, which qwen2 has no
+                                  place for), truncated (a GGUF header cut short)
 """
 
 import argparse
@@ -327,6 +328,12 @@ def write_bad_files(out, written):
     head_dim = HIDDEN // HEADS
     write_gguf(os.path.join(bad, "rope_freqs.gguf"), arch, config, tensors, first_type, False,
                extra=[("rope_freqs.weight", np.ones(head_dim // 2, dtype=np.float32), None)])
+    # qwen2 has no output-projection bias; llama.cpp would add this one, transformers drops it
+    case, arch, model, tensors, first_type = written[2]  # qwen2
+    bias = np.random.default_rng(SEED + 1).standard_normal(HIDDEN).astype(np.float32) * 0.1
+    write_gguf(os.path.join(bad, "extra_bias.gguf"), arch, model.config, tensors, first_type, True,
+               extra=[("blk.0.attn_output.bias", bias, None)])
+    case = written[0][0]
     with open(os.path.join(out, f"{case}.gguf"), "rb") as handle:
         head = handle.read(200)
     with open(os.path.join(bad, "truncated.gguf"), "wb") as handle:
