@@ -438,6 +438,39 @@ static void refused_files_name_the_problem(void** state) {
   sp_model_free(model);
 }
 
+/* The tensor extra_bias.gguf is refused for, in a safetensors folder instead: transformers loads the
+ * folder and ignores it, and so does softprompt (logits as transformers computes them). */
+static void a_folder_keeps_tensors_it_does_not_use(void** state) {
+  (void)state;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/qwen2-extra/model", fixture_root);
+  sp_model* model = NULL;
+  sp_model_params params = test_model_params();
+  SP_CHECK(sp_model_create(&model, path, &params));
+  const case_info want = read_case_info("qwen2");
+  sp_model_info info = sp_model_info_init();
+  SP_CHECK(sp_model_get_info(model, &info));
+  int32_t* ids = read_case_file("qwen2", "input_ids.i32", 4, BATCH * SEQ);
+  int32_t* mask = read_case_file("qwen2", "attention_mask.i32", 4, BATCH * SEQ);
+  const size_t count = (size_t)BATCH * SEQ * (size_t)info.vocab_size;
+  float* expected = read_case_file("qwen2-extra", "logits.f32", 4, count);
+  sp_batch batch = sp_batch_init();
+  batch.batch_size = BATCH;
+  batch.seq_len = SEQ;
+  batch.input_ids = ids;
+  batch.num_input_ids = BATCH * SEQ;
+  batch.attention_mask = mask;
+  batch.num_attention_mask = BATCH * SEQ;
+  float* ours = model_logits(model, &batch, count);
+  ASSERT_CONFORMS("qwen2 folder with an unused tensor vs transformers", ours, expected, count,
+                  conformance_forward_length(&info, want.intermediate_size, SEQ, 0));
+  free(ours);
+  free(expected);
+  free(ids);
+  free(mask);
+  sp_model_free(model);
+}
+
 /* A GGUF model file without tokenizer metadata has no tokenizer; the model itself works. */
 static void a_model_without_tokenizer_metadata_says_so(void** state) {
   (void)state;
@@ -464,6 +497,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(smollm2_matches_transformers),
       cmocka_unit_test(prompt_tuning_trains_and_generates_on_a_gguf_model),
       cmocka_unit_test(refused_files_name_the_problem),
+      cmocka_unit_test(a_folder_keeps_tensors_it_does_not_use),
       cmocka_unit_test(a_model_without_tokenizer_metadata_says_so),
   };
   const int failed = cmocka_run_group_tests_name("GGUF models against transformers", tests, NULL, NULL);

