@@ -77,6 +77,20 @@ static void* read_case_file(const char* name, const char* file, size_t element_s
   return data;
 }
 
+/* A case's fixed batch over the caller's arrays: BATCH x SEQ ids, and their mask unless NULL. */
+static sp_batch case_batch(int32_t* ids, int32_t* mask) {
+  sp_batch batch = sp_batch_init();
+  batch.batch_size = BATCH;
+  batch.seq_len = SEQ;
+  batch.input_ids = ids;
+  batch.num_input_ids = BATCH * SEQ;
+  if (mask) {
+    batch.attention_mask = mask;
+    batch.num_attention_mask = BATCH * SEQ;
+  }
+  return batch;
+}
+
 static void assert_info_matches(const sp_model* model, const case_info* want) {
   sp_model_info info = sp_model_info_init();
   SP_CHECK(sp_model_get_info(model, &info));
@@ -104,13 +118,7 @@ static void tiny_model_matches_transformers(void** state) {
   int32_t* mask = read_case_file(name, "attention_mask.i32", 4, BATCH * SEQ);
   const size_t V = (size_t)info.vocab_size, count = (size_t)BATCH * SEQ * V;
   float* expected = read_case_file(name, "logits.f32", 4, count);
-  sp_batch batch = sp_batch_init();
-  batch.batch_size = BATCH;
-  batch.seq_len = SEQ;
-  batch.input_ids = ids;
-  batch.num_input_ids = BATCH * SEQ;
-  batch.attention_mask = mask;
-  batch.num_attention_mask = BATCH * SEQ;
+  const sp_batch batch = case_batch(ids, mask);
   const double length = conformance_forward_length(&info, want.intermediate_size, SEQ, 0);
 
   float* ours = malloc(count * sizeof(float));
@@ -382,11 +390,7 @@ static void refused_files_name_the_problem(void** state) {
   int32_t* ids = read_case_file("qwen2", "input_ids.i32", 4, BATCH * SEQ);
   sp_model_info info = sp_model_info_init();
   SP_CHECK(sp_model_get_info(model, &info));
-  sp_batch batch = sp_batch_init();
-  batch.batch_size = BATCH;
-  batch.seq_len = SEQ;
-  batch.input_ids = ids;
-  batch.num_input_ids = BATCH * SEQ;
+  const sp_batch batch = case_batch(ids, NULL);
   const size_t count = (size_t)BATCH * SEQ * (size_t)info.vocab_size;
   float* before = model_logits(model, &batch, count);
 
@@ -454,13 +458,7 @@ static void a_folder_keeps_tensors_it_does_not_use(void** state) {
   int32_t* mask = read_case_file("qwen2", "attention_mask.i32", 4, BATCH * SEQ);
   const size_t count = (size_t)BATCH * SEQ * (size_t)info.vocab_size;
   float* expected = read_case_file("qwen2-extra", "logits.f32", 4, count);
-  sp_batch batch = sp_batch_init();
-  batch.batch_size = BATCH;
-  batch.seq_len = SEQ;
-  batch.input_ids = ids;
-  batch.num_input_ids = BATCH * SEQ;
-  batch.attention_mask = mask;
-  batch.num_attention_mask = BATCH * SEQ;
+  const sp_batch batch = case_batch(ids, mask);
   float* ours = model_logits(model, &batch, count);
   ASSERT_CONFORMS("qwen2 folder with an unused tensor vs transformers", ours, expected, count,
                   conformance_forward_length(&info, want.intermediate_size, SEQ, 0));
