@@ -3,7 +3,8 @@
  * the public C API and prints one JSON line with tokens per second. bench/compare_with_peft.py
  * runs it next to PEFT on the same model and batch and prints the ratios.
  *
- *   bench_prompt_tuning <model-folder> [batch] [seq_len] [virtual_tokens] [steps] [cpu|cuda] [float32|bfloat16]
+ *   bench_prompt_tuning <model-folder or .gguf file> [batch] [seq_len] [virtual_tokens] [steps] [cpu|cuda]
+ *                       [float32|bfloat16]
  */
 #include <stdio.h>
 #include <stdlib.h>
