@@ -195,7 +195,7 @@ class GgufSource final : public WeightSource {
     if (auto scaling = file_->string(key("rope.scaling.type")); scaling && *scaling != "none")
       fail(ErrorKind::Unsupported, description() + ": RoPE scaling \"" + *scaling + "\" (" + key("rope.scaling.type") +
                                        ") is not supported for GGUF models");
-    if (file_->find(key("expert_count")) && file_->integer(key("expert_count")).value_or(0) > 0)
+    if (file_->integer(key("expert_count")).value_or(0) > 0)
       fail(ErrorKind::Unsupported, description() + ": mixture-of-experts models are not supported");
     return config;
   }

@@ -71,10 +71,10 @@ class TransformerLoader {
     fill_weights(scratch);
     checking_ = false;
     source_->check_unused(used_);
+    embedding_name_ = resolve(names_.token_embedding);
     fill_weights(*model);
-    const std::string embedding = resolve(names_.token_embedding);
-    model->embedding_fingerprint_ = source_->stored_bytes_fingerprint(embedding);
-    model->embedding_sample_ = sample_embedding(source_->read(embedding));
+    model->embedding_fingerprint_ = source_->stored_bytes_fingerprint(embedding_name_);
+    model->embedding_sample_ = std::move(embedding_sample_);
     if (config_->position == PositionKind::Rotary)
       model->rope_inv_freq_ = rope_inverse_frequencies(*config_).to(device_);
     return model;
@@ -167,6 +167,9 @@ class TransformerLoader {
       return transposed ? tensor.t() : tensor;
     }
     at::Tensor tensor = source_->read(name);
+    // The base-model sample from the values as stored, before any dtype conversion; taken here so
+    // that a GGUF embedding is dequantized once.
+    if (name == embedding_name_) embedding_sample_ = sample_embedding(tensor);
     if (transposed) tensor = tensor.t();
     return tensor.to(device_, dtype_).contiguous();
   }
@@ -178,7 +181,9 @@ class TransformerLoader {
   const ModelConfig* config_ = nullptr;
   const Family* family_ = nullptr;
   std::unique_ptr<WeightSource> source_;
-  std::set<std::string> used_;  // checkpoint names the checking pass converted
+  std::string embedding_name_;           // the token embedding's checkpoint name
+  std::vector<float> embedding_sample_;  // taken when convert() reads it
+  std::set<std::string> used_;           // checkpoint names the checking pass converted
   std::vector<std::string> prefixes_;
   ModelWeightNames names_;
 };

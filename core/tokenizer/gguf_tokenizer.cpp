@@ -293,13 +293,12 @@ GgufTokenizerParts tokenizer_from_gguf(const io::GgufFile& file) {
   if (special.eos >= 0) special.eos_ids = {special.eos};
 
   std::map<int64_t, nlohmann::json> added;  // by id
-  const auto& alphabet_check = in_alphabet;
   for (int64_t id = 0; id < count && !types.empty(); ++id) {
     // A control token spelled outside the byte alphabet is a llama.cpp mislabel transformers skips.
     // A user-defined token is added only where its text is a vocabulary key as written: in a
     // byte-level vocabulary a token spelled outside the byte alphabet (" ipsum") is looked up under
     // its byte-level spelling, and transformers skips it (`token in vocab`).
-    const bool as_written = !byte_level || alphabet_check(tokens[id]);
+    const bool as_written = !byte_level || in_alphabet(tokens[id]);
     if (types[id] == kControl && as_written)
       added[id] = added_token(id, spelled[id], true);
     else if (types[id] == kUserDefined && as_written)
