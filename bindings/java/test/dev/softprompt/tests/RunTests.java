@@ -28,6 +28,7 @@ public final class RunTests {
     MemoryTest.class,
     TrainerStateTest.class,
     ChatTemplateTest.class,
+    GgufTest.class,
   };
 
   private RunTests() {}
