@@ -1,4 +1,4 @@
-// Entry points: version, CUDA query, models, batches, logits sizes.
+// Entry points: version, CUDA query, thread count, models, batches, logits sizes.
 #include <cstring>
 
 #include "batch_check.h"
@@ -33,6 +33,17 @@ int32_t sp_cuda_device_count(void) noexcept {
   } catch (...) {
     return 0;
   }
+}
+
+sp_status sp_set_num_threads(int32_t num_threads) noexcept {
+  return guard([&] { engine::set_num_threads(num_threads); });
+}
+
+sp_status sp_get_num_threads(int32_t* out) noexcept {
+  return guard([&] {
+    require_not_null(out, "out");
+    *out = engine::num_threads();
+  });
 }
 
 sp_model_params sp_model_default_params(void) noexcept {

@@ -62,6 +62,7 @@ Context::~Context() = default;
 std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std::shared_ptr<const Adapter> adapter,
                                          const sp_context_params& params) {
   return translated([&] {
+    apply_num_threads();  // the cache is allocated and zeroed here
     if (params.max_batch_size < 1 || params.max_batch_size > kMaxRows)
       fail(ErrorKind::InvalidArgument, "sp_context_params.max_batch_size must be in [1, " + std::to_string(kMaxRows) +
                                            "], got " + std::to_string(params.max_batch_size));
@@ -79,7 +80,7 @@ std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std
     auto snapshot = std::make_shared<prompting::PromptSnapshot>();
     if (adapter) {
       std::lock_guard<std::mutex> adapter_lock(adapter->mutex_);
-      model->use_precision();
+      model->prepare_call();
       *snapshot = prompting::PromptSnapshot::take(*adapter->impl_->method);
     }
     const int64_t positions = snapshot->num_virtual_tokens() + params.max_length;
@@ -140,7 +141,7 @@ void Context::begin_locked(const HostPrompts& host, const sp_generate_params& pa
     for (std::size_t i = 0; i < params.num_stop_strings; ++i)
       settings.stop_strings.emplace_back(params.stop_strings[i]);
     settings.skip_special_tokens = params.skip_special_tokens == 1;
-    impl_->model->use_precision();
+    impl_->model->prepare_call();
     impl_->generation = std::make_unique<generation::Generation>(*impl_->session, impl_->tokenizer, to_prompts(host),
                                                                  std::move(settings));
   });
@@ -155,7 +156,7 @@ bool Context::next_locked(sp_token_event& event) {
   return translated([&] {
     if (!impl_->generation)
       fail(ErrorKind::InvalidArgument, "no generation in progress: call sp_context_generate_begin first");
-    impl_->model->use_precision();
+    impl_->model->prepare_call();
     impl_->has_event = impl_->generation->next(impl_->event);
     if (!impl_->has_event) return false;
     event.row = impl_->event.row;
@@ -204,7 +205,7 @@ void Context::generate(const HostPrompts& prompts, const sp_generate_params& par
 std::vector<float> Context::score(const HostPrompts& prompts, const HostPrompts& continuations) {
   return translated([&] {
     const auto held = lock();
-    impl_->model->use_precision();
+    impl_->model->prepare_call();
     return generation::score_continuations(*impl_->transformer, impl_->session->snapshot(), to_prompts(prompts),
                                            to_prompts(continuations), impl_->session->limits());
   });
@@ -216,7 +217,7 @@ void Context::prefill(const HostPrompts& host, float* out, std::size_t out_count
     check_out(static_cast<std::size_t>(host.count) * static_cast<std::size_t>(vocab_size()), out_count, "logits");
     impl_->generation.reset();
     impl_->has_event = false;
-    impl_->model->use_precision();
+    impl_->model->prepare_call();
     copy_out(impl_->session->prefill(to_prompts(host), 0), out);
   });
 }
@@ -228,7 +229,7 @@ void Context::decode(const int32_t* ids, std::size_t count, float* out, std::siz
       fail(ErrorKind::InvalidArgument, "a generation is using the cache: reset the context or prefill first");
     check_out(count * static_cast<std::size_t>(vocab_size()), out_count, "logits");
     generation::check_ids(ids, count, vocab_size(), "ids");
-    impl_->model->use_precision();
+    impl_->model->prepare_call();
     // The session checks the count against the latest prefill's rows.
     at::Tensor tokens = at::from_blob(const_cast<int32_t*>(ids), {static_cast<int64_t>(count)}, at::kInt).to(at::kLong);
     copy_out(impl_->session->decode(tokens), out);
@@ -246,6 +247,7 @@ void process_logits(const sp_generate_params& params, const int32_t* history, st
                     std::size_t vocab_size) {
   translated([&] {
     if (vocab_size == 0) fail(ErrorKind::InvalidArgument, "vocab_size must be > 0");
+    apply_num_threads();
     const generation::SamplingSettings settings = generation::sampling_settings(params);
     c10::InferenceMode guard;
     const auto vocab = static_cast<int64_t>(vocab_size);

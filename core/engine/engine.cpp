@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -100,6 +102,17 @@ void copy_exact(const at::Tensor& tensor, const std::string& name, float* out, s
   copy_out(tensor.detach(), out);
 }
 
+// The thread count every computing call applies; 0 until a setting is made (LibTorch's per-thread
+// state is left alone until then).
+std::atomic<int> requested_num_threads{0};
+
+// LibTorch's count before softprompt changed it, captured at the first set_num_threads or
+// num_threads (a set_num_threads captures it before it stores anything).
+int default_num_threads() {
+  static const int captured = at::get_num_threads();
+  return captured;
+}
+
 }  // namespace
 
 std::size_t logits_count(int64_t batch_size, int64_t seq_len, sp_logits_mode mode, int64_t vocab_size) {
@@ -117,6 +130,26 @@ int cuda_device_count() {
   return translated([] { return at::hasCUDA() ? static_cast<int>(at::getNumGPUs()) : 0; });
 }
 
+void set_num_threads(int count) {
+  if (count < 0 || count > kMaxNumThreads)
+    fail(ErrorKind::InvalidArgument, "num_threads must be in [0, " + std::to_string(kMaxNumThreads) +
+                                         "] (0 restores LibTorch's default), got " + std::to_string(count));
+  translated([&] { requested_num_threads.store(count == 0 ? default_num_threads() : count); });
+}
+
+int num_threads() {
+  return translated([] {
+    const int requested = requested_num_threads.load();
+    return requested > 0 ? requested : default_num_threads();
+  });
+}
+
+void apply_num_threads() {
+  // OpenMP's count belongs to the thread: comparing first keeps the common case to one query.
+  const int requested = requested_num_threads.load(std::memory_order_relaxed);
+  if (requested > 0 && at::get_num_threads() != requested) at::set_num_threads(requested);
+}
+
 // --- Model
 
 Model::Model() = default;
@@ -124,6 +157,7 @@ Model::~Model() = default;
 
 std::shared_ptr<Model> Model::load(const std::string& folder, const sp_model_params& params) {
   return translated([&] {
+    apply_num_threads();  // converting and checking the weights runs tensors too
     at::Device device = at::kCPU;
     if (params.device == SP_DEVICE_CUDA) {
       const int count = cuda_device_count();
@@ -168,7 +202,8 @@ std::vector<int32_t> Model::eos_ids() const {
   return ids;
 }
 
-void Model::use_precision() const {
+void Model::prepare_call() const {
+  apply_num_threads();
   if (!impl_->transformer->device().is_cuda()) return;
   // LibTorch lets cuDNN (the LSTM) use TF32 unless told otherwise; a float32 model must compute in
   // float32. The switches are process-wide and anything else in the process may flip them, so they
@@ -184,14 +219,14 @@ void Model::use_precision() const {
 void Model::logits(const HostBatch& batch, sp_logits_mode mode, float* out, std::size_t out_count) const {
   translated([&] {
     check_logits_buffer(batch, mode, info_.vocab_size, out_count);
-    use_precision();
+    prepare_call();
     copy_out(logits_of(*impl_->transformer, nullptr, batch, mode), out);
   });
 }
 
 Evaluation Model::evaluate(const HostBatch& batch) const {
   return translated([&] {
-    use_precision();
+    prepare_call();
     return evaluation_of(*impl_->transformer, nullptr, batch);
   });
 }
@@ -219,6 +254,7 @@ std::shared_ptr<Adapter> Adapter::wrap(std::shared_ptr<const Model> model, std::
 
 std::shared_ptr<Adapter> Adapter::create(std::shared_ptr<const Model> model, const sp_adapter_params& params) {
   return translated([&] {
+    apply_num_threads();
     const model::Transformer& transformer = *model->impl_->transformer;
     auto impl = std::make_unique<Impl>();
     const methods::ParamsContext context{transformer.config(), [&model] { return model->tokenizer(); }};
@@ -229,6 +265,7 @@ std::shared_ptr<Adapter> Adapter::create(std::shared_ptr<const Model> model, con
 
 std::shared_ptr<Adapter> Adapter::load(std::shared_ptr<const Model> model, const std::string& folder) {
   return translated([&] {
+    apply_num_threads();
     auto impl = std::make_unique<Impl>();
     impl->method = adapters::load_peft_folder(folder, *model->impl_->transformer);
     return wrap(std::move(model), std::move(impl));
@@ -237,6 +274,7 @@ std::shared_ptr<Adapter> Adapter::load(std::shared_ptr<const Model> model, const
 
 std::shared_ptr<Adapter> Adapter::load_file(std::shared_ptr<const Model> model, const std::string& path) {
   return translated([&] {
+    apply_num_threads();
     auto impl = std::make_unique<Impl>();
     impl->method = adapters::load_single_file(path, *model->impl_->transformer);
     return wrap(std::move(model), std::move(impl));
@@ -246,7 +284,7 @@ std::shared_ptr<Adapter> Adapter::load_file(std::shared_ptr<const Model> model, 
 void Adapter::save(const std::string& folder) const {
   translated([&] {
     std::lock_guard<std::mutex> lock(mutex_);
-    model_->use_precision();  // P-tuning and projected prefixes run their encoder to save
+    model_->prepare_call();  // P-tuning and projected prefixes run their encoder to save
     adapters::save_peft_folder(folder, *impl_->method, *model_->impl_->transformer);
   });
 }
@@ -254,7 +292,7 @@ void Adapter::save(const std::string& folder) const {
 void Adapter::save_file(const std::string& path) const {
   translated([&] {
     std::lock_guard<std::mutex> lock(mutex_);
-    model_->use_precision();
+    model_->prepare_call();
     adapters::save_single_file(path, *impl_->method, *model_->impl_->transformer);
   });
 }
@@ -263,7 +301,7 @@ void Adapter::logits(const HostBatch& batch, sp_logits_mode mode, float* out, st
   translated([&] {
     check_logits_buffer(batch, mode, model_->info().vocab_size, out_count);
     std::lock_guard<std::mutex> lock(mutex_);
-    model_->use_precision();
+    model_->prepare_call();
     copy_out(logits_of(*model_->impl_->transformer, impl_->method.get(), batch, mode), out);
   });
 }
@@ -271,7 +309,7 @@ void Adapter::logits(const HostBatch& batch, sp_logits_mode mode, float* out, st
 Evaluation Adapter::evaluate(const HostBatch& batch) const {
   return translated([&] {
     std::lock_guard<std::mutex> lock(mutex_);
-    model_->use_precision();
+    model_->prepare_call();
     return evaluation_of(*model_->impl_->transformer, impl_->method.get(), batch);
   });
 }
@@ -327,7 +365,7 @@ std::shared_ptr<Trainer> Trainer::create(std::shared_ptr<Adapter> adapter, const
 TrainStepResult Trainer::step(const HostBatch& batch) {
   return translated([&] {
     std::lock_guard<std::mutex> lock(adapter_->mutex_);
-    adapter_->model_->use_precision();
+    adapter_->model_->prepare_call();
     const train::StepResult step = impl_->trainer->step(to_batch(batch));
     return TrainStepResult{step.loss, step.updated, step.grad_norm, step.learning_rate, step.updates_done};
   });

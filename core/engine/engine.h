@@ -45,6 +45,18 @@ std::size_t logits_count(int64_t batch_size, int64_t seq_len, sp_logits_mode mod
 
 int cuda_device_count();
 
+// The CPU threads LibTorch uses inside one call (intra-op parallelism), a process-wide setting.
+// OpenMP keeps this count per calling thread, so the engine applies the setting in the calling
+// thread at the start of every call that computes (Model::prepare_call, Model::load and the other
+// entry points that run tensors), and it holds for any thread, old or new.
+constexpr int kMaxNumThreads = 1024;
+// `count` threads from the next computing call on; 0 restores LibTorch's default (its count before
+// the first change: OMP_NUM_THREADS when set, else its own choice). InvalidArgument naming the
+// value outside [0, kMaxNumThreads]; the setting is unchanged then.
+void set_num_threads(int count);
+// The count the next computing call uses: the setting, or the default when there is none.
+int num_threads();
+
 class Adapter;
 class Trainer;
 
@@ -73,9 +85,10 @@ class Model {
   friend class Context;
   struct Impl;
   Model();
-  // Sets LibTorch's float32 precision for this model's CUDA work (a no-op on the CPU); every
-  // engine call that computes runs it first.
-  void use_precision() const;
+  // What every engine call that computes runs first: LibTorch's thread count in this thread (the
+  // process-wide setting, see set_num_threads) and its float32 precision for this model's CUDA
+  // work (nothing on the CPU).
+  void prepare_call() const;
 
   std::unique_ptr<Impl> impl_;
   ModelInfo info_{};

@@ -31,6 +31,11 @@ struct Trainer::Impl {
   std::unique_ptr<train::Trainer> trainer;
 };
 
+// Gives this thread LibTorch's thread count of the process-wide setting (set_num_threads) when it
+// has another; nothing until a setting was made. For entry points that compute without a model's
+// prepare_call (loading, creating); cheap enough for every call.
+void apply_num_threads();
+
 // Copies a result into a float32 buffer the caller sized (checked before the computation).
 inline void copy_out(const at::Tensor& tensor, float* out) {
   at::Tensor host = tensor.to(at::kCPU, at::kFloat).contiguous();

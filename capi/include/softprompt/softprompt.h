@@ -119,6 +119,32 @@ SP_API sp_status sp_last_status(void) SP_NOEXCEPT;
 SP_API int32_t sp_cuda_device_count(void) SP_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------------
+ * Threads
+ * --------------------------------------------------------------------------------------------- */
+
+/* Sets how many CPU threads the tensor library (LibTorch) uses inside one call: the intra-op
+ * parallelism of a forward pass, a training step, a generation step. The setting is process-wide:
+ * it applies to every model, adapter, trainer and context, and to calls made from any thread.
+ * It takes effect at the next call that computes (OpenMP keeps a thread count per calling thread,
+ * so softprompt applies the setting in the calling thread at the start of every call that computes,
+ * model loading included; threads created before the setting get it too).
+ *   num_threads  1 .. 1024; 0 restores the default: LibTorch's own count before any setting
+ *                (OMP_NUM_THREADS when it is set, else LibTorch's choice, usually the number of
+ *                physical cores).
+ * Advice: the default suits one call at a time. Several calls running in parallel each start that
+ * many threads, and once the threads outnumber the cores every call slows down many times over;
+ * a service running N calls in parallel on C cores sets about C / N (at least 1).
+ * Errors: SP_ERR_INVALID_ARGUMENT for a negative value or one above 1024 (the message names the
+ * value); the setting is unchanged then. */
+SP_API sp_status sp_set_num_threads(int32_t num_threads) SP_NOEXCEPT;
+
+/* The thread count the next call that computes will use: the value of sp_set_num_threads, or the
+ * default (see there) when none is set or after 0.
+ *   out  receives the count (>= 1).
+ * Errors: SP_ERR_INVALID_ARGUMENT for a NULL out. */
+SP_API sp_status sp_get_num_threads(int32_t* out) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
  * Models
  * --------------------------------------------------------------------------------------------- */
 
