@@ -128,6 +128,7 @@ struct sp_context {};
 %ignore sp_trainer_save_state;
 %ignore sp_trainer_load_state;
 %ignore sp_adapter_describe;
+%ignore sp_get_num_threads;
 %ignore sp_prompts;
 %ignore sp_prompts_init;
 %ignore sp_generation;
@@ -206,6 +207,13 @@ sp_trainer* spb_trainer_create(sp_adapter* adapter, const sp_trainer_params* par
   sp_trainer* trainer = NULL;
   sp_trainer_create(&trainer, adapter, params);
   return trainer;
+}
+
+/* ---- The thread count (sp_get_num_threads), or -1 on failure. ---- */
+
+int32_t spb_get_num_threads(void) {
+  int32_t count = -1;
+  return sp_get_num_threads(&count) == SP_OK ? count : -1;
 }
 
 /* ---- Information: struct_size is 0 in the result on failure. ---- */

@@ -3,6 +3,7 @@ package softprompt
 import (
 	"math"
 	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -26,6 +27,40 @@ func TestVersionAndDevices(t *testing.T) {
 		t.Fatalf("CUDADeviceCount() = %d", n)
 	}
 	t.Logf("softprompt %s, %d CUDA device(s)", Version(), CUDADeviceCount())
+}
+
+// The thread count comes back as set, 0 restores the count before any setting, and a negative or
+// absurd count is refused with the value named and the setting unchanged.
+func TestNumThreadsRoundTripsAndRefusesImpossibleCounts(t *testing.T) {
+	original := try(NumThreads()).get(t)
+	if original < 1 {
+		t.Fatalf("NumThreads() = %d before any setting", original)
+	}
+	defer func() {
+		if err := SetNumThreads(0); err != nil {
+			t.Fatalf("SetNumThreads(0): %v", err)
+		}
+		if n := try(NumThreads()).get(t); n != original {
+			t.Fatalf("NumThreads() = %d after SetNumThreads(0), want the original %d", n, original)
+		}
+	}()
+	if err := SetNumThreads(1); err != nil {
+		t.Fatalf("SetNumThreads(1): %v", err)
+	}
+	if n := try(NumThreads()).get(t); n != 1 {
+		t.Fatalf("NumThreads() = %d after SetNumThreads(1)", n)
+	}
+	for _, bad := range []int{-1, 100000, 1 << 40} {
+		spErr := requireStatus(t, SetNumThreads(bad), StatusInvalidArgument)
+		requireMessage(t, spErr, strconv.Itoa(bad))
+		if n := try(NumThreads()).get(t); n != 1 {
+			t.Fatalf("NumThreads() = %d after the refused SetNumThreads(%d), want 1", n, bad)
+		}
+	}
+	logits := try(llama.Logits(Batch{InputIDs: []int32{3, 9, 27, 81}, BatchSize: 1, SeqLen: 4}, LogitsLast)).get(t)
+	if len(logits) != 256 {
+		t.Fatalf("%d logits with one thread, want 256", len(logits))
+	}
 }
 
 // The Default*Options functions return the defaults softprompt.h documents.

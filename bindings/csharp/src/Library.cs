@@ -2,7 +2,7 @@ using SoftPrompt.Interop;
 
 namespace SoftPrompt
 {
-    /// <summary>Library-wide facts.</summary>
+    /// <summary>Library-wide facts and settings.</summary>
     public static class Library
     {
         /// <summary>Version of the loaded native library, "MAJOR.MINOR.PATCH".</summary>
@@ -15,6 +15,30 @@ namespace SoftPrompt
         public static int CudaDeviceCount
         {
             get { return Native.sp_cuda_device_count(); }
+        }
+
+        /// <summary>
+        /// CPU threads the tensor library uses inside one call (a forward pass, a training step, a
+        /// generation step), for the whole process: every model, adapter, trainer and context, and calls
+        /// from any thread. Reading gives the count the next call that computes will use; setting takes
+        /// effect at that call. 0 restores the default (LibTorch's own count: OMP_NUM_THREADS when set,
+        /// else usually the physical cores). A service running N calls in parallel on C cores sets
+        /// about C / N: more threads than cores slow every call down many times over
+        /// (sp_set_num_threads, sp_get_num_threads).
+        /// </summary>
+        /// <exception cref="SoftPromptException">
+        /// Status.InvalidArgument when set to a negative value or one above 1024 (the setting is unchanged then).
+        /// </exception>
+        public static int NumThreads
+        {
+            get
+            {
+                int count = Native.spb_get_num_threads();
+                if (count < 0)
+                    throw Errors.Last("Library.NumThreads");
+                return count;
+            }
+            set { Errors.Check(Native.sp_set_num_threads(value)); }
         }
 
         /// <summary>The stable C name of a status, e.g. "SP_ERR_NOT_FOUND" (sp_status_string).</summary>

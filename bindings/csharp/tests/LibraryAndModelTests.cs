@@ -21,6 +21,34 @@ namespace SoftPrompt.Tests
             Assert.GreaterOrEqual(Library.CudaDeviceCount, 0);
         }
 
+        // The thread count comes back as set, 0 restores the count before any setting, and a
+        // negative or absurd count is refused with the value named and the setting unchanged.
+        [Test]
+        public void NumThreadsRoundTripsAndRefusesImpossibleCounts()
+        {
+            int original = Library.NumThreads;
+            Assert.GreaterOrEqual(original, 1);
+            try
+            {
+                Library.NumThreads = 1;
+                Assert.AreEqual(1, Library.NumThreads);
+                foreach (int bad in new[] { -1, 100000 })
+                {
+                    var error = Assert.Throws<SoftPromptException>(() => Library.NumThreads = bad);
+                    Assert.AreEqual(Status.InvalidArgument, error.Status);
+                    StringAssert.Contains(bad.ToString(), error.NativeMessage);
+                    Assert.AreEqual(1, Library.NumThreads);
+                }
+                using (Model model = Model.Open(TestData.LlamaFolder))
+                    Assert.AreEqual(256, model.Logits(new Batch(1, 4, new[] { 3, 9, 27, 81 }), LogitsMode.Last).Length);
+            }
+            finally
+            {
+                Library.NumThreads = 0;
+            }
+            Assert.AreEqual(original, Library.NumThreads);
+        }
+
         // Each C# Status must carry the number of the C status of the same name (the names are
         // softprompt.h's, which sp_status_string returns for each number).
         [TestCase(Status.Ok, "SP_OK")]

@@ -2,7 +2,7 @@ package dev.softprompt;
 
 import dev.softprompt.internal.SoftPromptNative;
 
-/** Library-wide information. */
+/** Library-wide information and settings. */
 public final class SoftPrompt {
   private SoftPrompt() {}
 
@@ -14,5 +14,30 @@ public final class SoftPrompt {
   /** Number of CUDA devices this build can use (0 for CPU-only builds or machines without a GPU). */
   public static int cudaDeviceCount() {
     return SoftPromptNative.sp_cuda_device_count();
+  }
+
+  /**
+   * Sets how many CPU threads the tensor library uses inside one call (a forward pass, a training
+   * step, a generation step), for the whole process: every model, adapter, trainer and context, and
+   * calls from any Java thread. It takes effect at the next call that computes. 0 restores the
+   * default (LibTorch's own count: OMP_NUM_THREADS when set, else usually the physical cores). A
+   * service running N calls in parallel on C cores sets about C / N: more threads than cores slow
+   * every call down many times over (sp_set_num_threads).
+   *
+   * @param numThreads 1 to 1024, or 0 for the default
+   * @throws SoftPromptException INVALID_ARGUMENT for a negative value or one above 1024 (the
+   *     setting is unchanged then)
+   */
+  public static void setNumThreads(int numThreads) {
+    Errors.check(SoftPromptNative.sp_set_num_threads(numThreads));
+  }
+
+  /** The thread count the next call that computes will use: the setting, or the default. */
+  public static int getNumThreads() {
+    int count = SoftPromptNative.spb_get_num_threads();
+    if (count < 0) {
+      throw Errors.last();
+    }
+    return count;
   }
 }

@@ -3,6 +3,7 @@ package dev.softprompt.tests;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import dev.softprompt.Adapter;
@@ -19,6 +20,7 @@ import dev.softprompt.ModelInfo;
 import dev.softprompt.ModelOptions;
 import dev.softprompt.PromptInit;
 import dev.softprompt.SoftPrompt;
+import dev.softprompt.SoftPromptException;
 import dev.softprompt.Status;
 import dev.softprompt.TrainerOptions;
 import dev.softprompt.internal.SoftPromptNative;
@@ -59,6 +61,32 @@ public class LibraryTest {
     assertEquals(0, Status.OK.code());
     assertEquals(3, Status.NOT_FOUND.code());
     assertEquals(14, Status.MODEL_MISMATCH.code());
+  }
+
+  /**
+   * The thread count comes back as set, 0 restores the count before any setting, and a negative or
+   * absurd count is refused with the value named and the setting unchanged.
+   */
+  @Test
+  public void numThreadsRoundTripsAndRefusesImpossibleCounts() {
+    int original = SoftPrompt.getNumThreads();
+    assertTrue(String.valueOf(original), original >= 1);
+    try {
+      SoftPrompt.setNumThreads(1);
+      assertEquals(1, SoftPrompt.getNumThreads());
+      for (int bad : new int[] {-1, 100000}) {
+        SoftPromptException e = assertThrows(SoftPromptException.class, () -> SoftPrompt.setNumThreads(bad));
+        assertEquals(Status.INVALID_ARGUMENT, e.status());
+        assertTrue(e.nativeMessage(), e.nativeMessage().contains(String.valueOf(bad)));
+        assertEquals(1, SoftPrompt.getNumThreads());
+      }
+      try (Model model = TestSupport.openModel()) {
+        assertEquals(256, model.logits(Batch.of(1, 4, 3, 9, 27, 81), LogitsMode.LAST).length);
+      }
+    } finally {
+      SoftPrompt.setNumThreads(0);
+    }
+    assertEquals(original, SoftPrompt.getNumThreads());
   }
 
   /** The defaults documented in softprompt.h, read through sp_*_default_params. */
