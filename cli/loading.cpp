@@ -1,5 +1,6 @@
 #include "loading.h"
 
+#include <climits>
 #include <filesystem>
 
 #include "default_model.h"
@@ -14,12 +15,27 @@ std::vector<OptionSpec> model_options() {
        "$SOFTPROMPT_DEFAULT_MODEL, else SmolLM2-135M-Instruct from scripts/setup.sh)"},
       {"--device", "cpu|cuda[:N]", "where the model runs (default cpu)"},
       {"--dtype", "float32|bfloat16|float16", "the model's element type (default float32)"},
+      {"--threads", "N",
+       "CPU threads per computation, 1..1024; 0 (the default) is LibTorch's own\n"
+       "count: OMP_NUM_THREADS when set, else the cores"},
   };
+}
+
+void apply_thread_option(const ParsedOptions& options) {
+  if (!options.has("--threads")) return;
+  const int64_t count = options.integer("--threads", 0, INT32_MIN, INT32_MAX);
+  const sp_status status = sp_set_num_threads(static_cast<int32_t>(count));
+  // The library owns the bounds: what it refuses is a wrong command line.
+  if (status == SP_ERR_INVALID_ARGUMENT) {
+    throw UsageError("--threads " + std::to_string(count) + ": " + sp_last_error());
+  }
+  check(status, "setting --threads");
 }
 
 Model load_model(const ParsedOptions& options) { return load_model_from(options.text("--model", "default"), options); }
 
 Model load_model_from(const std::string& model_option, const ParsedOptions& options) {
+  apply_thread_option(options);
   sp_model_params params = sp_model_default_params();
   const std::string dtype = options.choice("--dtype", "float32", {"float32", "bfloat16", "float16"});
   params.dtype = dtype == "bfloat16" ? SP_DTYPE_BFLOAT16 : dtype == "float16" ? SP_DTYPE_FLOAT16 : SP_DTYPE_FLOAT32;

@@ -12,10 +12,15 @@
 
 namespace cli {
 
-// --model, --device, --dtype: the options every command that loads a model takes.
+// --model, --device, --dtype, --threads: the options every command that loads a model takes.
 std::vector<OptionSpec> model_options();
 
-// The model the options name (resolving `default`), on the device and dtype they ask for.
+// --threads N, when given: the library's thread count (sp_set_num_threads), for every call from
+// then on. A count the library refuses is a UsageError.
+void apply_thread_option(const ParsedOptions& options);
+
+// The model the options name (resolving `default`), on the device and dtype they ask for, after
+// apply_thread_option (so that the loading runs with that count too).
 Model load_model(const ParsedOptions& options);
 // The same for a path given otherwise (`default` resolved); device and dtype from options.
 Model load_model_from(const std::string& model_option, const ParsedOptions& options);

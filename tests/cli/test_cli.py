@@ -126,6 +126,16 @@ class Usage(unittest.TestCase):
         self.assert_usage_error(["generate", "--top-p", "1.5"], "--top-p must lie in")
         self.assert_usage_error(["train", "--data", "x.jsonl", "--lr", "nan"], "--lr needs a number")
 
+    def test_thread_counts_the_library_refuses(self):
+        for command in ["train", "generate", "eval", "score"]:
+            self.assertIn("--threads N", run(command, "--help")[1], command)
+        # The model is the real one: the count is refused before anything is computed, with the value named.
+        self.assert_usage_error(["generate", "--model", MODEL, "--prompt", "Q:", "--threads", "-3"], "--threads -3")
+        code, _, err = run("generate", "--model", MODEL, "--prompt", "Q:", "--threads", "-3")
+        self.assertIn("got -3", err)
+        self.assert_usage_error(["generate", "--model", MODEL, "--prompt", "Q:", "--threads", "5000"], "got 5000")
+        self.assert_usage_error(["generate", "--model", MODEL, "--threads", "two"], "--threads needs a whole number")
+
     def test_unknown_method_and_choices(self):
         self.assert_usage_error(["train", "--data", "x.jsonl", "--method", "lora"], "--method must be one of")
         self.assert_usage_error(["train", "--data", "x.jsonl", "--schedule", "cosine"], "--schedule must be one of")
@@ -481,6 +491,27 @@ class RunAndInspect(unittest.TestCase):
         code, out, _ = run("eval", "--model", MODEL, "--data", self.data)
         self.assertEqual(code, 0)
         self.assertRegex(out, r"loss +[0-9.]+ nats per target token\nperplexity +[0-9.]+\ntokens +12")
+
+    def test_one_thread_gives_the_same_results(self):
+        args = ["--model", MODEL, "--adapter", self.adapter_folder, "--data", self.data]
+        code, out, err = run("eval", *args, "--json")
+        self.assertEqual(code, 0, err)
+        default = json.loads(out)
+        code, out, err = run("eval", *args, "--json", "--threads", "1")
+        self.assertEqual(code, 0, err)
+        one = json.loads(out)
+        self.assertEqual(one["tokens"], default["tokens"])
+        self.assertAlmostEqual(one["loss"], default["loss"], places=4)
+        code, out, err = run("score", *args, "--threads", "1")
+        self.assertEqual(code, 0, err)
+        self.assertAlmostEqual(-sum(row["log_likelihood"] for row in jsonl(out)) / one["tokens"], one["loss"], places=4)
+        code, out, err = run("generate", "--model", MODEL, "--prompt", "Q:1+2=", "--max-new-tokens", "8",
+                             "--threads", "1")
+        self.assertEqual(code, 0, err)
+        self.assertGreater(len(out), 1)
+        code, _, err = run("train", "--model", MODEL, "--data", self.data, "--steps", "1", "--virtual-tokens", "2",
+                           "--output", os.path.join(self.folder, "one-thread.spa"), "--samples", "0", "--threads", "1")
+        self.assertEqual(code, 0, err)
 
     def test_label_accuracy_is_the_best_scoring_label(self):
         rows = label_rows(10)
