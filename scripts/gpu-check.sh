@@ -8,7 +8,8 @@
 #   3. runs the behaviour suites in bfloat16 (errors, learning, files): the tests labelled
 #      float32_reference, which compare with float32 references, are left out (in bfloat16 the
 #      rule's bound, u = 2^-8, would say nothing);
-#   4. runs the benchmark on CUDA (softprompt vs PEFT when transformers and peft are importable);
+#   4. runs the benchmarks on CUDA (softprompt vs PEFT when transformers and peft are importable):
+#      every method's training step and forward pass, then generation;
 #   5. prints one summary table last (rows, then the worst figure/bound ratio of each suite).
 # Budget: under 8 minutes on an H200 with 16 cores.
 #
@@ -116,21 +117,33 @@ else
 fi
 run_suites bfloat16 -LE float32_reference -E "$float32_only$([ $have_reference_tools = 1 ] || echo '|reference|adapter_files|mpt_source_path')"
 
-model=$build/bench/model-llama-768
-"$build/tests/tools/make_tiny_model" llama "$model" --layers 4 --hidden 768 --heads 12 --kv-heads 4 \
-  --intermediate 2048 --vocab 8192 --positions 1024 >/dev/null
-for dtype in float32 bfloat16; do
-  if [ $have_reference_tools = 1 ]; then
-    out=$(HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error "$python" "$root/bench/compare_with_peft.py" \
-          --bench "$build/bench/bench_prompt_tuning" --model "$model" --device cuda --dtype $dtype --steps 20 2>/dev/null)
-    echo "$out"
-    row "bench CUDA $dtype train (ours, PEFT, ratio)" "$(echo "$out" | awk '/^train step/ {print $3, $4, $5}')"
-    row "bench CUDA $dtype forward (ours, PEFT, ratio)" "$(echo "$out" | awk '/^forward/ {print $2, $3, $4}')"
-  else
-    out=$("$build/bench/bench_prompt_tuning" "$model" 8 128 20 20 cuda $dtype)
-    row "bench CUDA $dtype (ours only; no peft here)" "$out"
-  fi
-done
+# Training, every method against PEFT (bench/compare_training.py): the issue's 1B llama shape (16
+# layers, hidden 2048, 32/8 heads, intermediate 8192, vocabulary 32000) in bfloat16 at batch 8 x 512
+# (every method) and 32 x 512 (prompt tuning), and a tiny model where launch overhead dominates.
+training_rows=$build/bench/training-cuda.jsonl
+rm -f "$training_rows"
+train_model=$build/bench/model-llama-1b-train
+tiny_model=$build/bench/model-llama-tiny
+[ -f "$train_model/config.json" ] || "$build/tests/tools/make_tiny_model" llama "$train_model" --layers 16 --hidden 2048 \
+  --heads 32 --kv-heads 8 --intermediate 8192 --vocab 32000 --positions 2048 --shards 4 >/dev/null
+[ -f "$tiny_model/config.json" ] || "$build/tests/tools/make_tiny_model" llama "$tiny_model" --layers 2 --hidden 64 \
+  --heads 4 --kv-heads 2 --intermediate 128 --vocab 512 --positions 1024 >/dev/null
+train() {
+  HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error "$python" "$root/bench/compare_training.py" \
+    --bench "$build/bench/bench_training" --device cuda --json "$training_rows" "$@"
+}
+if [ $have_reference_tools = 1 ]; then
+  train --model "$train_model" --dtype bfloat16 --batch 8 --seq-len 512 --steps 10 --label "1B llama, bf16, 8x512"
+  train --model "$train_model" --dtype bfloat16 --batch 32 --seq-len 512 --steps 5 --methods prompt \
+    --label "1B llama, bf16, 32x512"
+  train --model "$train_model" --dtype bfloat16 --batch 8 --seq-len 512 --steps 5 --methods prompt,prefix \
+    --varied-lengths 32,512 --label "1B llama, bf16, 8 rows of 32..512"
+  train --model "$tiny_model" --dtype float32 --batch 8 --seq-len 128 --steps 20 --label "tiny llama 64x2, 8x128"
+  row "bench CUDA training" "$(wc -l <"$training_rows") rows; table below"
+else
+  out=$("$build/bench/bench_training" "$train_model" prompt 8 512 20 10 cuda bfloat16 0)
+  row "bench CUDA training, prompt (ours only; no peft here)" "$out"
+fi
 
 # Generation against PEFT's generate (issue 10's CUDA figures): a 1B-shape llama in bfloat16, prompt
 # tuning, greedy, 128-token prompts and 128 new tokens, batch 1 and 16.
@@ -147,6 +160,7 @@ if [ $have_reference_tools = 1 ]; then
   done
 fi
 
+[ -s "$training_rows" ] && "$python" "$root/bench/training_table.py" "$training_rows"
 summary
 echo "worst figure/bound per suite (<= 1 passes):"
 cat "$build/worst.txt" 2>/dev/null

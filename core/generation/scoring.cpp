@@ -38,7 +38,7 @@ std::vector<float> score_continuations(const model::Transformer& model, const pr
     at::Tensor task_ids = batch.task_ids.defined() ? batch.task_ids.to(device) : at::Tensor();
     prompting::ModelInputs inputs(model, snapshot.for_rows(rows, task_ids), snapshot.num_virtual_tokens(), batch,
                                   prompting::PositionRule::PerRow);
-    at::Tensor hidden = model.forward(inputs.forward_inputs());
+    at::Tensor hidden = inputs.output_hidden(model.forward(inputs.forward_inputs()));
 
     // Left padding ends every row in the last column, so the continuations (right-aligned) are
     // predicted by the `longest` columns before the last one.

@@ -24,6 +24,11 @@ struct PromptRequest {
 struct PromptContribution {
   at::Tensor prepend_embeddings;                 // (B, n, hidden) float32, or undefined
   std::vector<model::KeyValuePrefix> kv_prefix;  // one per layer (model dtype), or empty
+  // prepend_embeddings' distinct prompts, when the method knows them: row r takes
+  // distinct_prompts[prompt_of_row[r]]. Undefined when every row has the same prompt (one expanded
+  // tensor) or nothing is prepended. Lets the virtual tokens run once per distinct prompt.
+  at::Tensor distinct_prompts;  // (K, n, hidden) float32
+  at::Tensor prompt_of_row;     // (B) int64 on the model's device
 };
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;

@@ -7,6 +7,7 @@
 #include "model/embedding_sample.h"
 #include "model/families.h"
 #include "model/few_rows_linear.h"
+#include "model/fused_ops.h"
 #include "model/rope.h"
 #include "model/weight_source.h"
 #include "util/errors.h"
@@ -15,15 +16,6 @@
 namespace sp::model {
 
 namespace {
-
-at::Tensor rotate_half(const at::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return at::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
-}
-
-at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  return x * cos + rotate_half(x) * sin;
-}
 
 // GPT-2's "gelu_new", written as transformers writes it so that results match to the last bits.
 at::Tensor gelu_new(const at::Tensor& x) {
@@ -207,10 +199,7 @@ at::Tensor Transformer::product(const at::Tensor& x, const at::Tensor& weight, c
 at::Tensor Transformer::norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) const {
   if (config_.norm == NormKind::LayerNorm)
     return at::layer_norm(x, {config_.hidden_size}, weight, bias, config_.norm_eps);
-  // RMSNorm in float32, then back to the input dtype before the weight, as transformers does.
-  at::Tensor h = x.to(at::kFloat);
-  h = h * at::rsqrt(h.pow(2).mean(-1, true) + config_.norm_eps);
-  return weight * h.to(x.scalar_type());
+  return rms_norm(x, weight, config_.norm_eps);
 }
 
 KeyValueCache Transformer::allocate_cache(int64_t rows, int64_t capacity) const {
@@ -230,13 +219,16 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
   at::Tensor qkv =
       product(norm(x, layer.attn_norm_weight, layer.attn_norm_bias), layer.qkv_weight, layer.qkv_bias, few_rows);
   auto parts = qkv.split_with_sizes({H * hd, Hkv * hd, Hkv * hd}, -1);
-  at::Tensor q = parts[0].view({B, S, H, hd}).transpose(1, 2);
-  at::Tensor k = parts[1].view({B, S, Hkv, hd}).transpose(1, 2);
-  at::Tensor v = parts[2].view({B, S, Hkv, hd}).transpose(1, 2);
+  at::Tensor q = parts[0].view({B, S, H, hd});
+  at::Tensor k = parts[1].view({B, S, Hkv, hd});
   if (cos.defined()) {
-    q = apply_rotary(q, cos, sin);
-    k = apply_rotary(k, cos, sin);
+    q = rotary(q, cos, sin);
+    k = rotary(k, cos, sin);
   }
+  q = q.transpose(1, 2);
+  k = k.transpose(1, 2);
+  at::Tensor v = parts[2].view({B, S, Hkv, hd}).transpose(1, 2);
+  if (earlier.keys_out) earlier.keys_out->push_back({k, v});
   if (earlier.prefix) {  // prefix keys are used as stored: never rotated
     k = at::cat({earlier.prefix->key.to(k.scalar_type()), k}, 2);
     v = at::cat({earlier.prefix->value.to(v.scalar_type()), v}, 2);
@@ -248,16 +240,26 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
     v = earlier.cache_values.narrow(2, 0, P + S);
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const int64_t P = k.size(2) - S;  // earlier keys: prefix or cache
   at::Tensor out;
-  if (!mask.defined()) {
+  if (!mask.defined() && P > 0 && S > 1) {  // CUDA only: forward() gives the CPU a mask
+    // Every query sees all P earlier keys and its own causal past: the fused kernel's causal rule
+    // (query i sees keys 0..i) gives exactly that to the queries behind P placeholder rows, whose
+    // outputs are dropped. forward() passes no mask here only when P <= S, so the placeholders at
+    // most double the (cheap) attention products, while a mask would cost the fused kernel.
+    out = at::scaled_dot_product_attention(at::constant_pad_nd(q, {0, 0, P, 0}), k, v, {}, 0.0, true, scale, H != Hkv)
+              .narrow(2, P, S);
+  } else if (!mask.defined()) {
     out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, S > 1, scale, H != Hkv);
   } else {
-    // With a mask, expand grouped heads first (as transformers does): fused GQA kernels want no mask.
-    if (H != Hkv) {
+    // With a mask, CUDA's fused kernels take no grouped heads: expand them first (as transformers
+    // does). The CPU's flash kernel takes both, and is faster without the copies.
+    const bool grouped_kernel = H != Hkv && device_.is_cpu();
+    if (H != Hkv && !grouped_kernel) {
       k = k.repeat_interleave(H / Hkv, 1);
       v = v.repeat_interleave(H / Hkv, 1);
     }
-    out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
+    out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale, grouped_kernel);
   }
   return product(out.transpose(1, 2).reshape({B, S, H * hd}), layer.o_weight, layer.o_bias, few_rows);
 }
@@ -265,15 +267,14 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
 at::Tensor Transformer::mlp(const Layer& layer, const at::Tensor& x, bool few_rows) const {
   at::Tensor h = norm(x, layer.mlp_norm_weight, layer.mlp_norm_bias);
   if (config_.mlp == MlpKind::GatedSilu) {
-    auto gate_up = product(h, layer.gate_up_weight, layer.gate_up_bias, few_rows).chunk(2, -1);
-    h = at::silu(gate_up[0]) * gate_up[1];
+    h = swiglu(product(h, layer.gate_up_weight, layer.gate_up_bias, few_rows));
   } else {
     h = gelu_new(product(h, layer.up_weight, layer.up_bias, few_rows));
   }
   return product(h, layer.down_weight, layer.down_bias, few_rows);
 }
 
-// cos and sin of every position's rotation angles, (B, 1, S, head_dim) in the model dtype.
+// cos and sin of every position's rotation angles, (B, S, head_dim) in the model dtype.
 std::pair<at::Tensor, at::Tensor> Transformer::rotary_cos_sin(const at::Tensor& positions, int64_t seq_len) const {
   at::Tensor inv_freq = rope_inv_freq_;
   if (config_.rope.type == "dynamic") {
@@ -287,7 +288,7 @@ std::pair<at::Tensor, at::Tensor> Transformer::rotary_cos_sin(const at::Tensor& 
     cos = cos * config_.rope.attention_factor;
     sin = sin * config_.rope.attention_factor;
   }
-  return {cos.to(dtype_).unsqueeze(1), sin.to(dtype_).unsqueeze(1)};
+  return {cos.to(dtype_), sin.to(dtype_)};
 }
 
 // A query of a windowed layer sees only the `sliding_window` most recent keys, itself included. When a
@@ -333,15 +334,18 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
     std::tie(cos, sin) = rotary_cos_sin(positions, seq_len);
   }
 
-  // Without padding, a single query (a decoding step) sees every earlier key: no mask needed.
+  // Without padding no mask is needed: a single query (a decoding step) sees every earlier key, and
+  // on CUDA attention() gives longer calls their causal rule behind up to S earlier keys. The CPU's
+  // fused kernel is faster with a mask than with placeholder queries.
   at::Tensor mask;
-  if (inputs.attention_mask.defined() || (P > 0 && S > 1))
+  if (inputs.attention_mask.defined() || (P > 0 && S > 1 && (P > S || device_.is_cpu())))
     mask = build_attention_mask(inputs.attention_mask, S, P, device_);
 
   for (std::size_t index = 0; index < layers_.size(); ++index) {
     const Layer& layer = layers_[index];
     EarlierKeys earlier;
     if (inputs.kv_prefix) earlier.prefix = &(*inputs.kv_prefix)[index];
+    earlier.keys_out = inputs.keys_out;
     if (cache) {
       earlier.cache_keys = cache->keys[index].narrow(0, 0, B);
       earlier.cache_values = cache->values[index].narrow(0, 0, B);

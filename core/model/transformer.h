@@ -44,6 +44,9 @@ struct ForwardInputs {
   KeyValueCache* cache = nullptr;
   // A decoding step (one token per row, no gradient): the products take few_rows_linear.
   bool few_rows = false;
+  // When set, receives each layer's keys and values of this call's positions, rotated, as a
+  // KeyValuePrefix for a later call (prompt methods' virtual tokens, computed once per prompt).
+  std::vector<KeyValuePrefix>* keys_out = nullptr;
 };
 
 class Transformer {
@@ -74,6 +77,8 @@ class Transformer {
   // Hidden states -> logits over the vocabulary, (..., vocab_size), in the model dtype. `few_rows`:
   // as ForwardInputs::few_rows.
   at::Tensor lm_head(const at::Tensor& hidden, bool few_rows = false) const;
+  // The output layer's weight, (vocab_size, hidden) in the model dtype (the token embedding when tied).
+  const at::Tensor& lm_head_weight() const { return lm_head_weight_; }
   // An empty cache for `rows` rows of `capacity` positions (OutOfMemory when it cannot be allocated).
   KeyValueCache allocate_cache(int64_t rows, int64_t capacity) const;
 
@@ -98,6 +103,7 @@ class Transformer {
     const KeyValuePrefix* prefix = nullptr;
     at::Tensor cache_keys, cache_values;  // this layer's cache, narrowed to the call's rows
     int64_t cache_length = 0;
+    std::vector<KeyValuePrefix>* keys_out = nullptr;  // ForwardInputs::keys_out
   };
   at::Tensor attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                        const at::Tensor& mask, const EarlierKeys& earlier, bool few_rows) const;

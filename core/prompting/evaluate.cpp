@@ -8,7 +8,7 @@ namespace sp::prompting {
 Evaluation evaluate(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch) {
   c10::InferenceMode guard;
   ModelInputs inputs(model, method, with_default_labels(batch));
-  at::Tensor hidden = model.forward(inputs.forward_inputs());
+  at::Tensor hidden = inputs.output_hidden(model.forward(inputs.forward_inputs()));
   train::TargetLosses losses = train::target_losses(model, hidden, inputs.labels());
   Evaluation evaluation;
   evaluation.mean_loss = train::mean_loss(losses).item<double>();

@@ -8,7 +8,7 @@ at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPr
                           LogitsSelection selection) {
   c10::InferenceMode guard;
   ModelInputs inputs(model, method, batch);
-  at::Tensor hidden = model.forward(inputs.forward_inputs());
+  at::Tensor hidden = inputs.output_hidden(model.forward(inputs.forward_inputs()));
   const int64_t B = hidden.size(0), first = inputs.num_prepended();
   if (selection == LogitsSelection::AllTokens) return model.lm_head(hidden.slice(1, first)).to(at::kCPU, at::kFloat);
 

@@ -13,6 +13,46 @@ at::Tensor per_row_positions(const at::Tensor& mask, int64_t B, int64_t S, int64
   return (real.cumsum(1) - 1).clamp_min(0) + offset;
 }
 
+// The distinct prompts of a contribution and each row's index into them; undefined when unknown.
+std::pair<at::Tensor, at::Tensor> distinct_prompts(const methods::PromptContribution& contribution, int64_t B,
+                                                   at::Device device) {
+  if (contribution.distinct_prompts.defined()) return {contribution.distinct_prompts, contribution.prompt_of_row};
+  const at::Tensor& prepend = contribution.prepend_embeddings;
+  if (prepend.size(0) == 1 || prepend.stride(0) == 0)  // one prompt, expanded to every row
+    return {prepend.narrow(0, 0, 1), at::zeros({B}, at::TensorOptions().dtype(at::kLong).device(device))};
+  return {};
+}
+
+// What the virtual positions give a call, one row per distinct prompt: every layer's keys and
+// values, and the last position's final hidden state (it predicts the caller's first token).
+// Virtual tokens sit at positions 0 .. n-1 in every row and attend only to each other (they come
+// first and attention is causal), so they depend on the prompt alone: running them once per
+// distinct prompt instead of once per row gives the same values with less work. Not for dynamic
+// RoPE, whose frequencies depend on the whole call's length.
+struct VirtualTokenOutputs {
+  std::vector<model::KeyValuePrefix> keys;
+  at::Tensor last_hidden;  // (K, hidden)
+};
+
+VirtualTokenOutputs run_virtual_tokens(const model::Transformer& model, const at::Tensor& prompts) {
+  model::ForwardInputs inputs;
+  inputs.embeddings = prompts.to(model.dtype());
+  VirtualTokenOutputs outputs;
+  inputs.keys_out = &outputs.keys;
+  outputs.last_hidden = model.forward(inputs).select(1, prompts.size(1) - 1);
+  return outputs;
+}
+
+// Rows of a per-prompt tensor for every batch row: a view when there is one prompt.
+at::Tensor for_each_row(const at::Tensor& per_prompt, const at::Tensor& prompt_of_row, int64_t B) {
+  if (per_prompt.size(0) == 1) {
+    std::vector<int64_t> sizes = per_prompt.sizes().vec();
+    sizes[0] = B;
+    return per_prompt.expand(sizes);
+  }
+  return per_prompt.index_select(0, prompt_of_row);
+}
+
 }  // namespace
 
 ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
@@ -44,6 +84,21 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
   if (batch.attention_mask.defined()) caller_mask_ = batch.attention_mask.to(device);
   if (batch.labels.defined()) labels_ = batch.labels.to(device);
   attention_mask_ = caller_mask_;
+  if (contribution.prepend_embeddings.defined() && model.config().rope.type != "dynamic") {
+    auto [prompts, prompt_of_row] = distinct_prompts(contribution, B, device);
+    if (prompts.defined()) {
+      // The virtual tokens become a key/value prefix computed once per distinct prompt; their last
+      // output comes back in front of the call's (output_hidden) with one ignored label.
+      VirtualTokenOutputs outputs = run_virtual_tokens(model, prompts);
+      for (const auto& layer : outputs.keys)
+        contribution.kv_prefix.push_back(
+            {for_each_row(layer.key, prompt_of_row, B), for_each_row(layer.value, prompt_of_row, B)});
+      last_virtual_hidden_ = for_each_row(outputs.last_hidden, prompt_of_row, B);
+      num_prepended_ = 1;
+      if (labels_.defined()) labels_ = at::constant_pad_nd(labels_, {1, 0}, -100);
+      contribution.prepend_embeddings = at::Tensor();
+    }
+  }
   const bool has_prompt = contribution.prepend_embeddings.defined();
   const bool has_prefix = !contribution.kv_prefix.empty();
   if (positions == PositionRule::PerRow) {
@@ -67,6 +122,11 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
     if (attention_mask_.defined())
       attention_mask_ = at::cat({at::ones({B, n}, attention_mask_.options()), attention_mask_}, 1);
   }
+}
+
+at::Tensor ModelInputs::output_hidden(const at::Tensor& hidden) const {
+  if (!last_virtual_hidden_.defined()) return hidden;
+  return at::cat({last_virtual_hidden_.unsqueeze(1), hidden}, 1);
 }
 
 model::ForwardInputs ModelInputs::forward_inputs() const {

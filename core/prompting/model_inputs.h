@@ -36,17 +36,24 @@ class ModelInputs {
   ModelInputs& operator=(const ModelInputs&) = delete;
 
   model::ForwardInputs forward_inputs() const;
-  // Labels aligned with the model's output positions (prepended virtual positions are -100), on the
-  // model's device; undefined when the batch had none.
+  // The final hidden states the outputs (loss, logits) are read from, given forward()'s for these
+  // inputs: prompt methods' last virtual position (which predicts the caller's first token, as in
+  // PEFT) in front of the caller's positions.
+  at::Tensor output_hidden(const at::Tensor& hidden) const;
+  // Labels aligned with output_hidden() (prepended positions are -100), on the model's device;
+  // undefined when the batch had none.
   const at::Tensor& labels() const { return labels_; }
-  // Output positions that precede the caller's tokens (virtual tokens of prompt methods).
+  // Positions of output_hidden() that precede the caller's tokens: prompt methods' last virtual
+  // position (all n of them where the virtual tokens could not become a key/value prefix: dynamic
+  // RoPE); 0 for the base model and prefix tuning.
   int64_t num_prepended() const { return num_prepended_; }
   // Caller's attention mask on the model's device, (B, S); undefined when there was none.
   const at::Tensor& caller_mask() const { return caller_mask_; }
   // The mask over every key position (prefix or virtual tokens, then the caller's), (B, n + S);
   // undefined when nothing is masked.
   const at::Tensor& attention_mask() const { return attention_mask_; }
-  // The key/value prefix (prefix tuning), one entry per layer; empty for other methods.
+  // The key/value prefix (prefix tuning, and prompt methods' virtual tokens), one entry per layer;
+  // empty for the base model.
   const std::vector<model::KeyValuePrefix>& kv_prefix() const { return kv_prefix_; }
 
  private:
@@ -54,6 +61,7 @@ class ModelInputs {
                 const Batch& batch, PositionRule positions);
 
   at::Tensor embeddings_, attention_mask_, labels_, caller_mask_, position_ids_;
+  at::Tensor last_virtual_hidden_;  // (B, hidden) when prompt methods' virtual tokens ran apart
   std::vector<model::KeyValuePrefix> kv_prefix_;
   int64_t num_prepended_ = 0;
 };

@@ -30,6 +30,8 @@ methods::PromptContribution PromptSnapshot::for_rows(int64_t rows, const at::Ten
     if (num_tasks_ > 0) {
       if (!task_ids.defined()) fail(ErrorKind::InvalidArgument, "multitask prompt tuning needs a task id per prompt");
       contribution.prepend_embeddings = prepend_.index_select(0, task_ids);
+      contribution.distinct_prompts = prepend_;
+      contribution.prompt_of_row = task_ids;
     } else {
       contribution.prepend_embeddings = prepend_.expand({rows, -1, -1});
     }

@@ -1,20 +1,50 @@
 #include "train/loss.h"
 
+#include "train/output_cross_entropy.h"
+
 #include "util/errors.h"
+
+#include <utility>
 
 namespace sp::train {
 
+namespace {
+
+// [first, end) when every row has targets exactly in those columns (no padding, the same ignored
+// columns in every row); {0, 0} otherwise.
+std::pair<int64_t, int64_t> shared_target_columns(const at::Tensor& is_target) {
+  const at::Tensor columns = is_target.all(0).to(at::kCPU), some = is_target.any(0).to(at::kCPU);
+  if (!at::equal(columns, some)) return {0, 0};
+  const at::Tensor present = columns.nonzero().reshape({-1});
+  if (present.size(0) == 0) return {0, 0};
+  const int64_t first = present[0].item<int64_t>(), last = present[-1].item<int64_t>();
+  if (last - first + 1 != present.size(0)) return {0, 0};
+  return {first, last + 1};
+}
+
+}  // namespace
+
 TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& labels) {
-  const int64_t T = hidden.size(1);
-  at::Tensor shifted = at::constant_pad_nd(labels, {0, 1}, kIgnoredLabel).slice(1, 1).reshape({-1});
-  at::Tensor positions = shifted.ne(kIgnoredLabel).nonzero().reshape({-1});
-  if (positions.size(0) == 0)
-    fail(ErrorKind::InvalidArgument, "the batch has no target tokens (every shifted label is -100)");
-  at::Tensor selected = hidden.reshape({-1, hidden.size(2)}).index_select(0, positions);
-  at::Tensor logits = model.lm_head(selected).to(at::kFloat);
+  const int64_t B = hidden.size(0), T = hidden.size(1);
+  at::Tensor shifted = at::constant_pad_nd(labels, {0, 1}, kIgnoredLabel).slice(1, 1);
+  const at::Tensor is_target = shifted.ne(kIgnoredLabel);
   TargetLosses losses;
-  losses.token_losses = at::cross_entropy_loss(logits, shifted.index_select(0, positions), {}, at::Reduction::None);
-  losses.rows = at::floor_divide(positions, T);
+  at::Tensor selected, targets;
+  const auto [first, end] = shared_target_columns(is_target);
+  if (end > first) {
+    // The same columns in every row: a slice, whose gradient is a copy (a gather's is a scatter).
+    selected = hidden.narrow(1, first, end - first).reshape({-1, hidden.size(2)});
+    targets = shifted.narrow(1, first, end - first).reshape({-1});
+    losses.rows = at::arange(B, labels.options()).repeat_interleave(end - first);
+  } else {
+    at::Tensor positions = is_target.reshape({-1}).nonzero().reshape({-1});
+    if (positions.size(0) == 0)
+      fail(ErrorKind::InvalidArgument, "the batch has no target tokens (every shifted label is -100)");
+    selected = hidden.reshape({-1, hidden.size(2)}).index_select(0, positions);
+    targets = shifted.reshape({-1}).index_select(0, positions);
+    losses.rows = at::floor_divide(positions, T);
+  }
+  losses.token_losses = output_cross_entropy(selected, model.lm_head_weight(), targets);
   return losses;
 }
 

@@ -1,6 +1,7 @@
 // Causal language-modelling loss as transformers computes it: position i predicts label i + 1,
 // -100 labels are ignored, logits in float32. The output layer runs only at positions that have a
-// target (padding and virtual-token positions cost nothing), which gives transformers' numbers.
+// target (padding and virtual-token positions cost nothing), which gives transformers' numbers,
+// a block of rows at a time (train/output_cross_entropy.h).
 #pragma once
 
 #include <ATen/ATen.h>

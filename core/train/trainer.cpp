@@ -33,7 +33,8 @@ void Trainer::resume(AdamWState optimizer, int64_t micro_steps) {
 StepResult Trainer::step(const prompting::Batch& batch) {
   at::AutoGradMode enable_grad(true);
   prompting::ModelInputs inputs(*model_, &method_, prompting::with_default_labels(batch), /*training=*/true);
-  TargetLosses losses = target_losses(*model_, model_->forward(inputs.forward_inputs()), inputs.labels());
+  TargetLosses losses =
+      target_losses(*model_, inputs.output_hidden(model_->forward(inputs.forward_inputs())), inputs.labels());
   at::Tensor loss = mean_loss(losses);
   (loss / static_cast<double>(config_.accumulation_steps)).backward();
 

@@ -1,11 +1,12 @@
 // Input preparation on a tiny llama: prompting::with_default_labels (transformers' causal-LM
 // collator default: labels = ids, -100 under padding) and prompting::ModelInputs (prompt methods'
-// virtual tokens prepended as ordinary leading positions, n ones in front of the mask, n ignored
-// labels; prefix tuning's per-layer key/value prefix in PEFT's layout and a mask grown by n).
+// virtual tokens run once per distinct prompt into a per-layer key/value prefix, n ones in front of
+// the mask; prefix tuning's per-layer key/value prefix in PEFT's layout and a mask grown by n).
 //
 //   test_model_inputs <models-folder>
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include "prompting/batch.h"
 #include "prompting/model_inputs.h"
 #include "softprompt/softprompt.h"
+#include "tolerance_rule.h"
 
 #include "core_test_support.h"  // last: it includes cmocka
 
@@ -105,39 +107,72 @@ void base_model_inputs_are_the_token_embeddings(void**) {
   assert_true(f.kv_prefix == nullptr);
 }
 
+// Prompt methods: the virtual tokens (positions 0 .. n-1 of every row, attending only to each
+// other) become a key/value prefix computed once per distinct prompt. Each layer's prefix must hold
+// the keys and values those positions get in one call over [prompt rows, tokens] - the input PEFT
+// builds - within the tolerance rule (tests/c/tolerance_rule.h: u of the dtype, the forward pass's
+// reduction length, the magnitude of the reference); the caller's tokens, mask and labels follow
+// with no positions added.
 void check_prepending_method(const sp::model::Transformer& model, const sp::methods::SoftPromptMethod& method,
-                             const at::Tensor& expected_rows /* (B, n, hidden) in the model dtype */) {
-  const int64_t H = model.config().hidden_size;
-  const sp::prompting::Batch batch = sample_batch(true, true);
+                             const at::Tensor& expected_rows /* (B, n, hidden) in the model dtype */,
+                             sp::prompting::Batch batch) {
+  const auto& c = model.config();
   sp::prompting::ModelInputs inputs(model, &method, batch);
   const sp::model::ForwardInputs f = inputs.forward_inputs();
-  assert_int_equal(inputs.num_prepended(), kVirtual);
-  assert_true(f.kv_prefix == nullptr);
-  assert_shape(f.embeddings, {kBatch, kVirtual + kSeqLen, H});
-  assert_int_equal(f.embeddings.scalar_type(), model.dtype());
-  assert_true(at::equal(f.embeddings.slice(1, 0, kVirtual), expected_rows));
-  assert_true(at::equal(f.embeddings.slice(1, kVirtual), model.embed_tokens(batch.input_ids)));
-
+  // One output position in front (the last virtual one predicts the first token), one -100 label.
+  assert_int_equal(inputs.num_prepended(), 1);
+  assert_true(at::equal(f.embeddings, model.embed_tokens(batch.input_ids)));
+  assert_true(at::equal(inputs.labels(), at::constant_pad_nd(batch.labels, {1, 0}, -100)));
+  assert_true(at::equal(inputs.caller_mask(), batch.attention_mask));
   at::Tensor mask = f.attention_mask;
   assert_shape(mask, {kBatch, kVirtual + kSeqLen});
   assert_true(at::equal(mask.slice(1, 0, kVirtual), at::ones({kBatch, kVirtual}, at::kLong)));
   assert_true(at::equal(mask.slice(1, kVirtual), batch.attention_mask));
 
-  const at::Tensor& labels = inputs.labels();
-  assert_shape(labels, {kBatch, kVirtual + kSeqLen});
-  assert_true(at::equal(labels.slice(1, 0, kVirtual), at::full({kBatch, kVirtual}, -100, at::kLong)));
-  assert_true(at::equal(labels.slice(1, kVirtual), batch.labels));
-  assert_true(at::equal(inputs.caller_mask(), batch.attention_mask));
+  sp::model::ForwardInputs whole;
+  whole.embeddings = at::cat({expected_rows, model.embed_tokens(batch.input_ids)}, 1);
+  whole.attention_mask = mask;
+  std::vector<sp::model::KeyValuePrefix> keys;
+  whole.keys_out = &keys;
+  const at::Tensor whole_hidden = model.forward(whole);
+  assert_non_null(f.kv_prefix);
+  assert_int_equal(f.kv_prefix->size(), c.num_layers);
+  assert_int_equal(keys.size(), c.num_layers);
+  const double u = model.dtype() == at::kFloat ? std::ldexp(1.0, -24) : std::ldexp(1.0, -8);
+  const double length = tolerance_rule_forward_length(static_cast<double>(c.num_layers), c.hidden_size, c.num_heads,
+                                                      c.head_dim, c.intermediate_size, kVirtual + kSeqLen, 0);
+  auto expect_close = [&](const at::Tensor& ours, const at::Tensor& reference, const char* what) {
+    assert_int_equal(ours.scalar_type(), model.dtype());
+    const at::Tensor expected = reference.to(at::kFloat);
+    const double figure = (ours.to(at::kFloat) - expected).abs().max().item<double>();
+    const double bound = tolerance_rule_bound(u, length, expected.abs().max().item<double>());
+    if (!(figure <= bound)) fail_msg("%s: difference %g exceeds the bound %g", what, figure, bound);
+  };
+  for (std::size_t layer = 0; layer < keys.size(); ++layer) {
+    const sp::model::KeyValuePrefix& prefix = (*f.kv_prefix)[layer];
+    assert_shape(prefix.key, {kBatch, c.num_kv_heads, kVirtual, c.head_dim});
+    assert_shape(prefix.value, {kBatch, c.num_kv_heads, kVirtual, c.head_dim});
+    expect_close(prefix.key, keys[layer].key.narrow(2, 0, kVirtual), "prefix keys");
+    expect_close(prefix.value, keys[layer].value.narrow(2, 0, kVirtual), "prefix values");
+  }
+  // The outputs: the whole call's from the last virtual position on.
+  const at::Tensor outputs = inputs.output_hidden(model.forward(f));
+  assert_shape(outputs, {kBatch, 1 + kSeqLen, c.hidden_size});
+  expect_close(outputs, whole_hidden.narrow(1, kVirtual - 1, 1 + kSeqLen), "output hidden states");
 
   // Without mask and labels nothing is invented.
-  sp::prompting::ModelInputs bare(model, &method, sample_batch(false, false));
+  sp::prompting::Batch bare_batch = batch;
+  bare_batch.attention_mask = at::Tensor();
+  bare_batch.labels = at::Tensor();
+  sp::prompting::ModelInputs bare(model, &method, bare_batch);
   assert_false(bare.forward_inputs().attention_mask.defined());
   assert_false(bare.labels().defined());
   assert_false(bare.caller_mask().defined());
-  assert_shape(bare.forward_inputs().embeddings, {kBatch, kVirtual + kSeqLen, H});
+  assert_shape(bare.forward_inputs().embeddings, {kBatch, kSeqLen, c.hidden_size});
+  assert_non_null(bare.forward_inputs().kv_prefix);
 }
 
-void prompt_tuning_prepends_its_table(void**) {
+void prompt_tuning_table_becomes_a_key_value_prefix(void**) {
   for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
     auto model = load_llama(dtype);
     auto method = make_method(params_for(SP_METHOD_PROMPT_TUNING), *model);
@@ -148,11 +183,12 @@ void prompt_tuning_prepends_its_table(void**) {
     const at::Tensor table = parameters[0].second;
     assert_shape(table, {kVirtual, model->config().hidden_size});
     assert_int_equal(table.scalar_type(), at::kFloat);  // float32 master copy, cast on the way in
-    check_prepending_method(*model, *method, table.to(dtype).unsqueeze(0).expand({kBatch, -1, -1}));
+    check_prepending_method(*model, *method, table.to(dtype).unsqueeze(0).expand({kBatch, -1, -1}),
+                            sample_batch(true, true));
   }
 }
 
-void p_tuning_and_mpt_prepend_n_rows(void**) {
+void p_tuning_and_mpt_prompts_become_key_value_prefixes(void**) {
   auto model = load_llama();
   c10::InferenceMode guard;
   {
@@ -163,7 +199,7 @@ void p_tuning_and_mpt_prepend_n_rows(void**) {
     const at::Tensor rows = method->contribute(request).prepend_embeddings;
     assert_shape(rows, {kBatch, kVirtual, model->config().hidden_size});
     assert_true(at::equal(rows[0], rows[1]));
-    check_prepending_method(*model, *method, rows.to(model->dtype()));
+    check_prepending_method(*model, *method, rows.to(model->dtype()), sample_batch(true, true));
   }
   {
     sp_adapter_params params = params_for(SP_METHOD_MULTITASK_PROMPT_TUNING);
@@ -172,12 +208,6 @@ void p_tuning_and_mpt_prepend_n_rows(void**) {
     auto method = make_method(params, *model);
     sp::prompting::Batch batch = sample_batch(true, true);
     batch.task_ids = at::tensor(std::vector<int64_t>{1, 0}, at::kLong);
-    sp::prompting::ModelInputs inputs(*model, method.get(), batch);
-    const sp::model::ForwardInputs f = inputs.forward_inputs();
-    assert_int_equal(inputs.num_prepended(), kVirtual);
-    assert_shape(f.embeddings, {kBatch, kVirtual + kSeqLen, model->config().hidden_size});
-    assert_shape(f.attention_mask, {kBatch, kVirtual + kSeqLen});
-    assert_shape(inputs.labels(), {kBatch, kVirtual + kSeqLen});
     // PEFT's MPT prompt: table * (cols[task] @ rows[task]), per row's task.
     const auto parameters = method->parameters();
     at::Tensor table, cols, rows;
@@ -187,12 +217,15 @@ void p_tuning_and_mpt_prepend_n_rows(void**) {
       if (name == "prefix_task_rows") rows = tensor;
     }
     assert_true(table.defined() && cols.defined() && rows.defined());
+    std::vector<at::Tensor> expected;
     for (int64_t b = 0; b < kBatch; ++b) {
       const int64_t task = batch.task_ids[b].item<int64_t>();
-      const at::Tensor expected = table * at::matmul(cols[task], rows[task]);
-      const double diff = (f.embeddings[b].slice(0, 0, kVirtual) - expected).abs().max().item<double>();
-      assert_true(diff < 1e-6);
+      expected.push_back(table * at::matmul(cols[task], rows[task]));
     }
+    check_prepending_method(*model, *method, at::stack(expected), batch);
+    // Rows of the same task share one prompt.
+    batch.task_ids = at::tensor(std::vector<int64_t>{1, 1}, at::kLong);
+    check_prepending_method(*model, *method, at::stack({expected[0], expected[0]}), batch);
   }
 }
 
@@ -243,8 +276,8 @@ int main(int argc, char** argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(default_labels_are_ids_with_padding_ignored),
       cmocka_unit_test(base_model_inputs_are_the_token_embeddings),
-      cmocka_unit_test(prompt_tuning_prepends_its_table),
-      cmocka_unit_test(p_tuning_and_mpt_prepend_n_rows),
+      cmocka_unit_test(prompt_tuning_table_becomes_a_key_value_prefix),
+      cmocka_unit_test(p_tuning_and_mpt_prompts_become_key_value_prefixes),
       cmocka_unit_test(prefix_tuning_adds_a_key_value_prefix),
   };
   return cmocka_run_group_tests_name("model inputs", tests, nullptr, nullptr);

@@ -95,10 +95,14 @@ void MultitaskPromptTuning::initialise_from_source() {
 PromptContribution MultitaskPromptTuning::contribute(const PromptRequest& request) const {
   if (!request.task_ids.defined())
     fail(ErrorKind::InvalidArgument, "multitask prompt tuning needs task ids for every row");
-  at::Tensor task_cols = cols_.index_select(0, request.task_ids);  // (B, T, r)
-  at::Tensor task_rows = rows_.index_select(0, request.task_ids);  // (B, r, d)
+  // Each task's prompt once (rows of the same task share it), then one per row.
+  auto [tasks, task_of_row] = at::_unique(request.task_ids, /*sorted=*/true, /*return_inverse=*/true);
+  at::Tensor task_cols = cols_.index_select(0, tasks);  // (K, T, r)
+  at::Tensor task_rows = rows_.index_select(0, tasks);  // (K, r, d)
   PromptContribution contribution;
-  contribution.prepend_embeddings = table_.unsqueeze(0) * at::matmul(task_cols, task_rows);
+  contribution.distinct_prompts = table_.unsqueeze(0) * at::matmul(task_cols, task_rows);
+  contribution.prompt_of_row = task_of_row;
+  contribution.prepend_embeddings = contribution.distinct_prompts.index_select(0, task_of_row);
   return contribution;
 }
 
