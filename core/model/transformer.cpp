@@ -1,6 +1,8 @@
 #include "model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <set>
 #include <tuple>
 
@@ -229,6 +231,27 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
   k = k.transpose(1, 2);
   at::Tensor v = parts[2].view({B, S, Hkv, hd}).transpose(1, 2);
   if (earlier.keys_out) earlier.keys_out->push_back({k, v});
+  if (earlier.row_lengths) {
+    // Packed rows: each row's queries see its own keys (and its row of the prefix) only.
+    std::vector<at::Tensor> rows;
+    int64_t offset = 0;
+    for (std::size_t row = 0; row < earlier.row_lengths->size(); ++row) {
+      const int64_t length = (*earlier.row_lengths)[row];
+      at::Tensor row_k = k.narrow(2, offset, length), row_v = v.narrow(2, offset, length);
+      if (earlier.prefix) {
+        const auto index = static_cast<int64_t>(row);
+        row_k = at::cat({earlier.prefix->key.narrow(0, index, 1).to(k.scalar_type()), row_k}, 2);
+        row_v = at::cat({earlier.prefix->value.narrow(0, index, 1).to(v.scalar_type()), row_v}, 2);
+      }
+      const int64_t P = row_k.size(2) - length;
+      const bool masked = P > 0 && length > 1 && (P > length || device_.is_cpu());
+      rows.push_back(attend(q.narrow(2, offset, length), row_k, row_v,
+                            masked ? build_attention_mask(at::Tensor(), length, P, device_) : at::Tensor()));
+      offset += length;
+    }
+    at::Tensor out = at::cat(rows, 2);
+    return product(out.transpose(1, 2).reshape({B, S, H * hd}), layer.o_weight, layer.o_bias, few_rows);
+  }
   if (earlier.prefix) {  // prefix keys are used as stored: never rotated
     k = at::cat({earlier.prefix->key.to(k.scalar_type()), k}, 2);
     v = at::cat({earlier.prefix->value.to(v.scalar_type()), v}, 2);
@@ -239,7 +262,13 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
     k = earlier.cache_keys.narrow(2, 0, P + S);
     v = earlier.cache_values.narrow(2, 0, P + S);
   }
-  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  at::Tensor out = attend(q, k, v, mask);
+  return product(out.transpose(1, 2).reshape({B, S, H * hd}), layer.o_weight, layer.o_bias, few_rows);
+}
+
+at::Tensor Transformer::attend(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& mask) const {
+  const int64_t S = q.size(2), H = config_.num_heads, Hkv = config_.num_kv_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim));
   const int64_t P = k.size(2) - S;  // earlier keys: prefix or cache
   at::Tensor out;
   if (!mask.defined() && P > 0 && S > 1) {  // CUDA only: forward() gives the CPU a mask
@@ -261,7 +290,7 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
     }
     out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale, grouped_kernel);
   }
-  return product(out.transpose(1, 2).reshape({B, S, H * hd}), layer.o_weight, layer.o_bias, few_rows);
+  return out;
 }
 
 at::Tensor Transformer::mlp(const Layer& layer, const at::Tensor& x, bool few_rows) const {
@@ -307,12 +336,18 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
   const int64_t B = embeddings.size(0), S = embeddings.size(1);
   KeyValueCache* cache = inputs.cache;
   const int64_t P = inputs.kv_prefix ? inputs.kv_prefix->front().key.size(2) : cache ? cache->length : 0;
+  const bool packed = !inputs.row_lengths.empty();
   if (inputs.kv_prefix && static_cast<int64_t>(inputs.kv_prefix->size()) != config_.num_layers)
     fail(ErrorKind::Internal, "key/value prefix has the wrong number of layers");
   if (cache && (inputs.kv_prefix || static_cast<int64_t>(cache->keys.size()) != config_.num_layers ||
                 cache->length + S > cache->capacity() || B > cache->keys.front().size(0)))
     fail(ErrorKind::Internal, "the key/value cache does not fit the call");
-  refuse_applying_window(P + S);
+  if (packed &&
+      (B != 1 || cache || inputs.attention_mask.defined() || !inputs.position_ids.defined() ||
+       std::accumulate(inputs.row_lengths.begin(), inputs.row_lengths.end(), int64_t{0}) != S ||
+       (inputs.kv_prefix && inputs.kv_prefix->front().key.size(0) != static_cast<int64_t>(inputs.row_lengths.size()))))
+    fail(ErrorKind::Internal, "packed rows do not fit the call");
+  refuse_applying_window(P + (packed ? *std::max_element(inputs.row_lengths.begin(), inputs.row_lengths.end()) : S));
 
   at::Tensor positions = inputs.position_ids;
   if (!positions.defined()) {
@@ -338,7 +373,7 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
   // on CUDA attention() gives longer calls their causal rule behind up to S earlier keys. The CPU's
   // fused kernel is faster with a mask than with placeholder queries.
   at::Tensor mask;
-  if (inputs.attention_mask.defined() || (P > 0 && S > 1 && (P > S || device_.is_cpu())))
+  if (!packed && (inputs.attention_mask.defined() || (P > 0 && S > 1 && (P > S || device_.is_cpu()))))
     mask = build_attention_mask(inputs.attention_mask, S, P, device_);
 
   for (std::size_t index = 0; index < layers_.size(); ++index) {
@@ -346,6 +381,7 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
     EarlierKeys earlier;
     if (inputs.kv_prefix) earlier.prefix = &(*inputs.kv_prefix)[index];
     earlier.keys_out = inputs.keys_out;
+    if (packed) earlier.row_lengths = &inputs.row_lengths;
     if (cache) {
       earlier.cache_keys = cache->keys[index].narrow(0, 0, B);
       earlier.cache_values = cache->values[index].narrow(0, 0, B);

@@ -47,6 +47,11 @@ struct ForwardInputs {
   // When set, receives each layer's keys and values of this call's positions, rotated, as a
   // KeyValuePrefix for a later call (prompt methods' virtual tokens, computed once per prompt).
   std::vector<KeyValuePrefix>* keys_out = nullptr;
+  // Packed rows (training and evaluation of padded batches, whose padding then costs nothing):
+  // embeddings (1, N, hidden) hold the rows' tokens one row after another, row_lengths (on the
+  // host) how many each row has, summing to N. Each row attends only to its own tokens and to its
+  // row of kv_prefix (one row per packed row). Needs position_ids (1, N); no mask, no cache.
+  std::vector<int64_t> row_lengths;
 };
 
 class Transformer {
@@ -103,10 +108,14 @@ class Transformer {
     const KeyValuePrefix* prefix = nullptr;
     at::Tensor cache_keys, cache_values;  // this layer's cache, narrowed to the call's rows
     int64_t cache_length = 0;
-    std::vector<KeyValuePrefix>* keys_out = nullptr;  // ForwardInputs::keys_out
+    std::vector<KeyValuePrefix>* keys_out = nullptr;    // ForwardInputs::keys_out
+    const std::vector<int64_t>* row_lengths = nullptr;  // ForwardInputs::row_lengths, when packed
   };
   at::Tensor attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                        const at::Tensor& mask, const EarlierKeys& earlier, bool few_rows) const;
+  // Scaled dot-product attention of q (B, H, S, hd) over k, v (B, kv_heads, P + S, hd): `mask`
+  // (B or 1, 1, S, P + S) when given, else every query sees the P earlier keys and its causal past.
+  at::Tensor attend(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& mask) const;
   at::Tensor mlp(const Layer& layer, const at::Tensor& x, bool few_rows) const;
   at::Tensor product(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool few_rows) const;
   // `seq_len`: max(positions) + 1, the length dynamic rope scales for.

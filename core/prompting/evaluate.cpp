@@ -7,12 +7,11 @@ namespace sp::prompting {
 
 Evaluation evaluate(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch) {
   c10::InferenceMode guard;
-  ModelInputs inputs(model, method, with_default_labels(batch));
-  at::Tensor hidden = inputs.output_hidden(model.forward(inputs.forward_inputs()));
-  train::TargetLosses losses = train::target_losses(model, hidden, inputs.labels());
+  ModelInputs inputs(model, method, with_default_labels(batch), /*training=*/false, /*pack=*/true);
+  train::TargetLosses losses = train::input_losses(model, inputs, model.forward(inputs.forward_inputs()));
   Evaluation evaluation;
   evaluation.mean_loss = train::mean_loss(losses).item<double>();
-  evaluation.row_log_likelihood = train::row_log_likelihood(losses, hidden.size(0)).to(at::kCPU);
+  evaluation.row_log_likelihood = train::row_log_likelihood(losses, batch.input_ids.size(0)).to(at::kCPU);
   return evaluation;
 }
 

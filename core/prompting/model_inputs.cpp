@@ -56,7 +56,7 @@ at::Tensor for_each_row(const at::Tensor& per_prompt, const at::Tensor& prompt_o
 }  // namespace
 
 ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
-                         bool training) {
+                         bool training, bool pack) {
   methods::PromptContribution contribution;
   int64_t n = 0;
   if (method) {
@@ -68,6 +68,7 @@ ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPro
     n = method->num_virtual_tokens();
   }
   assemble(model, std::move(contribution), n, batch, PositionRule::Column);
+  if (pack) pack_rows(n);
 }
 
 ModelInputs::ModelInputs(const model::Transformer& model, methods::PromptContribution contribution,
@@ -124,7 +125,39 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
   }
 }
 
+void ModelInputs::pack_rows(int64_t n) {
+  // Only where packing changes nothing: padding present, labels given, virtual tokens (if any) run
+  // apart, and no padded position's output is a prediction anyone reads (its next label is -100;
+  // left padding, whose last pad predicts the first token, stays padded).
+  if (!caller_mask_.defined() || !labels_.defined() || num_prepended_ > 1) return;
+  const int64_t B = caller_mask_.size(0), S = caller_mask_.size(1);
+  const at::Tensor real = caller_mask_.ne(0);
+  if (real.all().item<bool>()) return;
+  const at::Tensor caller_labels = labels_.narrow(1, num_prepended_, S);
+  const at::Tensor next_labels = at::constant_pad_nd(caller_labels, {0, 1}, -100).narrow(1, 1, S);
+  if (next_labels.masked_select(real.logical_not()).ne(-100).any().item<bool>()) return;
+
+  const at::Tensor flat = real.reshape({-1}).nonzero().reshape({-1});  // the real tokens, row by row
+  const at::Tensor lengths = real.sum(1).to(at::kCPU, at::kLong);
+  row_lengths_.assign(lengths.data_ptr<int64_t>(), lengths.data_ptr<int64_t>() + B);
+  embeddings_ = embeddings_.reshape({B * S, -1}).index_select(0, flat).unsqueeze(0);
+  // PEFT's column rule: the token at column j sits at position n + j (n with a prefix), padding or not.
+  const int64_t offset = kv_prefix_.empty() ? 0 : n;
+  position_ids_ = (flat.remainder(S) + offset).unsqueeze(0);
+  attention_mask_ = at::Tensor();
+  packed_targets_ = next_labels.reshape({-1}).index_select(0, flat);
+  packed_rows_ = at::floor_divide(flat, S);
+  if (last_virtual_hidden_.defined()) {  // each row's last virtual position predicts its column 0
+    packed_targets_ = at::cat({caller_labels.select(1, 0), packed_targets_});
+    packed_rows_ = at::cat({at::arange(B, packed_rows_.options()), packed_rows_});
+  }
+}
+
 at::Tensor ModelInputs::output_hidden(const at::Tensor& hidden) const {
+  if (packed()) {
+    at::Tensor rows = hidden.reshape({-1, hidden.size(-1)});
+    return last_virtual_hidden_.defined() ? at::cat({last_virtual_hidden_, rows}) : rows;
+  }
   if (!last_virtual_hidden_.defined()) return hidden;
   return at::cat({last_virtual_hidden_.unsqueeze(1), hidden}, 1);
 }
@@ -135,6 +168,7 @@ model::ForwardInputs ModelInputs::forward_inputs() const {
   inputs.attention_mask = attention_mask_;
   inputs.position_ids = position_ids_;
   inputs.kv_prefix = kv_prefix_.empty() ? nullptr : &kv_prefix_;
+  inputs.row_lengths = row_lengths_;
   return inputs;
 }
 

@@ -27,8 +27,10 @@ enum class PositionRule {
 class ModelInputs {
  public:
   // `method` may be null (the base model alone). `training` turns on dropout inside prompt encoders.
+  // `pack` (for losses): a padded batch's rows are packed one after another without their padding
+  // (model::ForwardInputs::row_lengths) where that gives the same losses; see packed().
   ModelInputs(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
-              bool training = false);
+              bool training = false, bool pack = false);
   // A contribution computed beforehand (for the batch's rows) by a method with `num_virtual_tokens`.
   ModelInputs(const model::Transformer& model, methods::PromptContribution contribution, int64_t num_virtual_tokens,
               const Batch& batch, PositionRule positions);
@@ -38,8 +40,14 @@ class ModelInputs {
   model::ForwardInputs forward_inputs() const;
   // The final hidden states the outputs (loss, logits) are read from, given forward()'s for these
   // inputs: prompt methods' last virtual position (which predicts the caller's first token, as in
-  // PEFT) in front of the caller's positions.
+  // PEFT) in front of the caller's positions. Packed: (M, hidden), one row per packed target below.
   at::Tensor output_hidden(const at::Tensor& hidden) const;
+  // Whether the rows were packed. Then output_hidden() is (M, hidden), packed_targets() (M) holds
+  // the label each of those positions predicts (-100: none) and packed_rows() (M) its batch row,
+  // and labels() is the unpacked labels, for reference only.
+  bool packed() const { return !row_lengths_.empty(); }
+  const at::Tensor& packed_targets() const { return packed_targets_; }
+  const at::Tensor& packed_rows() const { return packed_rows_; }
   // Labels aligned with output_hidden() (prepended positions are -100), on the model's device;
   // undefined when the batch had none.
   const at::Tensor& labels() const { return labels_; }
@@ -59,9 +67,12 @@ class ModelInputs {
  private:
   void assemble(const model::Transformer& model, methods::PromptContribution contribution, int64_t num_virtual_tokens,
                 const Batch& batch, PositionRule positions);
+  void pack_rows(int64_t num_virtual_tokens);
 
   at::Tensor embeddings_, attention_mask_, labels_, caller_mask_, position_ids_;
-  at::Tensor last_virtual_hidden_;  // (B, hidden) when prompt methods' virtual tokens ran apart
+  at::Tensor last_virtual_hidden_;    // (B, hidden) when prompt methods' virtual tokens ran apart
+  std::vector<int64_t> row_lengths_;  // packed: real tokens per row
+  at::Tensor packed_targets_, packed_rows_;
   std::vector<model::KeyValuePrefix> kv_prefix_;
   int64_t num_prepended_ = 0;
 };

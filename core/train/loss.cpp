@@ -1,5 +1,6 @@
 #include "train/loss.h"
 
+#include "prompting/model_inputs.h"
 #include "train/output_cross_entropy.h"
 
 #include "util/errors.h"
@@ -46,6 +47,25 @@ TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hi
   }
   losses.token_losses = output_cross_entropy(selected, model.lm_head_weight(), targets);
   return losses;
+}
+
+TargetLosses packed_target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& targets,
+                                  const at::Tensor& rows) {
+  at::Tensor positions = targets.ne(kIgnoredLabel).nonzero().reshape({-1});
+  if (positions.size(0) == 0)
+    fail(ErrorKind::InvalidArgument, "the batch has no target tokens (every shifted label is -100)");
+  TargetLosses losses;
+  losses.token_losses = output_cross_entropy(hidden.index_select(0, positions), model.lm_head_weight(),
+                                             targets.index_select(0, positions));
+  losses.rows = rows.index_select(0, positions);
+  return losses;
+}
+
+TargetLosses input_losses(const model::Transformer& model, const prompting::ModelInputs& inputs,
+                          const at::Tensor& forward_hidden) {
+  const at::Tensor hidden = inputs.output_hidden(forward_hidden);
+  if (inputs.packed()) return packed_target_losses(model, hidden, inputs.packed_targets(), inputs.packed_rows());
+  return target_losses(model, hidden, inputs.labels());
 }
 
 at::Tensor mean_loss(const TargetLosses& losses) { return losses.token_losses.mean(); }

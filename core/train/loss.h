@@ -8,6 +8,10 @@
 
 #include "model/transformer.h"
 
+namespace sp::prompting {
+class ModelInputs;
+}
+
 namespace sp::train {
 
 constexpr int64_t kIgnoredLabel = -100;
@@ -20,6 +24,14 @@ struct TargetLosses {
 // Per-target losses from final hidden states (B, T, hidden) and labels (B, T). Throws
 // InvalidArgument when no position has a target (the mean would be 0/0).
 TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& labels);
+// Per-target losses from hidden states (M, hidden) and the label each one predicts, targets (M)
+// (-100: none), with each one's batch row, rows (M): packed rows (prompting::ModelInputs::packed).
+// Throws InvalidArgument when no position has a target.
+TargetLosses packed_target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& targets,
+                                  const at::Tensor& rows);
+// The losses of a forward pass over `inputs` from its final hidden states, padded or packed.
+TargetLosses input_losses(const model::Transformer& model, const prompting::ModelInputs& inputs,
+                          const at::Tensor& forward_hidden);
 // Mean over all targets (transformers' reduction="mean").
 at::Tensor mean_loss(const TargetLosses& losses);
 // Sum of log-probabilities of each row's targets, (batch_size) float32.

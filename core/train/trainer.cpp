@@ -32,9 +32,9 @@ void Trainer::resume(AdamWState optimizer, int64_t micro_steps) {
 
 StepResult Trainer::step(const prompting::Batch& batch) {
   at::AutoGradMode enable_grad(true);
-  prompting::ModelInputs inputs(*model_, &method_, prompting::with_default_labels(batch), /*training=*/true);
-  TargetLosses losses =
-      target_losses(*model_, inputs.output_hidden(model_->forward(inputs.forward_inputs())), inputs.labels());
+  prompting::ModelInputs inputs(*model_, &method_, prompting::with_default_labels(batch), /*training=*/true,
+                                /*pack=*/true);
+  TargetLosses losses = input_losses(*model_, inputs, model_->forward(inputs.forward_inputs()));
   at::Tensor loss = mean_loss(losses);
   (loss / static_cast<double>(config_.accumulation_steps)).backward();
 

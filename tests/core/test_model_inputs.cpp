@@ -20,6 +20,7 @@
 #include "prompting/model_inputs.h"
 #include "softprompt/softprompt.h"
 #include "tolerance_rule.h"
+#include "train/loss.h"
 
 #include "core_test_support.h"  // last: it includes cmocka
 
@@ -269,6 +270,67 @@ void prefix_tuning_adds_a_key_value_prefix(void**) {
   }
 }
 
+// Training and evaluation pack a padded batch's rows one after another without the padding
+// (ModelInputs(..., pack = true)) when no padded position's output is a prediction anyone reads;
+// the losses must then be those of the padded batch, by the tolerance rule (u = 2^-24, the forward
+// pass's reduction length plus the vocabulary, the magnitude of the padded figures).
+void padded_rows_are_packed_where_that_changes_no_loss(void**) {
+  auto model = load_llama();
+  const auto& c = model->config();
+  c10::InferenceMode guard;
+  auto prompt = make_method(params_for(SP_METHOD_PROMPT_TUNING), *model);
+  auto prefix = make_method(params_for(SP_METHOD_PREFIX_TUNING), *model);
+  const double length = tolerance_rule_forward_length(static_cast<double>(c.num_layers), c.hidden_size, c.num_heads,
+                                                      c.head_dim, c.intermediate_size, kVirtual + kSeqLen, 0) +
+                        static_cast<double>(c.vocab_size);
+  for (const sp::methods::SoftPromptMethod* method :
+       {static_cast<sp::methods::SoftPromptMethod*>(nullptr), prompt.get(), prefix.get()}) {
+    // Right padding (row 1 has 2 real tokens), default labels: packed.
+    sp::prompting::Batch batch = sample_batch(false, false);
+    batch.attention_mask =
+        at::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 0, 0}, at::kLong).reshape({kBatch, kSeqLen});
+    batch = sp::prompting::with_default_labels(batch);
+    sp::prompting::ModelInputs packed(*model, method, batch, false, true);
+    sp::prompting::ModelInputs padded(*model, method, batch, false, false);
+    assert_true(packed.packed());
+    assert_false(padded.packed());
+    const sp::model::ForwardInputs f = packed.forward_inputs();
+    assert_shape(f.embeddings, {1, 6, c.hidden_size});
+    assert_true(f.row_lengths == std::vector<int64_t>({4, 2}));
+    assert_false(f.attention_mask.defined());
+    const int64_t offset = method ? kVirtual : 0;
+    assert_true(at::equal(f.position_ids.reshape({-1}),
+                          at::tensor(std::vector<int64_t>{0, 1, 2, 3, 0, 1}, at::kLong) + offset));
+    const auto packed_losses = sp::train::input_losses(*model, packed, model->forward(f));
+    const auto padded_losses = sp::train::input_losses(*model, padded, model->forward(padded.forward_inputs()));
+    const at::Tensor expected_mean = sp::train::mean_loss(padded_losses);
+    const at::Tensor expected_rows = sp::train::row_log_likelihood(padded_losses, kBatch);
+    for (const auto& [ours, expected] :
+         {std::pair{sp::train::mean_loss(packed_losses), expected_mean},
+          std::pair{sp::train::row_log_likelihood(packed_losses, kBatch), expected_rows}}) {
+      const double figure = (ours - expected).abs().max().item<double>();
+      const double bound = tolerance_rule_bound(std::ldexp(1.0, -24), length, expected.abs().max().item<double>());
+      if (!(figure <= bound)) fail_msg("packed vs padded: difference %g exceeds the bound %g", figure, bound);
+    }
+
+    // Left padding: the last pad predicts the row's first token (PEFT computes that loss): padded.
+    sp::prompting::Batch left = sample_batch(false, false);
+    left.attention_mask =
+        at::tensor(std::vector<int64_t>{1, 1, 1, 1, 0, 0, 1, 1}, at::kLong).reshape({kBatch, kSeqLen});
+    assert_false(
+        sp::prompting::ModelInputs(*model, method, sp::prompting::with_default_labels(left), false, true).packed());
+    // A label after a pad that a padded position would predict: padded.
+    sp::prompting::Batch read_pad = batch;
+    read_pad.labels = batch.labels.clone();
+    read_pad.labels[1][3] = 9;
+    assert_false(sp::prompting::ModelInputs(*model, method, read_pad, false, true).packed());
+    // No padding: nothing to pack.
+    assert_false(sp::prompting::ModelInputs(*model, method,
+                                            sp::prompting::with_default_labels(sample_batch(false, false)), false, true)
+                     .packed());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -279,6 +341,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(prompt_tuning_table_becomes_a_key_value_prefix),
       cmocka_unit_test(p_tuning_and_mpt_prompts_become_key_value_prefixes),
       cmocka_unit_test(prefix_tuning_adds_a_key_value_prefix),
+      cmocka_unit_test(padded_rows_are_packed_where_that_changes_no_loss),
   };
   return cmocka_run_group_tests_name("model inputs", tests, nullptr, nullptr);
 }
