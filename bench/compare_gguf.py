@@ -16,7 +16,7 @@ means softprompt is better):
                    neither side stops at EOS. The greedy tokens of both are compared and the result
                    printed under the table (with the logit gap where they part);
   train step       prompt tuning, tokens per second of forward + backward + AdamW update
-                   (bench_prompt_tuning against PEFT with torch.optim.AdamW, same lr and weight decay);
+                   (bench_training's prompt tuning against PEFT with torch.optim.AdamW, same weight decay);
   forward          the same batch's loss alone.
 Both sides run on --threads CPU threads (torch.set_num_threads here; OMP_NUM_THREADS and
 MKL_NUM_THREADS for our programs, which LibTorch's thread pool follows). Every figure is the best of
@@ -71,7 +71,7 @@ def best_of(fn, repeats, warmup=True):
 
 
 def prompt_ids(torch, batch, length, vocab):
-    """bench_generation.c's and bench_prompt_tuning.c's ids: (row * 31 + position * 7) % (vocab - 3) + 3."""
+    """bench_generation.c's and bench_training.c's ids: (row * 31 + position * 7) % (vocab - 3) + 3."""
     rows = torch.arange(batch).unsqueeze(1)
     positions = torch.arange(length).unsqueeze(0)
     return (rows * 31 + positions * 7) % (vocab - 3) + 3
@@ -171,8 +171,8 @@ def training_rows(args, torch, model):
     from peft import PromptTuningConfig, TaskType, get_peft_model
 
     # Our side: --repeats processes (each loads the model), the best of their mean step times.
-    ours = [run_ours(args, "bench_prompt_tuning", args.gguf, args.train_batch, args.train_seq_len, args.tokens,
-                     args.train_steps, "cpu", "float32") for _ in range(args.repeats)]
+    ours = [run_ours(args, "bench_training", args.gguf, "prompt", args.train_batch, args.train_seq_len, args.tokens,
+                     args.train_steps, "cpu", "float32", args.threads) for _ in range(args.repeats)]
     peft_model = get_peft_model(model, PromptTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=args.tokens))
     ids = prompt_ids(torch, args.train_batch, args.train_seq_len, model.config.vocab_size)
     # softprompt's trainer defaults: lr 3e-2, AdamW weight decay 0.01.
