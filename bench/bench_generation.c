@@ -79,13 +79,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  sp_model_params model_params = sp_model_default_params();
-  model_params.device = cuda ? SP_DEVICE_CUDA : SP_DEVICE_CPU;
-  model_params.dtype = bf16 ? SP_DTYPE_BFLOAT16 : SP_DTYPE_FLOAT32;
-  sp_model* model = NULL;
-  check(sp_model_create(&model, argv[1], &model_params), "sp_model_create");
-  sp_model_info info = sp_model_info_init();
-  check(sp_model_get_info(model, &info), "sp_model_get_info");
+  sp_model_info info;
+  sp_model* model = bench_load_model(argv[1], cuda, bf16, &info);
 
   /* The same prompts as compare_generation.py: ids (row * 31 + position * 7) % (vocab - 3) + 3, all
    * of one length, so that PEFT's batch has no padding and both sides do the same work. */

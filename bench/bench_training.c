@@ -173,13 +173,8 @@ int main(int argc, char** argv) {
   }
   if (threads > 0) check(sp_set_num_threads(threads), "sp_set_num_threads");
 
-  sp_model_params model_params = sp_model_default_params();
-  model_params.device = cuda ? SP_DEVICE_CUDA : SP_DEVICE_CPU;
-  model_params.dtype = bf16 ? SP_DTYPE_BFLOAT16 : SP_DTYPE_FLOAT32;
-  sp_model* model = NULL;
-  check(sp_model_create(&model, argv[1], &model_params), "sp_model_create");
-  sp_model_info info = sp_model_info_init();
-  check(sp_model_get_info(model, &info), "sp_model_get_info");
+  sp_model_info info;
+  sp_model* model = bench_load_model(argv[1], cuda, bf16, &info);
   batches data = make_batches(batch_size, seq_len, lengths, info.vocab_size,
                               adapter_params.method == SP_METHOD_MULTITASK_PROMPT_TUNING);
 
