@@ -13,9 +13,9 @@
  * right-padded to the group's longest row, as a data collator pads (the mask marks the padding,
  * whose labels are -100). Without them every row has seq_len tokens and no mask.
  *
- * Memory (CPU): peak resident set size during the training steps, and the resident size just
- * before them (the loaded model and the library), both in bytes from /proc/self/status; the peak
- * is reset (clear_refs) after loading, so the load's own peak does not count.
+ * Memory, from sp_memory_get_stats on the model's device: the figure just before the training
+ * steps (the loaded model; CPU: the process's resident set, CUDA: bytes in tensors) and its peak
+ * during them (the peak is reset first, so the load's own peak does not count).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,30 +24,6 @@
 
 #include "bench_support.h"
 #include "softprompt/softprompt.h"
-
-/* VmRSS or VmHWM of this process in bytes; -1 where /proc is not readable. */
-static long long proc_status_bytes(const char* key) {
-  FILE* file = fopen("/proc/self/status", "r");
-  if (!file) return -1;
-  char line[256];
-  long long kib = -1;
-  const size_t key_length = strlen(key);
-  while (fgets(line, sizeof line, file))
-    if (strncmp(line, key, key_length) == 0 && line[key_length] == ':') {
-      kib = atoll(line + key_length + 1);
-      break;
-    }
-  fclose(file);
-  return kib < 0 ? -1 : kib * 1024;
-}
-
-/* Resets VmHWM to the current resident size (Linux: "5" in clear_refs). */
-static void reset_peak_rss(void) {
-  FILE* file = fopen("/proc/self/clear_refs", "w");
-  if (!file) return;
-  fputs("5", file);
-  fclose(file);
-}
 
 static int set_method(sp_adapter_params* params, const char* method) {
   if (strcmp(method, "prompt") == 0) {
@@ -183,15 +159,17 @@ int main(int argc, char** argv) {
   sp_trainer* trainer = NULL;
   check(sp_trainer_create(&trainer, adapter, NULL), "sp_trainer_create");
 
-  const long long loaded_rss = proc_status_bytes("VmRSS");
-  reset_peak_rss();
+  const sp_device_kind device = cuda ? SP_DEVICE_CUDA : SP_DEVICE_CPU;
+  sp_memory_stats loaded = sp_memory_stats_init(), trained = sp_memory_stats_init();
+  check(sp_memory_get_stats(device, 0, &loaded), "sp_memory_get_stats");
+  check(sp_memory_reset_peak(device, 0), "sp_memory_reset_peak");
   for (int i = 0; i < warmup; ++i)
     check(sp_trainer_step(trainer, &data.batch[i % data.groups], NULL), "sp_trainer_step");
   double start = now_seconds();
   for (int i = 0; i < steps; ++i)
     check(sp_trainer_step(trainer, &data.batch[i % data.groups], NULL), "sp_trainer_step");
   const double train_seconds = (now_seconds() - start) / steps;
-  const long long train_peak_rss = proc_status_bytes("VmHWM");
+  check(sp_memory_get_stats(device, 0, &trained), "sp_memory_get_stats");
 
   float loss = 0;
   for (int i = 0; i < warmup; ++i)
@@ -204,9 +182,10 @@ int main(int argc, char** argv) {
   int32_t used_threads = 0;
   check(sp_get_num_threads(&used_threads), "sp_get_num_threads");
   printf(
-      "{\"train_step_s\": %.6f, \"forward_s\": %.6f, \"real_tokens\": %lld, \"loaded_rss\": %lld, "
-      "\"train_peak_rss\": %lld, \"threads\": %d, \"loss\": %.6f}\n",
-      train_seconds, forward_seconds, data.real_tokens, loaded_rss, train_peak_rss, used_threads, loss);
+      "{\"train_step_s\": %.6f, \"forward_s\": %.6f, \"real_tokens\": %lld, \"loaded_bytes\": %llu, "
+      "\"train_peak_bytes\": %llu, \"threads\": %d, \"loss\": %.6f}\n",
+      train_seconds, forward_seconds, data.real_tokens, (unsigned long long)loaded.current_bytes,
+      (unsigned long long)trained.peak_bytes, used_threads, loss);
 
   sp_trainer_free(trainer);
   sp_adapter_free(adapter);

@@ -24,8 +24,8 @@ measured GEMM rate on the same threads (CPU) or the device's nominal dense peak 
 
 Memory: CPU, the peak resident set size during the training steps minus the resident size before
 them (the loaded model, libraries and interpreter do not count); GPU, PyTorch's allocator peak minus
-what was allocated before the steps (ours reads LibTorch's allocator through sp_memory_stats when
-the library has it). Benchmark tool only: the library never runs Python.
+what was allocated before the steps (ours reads the same figures through sp_memory_get_stats).
+Benchmark tool only: the library never runs Python.
 """
 import argparse
 import json
@@ -163,11 +163,7 @@ def our_run(args, method, lengths):
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:10])}: {completed.stderr.strip()}")
     ours = json.loads(completed.stdout.strip().splitlines()[-1])
-    if args.device == "cuda":
-        ours["train_memory"] = ours.get("train_peak_device", -1) - ours.get("loaded_device", 0) \
-            if ours.get("train_peak_device", -1) >= 0 else None
-    else:
-        ours["train_memory"] = ours["train_peak_rss"] - ours["loaded_rss"]
+    ours["train_memory"] = ours["train_peak_bytes"] - ours["loaded_bytes"]
     return ours
 
 

@@ -90,6 +90,24 @@ sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) noexcept
   });
 }
 
+sp_memory_stats sp_memory_stats_init(void) noexcept { return sized<sp_memory_stats>(); }
+
+sp_status sp_memory_get_stats(sp_device_kind device, int32_t device_index, sp_memory_stats* out) noexcept {
+  return guard([&] {
+    require_not_null(out, "out");
+    const engine::MemoryStats stats = engine::memory_stats(device, device_index);
+    sp_memory_stats full = sized<sp_memory_stats>();
+    full.current_bytes = stats.current;
+    full.peak_bytes = stats.peak;
+    full.reserved_bytes = stats.reserved;
+    write_result(out, full, "sp_memory_stats");
+  });
+}
+
+sp_status sp_memory_reset_peak(sp_device_kind device, int32_t device_index) noexcept {
+  return guard([&] { engine::reset_peak_memory(device, device_index); });
+}
+
 sp_status sp_logits_count(int64_t vocab_size, int32_t batch_size, int32_t seq_len, sp_logits_mode mode,
                           size_t* count) noexcept {
   return guard([&] {

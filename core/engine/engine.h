@@ -45,6 +45,17 @@ std::size_t logits_count(int64_t batch_size, int64_t seq_len, sp_logits_mode mod
 
 int cuda_device_count();
 
+// What a device holds for this process (sp_memory_get_stats): CUDA, LibTorch's allocator (bytes in
+// tensors, their peak, bytes reserved); CPU, the process's resident set (current, peak, current).
+struct MemoryStats {
+  uint64_t current = 0, peak = 0, reserved = 0;
+};
+// InvalidArgument for an unknown device kind, Device for a CUDA index that does not exist,
+// Unsupported where the CPU figures cannot be read (no /proc).
+MemoryStats memory_stats(sp_device_kind device, int32_t device_index);
+// Starts the peak over from the current figure.
+void reset_peak_memory(sp_device_kind device, int32_t device_index);
+
 // The CPU threads LibTorch uses inside one call (intra-op parallelism), a process-wide setting.
 // OpenMP keeps this count per calling thread, so the engine applies the setting in the calling
 // thread at the start of every call that computes (Model::prepare_call, Model::load and the other

@@ -68,7 +68,7 @@ ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPro
     n = method->num_virtual_tokens();
   }
   assemble(model, std::move(contribution), n, batch, PositionRule::Column);
-  if (pack) pack_rows(n);
+  if (pack) pack_rows(model.config(), n);
 }
 
 ModelInputs::ModelInputs(const model::Transformer& model, methods::PromptContribution contribution,
@@ -125,12 +125,14 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
   }
 }
 
-void ModelInputs::pack_rows(int64_t n) {
+void ModelInputs::pack_rows(const model::ModelConfig& config, int64_t n) {
   // Only where packing changes nothing: padding present, labels given, virtual tokens (if any) run
   // apart, and no padded position's output is a prediction anyone reads (its next label is -100;
-  // left padding, whose last pad predicts the first token, stays padded).
+  // left padding, whose last pad predicts the first token, stays padded). A batch wider than
+  // learned positions reach stays padded too, so that the forward pass refuses it by name.
   if (!caller_mask_.defined() || !labels_.defined() || num_prepended_ > 1) return;
   const int64_t B = caller_mask_.size(0), S = caller_mask_.size(1);
+  if (config.position == model::PositionKind::Learned && n + S > config.max_position_embeddings) return;
   const at::Tensor real = caller_mask_.ne(0);
   if (real.all().item<bool>()) return;
   const at::Tensor caller_labels = labels_.narrow(1, num_prepended_, S);

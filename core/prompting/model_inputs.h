@@ -67,7 +67,7 @@ class ModelInputs {
  private:
   void assemble(const model::Transformer& model, methods::PromptContribution contribution, int64_t num_virtual_tokens,
                 const Batch& batch, PositionRule positions);
-  void pack_rows(int64_t num_virtual_tokens);
+  void pack_rows(const model::ModelConfig& config, int64_t num_virtual_tokens);
 
   at::Tensor embeddings_, attention_mask_, labels_, caller_mask_, position_ids_;
   at::Tensor last_virtual_hidden_;    // (B, hidden) when prompt methods' virtual tokens ran apart

@@ -226,6 +226,39 @@ SP_API sp_model_info sp_model_info_init(void) SP_NOEXCEPT;
 SP_API sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) SP_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------------
+ * Memory
+ * --------------------------------------------------------------------------------------------- */
+
+/* What a device holds for this process: for sizing batches, and for measuring what a training
+ * step or a generation costs (reset the peak, run it, read the peak). Appended in 0.4. */
+typedef struct sp_memory_stats {
+  size_t struct_size;      /* sizeof(sp_memory_stats); set by sp_memory_stats_init */
+  uint64_t current_bytes;  /* CUDA: bytes in live tensors on the device (LibTorch's caching
+                              allocator). CPU: the process's resident set size (everything the
+                              process holds in RAM, not only softprompt's tensors) */
+  uint64_t peak_bytes;     /* the largest current_bytes since the process started or since the
+                              latest sp_memory_reset_peak for that device */
+  uint64_t reserved_bytes; /* CUDA: bytes the allocator holds from the driver, in use or cached for
+                              reuse (>= current_bytes; what other processes cannot use). CPU:
+                              current_bytes */
+} sp_memory_stats;
+
+/* An sp_memory_stats with struct_size set and everything else zero. */
+SP_API sp_memory_stats sp_memory_stats_init(void) SP_NOEXCEPT;
+
+/* Fills *out (up to out->struct_size bytes; start from sp_memory_stats_init()) for `device`.
+ *   device_index  the CUDA device ordinal; ignored for SP_DEVICE_CPU.
+ * The CPU figures are process-wide and read from /proc (Linux).
+ * Errors: SP_ERR_INVALID_ARGUMENT (NULL out, unknown device kind), SP_ERR_DEVICE (a CUDA device that
+ * does not exist, or a build or machine without CUDA), SP_ERR_UNSUPPORTED (no /proc). */
+SP_API sp_status sp_memory_get_stats(sp_device_kind device, int32_t device_index, sp_memory_stats* out) SP_NOEXCEPT;
+
+/* Starts the device's peak_bytes over from its current_bytes. On the CPU this resets the
+ * process's peak resident size (Linux's /proc/self/clear_refs), which other code reading VmHWM
+ * also sees. Errors: as sp_memory_get_stats (SP_ERR_UNSUPPORTED where the kernel cannot reset it). */
+SP_API sp_status sp_memory_reset_peak(sp_device_kind device, int32_t device_index) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
  * Tokenizers
  *
  * Text to token ids and back, in-process, with the same ids as Hugging Face `tokenizers` for the
