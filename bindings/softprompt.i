@@ -60,7 +60,10 @@
   (float* rows_out, size_t rows_count),
   (float* logits_inout, size_t logits_count)
 };
-%apply (int64_t* OUTPUT, size_t OUTPUT_COUNT) { (int64_t* dims_out, size_t dims_count) };
+%apply (int64_t* OUTPUT, size_t OUTPUT_COUNT) {
+  (int64_t* dims_out, size_t dims_count),
+  (int64_t* stats_out, size_t stats_count)
+};
 %apply (int32_t* OUTPUT, size_t OUTPUT_COUNT) { (int32_t* ids_out, size_t ids_count) };
 %apply (const char* BYTES, size_t BYTES_COUNT) {
   (const char* text, size_t text_size),
@@ -129,6 +132,9 @@ struct sp_context {};
 %ignore sp_trainer_load_state;
 %ignore sp_adapter_describe;
 %ignore sp_get_num_threads;
+%ignore sp_memory_stats;
+%ignore sp_memory_stats_init;
+%ignore sp_memory_get_stats;
 %ignore sp_prompts;
 %ignore sp_prompts_init;
 %ignore sp_generation;
@@ -214,6 +220,23 @@ sp_trainer* spb_trainer_create(sp_adapter* adapter, const sp_trainer_params* par
 int32_t spb_get_num_threads(void) {
   int32_t count = -1;
   return sp_get_num_threads(&count) == SP_OK ? count : -1;
+}
+
+/* ---- Memory (sp_memory_get_stats): stats_out[0..2] = current, peak and reserved bytes, written
+ * only when the call succeeds (stats_count >= 3; a shorter array reaches the C call as a NULL
+ * output, which it refuses). The figures are byte counts far below 2^63, so int64_t (Java's and
+ * C#'s long, Go's int64) holds them exactly. ---- */
+
+sp_status spb_memory_get_stats(sp_device_kind device, int32_t device_index, int64_t* stats_out, size_t stats_count) {
+  sp_memory_stats stats = sp_memory_stats_init();
+  if (stats_count < 3) return sp_memory_get_stats(device, device_index, NULL);
+  const sp_status status = sp_memory_get_stats(device, device_index, &stats);
+  if (status == SP_OK) {
+    stats_out[0] = (int64_t)stats.current_bytes;
+    stats_out[1] = (int64_t)stats.peak_bytes;
+    stats_out[2] = (int64_t)stats.reserved_bytes;
+  }
+  return status;
 }
 
 /* ---- Information: struct_size is 0 in the result on failure. ---- */

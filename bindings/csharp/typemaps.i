@@ -142,6 +142,7 @@ SPCS_STRUCT(sp_generate_params, SoftPrompt.Interop.NativeGenerateParams)
 
 SPCS_ENUM(sp_status, SoftPrompt.Status)
 SPCS_ENUM(sp_logits_mode, SoftPrompt.LogitsMode)
+SPCS_ENUM(sp_device_kind, SoftPrompt.Device)
 
 /* ---- Arrays: (pointer, count) pairs ---------------------------------------------------------- */
 

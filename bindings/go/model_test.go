@@ -3,6 +3,8 @@ package softprompt
 import (
 	"math"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"testing"
 )
@@ -61,6 +63,47 @@ func TestNumThreadsRoundTripsAndRefusesImpossibleCounts(t *testing.T) {
 	if len(logits) != 256 {
 		t.Fatalf("%d logits with one thread, want 256", len(logits))
 	}
+}
+
+// The CPU figures are the process's resident set: non-zero, a peak at least as large, reserved
+// equal to current; resetting the peak succeeds; 64 MiB that Go allocates and touches raise the
+// current figure while they are held. FreeOSMemory first returns the heap's free pages to the
+// system, so the block cannot land on pages that are already resident.
+func TestCPUMemoryStatsFollowTheResidentSet(t *testing.T) {
+	stats := try(GetMemoryStats(DeviceCPU, 0)).get(t)
+	if stats.CurrentBytes == 0 || stats.PeakBytes < stats.CurrentBytes || stats.ReservedBytes != stats.CurrentBytes {
+		t.Fatalf("CPU memory stats %+v: want current > 0, peak >= current, reserved == current", stats)
+	}
+	if err := ResetPeakMemory(DeviceCPU, 0); err != nil {
+		t.Fatalf("ResetPeakMemory(DeviceCPU, 0): %v", err)
+	}
+	debug.FreeOSMemory()
+	before := try(GetMemoryStats(DeviceCPU, 0)).get(t)
+	if before.PeakBytes < before.CurrentBytes {
+		t.Fatalf("after ResetPeakMemory: %+v, want peak >= current", before)
+	}
+	const mib = 1 << 20
+	block := make([]byte, 64*mib)
+	for i := range block {
+		block[i] = 0x5a
+	}
+	holding := try(GetMemoryStats(DeviceCPU, 0)).get(t)
+	runtime.KeepAlive(block)
+	if holding.CurrentBytes < before.CurrentBytes+32*mib {
+		t.Fatalf("holding 64 MiB: %+v, before: %+v; want current up by at least 32 MiB", holding, before)
+	}
+	if holding.PeakBytes < holding.CurrentBytes {
+		t.Fatalf("holding 64 MiB: %+v, want peak >= current", holding)
+	}
+}
+
+// A CUDA device index one past the last device is refused as a device that does not exist.
+func TestMemoryStatsOfAMissingCUDADeviceAreRefused(t *testing.T) {
+	missing := CUDADeviceCount()
+	_, err := GetMemoryStats(DeviceCUDA, missing)
+	requireMessage(t, requireStatus(t, err, StatusDevice), "does not exist")
+	err = ResetPeakMemory(DeviceCUDA, missing)
+	requireMessage(t, requireStatus(t, err, StatusDevice), "does not exist")
 }
 
 // The Default*Options functions return the defaults softprompt.h documents.

@@ -30,3 +30,49 @@ func NumThreads() (int, error) {
 		return n, n >= 0
 	})
 }
+
+// MemoryStats is what a device holds for this process (sp_memory_stats). On CUDA the figures are
+// LibTorch's caching allocator's; on the CPU they are the whole process's resident set (the Go
+// heap and everything else, not only softprompt's tensors).
+type MemoryStats struct {
+	// CurrentBytes: CUDA, bytes in live tensors on the device; CPU, the process's resident set size.
+	CurrentBytes uint64
+	// PeakBytes is the largest CurrentBytes since the process started or since the latest
+	// ResetPeakMemory for that device.
+	PeakBytes uint64
+	// ReservedBytes: CUDA, bytes the allocator holds from the driver, in use or cached for reuse
+	// (at least CurrentBytes; what other processes cannot use); CPU, CurrentBytes.
+	ReservedBytes uint64
+}
+
+// GetMemoryStats returns what device holds for this process: for sizing batches, and for
+// measuring what a training step or a generation costs (reset the peak, run it, read the peak).
+// index is the CUDA device ordinal; it is ignored for DeviceCPU (sp_memory_get_stats).
+//
+// Errors: StatusDevice for a CUDA device that does not exist (or a build or machine without
+// CUDA), StatusUnsupported where the CPU figures cannot be read (no /proc).
+func GetMemoryStats(device Device, index int) (MemoryStats, error) {
+	if err := checkInt32(intField{"index", index}); err != nil {
+		return MemoryStats{}, err
+	}
+	stats := make([]int64, 3)
+	err := callStatus(func() Enum_SS_sp_status {
+		return Spb_memory_get_stats(Enum_SS_sp_device_kind(device), index, stats)
+	})
+	if err != nil {
+		return MemoryStats{}, err
+	}
+	return MemoryStats{CurrentBytes: uint64(stats[0]), PeakBytes: uint64(stats[1]), ReservedBytes: uint64(stats[2])}, nil
+}
+
+// ResetPeakMemory starts the device's PeakBytes over from its current figure. On the CPU this
+// resets the process's peak resident size, which other code reading VmHWM also sees
+// (sp_memory_reset_peak).
+//
+// Errors: as GetMemoryStats; StatusUnsupported where the kernel cannot reset the peak.
+func ResetPeakMemory(device Device, index int) error {
+	if err := checkInt32(intField{"index", index}); err != nil {
+		return err
+	}
+	return callStatus(func() Enum_SS_sp_status { return Sp_memory_reset_peak(Enum_SS_sp_device_kind(device), index) })
+}

@@ -41,6 +41,39 @@ namespace SoftPrompt
             set { Errors.Check(Native.sp_set_num_threads(value)); }
         }
 
+        /// <summary>
+        /// What a device holds for this process: for sizing batches, and for measuring what a training
+        /// step or a generation costs (reset the peak, run it, read the peak). See MemoryStats for what
+        /// each figure means on CUDA and on the CPU (sp_memory_get_stats).
+        /// </summary>
+        /// <param name="device">The device kind.</param>
+        /// <param name="deviceIndex">The CUDA device ordinal; ignored for Device.Cpu.</param>
+        /// <exception cref="SoftPromptException">
+        /// Status.Device for a CUDA device that does not exist (or a build or machine without CUDA),
+        /// Status.Unsupported where the CPU figures cannot be read (no /proc).
+        /// </exception>
+        public static MemoryStats GetMemoryStats(Device device, int deviceIndex)
+        {
+            long[] stats = new long[3];
+            Errors.Check(Native.spb_memory_get_stats(device, deviceIndex, stats));
+            return new MemoryStats(stats[0], stats[1], stats[2]);
+        }
+
+        /// <summary>
+        /// Starts the device's MemoryStats.PeakBytes over from its current figure. On the CPU this
+        /// resets the process's peak resident size, which other code reading VmHWM also sees
+        /// (sp_memory_reset_peak).
+        /// </summary>
+        /// <param name="device">The device kind.</param>
+        /// <param name="deviceIndex">The CUDA device ordinal; ignored for Device.Cpu.</param>
+        /// <exception cref="SoftPromptException">
+        /// As GetMemoryStats; Status.Unsupported where the kernel cannot reset the peak.
+        /// </exception>
+        public static void ResetPeakMemory(Device device, int deviceIndex)
+        {
+            Errors.Check(Native.sp_memory_reset_peak(device, deviceIndex));
+        }
+
         /// <summary>The stable C name of a status, e.g. "SP_ERR_NOT_FOUND" (sp_status_string).</summary>
         public static string StatusName(Status status)
         {

@@ -49,6 +49,45 @@ namespace SoftPrompt.Tests
             Assert.AreEqual(original, Library.NumThreads);
         }
 
+        // The CPU figures are the process's resident set: non-zero, a peak at least as large,
+        // reserved equal to current; resetting the peak succeeds; 64 MiB that C# allocates and
+        // touches raise the current figure while they are held (Mono places an array this large in
+        // its own fresh mapping, so it is not resident before it is touched).
+        [Test]
+        public void CpuMemoryStatsFollowTheResidentSet()
+        {
+            MemoryStats stats = Library.GetMemoryStats(Device.Cpu, 0);
+            Assert.Greater(stats.CurrentBytes, 0, stats.ToString());
+            Assert.GreaterOrEqual(stats.PeakBytes, stats.CurrentBytes, stats.ToString());
+            Assert.AreEqual(stats.CurrentBytes, stats.ReservedBytes, stats.ToString());
+
+            Library.ResetPeakMemory(Device.Cpu, 0);
+            MemoryStats afterReset = Library.GetMemoryStats(Device.Cpu, 0);
+            Assert.GreaterOrEqual(afterReset.PeakBytes, afterReset.CurrentBytes, afterReset.ToString());
+
+            const long mib = 1 << 20;
+            byte[] block = new byte[64 * mib];
+            for (int i = 0; i < block.Length; ++i)
+                block[i] = 0x5a;
+            MemoryStats holding = Library.GetMemoryStats(Device.Cpu, 0);
+            Assert.GreaterOrEqual(holding.CurrentBytes - afterReset.CurrentBytes, 32 * mib, afterReset + " then " + holding);
+            Assert.GreaterOrEqual(holding.PeakBytes, holding.CurrentBytes, holding.ToString());
+            GC.KeepAlive(block);
+        }
+
+        // A CUDA device index one past the last device is refused as a device that does not exist.
+        [Test]
+        public void MemoryStatsOfAMissingCudaDeviceAreRefused()
+        {
+            int missing = Library.CudaDeviceCount;
+            var error = Assert.Throws<SoftPromptException>(() => Library.GetMemoryStats(Device.Cuda, missing));
+            Assert.AreEqual(Status.Device, error.Status);
+            StringAssert.Contains("does not exist", error.NativeMessage);
+            error = Assert.Throws<SoftPromptException>(() => Library.ResetPeakMemory(Device.Cuda, missing));
+            Assert.AreEqual(Status.Device, error.Status);
+            StringAssert.Contains("does not exist", error.NativeMessage);
+        }
+
         // Each C# Status must carry the number of the C status of the same name (the names are
         // softprompt.h's, which sp_status_string returns for each number).
         [TestCase(Status.Ok, "SP_OK")]

@@ -40,4 +40,35 @@ public final class SoftPrompt {
     }
     return count;
   }
+
+  /**
+   * What a device holds for this process: for sizing batches, and for measuring what a training step
+   * or a generation costs (reset the peak, run it, read the peak). See {@link MemoryStats} for what
+   * each figure means on CUDA and on the CPU (sp_memory_get_stats).
+   *
+   * @param device the device kind
+   * @param deviceIndex the CUDA device ordinal; ignored for {@link Device#CPU}
+   * @throws NullPointerException if device is null
+   * @throws SoftPromptException DEVICE for a CUDA device that does not exist (or a build or machine
+   *     without CUDA), UNSUPPORTED where the CPU figures cannot be read (no /proc)
+   */
+  public static MemoryStats memoryStats(Device device, int deviceIndex) {
+    long[] stats = new long[3];
+    Errors.check(SoftPromptNative.spb_memory_get_stats(Checks.notNull(device, "device").c, deviceIndex, stats));
+    return new MemoryStats(stats[0], stats[1], stats[2]);
+  }
+
+  /**
+   * Starts the device's {@link MemoryStats#peakBytes} over from its current figure. On the CPU this
+   * resets the process's peak resident size, which other code reading VmHWM also sees
+   * (sp_memory_reset_peak).
+   *
+   * @param device the device kind
+   * @param deviceIndex the CUDA device ordinal; ignored for {@link Device#CPU}
+   * @throws NullPointerException if device is null
+   * @throws SoftPromptException as {@link #memoryStats}; UNSUPPORTED where the kernel cannot reset it
+   */
+  public static void resetPeakMemory(Device device, int deviceIndex) {
+    Errors.check(SoftPromptNative.sp_memory_reset_peak(Checks.notNull(device, "device").c, deviceIndex));
+  }
 }

@@ -14,6 +14,7 @@ import dev.softprompt.DType;
 import dev.softprompt.Device;
 import dev.softprompt.EncoderType;
 import dev.softprompt.LogitsMode;
+import dev.softprompt.MemoryStats;
 import dev.softprompt.Method;
 import dev.softprompt.Model;
 import dev.softprompt.ModelInfo;
@@ -27,6 +28,7 @@ import dev.softprompt.internal.SoftPromptNative;
 import dev.softprompt.internal.sp_adapter_info;
 import dev.softprompt.internal.sp_adapter_params;
 import dev.softprompt.internal.sp_status;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import org.junit.Test;
 
@@ -87,6 +89,47 @@ public class LibraryTest {
       SoftPrompt.setNumThreads(0);
     }
     assertEquals(original, SoftPrompt.getNumThreads());
+  }
+
+  /**
+   * The CPU figures are the process's resident set: non-zero, a peak at least as large, reserved equal
+   * to current; resetting the peak succeeds; 64 MiB that Java allocates and touches raise the current
+   * figure while they are held. The buffer is direct (native memory): the test JVM's heap is
+   * pre-touched (-Xms = -Xmx, AlwaysPreTouch), so an array in it would already be resident.
+   */
+  @Test
+  public void cpuMemoryStatsFollowTheResidentSet() {
+    MemoryStats stats = SoftPrompt.memoryStats(Device.CPU, 0);
+    assertTrue(stats.toString(), stats.currentBytes() > 0);
+    assertTrue(stats.toString(), stats.peakBytes() >= stats.currentBytes());
+    assertEquals(stats.toString(), stats.currentBytes(), stats.reservedBytes());
+
+    SoftPrompt.resetPeakMemory(Device.CPU, 0);
+    MemoryStats afterReset = SoftPrompt.memoryStats(Device.CPU, 0);
+    assertTrue(afterReset.toString(), afterReset.peakBytes() >= afterReset.currentBytes());
+
+    final int size = 64 << 20;
+    final long mib = 1 << 20;
+    ByteBuffer block = ByteBuffer.allocateDirect(size);
+    for (int i = 0; i < size; ++i) {
+      block.put(i, (byte) 0x5a);
+    }
+    MemoryStats holding = SoftPrompt.memoryStats(Device.CPU, 0);
+    assertTrue(afterReset + " then " + holding, holding.currentBytes() - afterReset.currentBytes() >= 32 * mib);
+    assertTrue(holding.toString(), holding.peakBytes() >= holding.currentBytes());
+    assertEquals(0x5a, block.get(size - 1)); // keeps the block reachable until here
+  }
+
+  /** A CUDA device index one past the last device is refused as a device that does not exist. */
+  @Test
+  public void memoryStatsOfAMissingCudaDeviceAreRefused() {
+    int missing = SoftPrompt.cudaDeviceCount();
+    SoftPromptException e = assertThrows(SoftPromptException.class, () -> SoftPrompt.memoryStats(Device.CUDA, missing));
+    assertEquals(Status.DEVICE, e.status());
+    assertTrue(e.nativeMessage(), e.nativeMessage().contains("does not exist"));
+    e = assertThrows(SoftPromptException.class, () -> SoftPrompt.resetPeakMemory(Device.CUDA, missing));
+    assertEquals(Status.DEVICE, e.status());
+    assertTrue(e.nativeMessage(), e.nativeMessage().contains("does not exist"));
   }
 
   /** The defaults documented in softprompt.h, read through sp_*_default_params. */
