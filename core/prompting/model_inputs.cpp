@@ -129,8 +129,9 @@ void ModelInputs::pack_rows(const model::ModelConfig& config, int64_t n) {
   // Only where packing changes nothing: padding present, labels given, virtual tokens (if any) run
   // apart, and no padded position's output is a prediction anyone reads (its next label is -100;
   // left padding, whose last pad predicts the first token, stays padded). A batch wider than
-  // learned positions reach stays padded too, so that the forward pass refuses it by name.
-  if (!caller_mask_.defined() || !labels_.defined() || num_prepended_ > 1) return;
+  // learned positions reach stays padded too, so that the forward pass refuses it by name, and so
+  // does dynamic RoPE, whose frequencies follow the padded width.
+  if (!caller_mask_.defined() || !labels_.defined() || num_prepended_ > 1 || config.rope.type == "dynamic") return;
   const int64_t B = caller_mask_.size(0), S = caller_mask_.size(1);
   if (config.position == model::PositionKind::Learned && n + S > config.max_position_embeddings) return;
   const at::Tensor real = caller_mask_.ne(0);
