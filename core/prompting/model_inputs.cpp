@@ -87,7 +87,10 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
   attention_mask_ = caller_mask_;
   if (contribution.prepend_embeddings.defined() && model.config().rope.type != "dynamic") {
     auto [prompts, prompt_of_row] = distinct_prompts(contribution, B, device);
-    if (prompts.defined()) {
+    // Training and evaluation always take the prefix form (the padded rows can then be packed);
+    // generation and scoring only when rows share a prompt: with none to share, the separate call
+    // would be pure overhead before the first token.
+    if (prompts.defined() && (positions == PositionRule::Column || prompts.size(0) < B)) {
       // The virtual tokens become a key/value prefix computed once per distinct prompt; their last
       // output comes back in front of the call's (output_hidden) with one ignored label.
       VirtualTokenOutputs outputs = run_virtual_tokens(model, prompts);

@@ -52,8 +52,8 @@ class ModelInputs {
   // undefined when the batch had none.
   const at::Tensor& labels() const { return labels_; }
   // Positions of output_hidden() that precede the caller's tokens: prompt methods' last virtual
-  // position (all n of them where the virtual tokens could not become a key/value prefix: dynamic
-  // RoPE); 0 for the base model and prefix tuning.
+  // position (all n of them where the virtual tokens stay in front of the tokens: dynamic RoPE, and
+  // per-row positions with no prompt shared by two rows); 0 for the base model and prefix tuning.
   int64_t num_prepended() const { return num_prepended_; }
   // Caller's attention mask on the model's device, (B, S); undefined when there was none.
   const at::Tensor& caller_mask() const { return caller_mask_; }
