@@ -244,9 +244,9 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
         row_v = at::cat({earlier.prefix->value.narrow(0, index, 1).to(v.scalar_type()), row_v}, 2);
       }
       const int64_t P = row_k.size(2) - length;
-      const bool masked = P > 0 && length > 1 && (P > length || device_.is_cpu());
-      rows.push_back(attend(q.narrow(2, offset, length), row_k, row_v,
-                            masked ? build_attention_mask(at::Tensor(), length, P, device_) : at::Tensor()));
+      rows.push_back(
+          attend(q.narrow(2, offset, length), row_k, row_v,
+                 prefix_needs_mask(P, length) ? build_attention_mask(at::Tensor(), length, P, device_) : at::Tensor()));
       offset += length;
     }
     at::Tensor out = at::cat(rows, 2);
@@ -264,6 +264,10 @@ at::Tensor Transformer::attention(const Layer& layer, const at::Tensor& x, const
   }
   at::Tensor out = attend(q, k, v, mask);
   return product(out.transpose(1, 2).reshape({B, S, H * hd}), layer.o_weight, layer.o_bias, few_rows);
+}
+
+bool Transformer::prefix_needs_mask(int64_t P, int64_t S) const {
+  return P > 0 && S > 1 && (P > S || device_.is_cpu());
 }
 
 at::Tensor Transformer::attend(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& mask) const {
@@ -373,7 +377,7 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
   // on CUDA attention() gives longer calls their causal rule behind up to S earlier keys. The CPU's
   // fused kernel is faster with a mask than with placeholder queries.
   at::Tensor mask;
-  if (!packed && (inputs.attention_mask.defined() || (P > 0 && S > 1 && (P > S || device_.is_cpu()))))
+  if (!packed && (inputs.attention_mask.defined() || prefix_needs_mask(P, S)))
     mask = build_attention_mask(inputs.attention_mask, S, P, device_);
 
   for (std::size_t index = 0; index < layers_.size(); ++index) {

@@ -116,6 +116,9 @@ class Transformer {
   // Scaled dot-product attention of q (B, H, S, hd) over k, v (B, kv_heads, P + S, hd): `mask`
   // (B or 1, 1, S, P + S) when given, else every query sees the P earlier keys and its causal past.
   at::Tensor attend(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& mask) const;
+  // Whether S queries behind P earlier keys (and no padding) need an explicit mask: on the CPU (its
+  // fused kernel is faster with one) and where P > S; else attend() gives the causal rule itself.
+  bool prefix_needs_mask(int64_t P, int64_t S) const;
   at::Tensor mlp(const Layer& layer, const at::Tensor& x, bool few_rows) const;
   at::Tensor product(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool few_rows) const;
   // `seq_len`: max(positions) + 1, the length dynamic rope scales for.

@@ -28,23 +28,16 @@ std::pair<int64_t, int64_t> shared_target_columns(const at::Tensor& is_target) {
 TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& labels) {
   const int64_t B = hidden.size(0), T = hidden.size(1);
   at::Tensor shifted = at::constant_pad_nd(labels, {0, 1}, kIgnoredLabel).slice(1, 1);
-  const at::Tensor is_target = shifted.ne(kIgnoredLabel);
-  TargetLosses losses;
-  at::Tensor selected, targets;
-  const auto [first, end] = shared_target_columns(is_target);
-  if (end > first) {
-    // The same columns in every row: a slice, whose gradient is a copy (a gather's is a scatter).
-    selected = hidden.narrow(1, first, end - first).reshape({-1, hidden.size(2)});
-    targets = shifted.narrow(1, first, end - first).reshape({-1});
-    losses.rows = at::arange(B, labels.options()).repeat_interleave(end - first);
-  } else {
-    at::Tensor positions = is_target.reshape({-1}).nonzero().reshape({-1});
-    if (positions.size(0) == 0)
-      fail(ErrorKind::InvalidArgument, "the batch has no target tokens (every shifted label is -100)");
-    selected = hidden.reshape({-1, hidden.size(2)}).index_select(0, positions);
-    targets = shifted.reshape({-1}).index_select(0, positions);
-    losses.rows = at::floor_divide(positions, T);
+  const auto [first, end] = shared_target_columns(shifted.ne(kIgnoredLabel));
+  if (end <= first) {  // rows differ: every position, gathered where it has a target
+    const at::Tensor rows = at::arange(B, labels.options()).repeat_interleave(T);
+    return packed_target_losses(model, hidden.reshape({-1, hidden.size(2)}), shifted.reshape({-1}), rows);
   }
+  // The same columns in every row: a slice, whose gradient is a copy (a gather's is a scatter).
+  TargetLosses losses;
+  const at::Tensor selected = hidden.narrow(1, first, end - first).reshape({-1, hidden.size(2)});
+  const at::Tensor targets = shifted.narrow(1, first, end - first).reshape({-1});
+  losses.rows = at::arange(B, labels.options()).repeat_interleave(end - first);
   losses.token_losses = output_cross_entropy(selected, model.lm_head_weight(), targets);
   return losses;
 }
