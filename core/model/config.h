@@ -13,7 +13,14 @@ namespace sp::model {
 
 enum class NormKind { RmsNorm, LayerNorm };
 enum class PositionKind { Rotary, Learned };
-enum class MlpKind { GatedSilu /* SwiGLU: down(silu(gate(x)) * up(x)) */, GeluNew /* down(gelu_tanh(up(x))) */ };
+enum class MlpKind {
+  GatedSilu /* SwiGLU: down(silu(gate(x)) * up(x)) */,
+  GeluNew /* down(gelu_tanh(up(x))): GPT-2 */,
+  Gelu /* down(gelu_erf(up(x))): BERT, RoBERTa */
+};
+// How the blocks are composed (one forward each): pre-norm causal blocks with a final norm
+// (decoders), or embeddings normalised then post-norm bidirectional blocks (BERT-style encoders).
+enum class Topology { DecoderOnly, EncoderOnly };
 
 // RoPE frequency rules as Hugging Face names them (`rope_type`): "default", "linear", "dynamic",
 // "yarn" or "llama3". Fields unused by a type keep their defaults.
@@ -30,7 +37,8 @@ struct RopeConfig {
 };
 
 struct ModelConfig {
-  std::string model_type;  // "llama", "mistral", "qwen2", "gpt2" (the config.json value)
+  std::string model_type;  // "llama", "mistral", "qwen2", "gpt2", "bert", "roberta" (the config.json value)
+  Topology topology = Topology::DecoderOnly;
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
   int64_t num_layers = 0;
@@ -52,6 +60,11 @@ struct ModelConfig {
   // recent keys (itself included), on every layer (mistral) or on those layer_types or
   // max_window_layers mark (qwen2). 0 = no layer has one.
   int64_t sliding_window = 0;
+  // Encoders: token-type (segment) embeddings added to every position (0 = none), and where learned
+  // positions start (RoBERTa numbers them from pad_token_id + 1).
+  int64_t type_vocab_size = 0;
+  int64_t position_offset = 0;
+  int64_t pad_token_id = -1;  // -1: none
 };
 
 // Plausible upper bounds of the sizes a config.json may state (far above any released model of these

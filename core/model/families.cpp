@@ -264,11 +264,91 @@ LayerWeightNames gpt2_layer_names(int64_t layer, const ModelConfig&) {
   return names;
 }
 
+// --- bert and roberta: post-norm encoders with token types and learned positions (RoBERTa's
+// numbered from pad_token_id + 1). What transformers' BertModel / RobertaModel read.
+void read_bert_like(const JsonReader& reader, ModelConfig& config) {
+  config.topology = Topology::EncoderOnly;
+  config.vocab_size = reader.size("vocab_size", kMaxVocabSize);
+  config.hidden_size = reader.size("hidden_size", kMaxHiddenSize);
+  config.num_layers = reader.size("num_hidden_layers", kMaxLayers);
+  config.num_heads = config.num_kv_heads = reader.size("num_attention_heads", kMaxHeads);
+  if (config.hidden_size % config.num_heads != 0)
+    reader.format_error("hidden_size is not a multiple of num_attention_heads");
+  config.head_dim = config.hidden_size / config.num_heads;
+  config.intermediate_size = reader.size("intermediate_size", kMaxIntermediateSize);
+  config.max_position_embeddings = reader.size("max_position_embeddings", kMaxPositions, 512);
+  config.type_vocab_size = reader.size("type_vocab_size", kMaxVocabSize, 2);
+  config.norm_eps = reader.positive("layer_norm_eps", 1e-12);
+  config.norm = NormKind::LayerNorm;
+  config.position = PositionKind::Learned;
+  config.mlp = MlpKind::Gelu;
+  config.attention_qkv_bias = config.attention_output_bias = config.mlp_bias = true;
+  config.pad_token_id = reader.has("pad_token_id") ? reader.integer("pad_token_id", 0) : -1;
+  const std::string activation = reader.string("hidden_act", "gelu");
+  if (activation != "gelu") reader.unsupported("unsupported hidden_act \"" + activation + "\" (supported: gelu)");
+  const std::string positions = reader.string("position_embedding_type", "absolute");
+  if (positions != "absolute")
+    reader.unsupported("unsupported position_embedding_type \"" + positions + "\" (supported: absolute)");
+  if (reader.boolean("is_decoder", false)) reader.unsupported("is_decoder = true is not supported (an encoder only)");
+  if (reader.boolean("add_cross_attention", false)) reader.unsupported("cross-attention is not supported");
+  // Not refused: the dropouts act in training mode only, which this library never applies to the
+  // frozen model; chunk_size_feed_forward changes memory, not results; use_cache is for decoders.
+}
+
+void read_bert(const JsonReader& reader, ModelConfig& config) { read_bert_like(reader, config); }
+
+// RoBERTa numbers positions from padding_idx + 1 (position padding_idx is the pads'), so its table
+// has max_position_embeddings - padding_idx - 1 usable rows.
+void read_roberta(const JsonReader& reader, ModelConfig& config) {
+  read_bert_like(reader, config);
+  if (config.pad_token_id < 0) reader.format_error("roberta needs pad_token_id (its positions start after it)");
+  config.position_offset = config.pad_token_id + 1;
+  if (config.position_offset >= config.max_position_embeddings)
+    reader.format_error("pad_token_id " + std::to_string(config.pad_token_id) + " leaves no position below " +
+                        "max_position_embeddings " + std::to_string(config.max_position_embeddings));
+}
+
+ModelWeightNames bert_model_names() {
+  ModelWeightNames names;
+  names.token_embedding = "embeddings.word_embeddings.weight";
+  names.position_embedding = "embeddings.position_embeddings.weight";
+  names.token_type_embedding = "embeddings.token_type_embeddings.weight";
+  names.embedding_norm_weight = "embeddings.LayerNorm.weight";
+  names.embedding_norm_bias = "embeddings.LayerNorm.bias";
+  names.pooler_weight = "pooler.dense.weight";
+  names.pooler_bias = "pooler.dense.bias";
+  return names;
+}
+
+LayerWeightNames bert_layer_names(int64_t layer, const ModelConfig&) {
+  const std::string p = layer_prefix("encoder.layer.", layer);
+  LayerWeightNames names;
+  names.q_weight = p + "attention.self.query.weight";
+  names.q_bias = p + "attention.self.query.bias";
+  names.k_weight = p + "attention.self.key.weight";
+  names.k_bias = p + "attention.self.key.bias";
+  names.v_weight = p + "attention.self.value.weight";
+  names.v_bias = p + "attention.self.value.bias";
+  names.o_weight = p + "attention.output.dense.weight";
+  names.o_bias = p + "attention.output.dense.bias";
+  names.attn_norm_weight = p + "attention.output.LayerNorm.weight";
+  names.attn_norm_bias = p + "attention.output.LayerNorm.bias";
+  names.up_weight = p + "intermediate.dense.weight";
+  names.up_bias = p + "intermediate.dense.bias";
+  names.down_weight = p + "output.dense.weight";
+  names.down_bias = p + "output.dense.bias";
+  names.mlp_norm_weight = p + "output.LayerNorm.weight";
+  names.mlp_norm_bias = p + "output.LayerNorm.bias";
+  return names;
+}
+
 const Family kFamilies[] = {
+    {"bert", read_bert, bert_model_names, bert_layer_names, "bert."},
     {"gpt2", read_gpt2, gpt2_model_names, gpt2_layer_names, "transformer."},
     {"llama", read_llama, llama_model_names, llama_layer_names, ""},
     {"mistral", read_mistral, llama_model_names, llama_layer_names, ""},
     {"qwen2", read_qwen2, llama_model_names, llama_layer_names, ""},
+    {"roberta", read_roberta, bert_model_names, bert_layer_names, "roberta."},
 };
 
 }  // namespace

@@ -11,7 +11,8 @@
 namespace sp::model {
 
 // Checkpoint names of one layer's weights. Empty strings mean "this family has no such tensor".
-// Families that store q, k, v in one fused matrix (GPT-2) name it in `fused_qkv`.
+// Families that store q, k, v in one fused matrix (GPT-2) name it in `fused_qkv`. The norms are the
+// attention's and the feed-forward's, before them (decoders) or after them (encoders).
 struct LayerWeightNames {
   std::string attn_norm_weight, attn_norm_bias;
   std::string q_weight, k_weight, v_weight, q_bias, k_bias, v_bias;
@@ -23,9 +24,12 @@ struct LayerWeightNames {
 
 struct ModelWeightNames {
   std::string token_embedding;
-  std::string position_embedding;  // learned positions only
-  std::string final_norm_weight, final_norm_bias;
-  std::string lm_head;  // untied models only
+  std::string position_embedding;                          // learned positions only
+  std::string token_type_embedding;                        // encoders with token types
+  std::string final_norm_weight, final_norm_bias;          // decoders
+  std::string embedding_norm_weight, embedding_norm_bias;  // encoders
+  std::string pooler_weight, pooler_bias;                  // BERT; optional in a checkpoint
+  std::string lm_head;                                     // untied decoders only
   // Conv1D layout (GPT-2): matrices stored as (in, out) instead of Linear's (out, in).
   bool transposed_matrices = false;
 };

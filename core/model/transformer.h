@@ -1,4 +1,6 @@
-// A frozen decoder-only transformer: one block implementation, parameterised by ModelConfig.
+// A frozen transformer: the building blocks of model/blocks.h and model/attention.h composed by one
+// forward per topology (model/decoder_stack.cpp: llama, mistral, qwen2, gpt2; model/encoder_stack.cpp:
+// bert, roberta), loaded by model/loader.cpp from the names the family table gives.
 // Immutable after loading, so any number of threads may run forward passes at once.
 //
 // Soft prompts enter through ForwardInputs in the three ways PEFT uses:
@@ -14,15 +16,11 @@
 #include <utility>
 #include <vector>
 
+#include "model/attention.h"
+#include "model/blocks.h"
 #include "model/config.h"
 
 namespace sp::model {
-
-// One layer's key/value prefix: key and value are (batch, num_kv_heads, prefix_length, head_dim).
-struct KeyValuePrefix {
-  at::Tensor key;
-  at::Tensor value;
-};
 
 // Keys and values kept between calls (generation): per layer (rows, num_kv_heads, capacity, head_dim)
 // in the model dtype, allocated once. Slots [0, length) hold entries; a call appends its S
@@ -36,8 +34,9 @@ struct KeyValueCache {
 
 struct ForwardInputs {
   at::Tensor embeddings;      // (B, S, hidden) in the model's dtype and device
+  at::Tensor token_type_ids;  // (B, S) int64, encoders with token types only; undefined = all 0
   at::Tensor attention_mask;  // (B, P + S), nonzero = may be attended to; undefined = everything visible
-  at::Tensor position_ids;    // (B, S) int64; undefined = P, P+1, ..., P+S-1
+  at::Tensor position_ids;    // (B, S) int64; undefined = P, P+1, ..., P+S-1 (plus config().position_offset)
   // P, the earlier positions every query sees: a prefix (prefix tuning, never rotated) or a cache
   // (whose length is P; this call's keys and values are appended to it). At most one of the two.
   const std::vector<KeyValuePrefix>* kv_prefix = nullptr;  // one entry per layer, or nullptr
@@ -76,51 +75,43 @@ class Transformer {
   // positions are added inside forward, to every input position including prepended prompts).
   at::Tensor embed_tokens(const at::Tensor& ids) const;
 
-  // Final hidden states after the last norm, (B, S, hidden). Throws Unsupported when the model's
-  // sliding window applies to the call (more attended positions, prefix included, than the window).
+  // Final hidden states, (B, S, hidden): after the last norm (decoders), the last block's output
+  // (encoders). Throws Unsupported when the model's sliding window applies to the call (more
+  // attended positions, prefix included, than the window).
   at::Tensor forward(const ForwardInputs& inputs) const;
+  // Whether the model has an output layer over the vocabulary (the decoders; an encoder's
+  // checkpoint may hold a masked-LM head, which softprompt does not run).
+  bool has_lm_head() const { return lm_head_weight_.defined(); }
   // Hidden states -> logits over the vocabulary, (..., vocab_size), in the model dtype. `few_rows`:
-  // as ForwardInputs::few_rows.
+  // as ForwardInputs::few_rows. Decoders only (has_lm_head()).
   at::Tensor lm_head(const at::Tensor& hidden, bool few_rows = false) const;
-  // The output layer's weight, (vocab_size, hidden) in the model dtype (the token embedding when tied).
+  // The output layer's weight, (vocab_size, hidden) in the model dtype (the token embedding when
+  // tied); undefined without one.
   const at::Tensor& lm_head_weight() const { return lm_head_weight_; }
+  // BERT's pooler (dense + tanh over the first position's hidden state), part of the frozen base
+  // model; its weight is undefined for families without one.
+  const Linear& pooler() const { return pooler_; }
   // An empty cache for `rows` rows of `capacity` positions (OutOfMemory when it cannot be allocated).
   KeyValueCache allocate_cache(int64_t rows, int64_t capacity) const;
 
-  struct Layer {
-    at::Tensor attn_norm_weight, attn_norm_bias;
-    at::Tensor qkv_weight, qkv_bias;  // q, k, v fused along the output axis
-    at::Tensor o_weight, o_bias;
-    at::Tensor mlp_norm_weight, mlp_norm_bias;
-    at::Tensor gate_up_weight, gate_up_bias;  // GatedSilu: gate and up fused along the output axis
-    at::Tensor up_weight, up_bias;            // GeluNew
-    at::Tensor down_weight, down_bias;
+  // One layer: attention and feed-forward, each with its norm (before it in decoders, after the
+  // residual sum in encoders).
+  struct Block {
+    Norm attention_norm;
+    SelfAttention attention;
+    Norm mlp_norm;
+    FeedForward mlp;
   };
 
  private:
   Transformer() = default;
   friend class TransformerLoader;
 
-  at::Tensor norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) const;
-  // The keys and values a layer's queries see besides the call's own: `prefix` is concatenated in
-  // front; with `cache`, the call's own are written into its slots from `cache_length` first.
-  struct EarlierKeys {
-    const KeyValuePrefix* prefix = nullptr;
-    at::Tensor cache_keys, cache_values;  // this layer's cache, narrowed to the call's rows
-    int64_t cache_length = 0;
-    std::vector<KeyValuePrefix>* keys_out = nullptr;    // ForwardInputs::keys_out
-    const std::vector<int64_t>* row_lengths = nullptr;  // ForwardInputs::row_lengths, when packed
-  };
-  at::Tensor attention(const Layer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                       const at::Tensor& mask, const EarlierKeys& earlier, bool few_rows) const;
-  // Scaled dot-product attention of q (B, H, S, hd) over k, v (B, kv_heads, P + S, hd): `mask`
-  // (B or 1, 1, S, P + S) when given, else every query sees the P earlier keys and its causal past.
-  at::Tensor attend(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& mask) const;
-  // Whether S queries behind P earlier keys (and no padding) need an explicit mask: on the CPU (its
-  // fused kernel is faster with one) and where P > S; else attend() gives the causal rule itself.
-  bool prefix_needs_mask(int64_t P, int64_t S) const;
-  at::Tensor mlp(const Layer& layer, const at::Tensor& x, bool few_rows) const;
-  at::Tensor product(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool few_rows) const;
+  // The topologies' forwards over checked inputs, `positions` (B, S) and the P earlier positions.
+  at::Tensor decoder_forward(const ForwardInputs& inputs, const at::Tensor& positions, int64_t P) const;
+  at::Tensor encoder_forward(const ForwardInputs& inputs, const at::Tensor& positions, int64_t P) const;
+  // Per-layer view of the earlier keys (prefix, cache, packing) for layer `index`.
+  EarlierKeys earlier_keys(const ForwardInputs& inputs, std::size_t index, int64_t P) const;
   // `seq_len`: max(positions) + 1, the length dynamic rope scales for.
   std::pair<at::Tensor, at::Tensor> rotary_cos_sin(const at::Tensor& positions, int64_t seq_len) const;
   void refuse_applying_window(int64_t attended_positions) const;
@@ -131,9 +122,12 @@ class Transformer {
   std::vector<float> embedding_sample_;
   at::Device device_ = at::kCPU;
   at::ScalarType dtype_ = at::kFloat;
-  at::Tensor token_embedding_, position_embedding_, final_norm_weight_, final_norm_bias_, lm_head_weight_;
+  at::Tensor token_embedding_, position_embedding_, token_type_embedding_, lm_head_weight_;
+  Norm final_norm_;      // decoders: after the last block
+  Norm embedding_norm_;  // encoders: after the embeddings' sum
+  Linear pooler_;
   at::Tensor rope_inv_freq_;  // float32, (head_dim / 2); "dynamic" rope recomputes them for long calls
-  std::vector<Layer> layers_;
+  std::vector<Block> layers_;
 };
 
 }  // namespace sp::model

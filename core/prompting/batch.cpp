@@ -1,6 +1,6 @@
 #include "prompting/batch.h"
 
-#include "train/loss.h"
+#include "objectives/causal_lm.h"
 
 namespace sp::prompting {
 
@@ -8,7 +8,7 @@ Batch with_default_labels(const Batch& batch) {
   if (batch.labels.defined()) return batch;
   Batch copy = batch;
   copy.labels = batch.input_ids.clone();
-  if (batch.attention_mask.defined()) copy.labels.masked_fill_(batch.attention_mask.eq(0), train::kIgnoredLabel);
+  if (batch.attention_mask.defined()) copy.labels.masked_fill_(batch.attention_mask.eq(0), objectives::kIgnoredLabel);
   return copy;
 }
 

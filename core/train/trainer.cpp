@@ -2,8 +2,9 @@
 
 #include <cmath>
 
+#include "objectives/causal_lm.h"
+#include "prompting/losses.h"
 #include "prompting/model_inputs.h"
-#include "train/loss.h"
 #include "util/errors.h"
 
 namespace sp::train {
@@ -34,8 +35,8 @@ StepResult Trainer::step(const prompting::Batch& batch) {
   at::AutoGradMode enable_grad(true);
   prompting::ModelInputs inputs(*model_, &method_, prompting::with_default_labels(batch), /*training=*/true,
                                 /*pack=*/true);
-  TargetLosses losses = input_losses(*model_, inputs, model_->forward(inputs.forward_inputs()));
-  at::Tensor loss = mean_loss(losses);
+  objectives::TargetLosses losses = prompting::input_losses(*model_, inputs, model_->forward(inputs.forward_inputs()));
+  at::Tensor loss = objectives::mean_loss(losses);
   (loss / static_cast<double>(config_.accumulation_steps)).backward();
 
   StepResult result;

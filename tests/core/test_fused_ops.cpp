@@ -1,5 +1,5 @@
 // The fused element-wise ops (model/fused_ops.h) and the blockwise output layer + cross-entropy
-// (train/output_cross_entropy.h) against their definitions written as LibTorch op sequences here,
+// (objectives/output_cross_entropy.h) against their definitions written as LibTorch op sequences here,
 // forward and backward (autograd through the definitions gives the reference gradients).
 // Covered: float32 (fused) on 3-D inputs, a rotary input that is a strided view of a fused product
 // and cos/sin shared by every row or given per row, gradients through strided views; bfloat16 (the
@@ -17,8 +17,8 @@
 #include <string>
 
 #include "model/fused_ops.h"
+#include "objectives/output_cross_entropy.h"
 #include "tolerance_rule.h"
-#include "train/output_cross_entropy.h"
 
 #include "core_test_support.h"  // last: it includes cmocka
 
@@ -125,10 +125,10 @@ void output_cross_entropy_matches_linear_then_cross_entropy(void**) {
   const at::Tensor expected = reference(hidden_states);
   const at::Tensor expected_gradient = gradient_of(reference, hidden_states, probe);
   // One block, blocks of 10 rows (the last one 7), and one row per block.
-  for (int64_t logits_per_block : {sp::train::kLogitsPerBlock, 10 * vocab, int64_t{1}}) {
+  for (int64_t logits_per_block : {sp::objectives::kLogitsPerBlock, 10 * vocab, int64_t{1}}) {
     const std::string name = "blocks of " + std::to_string(std::max<int64_t>(1, logits_per_block / vocab)) + " rows";
     auto ours = [&](const at::Tensor& in) {
-      return sp::train::output_cross_entropy(in, weight, targets, logits_per_block);
+      return sp::objectives::output_cross_entropy(in, weight, targets, logits_per_block);
     };
     {
       at::NoGradGuard no_grad;

@@ -16,11 +16,12 @@
 #include "methods/factory.h"
 #include "methods/method.h"
 #include "model/transformer.h"
+#include "objectives/causal_lm.h"
 #include "prompting/batch.h"
+#include "prompting/losses.h"
 #include "prompting/model_inputs.h"
 #include "softprompt/softprompt.h"
 #include "tolerance_rule.h"
-#include "train/loss.h"
 
 #include "core_test_support.h"  // last: it includes cmocka
 
@@ -301,13 +302,13 @@ void padded_rows_are_packed_where_that_changes_no_loss(void**) {
     const int64_t offset = method ? kVirtual : 0;
     assert_true(at::equal(f.position_ids.reshape({-1}),
                           at::tensor(std::vector<int64_t>{0, 1, 2, 3, 0, 1}, at::kLong) + offset));
-    const auto packed_losses = sp::train::input_losses(*model, packed, model->forward(f));
-    const auto padded_losses = sp::train::input_losses(*model, padded, model->forward(padded.forward_inputs()));
-    const at::Tensor expected_mean = sp::train::mean_loss(padded_losses);
-    const at::Tensor expected_rows = sp::train::row_log_likelihood(padded_losses, kBatch);
+    const auto packed_losses = sp::prompting::input_losses(*model, packed, model->forward(f));
+    const auto padded_losses = sp::prompting::input_losses(*model, padded, model->forward(padded.forward_inputs()));
+    const at::Tensor expected_mean = sp::objectives::mean_loss(padded_losses);
+    const at::Tensor expected_rows = sp::objectives::row_log_likelihood(padded_losses, kBatch);
     for (const auto& [ours, expected] :
-         {std::pair{sp::train::mean_loss(packed_losses), expected_mean},
-          std::pair{sp::train::row_log_likelihood(packed_losses, kBatch), expected_rows}}) {
+         {std::pair{sp::objectives::mean_loss(packed_losses), expected_mean},
+          std::pair{sp::objectives::row_log_likelihood(packed_losses, kBatch), expected_rows}}) {
       const double figure = (ours - expected).abs().max().item<double>();
       const double bound = tolerance_rule_bound(std::ldexp(1.0, -24), length, expected.abs().max().item<double>());
       if (!(figure <= bound)) fail_msg("packed vs padded: difference %g exceeds the bound %g", figure, bound);

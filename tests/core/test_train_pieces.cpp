@@ -17,8 +17,8 @@
 
 #include "io/file_util.h"
 #include "model/transformer.h"
+#include "objectives/causal_lm.h"
 #include "train/adamw.h"
-#include "train/loss.h"
 #include "train/schedule.h"
 #include "train/trainer_config.h"
 #include "util/errors.h"
@@ -88,7 +88,7 @@ void loss_matches_hand_computed_cross_entropy(void**) {
   const std::vector<ExpectedTarget> expected = expected_targets(hidden, labels, table);
   assert_int_equal(expected.size(), 4 + 2);
 
-  const sp::train::TargetLosses losses = sp::train::target_losses(*model, hidden, labels);
+  const sp::objectives::TargetLosses losses = sp::objectives::target_losses(*model, hidden, labels);
   assert_int_equal(losses.token_losses.scalar_type(), at::kFloat);
   assert_int_equal(losses.token_losses.numel(), expected.size());
   assert_int_equal(losses.rows.numel(), expected.size());
@@ -104,10 +104,10 @@ void loss_matches_hand_computed_cross_entropy(void**) {
   std::printf("    per-target loss: max |diff| vs double = %.3g (losses around %.3g)\n", worst, sum / expected.size());
   assert_true(worst < 1e-4);
 
-  const double mean = sp::train::mean_loss(losses).item<double>();
+  const double mean = sp::objectives::mean_loss(losses).item<double>();
   assert_true(std::abs(mean - sum / static_cast<double>(expected.size())) < 1e-4);
 
-  const at::Tensor rows = sp::train::row_log_likelihood(losses, B);
+  const at::Tensor rows = sp::objectives::row_log_likelihood(losses, B);
   assert_int_equal(rows.numel(), B);
   for (int64_t b = 0; b < B; ++b) assert_true(std::abs(rows[b].item<double>() - -row_sums[b]) < 1e-4);
   assert_true(rows[2].item<double>() == 0.0);  // no target: log-likelihood of nothing
@@ -120,7 +120,7 @@ void loss_without_targets_is_refused(void**) {
   // Only the first position of each row has a label: after the shift nothing is predicted.
   const at::Tensor labels =
       at::tensor(std::vector<int64_t>{8, -100, -100, -100, 9, -100, -100, -100}, at::kLong).reshape({2, 4});
-  expect_error([&] { sp::train::target_losses(*model, hidden, labels); }, sp::ErrorKind::InvalidArgument, "-100");
+  expect_error([&] { sp::objectives::target_losses(*model, hidden, labels); }, sp::ErrorKind::InvalidArgument, "-100");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-#include "train/output_cross_entropy.h"
+#include "objectives/output_cross_entropy.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
 
-namespace sp::train {
+namespace sp::objectives {
 
 namespace {
 
@@ -57,4 +57,4 @@ at::Tensor output_cross_entropy(const at::Tensor& hidden, const at::Tensor& weig
   return losses;
 }
 
-}  // namespace sp::train
+}  // namespace sp::objectives

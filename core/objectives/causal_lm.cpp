@@ -1,13 +1,11 @@
-#include "train/loss.h"
-
-#include "prompting/model_inputs.h"
-#include "train/output_cross_entropy.h"
-
-#include "util/errors.h"
+#include "objectives/causal_lm.h"
 
 #include <utility>
 
-namespace sp::train {
+#include "objectives/output_cross_entropy.h"
+#include "util/errors.h"
+
+namespace sp::objectives {
 
 namespace {
 
@@ -54,13 +52,6 @@ TargetLosses packed_target_losses(const model::Transformer& model, const at::Ten
   return losses;
 }
 
-TargetLosses input_losses(const model::Transformer& model, const prompting::ModelInputs& inputs,
-                          const at::Tensor& forward_hidden) {
-  const at::Tensor hidden = inputs.output_hidden(forward_hidden);
-  if (inputs.packed()) return packed_target_losses(model, hidden, inputs.packed_targets(), inputs.packed_rows());
-  return target_losses(model, hidden, inputs.labels());
-}
-
 at::Tensor mean_loss(const TargetLosses& losses) { return losses.token_losses.mean(); }
 
 at::Tensor row_log_likelihood(const TargetLosses& losses, int64_t batch_size) {
@@ -68,4 +59,4 @@ at::Tensor row_log_likelihood(const TargetLosses& losses, int64_t batch_size) {
   return -sums.index_add(0, losses.rows, losses.token_losses);
 }
 
-}  // namespace sp::train
+}  // namespace sp::objectives

@@ -1,18 +1,14 @@
 // Causal language-modelling loss as transformers computes it: position i predicts label i + 1,
 // -100 labels are ignored, logits in float32. The output layer runs only at positions that have a
 // target (padding and virtual-token positions cost nothing), which gives transformers' numbers,
-// a block of rows at a time (train/output_cross_entropy.h).
+// a block of rows at a time (objectives/output_cross_entropy.h).
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include "model/transformer.h"
 
-namespace sp::prompting {
-class ModelInputs;
-}
-
-namespace sp::train {
+namespace sp::objectives {
 
 constexpr int64_t kIgnoredLabel = -100;
 
@@ -29,12 +25,9 @@ TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hi
 // Throws InvalidArgument when no position has a target.
 TargetLosses packed_target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& targets,
                                   const at::Tensor& rows);
-// The losses of a forward pass over `inputs` from its final hidden states, padded or packed.
-TargetLosses input_losses(const model::Transformer& model, const prompting::ModelInputs& inputs,
-                          const at::Tensor& forward_hidden);
 // Mean over all targets (transformers' reduction="mean").
 at::Tensor mean_loss(const TargetLosses& losses);
 // Sum of log-probabilities of each row's targets, (batch_size) float32.
 at::Tensor row_log_likelihood(const TargetLosses& losses, int64_t batch_size);
 
-}  // namespace sp::train
+}  // namespace sp::objectives

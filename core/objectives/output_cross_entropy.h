@@ -8,7 +8,7 @@
 
 #include <ATen/ATen.h>
 
-namespace sp::train {
+namespace sp::objectives {
 
 // Per-row cross-entropy, (N) float32, of the logits hidden (N, d) x weight (V, d)^T computed in the
 // weight's dtype and read in float32 (as transformers upcasts them), against targets (N) int64 in
@@ -19,4 +19,4 @@ constexpr int64_t kLogitsPerBlock = int64_t{1} << 24;
 at::Tensor output_cross_entropy(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
                                 int64_t logits_per_block = kLogitsPerBlock);
 
-}  // namespace sp::train
+}  // namespace sp::objectives
