@@ -24,6 +24,8 @@ void check_adapter_params(const sp_adapter_params& params) {
   require(
       params.encoder_type == SP_ENCODER_MLP || params.encoder_type == SP_ENCODER_LSTM,
       "params->encoder_type " + std::to_string(static_cast<int>(params.encoder_type)) + " is not an sp_encoder_type");
+  require(params.task_type >= SP_TASK_CAUSAL_LM && params.task_type <= SP_TASK_FEATURE_EXTRACTION,
+          "params->task_type " + std::to_string(static_cast<int>(params.task_type)) + " is not an sp_task_type");
   require(
       params.init_token_ids != nullptr || params.num_init_token_ids == 0,
       "params->init_token_ids is NULL but params->num_init_token_ids is " + std::to_string(params.num_init_token_ids));
@@ -63,6 +65,8 @@ sp_adapter_params sp_adapter_default_params(void) noexcept {
   params.num_tasks = 1;
   params.num_ranks = 1;
   params.source_task = 0;
+  params.task_type = SP_TASK_CAUSAL_LM;
+  params.num_labels = 2;
   return params;
 }
 
@@ -117,6 +121,9 @@ sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) 
     full.num_parameter_tensors = static_cast<int32_t>(source.parameter_names.size());
     full.num_trainable_parameters = source.num_trainable_parameters;
     full.vocab_size = core->model().info().vocab_size;
+    full.task_type = source.task_type;
+    full.num_labels = static_cast<int32_t>(source.num_labels);
+    full.hidden_size = core->model().info().hidden_size;
     write_result(info, full, "sp_adapter_info");
   });
 }
@@ -187,6 +194,28 @@ sp_status sp_adapter_eval_loss(const sp_adapter* adapter, const sp_batch* batch,
   return guard([&] {
     const auto core = checked(adapter, "adapter");
     write_evaluation(*core, checked_adapter_batch(batch, *core), mean_loss, row_log_likelihood);
+  });
+}
+
+sp_status sp_adapter_classify(const sp_adapter* adapter, const sp_batch* batch, sp_class_output what, float* out,
+                              size_t out_count) noexcept {
+  return guard([&] {
+    const auto core = checked(adapter, "adapter");
+    const engine::HostBatch host = checked_adapter_batch(batch, *core);
+    require(what == SP_CLASS_LOGITS || what == SP_CLASS_PROBABILITIES,
+            "what " + std::to_string(static_cast<int>(what)) + " is not an sp_class_output");
+    require_not_null(out, "out");
+    core->classify(host, what, out, out_count);
+  });
+}
+
+sp_status sp_adapter_hidden_states(const sp_adapter* adapter, const sp_batch* batch, float* out,
+                                   size_t out_count) noexcept {
+  return guard([&] {
+    const auto core = checked(adapter, "adapter");
+    const engine::HostBatch host = checked_adapter_batch(batch, *core);
+    require_not_null(out, "out");
+    core->hidden_states(host, out, out_count);
   });
 }
 

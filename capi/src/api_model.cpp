@@ -86,6 +86,8 @@ sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) noexcept
     full.head_dim = source.head_dim;
     full.max_position_embeddings = source.max_position_embeddings;
     std::strncpy(full.model_type, source.model_type.c_str(), sizeof(full.model_type) - 1);
+    full.type_vocab_size = source.type_vocab_size;
+    full.has_lm_head = source.has_lm_head ? 1 : 0;
     write_result(info, full, "sp_model_info");
   });
 }
@@ -132,6 +134,15 @@ sp_status sp_model_eval_loss(const sp_model* model, const sp_batch* batch, float
   return guard([&] {
     const auto core = checked(model, "model");
     write_evaluation(*core, checked_batch(batch, core->info()), mean_loss, row_log_likelihood);
+  });
+}
+
+sp_status sp_model_hidden_states(const sp_model* model, const sp_batch* batch, float* out, size_t out_count) noexcept {
+  return guard([&] {
+    const auto core = checked(model, "model");
+    const engine::HostBatch host = checked_batch(batch, core->info());
+    require_not_null(out, "out");
+    core->hidden_states(host, out, out_count);
   });
 }
 

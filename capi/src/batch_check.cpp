@@ -12,10 +12,14 @@ std::string position(int64_t index, int64_t seq_len) {
   return "row " + std::to_string(index / seq_len) + ", position " + std::to_string(index % seq_len);
 }
 
-void check_count(const char* name, size_t given, int64_t needed) {
+void check_count_of(const char* name, size_t given, int64_t needed, const char* needed_name) {
   if (given != static_cast<size_t>(needed))
-    fail(ErrorKind::ShapeMismatch, std::string("batch->") + name + " has " + std::to_string(given) +
-                                       " values but batch_size * seq_len is " + std::to_string(needed));
+    fail(ErrorKind::ShapeMismatch, std::string("batch->") + name + " has " + std::to_string(given) + " values but " +
+                                       needed_name + " is " + std::to_string(needed));
+}
+
+void check_count(const char* name, size_t given, int64_t needed) {
+  check_count_of(name, given, needed, "batch_size * seq_len");
 }
 
 sp_batch read_batch(const sp_batch* given) {
@@ -23,8 +27,14 @@ sp_batch read_batch(const sp_batch* given) {
   return read_params(given, sp_batch_init(), "sp_batch");
 }
 
-// Everything but task ids, on a batch read once by read_batch.
-engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo& model) {
+// What the labels of a batch are classes of: the vocabulary (causal LM), or a TOKEN_CLS head's classes.
+struct LabelRange {
+  int64_t limit;
+  const char* noun;
+};
+
+// Everything but task ids and row labels, on a batch read once by read_batch.
+engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo& model, LabelRange labels) {
   require_not_null(batch.input_ids, "batch->input_ids");
   require(batch.batch_size > 0, "batch->batch_size must be positive, got " + std::to_string(batch.batch_size));
   require(batch.seq_len > 0, "batch->seq_len must be positive, got " + std::to_string(batch.seq_len));
@@ -32,6 +42,18 @@ engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo&
   check_count("input_ids", batch.num_input_ids, count);
   if (batch.attention_mask) check_count("attention_mask", batch.num_attention_mask, count);
   if (batch.labels) check_count("labels", batch.num_labels, count);
+  if (batch.token_type_ids) {
+    check_count("token_type_ids", batch.num_token_type_ids, count);
+    require(model.type_vocab_size > 0, "batch->token_type_ids given, but " + model.model_type +
+                                           " models have no token types (leave it NULL)");
+    for (int64_t i = 0; i < count; ++i) {
+      const int32_t type = batch.token_type_ids[i];
+      if (type < 0 || type >= model.type_vocab_size)
+        fail(ErrorKind::OutOfRange, "token type " + std::to_string(type) + " at " + position(i, batch.seq_len) +
+                                        " is outside [0, type_vocab_size = " + std::to_string(model.type_vocab_size) +
+                                        ")");
+    }
+  }
 
   for (int64_t i = 0; i < count; ++i) {
     const int32_t id = batch.input_ids[i];
@@ -47,16 +69,17 @@ engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo&
   if (batch.labels)
     for (int64_t i = 0; i < count; ++i) {
       const int32_t label = batch.labels[i];
-      if (label != -100 && (label < 0 || label >= model.vocab_size))
+      if (label != -100 && (label < 0 || label >= labels.limit))
         fail(ErrorKind::OutOfRange, "label " + std::to_string(label) + " at " + position(i, batch.seq_len) +
-                                        " is neither -100 nor inside the vocabulary [0, " +
-                                        std::to_string(model.vocab_size) + ")");
+                                        " is neither -100 nor inside the " + labels.noun + " [0, " +
+                                        std::to_string(labels.limit) + ")");
     }
 
   engine::HostBatch host;
   host.input_ids = batch.input_ids;
   host.attention_mask = batch.attention_mask;
   host.labels = batch.labels;
+  host.token_type_ids = batch.token_type_ids;
   host.batch_size = batch.batch_size;
   host.seq_len = batch.seq_len;
   return host;
@@ -64,17 +87,29 @@ engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo&
 }  // namespace
 
 engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& model) {
-  return checked_values(read_batch(given), model);
+  return checked_values(read_batch(given), model, {model.vocab_size, "vocabulary"});
 }
 
 engine::HostBatch checked_adapter_batch(const sp_batch* given, const engine::Adapter& adapter) {
   const sp_batch batch = read_batch(given);
-  engine::HostBatch host = checked_values(batch, adapter.model().info());
-  const int64_t num_tasks = adapter.info().num_tasks;
+  const engine::AdapterInfo& info = adapter.info();
+  const LabelRange labels = info.task_type == SP_TASK_TOKEN_CLS ? LabelRange{info.num_labels, "classes"}
+                                                                : LabelRange{adapter.model().info().vocab_size, "vocabulary"};
+  engine::HostBatch host = checked_values(batch, adapter.model().info(), labels);
+  if (info.task_type == SP_TASK_SEQ_CLS && batch.row_labels) {
+    check_count_of("row_labels", batch.num_row_labels, batch.batch_size, "batch_size");
+    for (int32_t row = 0; row < batch.batch_size; ++row)
+      if (batch.row_labels[row] < 0 || batch.row_labels[row] >= info.num_labels)
+        fail(ErrorKind::OutOfRange, "row label " + std::to_string(batch.row_labels[row]) + " of row " +
+                                        std::to_string(row) + " is outside [0, num_labels = " +
+                                        std::to_string(info.num_labels) + ")");
+    host.row_labels = batch.row_labels;
+  }
+  const int64_t num_tasks = info.num_tasks;
   if (num_tasks == 0) return host;  // task ids are ignored by methods without tasks
   require(batch.task_ids != nullptr, "the adapter's method has " + std::to_string(num_tasks) +
                                          " tasks and needs batch->task_ids (one task per row)");
-  check_count("task_ids", batch.num_task_ids, batch.batch_size);
+  check_count_of("task_ids", batch.num_task_ids, batch.batch_size, "batch_size");
   for (int32_t row = 0; row < batch.batch_size; ++row)
     if (batch.task_ids[row] < 0 || batch.task_ids[row] >= num_tasks)
       fail(ErrorKind::OutOfRange, "task id " + std::to_string(batch.task_ids[row]) + " of row " + std::to_string(row) +

@@ -1,6 +1,7 @@
 #include "adapters/peft_config.h"
 
 #include "methods/registry.h"
+#include "objectives/classification_head.h"
 #include "util/errors.h"
 #include "version.h"
 
@@ -23,7 +24,9 @@ nlohmann::json peft_config_json(const methods::SoftPromptMethod& method, const m
   config["auto_mapping"] = nullptr;
   config["base_model_name_or_path"] = model.folder();
   config["inference_mode"] = true;
-  config["modules_to_save"] = nullptr;
+  // SEQ_CLS and TOKEN_CLS: PEFT appends both head names (twice: see the spec's quirk 17).
+  config["modules_to_save"] =
+      c.task.classifies() ? nlohmann::json{"classifier", "score", "classifier", "score"} : nlohmann::json(nullptr);
   config["num_attention_heads"] = geometry.num_attention_heads;
   config["num_layers"] = model.config().num_layers;
   config["num_transformer_submodules"] = 1;
@@ -31,7 +34,7 @@ nlohmann::json peft_config_json(const methods::SoftPromptMethod& method, const m
   config["peft_type"] = row.peft_type;
   config["peft_version"] = std::string(kPeftLayoutVersion) + "@softprompt-" + SP_VERSION_STRING;
   config["revision"] = nullptr;
-  config["task_type"] = "CAUSAL_LM";
+  config["task_type"] = objectives::task_name(c.task.type);
   config["token_dim"] = geometry.token_dim;
   row.write_peft(c, model.config(), model.folder(), config);
   return config;
@@ -45,10 +48,12 @@ PeftConfigAlone read_peft_config(const nlohmann::json& config, const std::string
     json.unsupported("peft_type \"" + peft_type + "\" is not a soft-prompt method softprompt supports (" +
                      methods::supported_peft_types() + ")");
   const std::string task_type = json.string("task_type", "");
-  if (task_type != "CAUSAL_LM") json.unsupported("task_type \"" + task_type + "\" is not supported (only CAUSAL_LM)");
-  if (json.integer("num_transformer_submodules", 1) != 1)
-    json.unsupported("num_transformer_submodules must be 1 for CAUSAL_LM");
   PeftConfigAlone result{{}, row};
+  if (!objectives::task_from_name(task_type, result.config.task.type) || task_type == "SEQ_2_SEQ_LM")
+    json.unsupported("task_type \"" + task_type +
+                     "\" is not supported (supported: CAUSAL_LM, SEQ_CLS, TOKEN_CLS, FEATURE_EXTRACTION)");
+  if (json.integer("num_transformer_submodules", 1) != 1)
+    json.unsupported("num_transformer_submodules must be 1 for " + task_type);
   result.config.num_virtual_tokens = json.integer("num_virtual_tokens", 0);
   if (result.config.num_virtual_tokens <= 0) json.format_error("num_virtual_tokens must be a positive integer");
   row->read_peft(json, result.config);
@@ -68,6 +73,21 @@ methods::MethodConfig parse_peft_config(const nlohmann::json& config, const std:
                  "num_attention_heads (key/value heads)");
   }
   return alone.config;
+}
+
+void read_num_labels(methods::MethodConfig& config, const model::Transformer& model,
+                     const std::vector<methods::DeclaredTensor>& declared, const std::string& source) {
+  const std::string name = objectives::labels_tensor_name(config.task, model);
+  if (name.empty()) return;
+  for (const auto& tensor : declared)
+    if (tensor.name == name) {
+      if (tensor.shape.size() != 2)
+        fail(ErrorKind::Format, source + ": head tensor \"" + name + "\" is not a matrix");
+      config.task.num_labels = tensor.shape[0];
+      return;
+    }
+  fail(ErrorKind::Format, source + " lacks tensor \"" + name + "\" (the " + objectives::task_name(config.task.type) +
+                              " head " + model.config().model_type + " models have)");
 }
 
 }  // namespace sp::adapters

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "methods/method.h"
+#include "methods/parameter_shapes.h"
 #include "methods/registry.h"
 #include "model/transformer.h"
 
@@ -30,5 +31,10 @@ PeftConfigAlone read_peft_config(const nlohmann::json& config, const std::string
 // encoded_only set where PEFT's file holds encoder outputs (P-tuning, projected prefixes).
 methods::MethodConfig parse_peft_config(const nlohmann::json& config, const std::string& path,
                                         const model::Transformer& model);
+
+// PEFT records a head's class count only as the first dimension of its last weight: sets
+// config.task.num_labels from a file's declared tensors (Format when the head is missing).
+void read_num_labels(methods::MethodConfig& config, const model::Transformer& model,
+                     const std::vector<methods::DeclaredTensor>& declared, const std::string& source);
 
 }  // namespace sp::adapters

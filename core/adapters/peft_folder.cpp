@@ -27,11 +27,8 @@ std::unique_ptr<methods::SoftPromptMethod> load_peft_folder_once(const std::stri
   if (!io::is_directory(folder)) fail(ErrorKind::NotFound, "adapter folder not found: '" + folder + "'");
   const std::string config_path = io::join_path(folder, kPeftConfigFile);
   const std::string weights_path = io::join_path(folder, kPeftWeightsFile);
-  const methods::MethodConfig config =
+  methods::MethodConfig config =
       parse_peft_config(parse_json(io::read_file(config_path), config_path), config_path, model);
-  // Sizes are checked against their bounds and the weights' declared shapes before anything is
-  // allocated: the config alone could ask for any amount of memory.
-  const auto expected = methods::check_config(config, model.config(), ErrorKind::Format, config_path);
   if (!io::is_regular_file(weights_path)) {
     if (io::is_regular_file(io::join_path(folder, "adapter_model.bin")))
       fail(ErrorKind::Unsupported, "'" + folder +
@@ -46,6 +43,10 @@ std::unique_ptr<methods::SoftPromptMethod> load_peft_folder_once(const std::stri
   };
   std::vector<methods::DeclaredTensor> declared;
   for (const auto& view : file->tensors()) declared.push_back({memory_name(view.name), view.name, view.shape});
+  read_num_labels(config, model, declared, "'" + weights_path + "'");
+  // Sizes are checked against their bounds and the weights' declared shapes before anything is
+  // allocated: the config alone could ask for any amount of memory.
+  const auto expected = methods::check_config(config, model, ErrorKind::Format, config_path);
   methods::check_declared_tensors(expected, declared, "'" + weights_path + "' read with " + kPeftConfigFile);
 
   std::unique_ptr<methods::SoftPromptMethod> method = methods::create_method(config, model, /*loading=*/true);

@@ -345,8 +345,11 @@ ContainerReader::MethodRecord ContainerReader::method_record(const model::Transf
   const nlohmann::json base = record(kBaseModelKey);
   check_base_model(base, model, path_);
   MethodRecord result{method_config(method, model, path_), {}};
+  std::vector<methods::DeclaredTensor> declared;
+  for (const auto& view : header_.tensors) declared.push_back({view.name, view.name, view.shape});
+  read_num_labels(result.config, model, declared, source());
   result.expected =
-      methods::check_config(result.config, model.config(), ErrorKind::Format, source() + ", record " + kMethodKey);
+      methods::check_config(result.config, model, ErrorKind::Format, source() + ", record " + kMethodKey);
   return result;
 }
 

@@ -71,6 +71,11 @@ std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std
                                            "], got " + std::to_string(params.max_length));
     if (adapter && &adapter->model() != model.get())
       fail(ErrorKind::InvalidArgument, "the adapter belongs to another model than the context's");
+    if (!model->impl_->transformer->has_lm_head())
+      fail(ErrorKind::Unsupported, "generation needs a decoder; " + model->info().model_type + " is an encoder");
+    if (adapter && adapter->info().task_type != SP_TASK_CAUSAL_LM)
+      fail(ErrorKind::Unsupported, std::string("generation needs a CAUSAL_LM adapter; this adapter's task is ") +
+                                       objectives::task_name(adapter->info().task_type));
     auto impl = std::make_unique<Impl>();
     impl->model = model;
     impl->transformer = model->impl_->transformer;

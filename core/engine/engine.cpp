@@ -19,6 +19,8 @@
 #include "model/transformer.h"
 #include "prompting/evaluate.h"
 #include "prompting/logits.h"
+#include "prompting/model_inputs.h"
+#include "prompting/task_outputs.h"
 #include "train/trainer.h"
 #include "train/trainer_state.h"
 #include "util/errors.h"
@@ -59,7 +61,40 @@ prompting::Batch to_batch(const HostBatch& host) {
     batch.attention_mask = host_tensor(host.attention_mask, host.batch_size, host.seq_len);
   if (host.labels) batch.labels = host_tensor(host.labels, host.batch_size, host.seq_len);
   if (host.task_ids) batch.task_ids = host_tensor(host.task_ids, 1, host.batch_size).reshape({host.batch_size});
+  if (host.token_type_ids) batch.token_type_ids = host_tensor(host.token_type_ids, host.batch_size, host.seq_len);
+  if (host.row_labels) batch.row_labels = host_tensor(host.row_labels, 1, host.batch_size).reshape({host.batch_size});
   return batch;
+}
+
+// The count of an output of `per_position` floats per caller position (`positions` per row),
+// BufferTooSmall when out_count holds fewer.
+void check_output_buffer(const HostBatch& batch, int64_t positions, int64_t per_position, std::size_t out_count,
+                         const char* what) {
+  const auto needed = static_cast<unsigned __int128>(batch.batch_size) * static_cast<unsigned __int128>(positions) *
+                      static_cast<unsigned __int128>(per_position);
+  if (static_cast<unsigned __int128>(out_count) < needed)
+    fail(ErrorKind::BufferTooSmall, "out holds " + std::to_string(out_count) + " floats but the " + what + " need " +
+                                        std::to_string(static_cast<unsigned long long>(needed)));
+}
+
+// Logits and causal-LM losses need a decoder, and an adapter trained for that.
+void require_language_model(const model::Transformer& model, const methods::SoftPromptMethod* method,
+                            const char* what) {
+  if (!model.has_lm_head())
+    fail(ErrorKind::Unsupported, std::string(what) + " need a decoder's output layer over the vocabulary; " +
+                                     model.config().model_type + " is an encoder (hidden states and classification)");
+  if (method && method->task().type != SP_TASK_CAUSAL_LM)
+    fail(ErrorKind::Unsupported, std::string(what) + " are a CAUSAL_LM adapter's; this adapter's task is " +
+                                     objectives::task_name(method->task().type) +
+                                     (method->task().classifies() ? " (sp_adapter_classify)" : " (hidden states)"));
+}
+
+void hidden_states_of(const model::Transformer& model, const methods::SoftPromptMethod* method, const HostBatch& batch,
+                      float* out, std::size_t out_count) {
+  check_output_buffer(batch, batch.seq_len, model.config().hidden_size, out_count, "hidden states");
+  c10::InferenceMode guard;
+  prompting::ModelInputs inputs(model, method, to_batch(batch));
+  copy_out(prompting::caller_hidden(inputs, model.forward(inputs.forward_inputs())), out);
 }
 
 void check_logits_buffer(const HostBatch& batch, sp_logits_mode mode, int64_t vocab_size, std::size_t out_count) {
@@ -71,6 +106,7 @@ void check_logits_buffer(const HostBatch& batch, sp_logits_mode mode, int64_t vo
 
 at::Tensor logits_of(const model::Transformer& model, const methods::SoftPromptMethod* method, const HostBatch& batch,
                      sp_logits_mode mode) {
+  require_language_model(model, method, "logits");
   const auto selection =
       mode == SP_LOGITS_ALL ? prompting::LogitsSelection::AllTokens : prompting::LogitsSelection::LastToken;
   return prompting::compute_logits(model, method, to_batch(batch), selection);
@@ -78,6 +114,7 @@ at::Tensor logits_of(const model::Transformer& model, const methods::SoftPromptM
 
 Evaluation evaluation_of(const model::Transformer& model, const methods::SoftPromptMethod* method,
                          const HostBatch& batch) {
+  if (!method || method->task().type == SP_TASK_CAUSAL_LM) require_language_model(model, method, "causal-LM losses");
   const prompting::Evaluation evaluation = prompting::evaluate(model, method, to_batch(batch));
   Evaluation result;
   result.mean_loss = evaluation.mean_loss;
@@ -171,8 +208,10 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const sp_model_par
     model->impl_ = std::make_unique<Impl>();
     model->impl_->transformer = model::Transformer::load(folder, device, scalar_type(params.dtype));
     const model::ModelConfig& c = model->impl_->transformer->config();
-    model->info_ = {c.model_type, c.vocab_size,   c.hidden_size, c.num_layers,
-                    c.num_heads,  c.num_kv_heads, c.head_dim,    c.max_position_embeddings};
+    model->info_ = {c.model_type,   c.vocab_size, c.hidden_size,
+                    c.num_layers,   c.num_heads,  c.num_kv_heads,
+                    c.head_dim,     c.max_position_embeddings,
+                    c.type_vocab_size, model->impl_->transformer->has_lm_head()};
     model->allow_tf32_ = params.allow_tf32 != 0;
     try {
       model->impl_->tokenizer = tok::Tokenizer::load(folder);
@@ -231,6 +270,13 @@ Evaluation Model::evaluate(const HostBatch& batch) const {
   });
 }
 
+void Model::hidden_states(const HostBatch& batch, float* out, std::size_t out_count) const {
+  translated([&] {
+    prepare_call();
+    hidden_states_of(*impl_->transformer, nullptr, batch, out, out_count);
+  });
+}
+
 // --- Adapter
 
 Adapter::Adapter() = default;
@@ -242,6 +288,8 @@ std::shared_ptr<Adapter> Adapter::wrap(std::shared_ptr<const Model> model, std::
   adapter->info_.method = method.method();
   adapter->info_.num_virtual_tokens = method.num_virtual_tokens();
   adapter->info_.num_tasks = method.num_tasks();
+  adapter->info_.task_type = method.task().type;
+  adapter->info_.num_labels = method.task().num_labels;
   adapter->info_.num_trainable_parameters = 0;
   for (const auto& [name, tensor] : method.parameters()) {
     adapter->info_.parameter_names.push_back(name);
@@ -314,6 +362,34 @@ Evaluation Adapter::evaluate(const HostBatch& batch) const {
   });
 }
 
+void Adapter::classify(const HostBatch& batch, sp_class_output what, float* out, std::size_t out_count) const {
+  translated([&] {
+    const objectives::TaskConfig& task = impl_->method->task();
+    if (!task.classifies())
+      fail(ErrorKind::Unsupported, std::string("class scores are a SEQ_CLS or TOKEN_CLS adapter's; this adapter's "
+                                               "task is ") +
+                                       objectives::task_name(task.type));
+    check_output_buffer(batch, task.type == SP_TASK_TOKEN_CLS ? batch.seq_len : 1, task.num_labels, out_count,
+                        "class scores");
+    std::lock_guard<std::mutex> lock(mutex_);
+    model_->prepare_call();
+    c10::InferenceMode guard;
+    const model::Transformer& model = *model_->impl_->transformer;
+    prompting::ModelInputs inputs(model, impl_->method.get(), to_batch(batch));
+    at::Tensor logits = prompting::class_logits(model, task, *impl_->method->head(), inputs,
+                                                model.forward(inputs.forward_inputs()));
+    copy_out(what == SP_CLASS_PROBABILITIES ? logits.to(at::kFloat).softmax(-1) : logits, out);
+  });
+}
+
+void Adapter::hidden_states(const HostBatch& batch, float* out, std::size_t out_count) const {
+  translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    model_->prepare_call();
+    hidden_states_of(*model_->impl_->transformer, impl_->method.get(), batch, out, out_count);
+  });
+}
+
 std::vector<int64_t> Adapter::parameter_shape(const std::string& name) const {
   return translated([&] {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -343,6 +419,9 @@ Trainer::~Trainer() = default;
 
 std::shared_ptr<Trainer> Trainer::create(std::shared_ptr<Adapter> adapter, const sp_trainer_params& params) {
   return translated([&] {
+    if (adapter->info().task_type == SP_TASK_FEATURE_EXTRACTION)
+      fail(ErrorKind::Unsupported, "a FEATURE_EXTRACTION adapter has no loss to train (PEFT defines none); create it "
+                                   "as SEQ_CLS, TOKEN_CLS or CAUSAL_LM to train it");
     train::TrainerConfig config;
     config.schedule.base_lr = params.learning_rate;
     config.schedule.warmup_steps = params.warmup_steps;

@@ -22,6 +22,8 @@ namespace sp::engine {
 struct ModelInfo {
   std::string model_type;
   int64_t vocab_size, hidden_size, num_layers, num_heads, num_kv_heads, head_dim, max_position_embeddings;
+  int64_t type_vocab_size;  // token types; 0 for none
+  bool has_lm_head;         // a decoder (logits, losses, generation); false for encoders
 };
 
 // A batch in caller memory (row-major int32, see softprompt.h). Must already be validated.
@@ -30,6 +32,8 @@ struct HostBatch {
   const int32_t* attention_mask = nullptr;  // nullptr = no padding
   const int32_t* labels = nullptr;          // nullptr = derived from ids and mask
   const int32_t* task_ids = nullptr;        // batch_size task ids (multitask prompt tuning), or nullptr
+  const int32_t* token_type_ids = nullptr;  // segments, or nullptr (all 0)
+  const int32_t* row_labels = nullptr;      // batch_size classes (SEQ_CLS), or nullptr
   int64_t batch_size = 0;
   int64_t seq_len = 0;
 };
@@ -78,9 +82,12 @@ class Model {
   ~Model();
   const ModelInfo& info() const { return info_; }
 
-  // `out` holds out_count floats; BufferTooSmall when that is less than logits_count.
+  // `out` holds out_count floats; BufferTooSmall when that is less than logits_count. Unsupported
+  // for encoders (no output layer over the vocabulary), as evaluate.
   void logits(const HostBatch& batch, sp_logits_mode mode, float* out, std::size_t out_count) const;
   Evaluation evaluate(const HostBatch& batch) const;
+  // Final hidden states, batch_size * seq_len * hidden_size floats (BufferTooSmall below that).
+  void hidden_states(const HostBatch& batch, float* out, std::size_t out_count) const;
   // The tokenizer of the model's folder (its tokenizer.json, read at load). NotFound when the
   // folder has none; the load's own error (Format, Unsupported...) when it could not be read, so
   // that a model stays usable for ids even when its tokenizer is not.
@@ -112,6 +119,8 @@ struct AdapterInfo {
   int64_t num_tasks;                 // task ids a batch needs per row; 0 = the method takes none
   int64_t num_trainable_parameters;  // float32 values over all trainable tensors
   std::vector<std::string> parameter_names;
+  sp_task_type task_type;
+  int64_t num_labels;  // SEQ_CLS and TOKEN_CLS; 0 otherwise
 };
 
 // A soft prompt on a model. Thread-safe: every call takes the adapter's lock.
@@ -129,8 +138,15 @@ class Adapter {
   void save_file(const std::string& path) const;
   const AdapterInfo& info() const { return info_; }
   const Model& model() const { return *model_; }
+  // CAUSAL_LM adapters only (Unsupported otherwise).
   void logits(const HostBatch& batch, sp_logits_mode mode, float* out, std::size_t out_count) const;
+  // The task's loss (Unsupported for FEATURE_EXTRACTION; InvalidArgument without the labels it needs).
   Evaluation evaluate(const HostBatch& batch) const;
+  // SEQ_CLS: batch_size * num_labels floats, TOKEN_CLS: batch_size * seq_len * num_labels (logits or
+  // their softmax); Unsupported for the other tasks, BufferTooSmall for a smaller out_count.
+  void classify(const HostBatch& batch, sp_class_output what, float* out, std::size_t out_count) const;
+  // Final hidden states at the caller's positions, batch_size * seq_len * hidden_size floats.
+  void hidden_states(const HostBatch& batch, float* out, std::size_t out_count) const;
   // Shape and element count of a trainable tensor; NotFound for unknown names.
   std::vector<int64_t> parameter_shape(const std::string& name) const;
   std::size_t parameter_size(const std::string& name) const;

@@ -6,6 +6,22 @@
 namespace sp::methods {
 
 namespace {
+// The task's settings, and the task against the model: what transformers offers for its family.
+void check_task(const objectives::TaskConfig& task, const model::Transformer& model, const SettingsCheck& check) {
+  const char* name = objectives::task_name(task.type);
+  check.require(name != nullptr, "task_type " + std::to_string(static_cast<int>(task.type)) +
+                                     " is not an sp_task_type value (" + objectives::task_names() + ")");
+  if (task.classifies()) check.bound(task.num_labels, 2, objectives::kMaxLabels, "num_labels");
+  if (task.type == SP_TASK_SEQ_2_SEQ_LM)
+    fail(ErrorKind::Unsupported, check.source + (check.source.empty() ? "" : ": ") +
+                                     "task_type SEQ_2_SEQ_LM needs an encoder-decoder model, which softprompt does "
+                                     "not support yet");
+  if (task.type == SP_TASK_CAUSAL_LM && !model.has_lm_head())
+    fail(ErrorKind::Unsupported, check.source + (check.source.empty() ? "" : ": ") + "task_type CAUSAL_LM needs a " +
+                                     "decoder; " + model.config().model_type +
+                                     " is an encoder (use SEQ_CLS, TOKEN_CLS or FEATURE_EXTRACTION)");
+}
+
 // Each method must allocate exactly what expected_parameters() predicts; the file checks rely on it.
 void check_prediction(const SoftPromptMethod& method, const std::vector<ExpectedTensor>& expected) {
   const NamedTensors actual = method.parameters();
@@ -22,6 +38,8 @@ MethodConfig config_from_params(const sp_adapter_params& params, const ParamsCon
   MethodConfig config;
   config.num_virtual_tokens = params.num_virtual_tokens;
   config.seed = params.seed;
+  config.task.type = params.task_type;
+  config.task.num_labels = config.task.classifies() ? params.num_labels : 0;
   method_row(params.method).read_params(params, context, config);
   return config;
 }
@@ -32,20 +50,29 @@ MethodConfig config_from_params(const sp_adapter_params& params, const model::Mo
                                                   }});
 }
 
-std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model::ModelConfig& model, ErrorKind kind,
+std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model::Transformer& model, ErrorKind kind,
                                          const std::string& source) {
   const SettingsCheck check{kind, source};
   check.require(config.num_virtual_tokens > 0,
                 "num_virtual_tokens must be positive, got " + std::to_string(config.num_virtual_tokens));
   check.bound(config.num_virtual_tokens, 1, kMaxVirtualTokens, "num_virtual_tokens");
+  check_task(config.task, model, check);
   const MethodRow& row = method_row(config.method());
   row.validate(config, check);
-  return row.expected_parameters(config, model);
+  std::vector<ExpectedTensor> expected = row.expected_parameters(config, model.config());
+  for (const auto& tensor : objectives::head_layout(config.task, model)) {
+    ExpectedTensor head{tensor.name, {}};
+    const std::string rows = tensor.rows_are_labels ? "num_labels" : "hidden_size";
+    head.dims.push_back({tensor.shape[0], rows});
+    if (tensor.shape.size() > 1) head.dims.push_back({tensor.shape[1], "hidden_size"});
+    expected.push_back(head);
+  }
+  return expected;
 }
 
 std::unique_ptr<SoftPromptMethod> create_method(const MethodConfig& config, const model::Transformer& model,
                                                 bool loading) {
-  const std::vector<ExpectedTensor> expected = check_config(config, model.config(), ErrorKind::InvalidArgument, "");
+  const std::vector<ExpectedTensor> expected = check_config(config, model, ErrorKind::InvalidArgument, "");
   check_fits_in_memory(expected, "");
   std::unique_ptr<SoftPromptMethod> method = method_row(config.method()).create(config, model, loading);
   check_prediction(*method, expected);

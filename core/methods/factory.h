@@ -19,9 +19,10 @@ MethodConfig config_from_params(const sp_adapter_params& params, const model::Mo
 
 // Checks a configuration without allocating anything: the shared and the method's rules and
 // plausible bounds throw `kind` with `source` (a file name; empty for a caller's request) and the
-// key in the message. Returns the tensors the method will allocate, for comparison with a file's
-// declared tensors (check_declared_tensors) before create_method allocates them.
-std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model::ModelConfig& model, ErrorKind kind,
+// key in the message; the task against the model (Unsupported: causal LM on an encoder, seq2seq).
+// Returns the tensors the method will allocate (the head's after the prompt's), for comparison with
+// a file's declared tensors (check_declared_tensors) before create_method allocates them.
+std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model::Transformer& model, ErrorKind kind,
                                          const std::string& source);
 
 // check_config(..., InvalidArgument, ""), check_fits_in_memory (OutOfMemory for tensors larger

@@ -6,12 +6,14 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "methods/method_config.h"
 #include "model/transformer.h"
+#include "objectives/classification_head.h"
 
 namespace sp::methods {
 
@@ -44,21 +46,37 @@ class SoftPromptMethod {
   // Tasks a batch's rows choose from (each row's task id in [0, num_tasks)); 0 for methods that take
   // no task ids, which then ignore them.
   virtual int64_t num_tasks() const { return 0; }
+  const objectives::TaskConfig& task() const { return config_.task; }
   // What a batch receives. Differentiable with respect to parameters().
   virtual PromptContribution contribute(const PromptRequest& request) const = 0;
-  // Trainable tensors by PEFT's in-memory names ("embedding.weight", "transform.0.weight", ...).
-  virtual NamedTensors parameters() const = 0;
-  // The tensors PEFT stores in adapter_model.safetensors, by PEFT's keys (encoders already applied).
-  virtual NamedTensors tensors_for_saving() const = 0;
+  // Trainable tensors: the prompt's by PEFT's in-memory names ("embedding.weight",
+  // "transform.0.weight", ...), then the classification head's by PEFT's saved names
+  // ("base_model.classifier.weight", ...).
+  NamedTensors parameters() const;
+  // The tensors PEFT stores in adapter_model.safetensors, by PEFT's keys (encoders already applied;
+  // the head's trainable copy).
+  NamedTensors tensors_for_saving() const;
+  // The SEQ_CLS / TOKEN_CLS head; null for the other tasks.
+  const objectives::ClassificationHead* head() const { return head_ ? &*head_ : nullptr; }
   // The generator that training draws from (P-tuning's LSTM dropout; a handle sharing its state),
   // so that a trainer state can save and restore where it stands. Undefined for methods whose
   // training draws nothing.
   virtual at::Generator training_generator() const { return {}; }
 
  protected:
-  SoftPromptMethod(MethodConfig config, const model::ModelConfig& model) : config_(std::move(config)), model_(model) {}
+  // Starts the random stream as transformers and PEFT do after torch.manual_seed(config.seed): first
+  // what from_pretrained draws for the task's model class (the head, kept when the task has one),
+  // then the method's own draws from generator_.
+  SoftPromptMethod(MethodConfig config, const model::Transformer& model);
+  virtual NamedTensors prompt_parameters() const = 0;
+  virtual NamedTensors prompt_tensors_for_saving() const = 0;
+
   MethodConfig config_;
   model::ModelConfig model_;
+  at::Generator generator_;  // the initialisation stream, positioned after the head's draws
+
+ private:
+  std::optional<objectives::ClassificationHead> head_;
 };
 
 }  // namespace sp::methods

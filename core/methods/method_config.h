@@ -10,6 +10,7 @@
 #include "methods/p_tuning/settings.h"
 #include "methods/prefix_tuning/settings.h"
 #include "methods/prompt_tuning/settings.h"
+#include "objectives/task.h"
 #include "softprompt/softprompt.h"
 
 namespace sp::methods {
@@ -25,6 +26,7 @@ struct MethodConfig {
   // True for adapters read from PEFT files: P-tuning and projected prefixes then hold only the
   // encoded table (PEFT's inference mode), which is trained directly.
   bool encoded_only = false;
+  objectives::TaskConfig task;  // what the adapter is trained for; the head's size
   MethodSettings settings;
 
   sp_method method() const { return static_cast<sp_method>(settings.index()); }

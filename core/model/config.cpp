@@ -20,6 +20,9 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     reader.unsupported("unsupported model_type \"" + config.model_type + "\" (supported: " + supported_model_types() +
                        ")");
   family->read_config(reader, config);
+  config.initializer_range = reader.number("initializer_range", 0.02);
+  if (!std::isfinite(config.initializer_range) || config.initializer_range < 0)
+    reader.format_error("initializer_range must be finite and >= 0");
 
   // The family readers bounded every size they read; what remains are sizes derived from others.
   if (config.head_dim < 1 || config.head_dim > kMaxHeadDim)

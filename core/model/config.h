@@ -65,6 +65,9 @@ struct ModelConfig {
   int64_t type_vocab_size = 0;
   int64_t position_offset = 0;
   int64_t pad_token_id = -1;  // -1: none
+  // The standard deviation transformers draws a missing head's weights with (config.json
+  // "initializer_range"): a classification head starts from it.
+  double initializer_range = 0.02;
 };
 
 // Plausible upper bounds of the sizes a config.json may state (far above any released model of these

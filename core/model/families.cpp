@@ -342,13 +342,18 @@ LayerWeightNames bert_layer_names(int64_t layer, const ModelConfig&) {
   return names;
 }
 
+constexpr TaskHeads kEncoderHeads = {SequencePooling::Pooler, "classifier", "classifier", true};
+constexpr TaskHeads kRobertaHeads = {SequencePooling::FirstTokenDense, "classifier", "classifier", true};
+constexpr TaskHeads kDecoderHeads = {SequencePooling::LastToken, "score", "score", false};
+constexpr TaskHeads kGpt2Heads = {SequencePooling::LastToken, "score", "classifier", false};
+
 const Family kFamilies[] = {
-    {"bert", read_bert, bert_model_names, bert_layer_names, "bert."},
-    {"gpt2", read_gpt2, gpt2_model_names, gpt2_layer_names, "transformer."},
-    {"llama", read_llama, llama_model_names, llama_layer_names, ""},
-    {"mistral", read_mistral, llama_model_names, llama_layer_names, ""},
-    {"qwen2", read_qwen2, llama_model_names, llama_layer_names, ""},
-    {"roberta", read_roberta, bert_model_names, bert_layer_names, "roberta."},
+    {"bert", read_bert, bert_model_names, bert_layer_names, "bert.", kEncoderHeads},
+    {"gpt2", read_gpt2, gpt2_model_names, gpt2_layer_names, "transformer.", kGpt2Heads},
+    {"llama", read_llama, llama_model_names, llama_layer_names, "", kDecoderHeads},
+    {"mistral", read_mistral, llama_model_names, llama_layer_names, "", kDecoderHeads},
+    {"qwen2", read_qwen2, llama_model_names, llama_layer_names, "", kDecoderHeads},
+    {"roberta", read_roberta, bert_model_names, bert_layer_names, "roberta.", kRobertaHeads},
 };
 
 }  // namespace

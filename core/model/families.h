@@ -34,6 +34,22 @@ struct ModelWeightNames {
   bool transposed_matrices = false;
 };
 
+// The task heads transformers' classes put on the family's model (PEFT trains and saves their copy
+// as modules_to_save): the module names and how a sequence is pooled for SEQ_CLS.
+enum class SequencePooling {
+  Pooler,           // BERT: `classifier`(tanh(pooler(h[:, 0]))), the pooler part of the frozen model
+  FirstTokenDense,  // RoBERTa: `classifier`.out_proj(tanh(`classifier`.dense(h[:, 0])))
+  LastToken,        // decoders: `score` (no bias) at each row's last real token
+};
+struct TaskHeads {
+  SequencePooling sequence_pooling;
+  const char* sequence_module;  // SEQ_CLS head's module name
+  const char* token_module;     // TOKEN_CLS head's (one Linear with bias, on every position)
+  // The family's base-model class (AutoModel: FEATURE_EXTRACTION) builds a pooler, which
+  // from_pretrained draws when the checkpoint has none (a draw that moves the random stream).
+  bool base_model_has_pooler;
+};
+
 struct Family {
   const char* model_type;
   void (*read_config)(const JsonReader& reader, ModelConfig& config);
@@ -43,6 +59,7 @@ struct Family {
   // saved from GPT2LMHeadModel, none for the original upload): the loader tries the names as they
   // are, then with this prefix. Empty when the family's names are always complete.
   const char* optional_name_prefix;
+  TaskHeads heads;
 };
 
 // nullptr for unsupported model types.

@@ -7,15 +7,9 @@
 #include <ATen/ATen.h>
 
 #include "model/transformer.h"
+#include "objectives/target_losses.h"
 
 namespace sp::objectives {
-
-constexpr int64_t kIgnoredLabel = -100;
-
-struct TargetLosses {
-  at::Tensor token_losses;  // (N) float32: cross-entropy of each target
-  at::Tensor rows;          // (N) int64: the batch row of each target
-};
 
 // Per-target losses from final hidden states (B, T, hidden) and labels (B, T). Throws
 // InvalidArgument when no position has a target (the mean would be 0/0).
@@ -25,9 +19,5 @@ TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hi
 // Throws InvalidArgument when no position has a target.
 TargetLosses packed_target_losses(const model::Transformer& model, const at::Tensor& hidden, const at::Tensor& targets,
                                   const at::Tensor& rows);
-// Mean over all targets (transformers' reduction="mean").
-at::Tensor mean_loss(const TargetLosses& losses);
-// Sum of log-probabilities of each row's targets, (batch_size) float32.
-at::Tensor row_log_likelihood(const TargetLosses& losses, int64_t batch_size);
 
 }  // namespace sp::objectives

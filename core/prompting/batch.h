@@ -12,6 +12,8 @@ struct Batch {
   at::Tensor attention_mask;
   at::Tensor labels;
   at::Tensor task_ids;  // (B) int64: one task per row (multitask prompt tuning); undefined otherwise
+  at::Tensor token_type_ids;  // (B, S) int64: segments (encoders with token types); undefined = all 0
+  at::Tensor row_labels;      // (B) int64: each row's class (SEQ_CLS); undefined = none given
 };
 
 // The batch with labels filled in when it has none: input ids, -100 where the attention mask is 0

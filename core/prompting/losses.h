@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include "model/transformer.h"
+#include "methods/method.h"
 #include "objectives/causal_lm.h"
 #include "prompting/model_inputs.h"
 
@@ -13,5 +14,13 @@ namespace sp::prompting {
 // Causal-LM losses of a forward pass over `inputs`, from its final hidden states.
 objectives::TargetLosses input_losses(const model::Transformer& model, const ModelInputs& inputs,
                                       const at::Tensor& forward_hidden);
+
+// The losses of one forward pass over `batch` with `method` (null: the base model), for the
+// method's task: causal LM (labels defaulting to the input ids, padded rows packed), SEQ_CLS (the
+// cross-entropy of batch.row_labels), TOKEN_CLS (of batch.labels at the caller's positions).
+// InvalidArgument when the labels the task needs are missing; Unsupported for FEATURE_EXTRACTION,
+// which has no loss. `training`: dropout in prompt encoders. Differentiable when gradients are on.
+objectives::TargetLosses batch_losses(const model::Transformer& model, const methods::SoftPromptMethod* method,
+                                      const Batch& batch, bool training);
 
 }  // namespace sp::prompting

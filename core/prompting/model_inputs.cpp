@@ -67,7 +67,13 @@ ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPro
     contribution = method->contribute(request);
     n = method->num_virtual_tokens();
   }
-  assemble(model, std::move(contribution), n, batch, PositionRule::Column);
+  if (method && !method->task().classifies() && batch.token_type_ids.defined()) {
+    Batch without_types = batch;  // PEFT drops token types for every other task
+    without_types.token_type_ids = at::Tensor();
+    assemble(model, std::move(contribution), n, without_types, PositionRule::Column);
+  } else {
+    assemble(model, std::move(contribution), n, batch, PositionRule::Column);
+  }
   if (pack) pack_rows(model.config(), n);
 }
 
@@ -80,12 +86,17 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
                            const Batch& batch, PositionRule positions) {
   const at::Device device = model.device();
   const int64_t B = batch.input_ids.size(0), S = batch.input_ids.size(1);
+  const model::ModelConfig& config = model.config();
+  const bool encoder = config.topology == model::Topology::EncoderOnly;
   at::Tensor ids = batch.input_ids.to(device);
   embeddings_ = model.embed_tokens(ids);
+  if (batch.token_type_ids.defined() && config.type_vocab_size > 0)
+    token_type_ids_ = batch.token_type_ids.to(device);
   if (batch.attention_mask.defined()) caller_mask_ = batch.attention_mask.to(device);
   if (batch.labels.defined()) labels_ = batch.labels.to(device);
   attention_mask_ = caller_mask_;
-  if (contribution.prepend_embeddings.defined() && model.config().rope.type != "dynamic") {
+  // Encoders: virtual tokens attend to the caller's tokens too, so they stay in every row.
+  if (contribution.prepend_embeddings.defined() && config.rope.type != "dynamic" && !encoder) {
     auto [prompts, prompt_of_row] = distinct_prompts(contribution, B, device);
     // Training and evaluation always take the prefix form (the padded rows can then be packed);
     // generation and scoring only when rows share a prompt: with none to share, the separate call
@@ -119,6 +130,16 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
     if (labels_.defined()) labels_ = at::cat({at::full({B, num_prepended_}, -100, labels_.options()), labels_}, 1);
     if (attention_mask_.defined())
       attention_mask_ = at::cat({at::ones({B, num_prepended_}, attention_mask_.options()), attention_mask_}, 1);
+    // Token types: n zeros in front (PEFT's rule for the classification tasks).
+    if (token_type_ids_.defined())
+      token_type_ids_ = at::cat({at::zeros({B, num_prepended_}, token_type_ids_.options()), token_type_ids_}, 1);
+  } else if (positions == PositionRule::Column && config.position_offset > 0 &&
+             config.position_offset + n + S <= config.max_position_embeddings) {  // else forward() refuses
+    // RoBERTa numbers token ids that are not the pad id from position_offset (after the prefix), and
+    // puts pads at pad_token_id; embeddings (prompt methods) are numbered in order instead.
+    const int64_t P = contribution.kv_prefix.empty() ? 0 : n;
+    const at::Tensor real = ids.ne(config.pad_token_id).to(at::kLong);
+    position_ids_ = (real.cumsum(1) + P) * real + config.pad_token_id;
   }
   if (has_prefix) {
     // Prefix methods: every layer sees n extra keys; the mask grows by n ones in front.
@@ -134,7 +155,9 @@ void ModelInputs::pack_rows(const model::ModelConfig& config, int64_t n) {
   // left padding, whose last pad predicts the first token, stays padded). A batch wider than
   // learned positions reach stays padded too, so that the forward pass refuses it by name, and so
   // does dynamic RoPE, whose frequencies follow the padded width.
-  if (!caller_mask_.defined() || !labels_.defined() || num_prepended_ > 1 || config.rope.type == "dynamic") return;
+  if (!caller_mask_.defined() || !labels_.defined() || num_prepended_ > 1 || config.rope.type == "dynamic" ||
+      token_type_ids_.defined() || position_ids_.defined())
+    return;
   const int64_t B = caller_mask_.size(0), S = caller_mask_.size(1);
   if (config.position == model::PositionKind::Learned && n + S > config.max_position_embeddings) return;
   const at::Tensor real = caller_mask_.ne(0);
@@ -173,6 +196,7 @@ model::ForwardInputs ModelInputs::forward_inputs() const {
   inputs.embeddings = embeddings_;
   inputs.attention_mask = attention_mask_;
   inputs.position_ids = position_ids_;
+  inputs.token_type_ids = token_type_ids_;
   inputs.kv_prefix = kv_prefix_.empty() ? nullptr : &kv_prefix_;
   inputs.row_lengths = row_lengths_;
   return inputs;

@@ -69,7 +69,7 @@ class ModelInputs {
                 const Batch& batch, PositionRule positions);
   void pack_rows(const model::ModelConfig& config, int64_t num_virtual_tokens);
 
-  at::Tensor embeddings_, attention_mask_, labels_, caller_mask_, position_ids_;
+  at::Tensor embeddings_, attention_mask_, labels_, caller_mask_, position_ids_, token_type_ids_;
   at::Tensor last_virtual_hidden_;    // (B, hidden) when prompt methods' virtual tokens ran apart
   std::vector<int64_t> row_lengths_;  // packed: real tokens per row
   at::Tensor packed_targets_, packed_rows_;

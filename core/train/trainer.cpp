@@ -2,9 +2,8 @@
 
 #include <cmath>
 
-#include "objectives/causal_lm.h"
+#include "objectives/target_losses.h"
 #include "prompting/losses.h"
-#include "prompting/model_inputs.h"
 #include "util/errors.h"
 
 namespace sp::train {
@@ -33,9 +32,7 @@ void Trainer::resume(AdamWState optimizer, int64_t micro_steps) {
 
 StepResult Trainer::step(const prompting::Batch& batch) {
   at::AutoGradMode enable_grad(true);
-  prompting::ModelInputs inputs(*model_, &method_, prompting::with_default_labels(batch), /*training=*/true,
-                                /*pack=*/true);
-  objectives::TargetLosses losses = prompting::input_losses(*model_, inputs, model_->forward(inputs.forward_inputs()));
+  objectives::TargetLosses losses = prompting::batch_losses(*model_, &method_, batch, /*training=*/true);
   at::Tensor loss = objectives::mean_loss(losses);
   (loss / static_cast<double>(config_.accumulation_steps)).backward();
 

@@ -217,6 +217,10 @@ typedef struct sp_model_info {
   int64_t head_dim;
   int64_t max_position_embeddings;
   char model_type[32]; /* NUL-terminated, e.g. "llama" */
+  /* Appended in 0.5. */
+  int64_t type_vocab_size; /* token types (segments) the model embeds (BERT, RoBERTa); 0 for none */
+  int32_t has_lm_head;     /* 1: a decoder with an output layer over the vocabulary (logits, loss,
+                              generation); 0: an encoder (hidden states and classification only) */
 } sp_model_info;
 
 /* An sp_model_info with struct_size set and everything else zero. */
@@ -417,6 +421,13 @@ typedef struct sp_batch {
   const int32_t* task_ids; /* one task per row, in [0, num_tasks): required by multitask prompt
                               tuning adapters, ignored by every other method and by the base model */
   size_t num_task_ids;     /* must equal batch_size when task_ids is given */
+  /* Appended in 0.5: encoders and classification. */
+  const int32_t* token_type_ids; /* segment of each token, in [0, type_vocab_size) (BERT, RoBERTa:
+                                    sp_model_info.type_vocab_size); NULL = all 0. Refused for models
+                                    without token types. */
+  size_t num_token_type_ids;     /* batch_size * seq_len when token_type_ids is given */
+  const int32_t* row_labels;     /* SP_TASK_SEQ_CLS: each row's class, in [0, num_labels) */
+  size_t num_row_labels;         /* batch_size when row_labels is given */
 } sp_batch;
 
 /* An sp_batch with struct_size set and everything else zero/NULL. */
@@ -445,7 +456,8 @@ SP_API sp_status sp_logits_count(int64_t vocab_size, int32_t batch_size, int32_t
  * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, non-positive batch_size or seq_len, mask values other
  * than 0/1), SP_ERR_SHAPE_MISMATCH (an array whose count is not batch_size * seq_len, or task ids
  * not batch_size), SP_ERR_OUT_OF_RANGE (ids, labels, task ids), SP_ERR_BUFFER_TOO_SMALL,
- * SP_ERR_UNSUPPORTED (the model's sliding window applies to the call). */
+ * SP_ERR_UNSUPPORTED (the model's sliding window applies to the call; an encoder, which has no
+ * language-modelling head: logits, losses and generation need a decoder). */
 SP_API sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, sp_logits_mode mode, float* out,
                                  size_t out_count) SP_NOEXCEPT;
 
@@ -454,6 +466,12 @@ SP_API sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, s
  * i predicts label i + 1; labels of -100 are skipped. Changes nothing. Errors: as sp_model_logits. */
 SP_API sp_status sp_model_eval_loss(const sp_model* model, const sp_batch* batch, float* mean_loss,
                                     float* row_log_likelihood) SP_NOEXCEPT;
+
+/* Final hidden states of the base model alone, float32, batch_size * seq_len * hidden_size values
+ * (transformers' last_hidden_state; token_type_ids are used where the model has token types).
+ * Errors: as sp_model_logits. */
+SP_API sp_status sp_model_hidden_states(const sp_model* model, const sp_batch* batch, float* out,
+                                        size_t out_count) SP_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------------
  * Adapters
@@ -479,6 +497,30 @@ typedef enum sp_prompt_init {
   SP_INIT_EXACT_SOURCE_TASK = 4,    /* MPT: source table and the factors of source_task */
   SP_INIT_ONLY_SOURCE_SHARED = 5    /* MPT: source table; factors random */
 } sp_prompt_init;
+
+/* What an adapter is trained for (PEFT's task_type). The methods are the same for every task; the
+ * task decides what the model's output is, the loss, and which calls apply:
+ *   CAUSAL_LM           decoders: next-token logits, causal-LM loss, generation and scoring.
+ *   SEQ_CLS             one class per row: a classification head (transformers' *ForSequenceClassification
+ *                       head for the family, PEFT's modules_to_save) over the pooled final hidden state,
+ *                       trained with the prompt. Pooling: BERT, the pooler over position 0; RoBERTa, position 0;
+ *                       decoders, each row's last real token (its last attention-mask 1: unlike PEFT, which
+ *                       takes the last column whatever the padding, so right-padded rows differ there).
+ *                       For prompt methods on encoders position 0 is the first virtual token, as in PEFT.
+ *                       Loss: cross-entropy over batch->row_labels. Outputs: sp_adapter_classify.
+ *   TOKEN_CLS           one class per token: a head over every position's final hidden state. Labels:
+ *                       batch->labels (class ids, -100 = ignored), for the caller's tokens only (PEFT needs
+ *                       n extra leading labels for prompt methods; here virtual positions have none).
+ *   SEQ_2_SEQ_LM        encoder-decoder models: not supported yet (SP_ERR_UNSUPPORTED).
+ *   FEATURE_EXTRACTION  final hidden states (sp_adapter_hidden_states); no head, no loss, so no training.
+ *                       As in PEFT, token_type_ids are not used. */
+typedef enum sp_task_type {
+  SP_TASK_CAUSAL_LM = 0,
+  SP_TASK_SEQ_CLS = 1,
+  SP_TASK_TOKEN_CLS = 2,
+  SP_TASK_SEQ_2_SEQ_LM = 3,
+  SP_TASK_FEATURE_EXTRACTION = 4
+} sp_task_type;
 
 /* P-tuning's prompt encoder (PEFT's encoder_reparameterization_type). */
 typedef enum sp_encoder_type { SP_ENCODER_MLP = 0, SP_ENCODER_LSTM = 1 } sp_encoder_type;
@@ -516,6 +558,13 @@ typedef struct sp_adapter_params {
   const char* source_adapter; /* SOURCE inits: a PEFT MPT adapter folder or its adapter_model.safetensors;
                                  recorded in adapter_config.json as the absolute path of that file */
   int32_t source_task;        /* SP_INIT_EXACT_SOURCE_TASK: the source task to copy; default 0 */
+  /* Appended in 0.5: the task. */
+  sp_task_type task_type; /* default SP_TASK_CAUSAL_LM (the only one for which a zeroed tail is valid) */
+  int32_t num_labels;     /* SP_TASK_SEQ_CLS and SP_TASK_TOKEN_CLS: the head's classes, in [2, 2^20];
+                             default 2; ignored by the other tasks. The head starts as transformers
+                             initialises a missing head after torch.manual_seed(seed): each weight
+                             N(0, initializer_range) in module order, biases 0; then the prompt's draws
+                             follow from the same generator, so a seed reproduces PEFT's values. */
 } sp_adapter_params;
 
 SP_API sp_adapter_params sp_adapter_default_params(void) SP_NOEXCEPT;
@@ -590,6 +639,10 @@ typedef struct sp_adapter_info {
   /* Appended in 0.3. */
   int64_t vocab_size; /* the vocabulary of the adapter's model: logits buffers hold
                          batch_size (* seq_len) * vocab_size floats */
+  /* Appended in 0.5. */
+  sp_task_type task_type;
+  int32_t num_labels;  /* SEQ_CLS and TOKEN_CLS; 0 for the other tasks */
+  int64_t hidden_size; /* the model's: sp_adapter_hidden_states returns batch_size * seq_len * hidden_size floats */
 } sp_adapter_info;
 
 /* An sp_adapter_info with struct_size set and everything else zero. */
@@ -647,16 +700,42 @@ SP_API sp_status sp_adapter_parameter_shape(const sp_adapter* adapter, const cha
 SP_API sp_status sp_adapter_get_parameter(const sp_adapter* adapter, const char* name, float* out,
                                           size_t count) SP_NOEXCEPT;
 
-/* Logits with the adapter's soft prompt; see sp_model_logits for modes and buffers. */
+/* Logits with the adapter's soft prompt; see sp_model_logits for modes and buffers. CAUSAL_LM adapters
+ * only (SP_ERR_UNSUPPORTED otherwise: sp_adapter_classify, sp_adapter_hidden_states). */
 SP_API sp_status sp_adapter_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_mode mode, float* out,
                                    size_t out_count) SP_NOEXCEPT;
 
 /* Mean loss and per-row log-likelihood with the adapter's soft prompt; see sp_model_eval_loss.
  * Multitask prompt tuning adapters need batch->task_ids here, in sp_adapter_logits and in sp_trainer_step.
  * For prompt methods the last virtual token predicts the first real token, so that token is a
- * target too (as in PEFT). Changes nothing. */
+ * target too (as in PEFT). The loss is the adapter's task's: CAUSAL_LM as above; SEQ_CLS the
+ * cross-entropy of batch->row_labels (required; a row's log-likelihood is log p(its label)); TOKEN_CLS
+ * the cross-entropy of batch->labels (required; -100 ignored) over the caller's tokens;
+ * FEATURE_EXTRACTION has none (SP_ERR_UNSUPPORTED). Changes nothing. */
 SP_API sp_status sp_adapter_eval_loss(const sp_adapter* adapter, const sp_batch* batch, float* mean_loss,
                                       float* row_log_likelihood) SP_NOEXCEPT;
+
+/* What sp_adapter_classify writes. */
+typedef enum sp_class_output {
+  SP_CLASS_LOGITS = 0,       /* the head's raw scores */
+  SP_CLASS_PROBABILITIES = 1 /* their softmax over the classes */
+} sp_class_output;
+
+/* Class scores of a SEQ_CLS or TOKEN_CLS adapter (the prompt, the model, the head), float32:
+ * SEQ_CLS batch_size * num_labels values (row-major), TOKEN_CLS batch_size * seq_len * num_labels (the
+ * caller's positions; padded positions are computed too and carry no meaning). Labels in the batch are
+ * not read. Changes nothing.
+ *   out   caller-owned, out_count floats; must hold the whole result.
+ * Errors: as sp_adapter_logits, and SP_ERR_UNSUPPORTED for an adapter of another task. */
+SP_API sp_status sp_adapter_classify(const sp_adapter* adapter, const sp_batch* batch, sp_class_output what,
+                                     float* out, size_t out_count) SP_NOEXCEPT;
+
+/* Final hidden states with the adapter's prompt at the caller's positions, float32, batch_size *
+ * seq_len * hidden_size values (sp_adapter_info.hidden_size): after the last norm for decoders, the last
+ * block's output for encoders (transformers' last_hidden_state). Prompt methods' virtual positions are
+ * left out. Any task type. Changes nothing. Errors: as sp_adapter_logits. */
+SP_API sp_status sp_adapter_hidden_states(const sp_adapter* adapter, const sp_batch* batch, float* out,
+                                          size_t out_count) SP_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------------
  * Training
@@ -699,12 +778,14 @@ typedef struct sp_train_result {
 /* An sp_train_result with struct_size set and everything else zero. */
 SP_API sp_train_result sp_train_result_init(void) SP_NOEXCEPT;
 
-/* One training step: forward with the soft prompt, shifted causal-LM cross-entropy (labels of
- * -100 and virtual positions ignored), backward into the soft prompt only, and - every
- * accumulation_steps calls - clipping and an AdamW update. The model is never changed.
+/* One training step: forward with the soft prompt, the task's loss (CAUSAL_LM: shifted causal-LM
+ * cross-entropy, labels of -100 and virtual positions ignored; SEQ_CLS and TOKEN_CLS: as
+ * sp_adapter_eval_loss), backward into the adapter's trainable tensors only (the soft prompt, and the
+ * classification head), and - every accumulation_steps calls - clipping and an AdamW update. The
+ * model is never changed.
  *   result   may be NULL; otherwise start from sp_train_result_init().
- * Errors: as sp_adapter_logits, plus SP_ERR_INVALID_ARGUMENT for a batch without any target. On error
- * nothing changes (no partial update). */
+ * Errors: as sp_adapter_eval_loss, plus SP_ERR_INVALID_ARGUMENT for a batch without any target. On
+ * error nothing changes (no partial update). */
 SP_API sp_status sp_trainer_step(sp_trainer* trainer, const sp_batch* batch, sp_train_result* result) SP_NOEXCEPT;
 
 /* Copies the gradient of trainable tensor `name` that the latest optimizer update used into
@@ -790,7 +871,8 @@ SP_API sp_context_params sp_context_default_params(void) SP_NOEXCEPT;
  * values of the model's dtype (plus a byte per row and position), allocated here; on the CPU a cache
  * larger than the machine's physical memory is refused before anything is allocated.
  * Errors: SP_ERR_INVALID_ARGUMENT (an adapter of another model, sizes out of their ranges),
- * SP_ERR_OUT_OF_RANGE (max_length beyond a model's learned positions), SP_ERR_OUT_OF_MEMORY. */
+ * SP_ERR_OUT_OF_RANGE (max_length beyond a model's learned positions), SP_ERR_OUT_OF_MEMORY,
+ * SP_ERR_UNSUPPORTED (an encoder model, or an adapter whose task is not CAUSAL_LM). */
 SP_API sp_status sp_context_create(sp_context** out, sp_model* model, sp_adapter* adapter,
                                    const sp_context_params* params) SP_NOEXCEPT;
 

@@ -34,12 +34,12 @@ std::string resolved_source_adapter(const std::string& source_adapter, bool make
 }
 
 MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const model::Transformer& model, bool loading)
-    : SoftPromptMethod(config, model.config()) {
+    : SoftPromptMethod(config, model) {
   // A loaded record keeps its form (PEFT wrote it, or we did), except a folder, which PEFT cannot read.
   settings().source_adapter = resolved_source_adapter(settings().source_adapter, /*make_absolute=*/!loading);
   const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
   // PEFT's draw order: the table (RANDOM or TEXT), then cols, then rows, each factor N(0, 0.02^2).
-  at::Generator generator = make_generator(config.seed);
+  at::Generator& generator = generator_;
   at::Tensor table = initial_prompt_table(settings().prompt, model, T, generator, loading);
   at::Tensor cols =
       at::empty({settings().num_tasks, T, settings().num_ranks}, at::kFloat).normal_(0.0, 0.02, generator);

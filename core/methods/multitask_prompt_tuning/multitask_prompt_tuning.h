@@ -27,11 +27,11 @@ class MultitaskPromptTuning final : public SoftPromptMethod {
 
   int64_t num_tasks() const override { return config_.get<MultitaskPromptTuningSettings>().num_tasks; }
   PromptContribution contribute(const PromptRequest& request) const override;
-  NamedTensors parameters() const override {
+  NamedTensors prompt_parameters() const override {
     return {{"embedding.weight", table_}, {"prefix_task_cols", cols_}, {"prefix_task_rows", rows_}};
   }
   // PEFT stores the raw shared table and both factors.
-  NamedTensors tensors_for_saving() const override {
+  NamedTensors prompt_tensors_for_saving() const override {
     return {{"prompt_embeddings", table_.detach()},
             {"prefix_task_cols", cols_.detach()},
             {"prefix_task_rows", rows_.detach()}};

@@ -19,11 +19,11 @@ at::Tensor uniform(std::vector<int64_t> shape, double bound, at::Generator& gene
 }  // namespace
 
 PTuning::PTuning(const MethodConfig& config, const model::Transformer& model)
-    : SoftPromptMethod(config, model.config()), settings_(config.get<PTuningSettings>()) {
+    : SoftPromptMethod(config, model), settings_(config.get<PTuningSettings>()) {
   const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
   const int64_t h = p_tuning_encoder_width(settings_, model.config());
   const at::Device device = model.device();
-  at::Generator generator = make_generator(config.seed);
+  at::Generator& generator = generator_;
   table_ = trainable(normal_table(T, d, generator), device);
   if (config.encoded_only) return;
 
@@ -126,7 +126,7 @@ PromptContribution PTuning::contribute(const PromptRequest& request) const {
   return contribution;
 }
 
-NamedTensors PTuning::parameters() const {
+NamedTensors PTuning::prompt_parameters() const {
   NamedTensors named = {{"embedding.weight", table_}};
   for (std::size_t k = 0; k < lstm_.size(); ++k) {
     const std::string s = std::to_string(k);
@@ -148,7 +148,7 @@ NamedTensors PTuning::parameters() const {
   return named;
 }
 
-NamedTensors PTuning::tensors_for_saving() const {
+NamedTensors PTuning::prompt_tensors_for_saving() const {
   at::NoGradGuard no_grad;
   return {{"prompt_embeddings", encode(false).detach()}};
 }

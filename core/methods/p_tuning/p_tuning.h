@@ -15,10 +15,10 @@ class PTuning final : public SoftPromptMethod {
   PTuning(const MethodConfig& config, const model::Transformer& model);
 
   PromptContribution contribute(const PromptRequest& request) const override;
-  NamedTensors parameters() const override;
+  NamedTensors prompt_parameters() const override;
   // PEFT saves the encoder's output, not the encoder: quirk 9 of the spec. We run the encoder
   // without dropout for the save; PEFT saving in training mode with LSTM dropout stores a noisy copy.
-  NamedTensors tensors_for_saving() const override;
+  NamedTensors prompt_tensors_for_saving() const override;
   // LSTM dropout's generator (undefined for adapters holding only the encoded table).
   at::Generator training_generator() const override { return dropout_generator_; }
 

@@ -6,13 +6,13 @@
 namespace sp::methods {
 
 PrefixTuning::PrefixTuning(const MethodConfig& config, const model::Transformer& model)
-    : SoftPromptMethod(config, model.config()),
+    : SoftPromptMethod(config, model),
       settings_(config.get<PrefixTuningSettings>()),
       token_dim_(prefix_geometry(model.config()).token_dim),
       model_dtype_(model.dtype()) {
   const int64_t n = config.num_virtual_tokens, flat = 2 * model.config().num_layers * token_dim_;
   const int64_t hidden = prefix_encoder_width(settings_, model.config());
-  at::Generator generator = make_generator(config.seed);
+  at::Generator& generator = generator_;
   const at::Device device = model.device();
   if (projected()) {
     // PEFT's draw order: embedding, first Linear, second Linear; "zero" then clears the last Linear.
@@ -50,7 +50,7 @@ PromptContribution PrefixTuning::contribute(const PromptRequest& request) const 
   return contribution;
 }
 
-NamedTensors PrefixTuning::parameters() const {
+NamedTensors PrefixTuning::prompt_parameters() const {
   if (!projected()) return {{"embedding.weight", table_}};
   return {{"embedding.weight", table_},
           {"transform.0.weight", first_.weight},
@@ -59,7 +59,7 @@ NamedTensors PrefixTuning::parameters() const {
           {"transform.2.bias", second_.bias}};
 }
 
-NamedTensors PrefixTuning::tensors_for_saving() const {
+NamedTensors PrefixTuning::prompt_tensors_for_saving() const {
   // PEFT saves the projected prefix itself (the MLP is not saved): quirk 9 of the spec.
   at::NoGradGuard no_grad;
   return {{"prompt_embeddings", flat_prefix().detach()}};

@@ -14,8 +14,8 @@ class PrefixTuning final : public SoftPromptMethod {
   PrefixTuning(const MethodConfig& config, const model::Transformer& model);
 
   PromptContribution contribute(const PromptRequest& request) const override;
-  NamedTensors parameters() const override;
-  NamedTensors tensors_for_saving() const override;
+  NamedTensors prompt_parameters() const override;
+  NamedTensors prompt_tensors_for_saving() const override;
 
  private:
   bool projected() const { return settings_.prefix_projection && !config_.encoded_only; }

@@ -5,8 +5,8 @@
 namespace sp::methods {
 
 PromptTuning::PromptTuning(const MethodConfig& config, const model::Transformer& model, bool loading)
-    : SoftPromptMethod(config, model.config()) {
-  at::Generator generator = make_generator(config.seed);
+    : SoftPromptMethod(config, model) {
+  at::Generator& generator = generator_;
   table_ = trainable(
       initial_prompt_table(config.get<PromptTuningSettings>(), model, config.num_virtual_tokens, generator, loading),
       model.device());

@@ -14,8 +14,8 @@ class PromptTuning final : public SoftPromptMethod {
   PromptTuning(const MethodConfig& config, const model::Transformer& model, bool loading);
 
   PromptContribution contribute(const PromptRequest& request) const override;
-  NamedTensors parameters() const override { return {{"embedding.weight", table_}}; }
-  NamedTensors tensors_for_saving() const override { return {{"prompt_embeddings", table_.detach()}}; }
+  NamedTensors prompt_parameters() const override { return {{"embedding.weight", table_}}; }
+  NamedTensors prompt_tensors_for_saving() const override { return {{"prompt_embeddings", table_.detach()}}; }
 
  private:
   at::Tensor table_;  // (n, hidden) float32, trainable
