@@ -41,13 +41,18 @@ OUT/<variant>/<case>_<task>/   case: prompt, prefix, prefix_projection, ptuning_
                           in eval mode, at the caller's positions. The base is loaded after
                           torch.manual_seed(SEED + 1), so that its own random head differs from the saved one and
                           the check that the loaded head comes from the file means something.
-  SKIPPED                 instead of all the above when PEFT itself fails on the case; holds PEFT's error. With
-                          PEFT 0.21.2 and transformers 5.24 that is prefix, prefix_projection x seq_cls, token_cls:
-                          PEFT looks for a "past_key_values" parameter in the model's (and then the backbone's)
-                          forward signature, and transformers 5.24 renamed it "cache" (past_key_values is only a
-                          deprecated keyword alias), so PEFT raises "Model does not support past key values which
-                          are required for prefix tuning." Feature extraction passes past_key_values as a keyword
-                          without that check, and works.
+  DIRECT_CALL             present (one line: why) where PEFT's own forward fails on the case and every file above
+                          holds instead the spec's (section 4.3) definition, the call PEFT makes when the model's
+                          forward accepts past_key_values: peft_model.base_model(input_ids, token_type_ids,
+                          attention_mask = cat(ones(B, n), attention_mask), past_key_values =
+                          peft_model.get_prompt(B), labels), for the trained and for the loaded adapter alike (peft/
+                          is still PEFT's save_pretrained). With PEFT 0.21.2 and transformers 5.24 that is prefix,
+                          prefix_projection x seq_cls, token_cls: PEFT looks for a "past_key_values" parameter in the
+                          model's (and then the backbone's) forward signature, and transformers 5.24 renamed it
+                          "cache" (past_key_values is only a deprecated keyword alias), so PEFT raises "Model does
+                          not support past key values which are required for prefix tuning." Feature extraction
+                          passes past_key_values as a keyword without that check, and works. (These directories
+                          held only a file SKIPPED before; no case is skipped now.)
 
 How the forward is called (what the C++ API must reproduce):
   - the model is in eval mode (no dropout); attention_mask always given.
@@ -65,7 +70,12 @@ How the forward is called (what the C++ API must reproduce):
   - Classification heads: transformers initialises the missing head at from_pretrained, right after the manual
     seed, as plain normal_(0, initializer_range) draws from the global generator (biases zero), in module order;
     PEFT's prompt initialisation then continues from that generator state. Checked here by replaying the draws
-    (HEAD_DRAWS; RoBERTa's AutoModel also draws its missing pooler) and, for the prompt case, the table after them.
+    (HEAD_DRAWS; RoBERTa's AutoModel also draws its missing pooler), by checking the generator state after loading
+    equals the state after those draws alone, that every other parameter is the checkpoint's tensor, and, for the
+    prompt and MPT cases, the prompt tensors drawn after them.
+
+tests/reference/decoder_task_reference.py writes the same layout for decoders (Llama, Qwen2, GPT-2) and imports
+this module's pieces (make_batch, run_variant, ...).
 """
 import argparse
 import os
@@ -164,17 +174,23 @@ def write_model(variant, folder):
     model.save_pretrained(folder)
 
 
-def make_batch(vocab_size, pad_id):
+def make_batch(vocab_size, pad_id, left_padding=False):
+    """Encoders: right padding and token types; decoders (left_padding): pads first, no token types."""
     generator = torch.Generator().manual_seed(BATCH_SEED)
     ids = torch.randint(3, vocab_size, (BATCH, SEQ_LEN), generator=generator)
     token_labels = torch.randint(0, NUM_LABELS, (BATCH, SEQ_LEN), generator=generator)
     mask = torch.zeros(BATCH, SEQ_LEN, dtype=torch.long)
     for row, length in enumerate(ROW_LENGTHS):
-        mask[row, :length] = 1
+        if left_padding:
+            mask[row, SEQ_LEN - length:] = 1
+        else:
+            mask[row, :length] = 1
     ids = ids.masked_fill(mask == 0, pad_id)
-    token_types = (torch.arange(SEQ_LEN) >= FIRST_SEGMENT).long().expand(BATCH, -1) * mask
-    return dict(input_ids=ids, attention_mask=mask, token_type_ids=token_types,
-                seq_labels=torch.tensor(SEQ_LABELS), token_labels=token_labels.masked_fill(mask == 0, -100))
+    batch = dict(input_ids=ids, attention_mask=mask, seq_labels=torch.tensor(SEQ_LABELS),
+                 token_labels=token_labels.masked_fill(mask == 0, -100))
+    if not left_padding:
+        batch["token_type_ids"] = (torch.arange(SEQ_LEN) >= FIRST_SEGMENT).long().expand(BATCH, -1) * mask
+    return batch
 
 
 def load(model_class, folder, seed, attention="sdpa", **kwargs):
@@ -186,30 +202,59 @@ def task_kwargs(task):
     return {} if task == "feature" else {"num_labels": NUM_LABELS}
 
 
-def base_references(folder, out, batch):
+def model_inputs(batch):
+    """What every forward gets: ids, mask and, where the batch has them (encoders), token types."""
+    return {name: batch[name] for name in ("input_ids", "attention_mask", "token_type_ids") if name in batch}
+
+
+def base_references(folder, out, batch, pads_undefined=False, **load_kwargs):
+    """pads_undefined (left-padded decoders): a pad query sees no key at all, which sdpa and eager resolve
+    differently, so pad positions are compared nowhere and written as zeros."""
     hidden = {}
     for attention in ("sdpa", "eager"):
-        model = load(AutoModel, folder, SEED, attention).eval()
+        model = load(AutoModel, folder, SEED, attention, **load_kwargs).eval()
         with torch.no_grad():
-            hidden[attention] = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                                      token_type_ids=batch["token_type_ids"]).last_hidden_state
+            hidden[attention] = model(**model_inputs(batch)).last_hidden_state
+        if pads_undefined:
+            hidden[attention] = hidden[attention] * batch["attention_mask"][..., None]
     difference = (hidden["sdpa"] - hidden["eager"]).abs().max().item()
     assert difference < 1e-5, f"sdpa and eager disagree by {difference}"
     write(os.path.join(out, "base_hidden.f32"), hidden["sdpa"])
     return difference
 
 
-def check_head_rule(variant, task, initial, std, prompt_table):
-    """The head is normal_(0, std) draws right after the seed; PEFT's prompt table is the next draw.
-    initial: the model's parameters before get_peft_model; prompt_table: the prompt case's table, else None."""
+def check_loaded_base(label, model, folder, draws):
+    """Every parameter but the drawn head is the checkpoint's tensor (under its name with or without the base
+    prefix), and the drawn ones are exactly the missing ones."""
+    stored = load_file(os.path.join(folder, "model.safetensors"))
+    prefix = model.base_model_prefix + "."
+    drawn = {name for name, _ in draws} | {name[:-len("weight")] + "bias" for name, _ in draws}
+    for name, p in model.named_parameters():
+        keys = [key for key in (name, prefix + name, name.removeprefix(prefix)) if key in stored]
+        if name in drawn:
+            assert not keys, f"{label}: {name} is in the checkpoint but was drawn"
+        else:
+            assert keys and torch.equal(p, stored[keys[0]]), f"{label}: {name} is not the checkpoint's tensor"
+
+
+def check_head_rule(label, draws, initial, std, rng_after_load, case, prompt_encoder):
+    """The head is normal_(0, std) draws right after the seed, nothing else is drawn by from_pretrained, and
+    PEFT's prompt table (prompt, MPT; MPT then its two factors) is the next draw.
+    initial: the model's parameters before get_peft_model; rng_after_load: the generator state after loading."""
     torch.manual_seed(SEED)
-    for name, shape in HEAD_DRAWS[(variant, task)]:
+    for name, shape in draws:
         expected = torch.empty(shape).normal_(0.0, std)
-        assert torch.equal(initial[name], expected), f"{variant} {task}: {name} is not the replayed draw"
-        bias = initial[name[:-len("weight")] + "bias"]
-        assert not bias.any(), f"{variant} {task}: bias of {name} is not zero"
-    if prompt_table is not None:
-        assert torch.equal(prompt_table, torch.empty(prompt_table.shape).normal_()), f"{variant} {task}: prompt table"
+        assert torch.equal(initial[name], expected), f"{label}: {name} is not the replayed draw"
+        bias = initial.get(name[:-len("weight")] + "bias")
+        assert bias is None or not bias.any(), f"{label}: bias of {name} is not zero"
+    assert torch.equal(torch.get_rng_state(), rng_after_load), f"{label}: from_pretrained drew more than the head"
+    if case in ("prompt", "mpt"):
+        table = prompt_encoder.embedding.weight.detach()
+        assert torch.equal(table, torch.empty(table.shape).normal_()), f"{label}: prompt table"
+    if case == "mpt":  # MultitaskPromptEmbedding.__init__: torch.normal(0, 0.02) for the columns, then the rows
+        for name in ("prefix_task_cols", "prefix_task_rows"):
+            factor = getattr(prompt_encoder, name).detach()
+            assert torch.equal(factor, torch.normal(0.0, 0.02, size=factor.shape)), f"{label}: MPT {name}"
 
 
 def head_parts(peft_model, part):
@@ -231,8 +276,7 @@ def trainable(peft_model, saved_keys):
 
 
 def forward_kwargs(task, case, batch):
-    kwargs = dict(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                  token_type_ids=batch["token_type_ids"])
+    kwargs = model_inputs(batch)
     if task == "seq_cls":
         kwargs["labels"] = batch["seq_labels"]
     elif task == "token_cls":
@@ -241,6 +285,19 @@ def forward_kwargs(task, case, batch):
             labels = torch.cat([torch.full((BATCH, NUM_VIRTUAL_TOKENS), -100), labels], dim=1)
         kwargs["labels"] = labels
     return kwargs
+
+
+def direct_prefix_call(peft_model, kwargs):
+    """Spec 4.3: PEFT's prefix-tuning forward where the model's forward accepts past_key_values (its mask
+    extension included: float ones, so the concatenated mask is float)."""
+    prefix_mask = torch.ones(BATCH, NUM_VIRTUAL_TOKENS)
+    kwargs = dict(kwargs, attention_mask=torch.cat((prefix_mask, kwargs["attention_mask"]), dim=1))
+    return peft_model.base_model(past_key_values=peft_model.get_prompt(BATCH), **kwargs)
+
+
+def is_prefix_signature_failure(task, case, error):
+    """PEFT 0.21.2 on transformers 5.24 (see DIRECT_CALL above); anything else is a real error."""
+    return case in PREFIX_CASES and task != "feature" and "does not support past key values" in str(error)
 
 
 def output_of(task, output):
@@ -252,25 +309,32 @@ def output_of(task, output):
     return "logits", logits if task == "seq_cls" else logits[:, logits.shape[1] - SEQ_LEN:]
 
 
-def run_case(variant, folder, out, task, case, config, task_ids, batch):
+def run_case(label, folder, out, task, case, config, task_ids, batch, draws, load_kwargs):
+    """label: for messages; draws: HEAD_DRAWS' list for this model and task; load_kwargs: extra from_pretrained
+    arguments (decoders: pad_token_id)."""
     task_type, model_class = TASKS[task]
     os.makedirs(out, exist_ok=True)
-    model = load(model_class, folder, SEED, **task_kwargs(task))
+    model = load(model_class, folder, SEED, **task_kwargs(task), **load_kwargs)
+    rng_after_load = torch.get_rng_state()
     initial = {name: p.detach().clone() for name, p in model.named_parameters()}
+    check_loaded_base(label, model, folder, draws)
     peft_model = get_peft_model(model, config)
-    table = peft_model.prompt_encoder["default"].embedding.weight.detach() if case == "prompt" else None
-    check_head_rule(variant, task, initial, model.config.initializer_range, table)
+    check_head_rule(label, draws, initial, model.config.initializer_range, rng_after_load, case,
+                    peft_model.prompt_encoder["default"])
     peft_model.eval()
     extra = {} if task_ids is None else {"task_ids": torch.tensor(task_ids)}
     kwargs = forward_kwargs(task, case, batch)
+    direct = False
     try:
         output = peft_model(**kwargs, **extra)
     except ValueError as error:
-        if case in PREFIX_CASES and task != "feature":
-            with open(os.path.join(out, "SKIPPED"), "w") as handle:
-                handle.write(f"PEFT fails: {error}\n")
-            return f"SKIPPED ({error})"
-        raise
+        if not is_prefix_signature_failure(task, case, error):
+            raise
+        direct = True
+        with open(os.path.join(out, "DIRECT_CALL"), "w") as handle:
+            handle.write(f"PEFT fails ({error}); outputs are of base_model(past_key_values=get_prompt(B), "
+                         "attention_mask=[1]*n ++ mask), spec 4.3\n")
+        output = direct_prefix_call(peft_model, kwargs)
 
     peft_model.save_pretrained(os.path.join(out, "peft"))
     saved = load_file(os.path.join(out, "peft", "adapter_model.safetensors"))
@@ -282,7 +346,7 @@ def run_case(variant, folder, out, task, case, config, task_ids, batch):
             if name.startswith("base_model."):
                 assert torch.equal(saved[name], p.detach()), f"saved head {name} differs from the model's"
 
-    if task == "feature":  # PEFT drops token_type_ids here: the same as not passing them
+    if task == "feature" and "token_type_ids" in batch:  # PEFT drops token_type_ids here: the same as not passing them
         with torch.no_grad():
             without = peft_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], **extra)
         # With and without autograd the LSTM takes different CPU kernels (differences ~5e-7); token types
@@ -303,7 +367,7 @@ def run_case(variant, folder, out, task, case, config, task_ids, batch):
     for name, p in params.items():
         write(os.path.join(out, f"after__{name}.f32"), p.detach())
 
-    base = load(model_class, folder, SEED + 1, **task_kwargs(task))
+    base = load(model_class, folder, SEED + 1, **task_kwargs(task), **load_kwargs)
     loaded = PeftModel.from_pretrained(base, os.path.join(out, "peft")).eval()
     copies, originals = head_parts(loaded, ".modules_to_save.default."), head_parts(loaded, ".original_module.")
     for key, tensor in saved.items():
@@ -312,18 +376,35 @@ def run_case(variant, folder, out, task, case, config, task_ids, batch):
             if key.endswith(".weight"):  # biases start at zero in both
                 assert not torch.equal(originals[key], tensor), f"{key}: the base's own head equals the file's"
     assert len(copies) == sum(key.startswith("base_model.") for key in saved), "loaded head tensors not in the file"
+    inputs = {k: v for k, v in kwargs.items() if k != "labels"}
     with torch.no_grad():
-        loaded_output = loaded(**{k: v for k, v in kwargs.items() if k != "labels"}, **extra)
+        loaded_output = direct_prefix_call(loaded, inputs) if direct else loaded(**inputs, **extra)
     _, loaded_value = output_of(task, loaded_output)
     write(os.path.join(out, f"peft_loaded_{output_name}.f32"), loaded_value)
-    return f"max |loaded - trained| {(loaded_value - value.detach()).abs().max().item():.2e}"
+    how = "direct call, " if direct else ""
+    return f"{how}max |loaded - trained| {(loaded_value - value.detach()).abs().max().item():.2e}"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("variants", nargs="+", choices=sorted(VARIANTS))
-    args = parser.parse_args()
+def run_variant(variant, folder, out, batch, draws, pads_undefined=False, **load_kwargs):
+    """Writes out/ (OUT/<variant>/): the batch, base_hidden.f32 and every <case>_<task> directory.
+    draws: task -> HEAD_DRAWS' list; pads_undefined, load_kwargs: see base_references and run_case."""
+    os.makedirs(out, exist_ok=True)
+    for name in ("input_ids", "attention_mask", "token_type_ids", "seq_labels", "token_labels"):
+        if name in batch:
+            write(os.path.join(out, f"{name}.i32"), batch[name], np.int32)
+    difference = base_references(folder, out, batch, pads_undefined, **load_kwargs)
+    print(f"{variant}: base hidden written (sdpa vs eager {difference:.2e})")
+    for task, (task_type, _) in TASKS.items():
+        for case, (peft_config, task_ids) in cases(task_type).items():
+            if task == "feature" and task_ids is not None:
+                continue  # PEFT's feature-extraction forward cannot pass task_ids
+            status = run_case(f"{variant} {case}_{task}", folder, os.path.join(out, f"{case}_{task}"), task, case,
+                              peft_config, task_ids, batch, draws[task], load_kwargs)
+            print(f"{variant} {case}_{task}: {status}")
+
+
+def setup():
+    """Deterministic single-threaded torch, the expected warnings and load reports silenced."""
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)  # tensors are tiny: more threads only add contention (3x slower on a busy 2-core box)
     # Expected and documented above: PEFT drops token types for feature extraction, transformers renames
@@ -332,24 +413,21 @@ def main():
         warnings.filterwarnings("ignore", message=message)
     transformers_logging.set_verbosity_error()  # every load reports the head it initialises: expected, see above
     transformers_logging.disable_progress_bar()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("variants", nargs="+", choices=sorted(VARIANTS))
+    args = parser.parse_args()
+    setup()
     for variant in args.variants:
         folder = os.path.join(args.out, "models", variant)
         write_model(variant, folder)
-        out = os.path.join(args.out, variant)
-        os.makedirs(out, exist_ok=True)
         config = BertConfig.from_pretrained(folder) if variant == "bert" else RobertaConfig.from_pretrained(folder)
         batch = make_batch(config.vocab_size, config.pad_token_id)
-        for name in ("input_ids", "attention_mask", "token_type_ids", "seq_labels", "token_labels"):
-            write(os.path.join(out, f"{name}.i32"), batch[name], np.int32)
-        difference = base_references(folder, out, batch)
-        print(f"{variant}: base hidden written (sdpa vs eager {difference:.2e})")
-        for task, (task_type, _) in TASKS.items():
-            for case, (peft_config, task_ids) in cases(task_type).items():
-                if task == "feature" and task_ids is not None:
-                    continue  # PEFT's feature-extraction forward cannot pass task_ids
-                status = run_case(variant, folder, os.path.join(out, f"{case}_{task}"), task, case, peft_config,
-                                  task_ids, batch)
-                print(f"{variant} {case}_{task}: {status}")
+        draws = {task: HEAD_DRAWS[(variant, task)] for task in TASKS}
+        run_variant(variant, folder, os.path.join(args.out, variant), batch, draws)
     return 0
 
 
