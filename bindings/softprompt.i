@@ -47,6 +47,8 @@
   (const int32_t* attention_mask, size_t num_attention_mask),
   (const int32_t* labels, size_t num_labels),
   (const int32_t* task_ids, size_t num_task_ids),
+  (const int32_t* token_type_ids, size_t num_token_type_ids),
+  (const int32_t* row_labels, size_t num_row_labels),
   (const int32_t* init_token_ids, size_t num_init_token_ids),
   (const int32_t* lengths, size_t num_lengths),
   (const int32_t* continuation_ids, size_t num_continuation_ids),
@@ -103,6 +105,9 @@ struct sp_context {};
 %ignore sp_adapter_get_parameter;
 %ignore sp_adapter_logits;
 %ignore sp_adapter_eval_loss;
+%ignore sp_adapter_classify;
+%ignore sp_adapter_hidden_states;
+%ignore sp_model_hidden_states;
 %ignore sp_logits_count;
 %ignore sp_trainer_create;
 %ignore sp_trainer_step;
@@ -358,12 +363,14 @@ int32_t spb_tokenizer_token_to_id(const sp_tokenizer* tokenizer, const char* tok
 
 /* Helpers for the batch functions below (not wrapped themselves). */
 %{
-/* ---- Batches as arrays: the same rules as sp_batch (each array's count must equal
- * batch_size * seq_len; task_ids one per row; NULL/empty arrays = not given). ---- */
+/* ---- Batches as arrays: the same rules as sp_batch (each per-token array's count must equal
+ * batch_size * seq_len; task_ids and row_labels one per row; NULL/empty arrays = not given). ---- */
 
 static sp_batch spb_batch(int32_t batch_size, int32_t seq_len, const int32_t* input_ids, size_t num_input_ids,
                           const int32_t* attention_mask, size_t num_attention_mask, const int32_t* labels,
-                          size_t num_labels, const int32_t* task_ids, size_t num_task_ids) {
+                          size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                          const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
+                          size_t num_row_labels) {
   sp_batch batch = sp_batch_init();
   batch.batch_size = batch_size;
   batch.seq_len = seq_len;
@@ -375,12 +382,16 @@ static sp_batch spb_batch(int32_t batch_size, int32_t seq_len, const int32_t* in
   batch.num_labels = num_labels;
   batch.task_ids = num_task_ids ? task_ids : NULL;
   batch.num_task_ids = num_task_ids;
+  batch.token_type_ids = num_token_type_ids ? token_type_ids : NULL;
+  batch.num_token_type_ids = num_token_type_ids;
+  batch.row_labels = num_row_labels ? row_labels : NULL;
+  batch.num_row_labels = num_row_labels;
   return batch;
 }
 
 #define SPB_BATCH_ARGUMENTS                                                                                 \
   batch_size, seq_len, input_ids, num_input_ids, attention_mask, num_attention_mask, labels, num_labels, \
-      task_ids, num_task_ids
+      task_ids, num_task_ids, token_type_ids, num_token_type_ids, row_labels, num_row_labels
 %}
 
 /* SWIG does not expand macros in declarations it wraps, so the batch functions are spelled out. */
@@ -388,7 +399,8 @@ static sp_batch spb_batch(int32_t batch_size, int32_t seq_len, const int32_t* in
 sp_status spb_model_logits(const sp_model* model, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                            size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                            const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
-                           sp_logits_mode mode, float* out, size_t out_count) {
+                           const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
+                           size_t num_row_labels, sp_logits_mode mode, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_model_logits(model, &batch, mode, out, out_count);
 }
@@ -396,7 +408,8 @@ sp_status spb_model_logits(const sp_model* model, int32_t batch_size, int32_t se
 sp_status spb_adapter_logits(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                              size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                              const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
-                             sp_logits_mode mode, float* out, size_t out_count) {
+                             const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
+                             size_t num_row_labels, sp_logits_mode mode, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_adapter_logits(adapter, &batch, mode, out, out_count);
 }
@@ -405,8 +418,9 @@ sp_status spb_adapter_logits(const sp_adapter* adapter, int32_t batch_size, int3
 sp_status spb_model_eval_loss(const sp_model* model, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                               size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                               const int32_t* labels, size_t num_labels, const int32_t* task_ids,
-                              size_t num_task_ids, float* mean_loss_out, size_t mean_loss_count, float* rows_out,
-                              size_t rows_count) {
+                              size_t num_task_ids, const int32_t* token_type_ids, size_t num_token_type_ids,
+                              const int32_t* row_labels, size_t num_row_labels, float* mean_loss_out,
+                              size_t mean_loss_count, float* rows_out, size_t rows_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
     return sp_model_eval_loss(model, &batch, NULL, NULL); /* reports the NULL output */
@@ -416,7 +430,9 @@ sp_status spb_model_eval_loss(const sp_model* model, int32_t batch_size, int32_t
 sp_status spb_adapter_eval_loss(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                                 size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                                 const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
-                                float* mean_loss_out, size_t mean_loss_count, float* rows_out, size_t rows_count) {
+                                const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
+                                size_t num_row_labels, float* mean_loss_out, size_t mean_loss_count, float* rows_out,
+                                size_t rows_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
     return sp_adapter_eval_loss(adapter, &batch, NULL, NULL);
@@ -427,10 +443,44 @@ sp_status spb_adapter_eval_loss(const sp_adapter* adapter, int32_t batch_size, i
 sp_status spb_trainer_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                            size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                            const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
-                           sp_train_result* result) {
+                           const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
+                           size_t num_row_labels, sp_train_result* result) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (result) *result = sp_train_result_init();
   return sp_trainer_step(trainer, &batch, result);
+}
+
+/* Encoders and classification (0.5). The bindings size `out` from the C info: classify
+ * batch_size * num_labels floats (SEQ_CLS) or batch_size * seq_len * num_labels (TOKEN_CLS), with
+ * sp_adapter_info's task_type and num_labels; hidden states batch_size * seq_len * hidden_size, with
+ * sp_model_info's or sp_adapter_info's hidden_size. The C call checks the buffer. */
+sp_status spb_adapter_classify(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len,
+                               const int32_t* input_ids, size_t num_input_ids, const int32_t* attention_mask,
+                               size_t num_attention_mask, const int32_t* labels, size_t num_labels,
+                               const int32_t* task_ids, size_t num_task_ids, const int32_t* token_type_ids,
+                               size_t num_token_type_ids, const int32_t* row_labels, size_t num_row_labels,
+                               sp_class_output what, float* out, size_t out_count) {
+  sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
+  return sp_adapter_classify(adapter, &batch, what, out, out_count);
+}
+
+sp_status spb_adapter_hidden_states(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len,
+                                    const int32_t* input_ids, size_t num_input_ids, const int32_t* attention_mask,
+                                    size_t num_attention_mask, const int32_t* labels, size_t num_labels,
+                                    const int32_t* task_ids, size_t num_task_ids, const int32_t* token_type_ids,
+                                    size_t num_token_type_ids, const int32_t* row_labels, size_t num_row_labels,
+                                    float* out, size_t out_count) {
+  sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
+  return sp_adapter_hidden_states(adapter, &batch, out, out_count);
+}
+
+sp_status spb_model_hidden_states(const sp_model* model, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+                                  size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                                  const int32_t* labels, size_t num_labels, const int32_t* task_ids,
+                                  size_t num_task_ids, const int32_t* token_type_ids, size_t num_token_type_ids,
+                                  const int32_t* row_labels, size_t num_row_labels, float* out, size_t out_count) {
+  sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
+  return sp_model_hidden_states(model, &batch, out, out_count);
 }
 %}
 

@@ -54,6 +54,8 @@
 %ignore sp_method;
 %ignore sp_prompt_init;
 %ignore sp_encoder_type;
+%ignore sp_task_type;
+%ignore sp_class_output;
 %ignore sp_context;
 %ignore sp_context_params;
 %ignore sp_generate_params;
@@ -143,6 +145,7 @@ SPCS_STRUCT(sp_generate_params, SoftPrompt.Interop.NativeGenerateParams)
 SPCS_ENUM(sp_status, SoftPrompt.Status)
 SPCS_ENUM(sp_logits_mode, SoftPrompt.LogitsMode)
 SPCS_ENUM(sp_device_kind, SoftPrompt.Device)
+SPCS_ENUM(sp_class_output, SoftPrompt.ClassOutput)
 
 /* ---- Arrays: (pointer, count) pairs ---------------------------------------------------------- */
 

@@ -18,6 +18,9 @@ type AdapterInfo struct {
 	NumParameterTensors    int
 	NumTrainableParameters int64 // float32 values over all trainable tensors
 	VocabSize              int   // the model's vocabulary: Logits returns rows (* positions) * VocabSize values
+	TaskType               TaskType
+	NumLabels              int // TaskSeqCls and TaskTokenCls: Classify returns rows (* positions for TaskTokenCls) * NumLabels values; 0 for the other tasks
+	HiddenSize             int // the model's: HiddenStates returns rows * positions * HiddenSize values
 }
 
 // NewAdapter creates a trainable adapter on m. opts nil means DefaultAdapterOptions(). With the
@@ -188,14 +191,61 @@ func (a *Adapter) Parameter(name string) ([]float32, error) {
 }
 
 // Logits runs the model with the adapter's soft prompt and returns the logits (see LogitsMode for
-// the layout). Multitask prompt tuning adapters need batch.TaskIDs.
+// the layout). Multitask prompt tuning adapters need batch.TaskIDs. TaskCausalLM adapters only
+// (StatusUnsupported otherwise: Classify, HiddenStates).
 func (a *Adapter) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
 	return batchLogits(&a.object, Spb_adapter_logits, a.vocabSize, &batch, mode)
 }
 
-// EvalLoss returns the mean loss and each row's log-likelihood with the adapter's soft prompt. For
-// prompt methods the last virtual token predicts the first real token, so that token is a target
-// too (as in PEFT). Nothing changes.
+// EvalLoss returns the mean loss and each row's log-likelihood with the adapter's soft prompt, for
+// the adapter's task: TaskCausalLM the causal-LM loss (for prompt methods the last virtual token
+// predicts the first real token, so that token is a target too, as in PEFT); TaskSeqCls the
+// cross-entropy of batch.RowLabels (required; a row's log-likelihood is log p(its label));
+// TaskTokenCls the cross-entropy of batch.Labels (class ids, required; -100 ignored);
+// TaskFeatureExtraction has none (StatusUnsupported). Nothing changes.
 func (a *Adapter) EvalLoss(batch Batch) (Evaluation, error) {
 	return batchEvalLoss(&a.object, Spb_adapter_eval_loss, &batch)
+}
+
+// Classify returns the class scores of a TaskSeqCls or TaskTokenCls adapter (the prompt, the model,
+// the head), row-major: TaskSeqCls BatchSize*NumLabels values, TaskTokenCls
+// BatchSize*SeqLen*NumLabels (the caller's positions; padded positions are computed too and carry
+// no meaning), NumLabels from Info. Labels in the batch are not read. Nothing changes.
+// StatusUnsupported for an adapter of another task.
+func (a *Adapter) Classify(batch Batch, what ClassOutput) ([]float32, error) {
+	if err := batch.checkInt32(); err != nil {
+		return nil, err
+	}
+	info, err := a.Info()
+	if err != nil {
+		return nil, err
+	}
+	perRow := int64(info.NumLabels)
+	if info.TaskType == TaskTokenCls {
+		perRow *= int64(batch.SeqLen)
+	}
+	out, err := outputSlice(&batch, perRow, "class scores")
+	if err != nil {
+		return nil, err
+	}
+	err = a.statusCall(func(h Sp_adapter) Enum_SS_sp_status {
+		return Spb_adapter_classify(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
+			batch.Labels, batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, Enum_SS_sp_class_output(what), out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// HiddenStates returns the final hidden states with the adapter's soft prompt at the caller's
+// positions, BatchSize*SeqLen*AdapterInfo.HiddenSize values: after the last norm for decoders, the
+// last block's output for encoders (transformers' last_hidden_state); prompt methods' virtual
+// positions are left out. Any task type. Nothing changes.
+func (a *Adapter) HiddenStates(batch Batch) ([]float32, error) {
+	info, err := a.Info()
+	if err != nil {
+		return nil, err
+	}
+	return batchHiddenStates(&a.object, Spb_adapter_hidden_states, info.HiddenSize, &batch)
 }

@@ -13,8 +13,10 @@ import (
 type Batch struct {
 	InputIDs      []int32 // BatchSize*SeqLen ids in [0, vocab size)
 	AttentionMask []int32 // 1 = real token, 0 = padding; nil = all 1
-	Labels        []int32 // targets in [0, vocab size) or -100 (ignored); nil = InputIDs with padding ignored
+	Labels        []int32 // targets in [0, vocab size) or -100 (ignored); nil = InputIDs with padding ignored; TaskTokenCls: class ids
 	TaskIDs       []int32 // one task per row: required by multitask prompt tuning, ignored otherwise
+	TokenTypeIDs  []int32 // BatchSize*SeqLen segments in [0, ModelInfo.TypeVocabSize); nil = all 0; refused for models without token types
+	RowLabels     []int32 // TaskSeqCls: each row's class in [0, NumLabels), BatchSize of them (required for losses and training)
 	BatchSize     int
 	SeqLen        int
 }

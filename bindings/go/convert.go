@@ -47,6 +47,8 @@ func swigModelInfo(c *C.sp_model_info) modelInfoResult {
 		NumKeyValueHeads:      int(c.num_key_value_heads),
 		HeadDim:               int(c.head_dim),
 		MaxPositionEmbeddings: int(c.max_position_embeddings),
+		TypeVocabSize:         int(c.type_vocab_size),
+		HasLMHead:             c.has_lm_head != 0,
 	}}
 }
 
@@ -58,6 +60,9 @@ func swigAdapterInfo(c *C.sp_adapter_info) adapterInfoResult {
 		NumParameterTensors:    int(c.num_parameter_tensors),
 		NumTrainableParameters: int64(c.num_trainable_parameters),
 		VocabSize:              int(c.vocab_size),
+		TaskType:               TaskType(c.task_type),
+		NumLabels:              int(c.num_labels),
+		HiddenSize:             int(c.hidden_size),
 	}}
 }
 
@@ -116,6 +121,8 @@ func swigAdapterOptions(c *C.sp_adapter_params) AdapterOptions {
 		NumTasks:          int(c.num_tasks),
 		NumRanks:          int(c.num_ranks),
 		SourceTask:        int(c.source_task),
+		TaskType:          TaskType(c.task_type),
+		NumLabels:         int(c.num_labels),
 	}
 }
 
@@ -138,6 +145,8 @@ func swigAdapterParams(o *AdapterOptions) *C.sp_adapter_params {
 		num_tasks:           C.int32_t(o.NumTasks),
 		num_ranks:           C.int32_t(o.NumRanks),
 		source_task:         C.int32_t(o.SourceTask),
+		task_type:           C.sp_task_type(o.TaskType),
+		num_labels:          C.int32_t(o.NumLabels),
 	}
 }
 

@@ -36,6 +36,26 @@ const (
 	EncoderLSTM EncoderType = 1
 )
 
+// TaskType is what an adapter is trained for (PEFT's task_type). The methods are the same for
+// every task; the task decides the model's output, the loss, and which calls apply.
+type TaskType int32
+
+const (
+	TaskCausalLM          TaskType = 0 // decoders: next-token logits, causal-LM loss, generation and scoring (default)
+	TaskSeqCls            TaskType = 1 // one class per row: a head over the pooled final hidden state; Batch.RowLabels; Classify
+	TaskTokenCls          TaskType = 2 // one class per token: a head over every position; Batch.Labels are class ids
+	TaskSeq2SeqLM         TaskType = 3 // encoder-decoder models: not supported yet (StatusUnsupported)
+	TaskFeatureExtraction TaskType = 4 // final hidden states (HiddenStates); no head, no loss, so no training
+)
+
+// ClassOutput selects what Classify returns.
+type ClassOutput int32
+
+const (
+	ClassLogits        ClassOutput = 0 // the classification head's raw scores
+	ClassProbabilities ClassOutput = 1 // their softmax over the classes
+)
+
 // Device is where a model runs.
 type Device int32
 
@@ -83,6 +103,15 @@ func (p PromptInit) String() string {
 }
 
 func (e EncoderType) String() string { return name([]string{"MLP", "LSTM"}, int32(e), "EncoderType") }
+
+func (t TaskType) String() string {
+	return name([]string{"CAUSAL_LM", "SEQ_CLS", "TOKEN_CLS", "SEQ_2_SEQ_LM", "FEATURE_EXTRACTION"}, int32(t),
+		"TaskType")
+}
+
+func (c ClassOutput) String() string {
+	return name([]string{"logits", "probabilities"}, int32(c), "ClassOutput")
+}
 
 func (d Device) String() string { return name([]string{"CPU", "CUDA"}, int32(d), "Device") }
 

@@ -11,7 +11,7 @@ type Model struct {
 
 // ModelInfo describes a loaded model.
 type ModelInfo struct {
-	ModelType             string // "llama", "qwen2" or "gpt2"
+	ModelType             string // "llama", "qwen2", "gpt2" (decoders), "bert", "roberta" (encoders)
 	VocabSize             int
 	HiddenSize            int
 	NumLayers             int
@@ -19,6 +19,8 @@ type ModelInfo struct {
 	NumKeyValueHeads      int
 	HeadDim               int
 	MaxPositionEmbeddings int
+	TypeVocabSize         int  // token types (segments) the model embeds (BERT, RoBERTa): Batch.TokenTypeIDs are in [0, TypeVocabSize); 0 for none
+	HasLMHead             bool // a decoder with an output layer over the vocabulary (logits, losses, generation); false for an encoder
 }
 
 // Open loads a model folder (config.json plus model.safetensors, or the shards named by
@@ -68,7 +70,7 @@ func (m *Model) Info() (ModelInfo, error) {
 }
 
 // Logits runs the base model alone (no soft prompt) and returns its logits (see LogitsMode for
-// the layout).
+// the layout). Decoders only (ModelInfo.HasLMHead; StatusUnsupported for an encoder).
 func (m *Model) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
 	return batchLogits(&m.object, Spb_model_logits, m.info.VocabSize, &batch, mode)
 }
@@ -77,4 +79,10 @@ func (m *Model) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
 // log-likelihood. Position i predicts label i+1; labels of -100 are skipped.
 func (m *Model) EvalLoss(batch Batch) (Evaluation, error) {
 	return batchEvalLoss(&m.object, Spb_model_eval_loss, &batch)
+}
+
+// HiddenStates returns the base model's final hidden states, BatchSize*SeqLen*HiddenSize values
+// (transformers' last_hidden_state; batch.TokenTypeIDs are used where the model has token types).
+func (m *Model) HiddenStates(batch Batch) ([]float32, error) {
+	return batchHiddenStates(&m.object, Spb_model_hidden_states, m.info.HiddenSize, &batch)
 }

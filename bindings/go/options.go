@@ -44,6 +44,12 @@ type AdapterOptions struct {
 	NumRanks      int    // rank of each task's factorisation, >= 1; default 1
 	SourceAdapter string // source inits: a PEFT MPT adapter folder or its adapter_model.safetensors
 	SourceTask    int    // InitExactSourceTask: the source task to copy
+
+	// The task. NumLabels (TaskSeqCls and TaskTokenCls: the head's classes, in [2, 2^20]; default 2;
+	// ignored by the other tasks): the head starts as transformers initialises a missing head after
+	// torch.manual_seed(Seed), so a seed reproduces PEFT's values.
+	TaskType  TaskType // default TaskCausalLM
+	NumLabels int
 }
 
 // TrainerOptions configures NewTrainer (AdamW with a linear warm-up and decay schedule). Start
@@ -104,7 +110,7 @@ func (o *AdapterOptions) check() error {
 	}
 	return checkInt32(intField{"NumVirtualTokens", o.NumVirtualTokens}, intField{"EncoderHiddenSize", o.EncoderHiddenSize},
 		intField{"EncoderNumLayers", o.EncoderNumLayers}, intField{"NumTasks", o.NumTasks},
-		intField{"NumRanks", o.NumRanks}, intField{"SourceTask", o.SourceTask})
+		intField{"NumRanks", o.NumRanks}, intField{"SourceTask", o.SourceTask}, intField{"NumLabels", o.NumLabels})
 }
 
 func (o *TrainerOptions) check() error {

@@ -3,7 +3,8 @@ package softprompt
 import "runtime"
 
 // Trainer holds the optimiser state (AdamW, schedule, gradient accumulation) for one Adapter.
-// Only the soft prompt is trained; the model never changes.
+// Only the adapter's trainable tensors (its soft prompt, and a classification head) are trained;
+// the model never changes.
 type Trainer struct {
 	object[Sp_trainer]
 	adapter *Adapter       // keeps the Go Adapter reachable for as long as the trainer is
@@ -63,9 +64,10 @@ func (t *Trainer) Close() error {
 // Adapter returns the adapter the trainer trains.
 func (t *Trainer) Adapter() *Adapter { return t.adapter }
 
-// Step runs one training step: forward with the soft prompt, causal-LM cross-entropy, backward
-// into the soft prompt and, every AccumulationSteps calls, clipping and an AdamW update. On error
-// nothing changes.
+// Step runs one training step: forward with the soft prompt, the task's loss (causal-LM
+// cross-entropy; TaskSeqCls and TaskTokenCls as EvalLoss), backward into the adapter's trainable
+// tensors and, every AccumulationSteps calls, clipping and an AdamW update. On error nothing
+// changes.
 func (t *Trainer) Step(batch Batch) (TrainResult, error) {
 	if err := batch.checkInt32(); err != nil {
 		return TrainResult{}, err
@@ -73,7 +75,7 @@ func (t *Trainer) Step(batch Batch) (TrainResult, error) {
 	var result TrainResult
 	err := t.statusCall(func(h Sp_trainer) Enum_SS_sp_status {
 		return Spb_trainer_step(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
-			batch.Labels, batch.TaskIDs, &result)
+			batch.Labels, batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, &result)
 	})
 	if err != nil {
 		return TrainResult{}, err

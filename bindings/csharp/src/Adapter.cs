@@ -13,9 +13,10 @@ namespace SoftPrompt
     {
         private readonly AdapterHandle handle;
 
-        // The native calls behind Logits and EvalLoss (delegates made once, not per call).
+        // The native calls behind Logits, EvalLoss and HiddenStates (delegates made once, not per call).
         private static readonly LogitsCall<AdapterHandle> NativeLogits = Native.spb_adapter_logits;
         private static readonly EvalLossCall<AdapterHandle> NativeEvalLoss = Native.spb_adapter_eval_loss;
+        private static readonly HiddenStatesCall<AdapterHandle> NativeHiddenStates = Native.spb_adapter_hidden_states;
 
         private Adapter(Model model, AdapterHandle handle)
         {
@@ -139,7 +140,10 @@ namespace SoftPrompt
             return values;
         }
 
-        /// <summary>Logits with this soft prompt, as a new array.</summary>
+        /// <summary>
+        /// Logits with this soft prompt, as a new array. TaskType.CausalLm adapters only (Unsupported
+        /// otherwise: <see cref="Classify"/>, <see cref="HiddenStates"/>).
+        /// </summary>
         public float[] Logits(Batch batch, LogitsMode mode = LogitsMode.Last)
         {
             return BatchCalls.Logits(NativeLogits, Handle, Model.VocabSize, batch, mode);
@@ -161,10 +165,48 @@ namespace SoftPrompt
             BatchCalls.Logits(NativeLogits, Handle, batch, mode, output);
         }
 
-        /// <summary>Mean loss and per-row log-likelihood with this soft prompt. Changes nothing.</summary>
+        /// <summary>
+        /// Mean loss and per-row log-likelihood with this soft prompt, for the adapter's task: CausalLm
+        /// the causal-LM loss; SeqCls the cross-entropy of Batch.RowLabels (required; a row's
+        /// log-likelihood is log p(its label)); TokenCls the cross-entropy of Batch.Labels (class ids,
+        /// required; -100 ignored); FeatureExtraction has none (Unsupported). Changes nothing.
+        /// </summary>
         public Evaluation EvalLoss(Batch batch)
         {
             return BatchCalls.EvalLoss(NativeEvalLoss, Handle, batch);
+        }
+
+        /// <summary>
+        /// Class scores of a SeqCls or TokenCls adapter (the prompt, the model, the head) as a new
+        /// array, row-major: SeqCls BatchSize * NumLabels values, TokenCls BatchSize * SeqLen *
+        /// NumLabels (the caller's positions; padded positions are computed too and carry no meaning),
+        /// NumLabels from <see cref="Info"/>. Labels in the batch are not read. Changes nothing.
+        /// </summary>
+        /// <exception cref="SoftPromptException">Unsupported for an adapter of another task, and the batch errors of Logits.</exception>
+        public float[] Classify(Batch batch, ClassOutput what)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            NativeAdapterInfo info = ReadInfo();
+            long perRow = info.TaskType == TaskType.TokenCls ? (long)batch.SeqLen * info.NumLabels : info.NumLabels;
+            var output = BatchCalls.OutputArray(batch, perRow, "Adapter.Classify");
+            Errors.Check(Native.spb_adapter_classify(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds,
+                                                     batch.AttentionMask, batch.Labels, batch.TaskIds,
+                                                     batch.TokenTypeIds, batch.RowLabels, what, output));
+            return output;
+        }
+
+        /// <summary>
+        /// Final hidden states with this soft prompt at the caller's positions, BatchSize * SeqLen *
+        /// AdapterInfo.HiddenSize floats: after the last norm for decoders, the last block's output for
+        /// encoders (transformers' last_hidden_state); prompt methods' virtual positions are left out.
+        /// Any task type. Changes nothing.
+        /// </summary>
+        public float[] HiddenStates(Batch batch)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            return BatchCalls.HiddenStates(NativeHiddenStates, Handle, ReadInfo().HiddenSize, batch);
         }
 
         /// <summary>True once Dispose has run.</summary>

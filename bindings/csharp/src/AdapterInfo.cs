@@ -13,6 +13,9 @@ namespace SoftPrompt
             NumParameterTensors = native.NumParameterTensors;
             NumTrainableParameters = native.NumTrainableParameters;
             VocabSize = native.VocabSize;
+            TaskType = native.TaskType;
+            NumLabels = native.NumLabels;
+            HiddenSize = native.HiddenSize;
         }
 
         public Method Method { get; private set; }
@@ -32,5 +35,17 @@ namespace SoftPrompt
         /// for LogitsMode.All) times this many floats.
         /// </summary>
         public long VocabSize { get; private set; }
+
+        /// <summary>What the adapter is trained for.</summary>
+        public TaskType TaskType { get; private set; }
+
+        /// <summary>
+        /// The head's classes for SeqCls and TokenCls; 0 for the other tasks. Adapter.Classify returns
+        /// BatchSize (times SeqLen for TokenCls) times this many floats.
+        /// </summary>
+        public int NumLabels { get; private set; }
+
+        /// <summary>The model's hidden size: Adapter.HiddenStates returns BatchSize * SeqLen * this many floats.</summary>
+        public long HiddenSize { get; private set; }
     }
 }

@@ -27,6 +27,8 @@ namespace SoftPrompt
             NumTasks = defaults.NumTasks;
             NumRanks = defaults.NumRanks;
             SourceTask = defaults.SourceTask;
+            TaskType = defaults.TaskType;
+            NumLabels = defaults.NumLabels;
         }
 
         /// <summary>Default PromptTuning.</summary>
@@ -82,6 +84,16 @@ namespace SoftPrompt
         /// <summary>PromptInit.ExactSourceTask: the source task to copy; default 0.</summary>
         public int SourceTask { get; set; }
 
+        /// <summary>What the adapter is trained for; default CausalLm.</summary>
+        public TaskType TaskType { get; set; }
+
+        /// <summary>
+        /// SeqCls and TokenCls: the head's classes, in [2, 2^20]; default 2; ignored by the other
+        /// tasks. The head starts as transformers initialises a missing head after
+        /// torch.manual_seed(Seed), so a seed reproduces PEFT's values.
+        /// </summary>
+        public int NumLabels { get; set; }
+
         /// <summary>The scalar fields; the arrays and strings travel as separate arguments of spb_adapter_create.</summary>
         internal NativeAdapterParams ToNative()
         {
@@ -99,6 +111,8 @@ namespace SoftPrompt
             native.NumTasks = NumTasks;
             native.NumRanks = NumRanks;
             native.SourceTask = SourceTask;
+            native.TaskType = TaskType;
+            native.NumLabels = NumLabels;
             return native;
         }
     }

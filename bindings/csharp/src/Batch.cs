@@ -16,10 +16,15 @@ namespace SoftPrompt
         /// <param name="seqLen">Tokens per row, &gt; 0.</param>
         /// <param name="inputIds">batchSize * seqLen ids in [0, vocabSize).</param>
         /// <param name="attentionMask">1 = real token, 0 = padding; null = all 1.</param>
-        /// <param name="labels">Targets in [0, vocabSize) or -100 (ignored); null = inputIds with padding ignored.</param>
+        /// <param name="labels">Targets in [0, vocabSize) or -100 (ignored); null = inputIds with padding ignored.
+        /// TaskType.TokenCls adapters: each token's class in [0, NumLabels) or -100.</param>
         /// <param name="taskIds">One task per row: required by multitask prompt tuning, ignored otherwise.</param>
+        /// <param name="tokenTypeIds">Segment of each token, batchSize * seqLen of them, in [0,
+        /// ModelInfo.TypeVocabSize); null = all 0. Refused for models without token types.</param>
+        /// <param name="rowLabels">TaskType.SeqCls adapters: each row's class, batchSize of them, in [0,
+        /// NumLabels) (required for losses and training).</param>
         public Batch(int batchSize, int seqLen, int[] inputIds, int[] attentionMask = null, int[] labels = null,
-                     int[] taskIds = null)
+                     int[] taskIds = null, int[] tokenTypeIds = null, int[] rowLabels = null)
         {
             if (inputIds == null)
                 throw new ArgumentNullException("inputIds");
@@ -29,6 +34,8 @@ namespace SoftPrompt
             AttentionMask = attentionMask;
             Labels = labels;
             TaskIds = taskIds;
+            TokenTypeIds = tokenTypeIds;
+            RowLabels = rowLabels;
         }
 
         public int BatchSize { get; private set; }
@@ -37,6 +44,8 @@ namespace SoftPrompt
         public int[] AttentionMask { get; private set; }
         public int[] Labels { get; private set; }
         public int[] TaskIds { get; private set; }
+        public int[] TokenTypeIds { get; private set; }
+        public int[] RowLabels { get; private set; }
 
         /// <summary>
         /// Rows to allocate outputs for: BatchSize when the input ids fill BatchSize x SeqLen, else 0

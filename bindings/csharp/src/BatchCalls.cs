@@ -1,5 +1,6 @@
-// The Logits and EvalLoss calls that Model and Adapter share: the same argument handling and
-// buffer sizing around a native function that differs only in its handle type.
+// The Logits, EvalLoss and HiddenStates calls that Model and Adapter share: the same argument
+// handling and buffer sizing around a native function that differs only in its handle type. Every
+// batch call passes all of the batch's arrays (spb_batch in softprompt.i).
 using System;
 using SoftPrompt.Interop;
 
@@ -7,13 +8,19 @@ namespace SoftPrompt
 {
     /// <summary>Native.spb_model_logits / Native.spb_adapter_logits.</summary>
     internal delegate Status LogitsCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
-                                                 int[] attentionMask, int[] labels, int[] taskIds, LogitsMode mode,
-                                                 float[] output);
+                                                 int[] attentionMask, int[] labels, int[] taskIds, int[] tokenTypeIds,
+                                                 int[] rowLabels, LogitsMode mode, float[] output);
 
     /// <summary>Native.spb_model_eval_loss / Native.spb_adapter_eval_loss.</summary>
     internal delegate Status EvalLossCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
-                                                   int[] attentionMask, int[] labels, int[] taskIds, float[] meanLoss,
+                                                   int[] attentionMask, int[] labels, int[] taskIds,
+                                                   int[] tokenTypeIds, int[] rowLabels, float[] meanLoss,
                                                    float[] rows);
+
+    /// <summary>Native.spb_model_hidden_states / Native.spb_adapter_hidden_states.</summary>
+    internal delegate Status HiddenStatesCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
+                                                       int[] attentionMask, int[] labels, int[] taskIds,
+                                                       int[] tokenTypeIds, int[] rowLabels, float[] output);
 
     internal static class BatchCalls
     {
@@ -37,7 +44,7 @@ namespace SoftPrompt
             if (output == null)
                 throw new ArgumentNullException("output");
             Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
-                              batch.TaskIds, mode, output));
+                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, mode, output));
         }
 
         internal static Evaluation EvalLoss<THandle>(EvalLossCall<THandle> call, THandle handle, Batch batch)
@@ -47,8 +54,43 @@ namespace SoftPrompt
             var mean = new float[1];
             var rows = new float[batch.OutputRows];
             Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
-                              batch.TaskIds, mean, rows));
+                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, mean, rows));
             return new Evaluation(mean[0], rows);
+        }
+
+        /// <summary>
+        /// Final hidden states as a new array of BatchSize * SeqLen * <paramref name="hiddenSize"/>
+        /// floats (the model's hidden size, from sp_model_info or sp_adapter_info).
+        /// </summary>
+        internal static float[] HiddenStates<THandle>(HiddenStatesCall<THandle> call, THandle handle, long hiddenSize,
+                                                      Batch batch)
+        {
+            if (batch == null)
+                throw new ArgumentNullException("batch");
+            var output = OutputArray(batch, (long)batch.SeqLen * hiddenSize, "HiddenStates");
+            Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
+                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, output));
+            return output;
+        }
+
+        /// <summary>
+        /// An output array of <paramref name="valuesPerRow"/> floats per row, the values per row from
+        /// the C library's info (hidden size, class count). A batch whose input ids do not fill
+        /// BatchSize x SeqLen fails in the call (ShapeMismatch) before the library looks at the buffer,
+        /// and an adapter of another task has 0 classes: both get one float, because an empty array
+        /// reaches C as NULL, which the library would report first. The library checks the buffer
+        /// against the result (BufferTooSmall).
+        /// </summary>
+        internal static float[] OutputArray(Batch batch, long valuesPerRow, string what)
+        {
+            int rows = batch.OutputRows;
+            if (rows == 0 || valuesPerRow <= 0)
+                return new float[1];
+            if (valuesPerRow > int.MaxValue / rows) // a .NET array limit, not a library one
+                throw new ArgumentException(string.Format(
+                    "{0}: {1} rows of {2} values do not fit in one .NET array; split the batch", what, rows,
+                    valuesPerRow));
+            return new float[rows * valuesPerRow];
         }
 
         /// <summary>

@@ -96,4 +96,31 @@ namespace SoftPrompt
         Mlp = 0,
         Lstm = 1,
     }
+
+    /// <summary>
+    /// What an adapter is trained for (sp_task_type, PEFT's task_type). The methods are the same for
+    /// every task; the task decides the model's output, the loss, and which calls apply.
+    /// </summary>
+    public enum TaskType
+    {
+        /// <summary>Decoders: next-token logits, causal-LM loss, generation and scoring (the default).</summary>
+        CausalLm = 0,
+        /// <summary>One class per row: a head over the pooled final hidden state; loss over Batch.RowLabels; Adapter.Classify.</summary>
+        SeqCls = 1,
+        /// <summary>One class per token: a head over every position; Batch.Labels are class ids (-100 ignored).</summary>
+        TokenCls = 2,
+        /// <summary>Encoder-decoder models: not supported yet (Unsupported).</summary>
+        Seq2SeqLm = 3,
+        /// <summary>Final hidden states (Adapter.HiddenStates); no head, no loss, so no training.</summary>
+        FeatureExtraction = 4,
+    }
+
+    /// <summary>What Adapter.Classify returns (sp_class_output).</summary>
+    public enum ClassOutput
+    {
+        /// <summary>The classification head's raw scores.</summary>
+        Logits = 0,
+        /// <summary>Their softmax over the classes.</summary>
+        Probabilities = 1,
+    }
 }

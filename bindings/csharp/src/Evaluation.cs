@@ -1,6 +1,6 @@
 namespace SoftPrompt
 {
-    /// <summary>Result of EvalLoss: the mean causal-LM loss and each row's log-likelihood.</summary>
+    /// <summary>Result of EvalLoss: the mean loss of the task (causal-LM or classification) and each row's log-likelihood.</summary>
     public sealed class Evaluation
     {
         internal Evaluation(float meanLoss, float[] rowLogLikelihoods)

@@ -11,17 +11,21 @@ namespace SoftPrompt
     public sealed class Model : IDisposable
     {
         private readonly ModelHandle handle;
+        private readonly long hiddenSize;
 
-        // The native calls behind Logits and EvalLoss (delegates made once, not per call).
+        // The native calls behind Logits, EvalLoss and HiddenStates (delegates made once, not per call).
         private static readonly LogitsCall<ModelHandle> NativeLogits = Native.spb_model_logits;
         private static readonly EvalLossCall<ModelHandle> NativeEvalLoss = Native.spb_model_eval_loss;
+        private static readonly HiddenStatesCall<ModelHandle> NativeHiddenStates = Native.spb_model_hidden_states;
 
         private Model(ModelHandle handle)
         {
             this.handle = handle;
             try
             {
-                VocabSize = ReadInfo().VocabSize; // sizes every logits buffer; the model never changes
+                NativeModelInfo info = ReadInfo(); // the sizes of every output buffer; the model never changes
+                VocabSize = info.VocabSize;
+                hiddenSize = info.HiddenSize;
             }
             catch
             {
@@ -32,7 +36,7 @@ namespace SoftPrompt
 
         /// <summary>
         /// Loads config.json plus model.safetensors (or its shards) from <paramref name="folder"/>.
-        /// Supported model types: llama, qwen2, gpt2.
+        /// Supported model types: llama, qwen2, gpt2 (decoders); bert, roberta (encoders).
         /// </summary>
         /// <exception cref="SoftPromptException">NotFound, Format, Unsupported, ShapeMismatch, Device.</exception>
         public static Model Open(string folder, ModelOptions options = null)
@@ -52,7 +56,10 @@ namespace SoftPrompt
             get { return new ModelInfo(ReadInfo()); }
         }
 
-        /// <summary>Logits of the base model alone (no soft prompt), as a new array.</summary>
+        /// <summary>
+        /// Logits of the base model alone (no soft prompt), as a new array. Decoders only
+        /// (ModelInfo.HasLmHead; Unsupported for an encoder).
+        /// </summary>
         public float[] Logits(Batch batch, LogitsMode mode = LogitsMode.Last)
         {
             return BatchCalls.Logits(NativeLogits, Handle, VocabSize, batch, mode);
@@ -78,6 +85,16 @@ namespace SoftPrompt
         public Evaluation EvalLoss(Batch batch)
         {
             return BatchCalls.EvalLoss(NativeEvalLoss, Handle, batch);
+        }
+
+        /// <summary>
+        /// Final hidden states of the base model alone, BatchSize * SeqLen * ModelInfo.HiddenSize floats
+        /// (transformers' last_hidden_state; Batch.TokenTypeIds are used where the model has token
+        /// types). Changes nothing.
+        /// </summary>
+        public float[] HiddenStates(Batch batch)
+        {
+            return BatchCalls.HiddenStates(NativeHiddenStates, Handle, hiddenSize, batch);
         }
 
         /// <summary>

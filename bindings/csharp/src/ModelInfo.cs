@@ -15,6 +15,8 @@ namespace SoftPrompt
             HeadDim = native.HeadDim;
             MaxPositionEmbeddings = native.MaxPositionEmbeddings;
             ModelType = Utf8.Decode(native.ModelType, 32); // `native` is a copy on the stack: no pinning needed
+            TypeVocabSize = native.TypeVocabSize;
+            HasLmHead = native.HasLmHead != 0;
         }
 
         public long VocabSize { get; private set; }
@@ -27,5 +29,17 @@ namespace SoftPrompt
 
         /// <summary>config.json's model_type, e.g. "llama".</summary>
         public string ModelType { get; private set; }
+
+        /// <summary>
+        /// Token types (segments) the model embeds (BERT, RoBERTa): Batch.TokenTypeIds take values in
+        /// [0, TypeVocabSize); 0 for models without token types.
+        /// </summary>
+        public long TypeVocabSize { get; private set; }
+
+        /// <summary>
+        /// True for a decoder with an output layer over the vocabulary (logits, losses, generation);
+        /// false for an encoder (hidden states and classification only).
+        /// </summary>
+        public bool HasLmHead { get; private set; }
     }
 }

@@ -5,8 +5,9 @@ using SoftPrompt.Interop;
 namespace SoftPrompt
 {
     /// <summary>
-    /// AdamW state, schedule and gradient accumulation for one adapter. Only the adapter's soft
-    /// prompt is trained; the model never changes. Keeps its <see cref="Adapter"/> referenced.
+    /// AdamW state, schedule and gradient accumulation for one adapter. Only the adapter's trainable
+    /// tensors (its soft prompt, and a classification head) are trained; the model never changes.
+    /// Keeps its <see cref="Adapter"/> referenced.
     /// </summary>
     public sealed class Trainer : IDisposable
     {
@@ -48,9 +49,10 @@ namespace SoftPrompt
         public Adapter Adapter { get; private set; }
 
         /// <summary>
-        /// One training step on <paramref name="batch"/>: forward, causal-LM loss, backward into the
-        /// soft prompt and, every AccumulationSteps calls, clipping and an AdamW update. On error
-        /// nothing changes.
+        /// One training step on <paramref name="batch"/>: forward, the task's loss (causal-LM; SeqCls
+        /// and TokenCls as Adapter.EvalLoss), backward into the adapter's trainable tensors (the soft
+        /// prompt, and a classification head) and, every AccumulationSteps calls, clipping and an AdamW
+        /// update. On error nothing changes.
         /// </summary>
         public TrainResult Step(Batch batch)
         {
@@ -58,7 +60,8 @@ namespace SoftPrompt
                 throw new ArgumentNullException("batch");
             var result = new NativeTrainResult();
             Errors.Check(Native.spb_trainer_step(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
-                                                 batch.Labels, batch.TaskIds, ref result));
+                                                 batch.Labels, batch.TaskIds, batch.TokenTypeIds, batch.RowLabels,
+                                                 ref result));
             return new TrainResult(result);
         }
 

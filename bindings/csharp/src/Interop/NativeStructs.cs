@@ -42,6 +42,8 @@ namespace SoftPrompt.Interop
         public int NumRanks;
         public IntPtr SourceAdapter;
         public int SourceTask;
+        public TaskType TaskType; // appended in 0.5
+        public int NumLabels;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -71,6 +73,8 @@ namespace SoftPrompt.Interop
         public long HeadDim;
         public long MaxPositionEmbeddings;
         public fixed byte ModelType[32]; // NUL-terminated UTF-8
+        public long TypeVocabSize;       // appended in 0.5
+        public int HasLmHead;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -83,6 +87,9 @@ namespace SoftPrompt.Interop
         public int NumParameterTensors;
         public long NumTrainableParameters;
         public long VocabSize; // appended in 0.3
+        public TaskType TaskType; // appended in 0.5
+        public int NumLabels;
+        public long HiddenSize;
     }
 
     [StructLayout(LayoutKind.Sequential)]

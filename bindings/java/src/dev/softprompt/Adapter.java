@@ -20,8 +20,8 @@ import java.util.function.Function;
  * alive), so it stays usable even if the Model is closed first.
  */
 public final class Adapter implements AutoCloseable {
-  private static final BatchCalls<sp_adapter> CALLS =
-      new BatchCalls<>(SoftPromptNative::spb_adapter_logits, SoftPromptNative::spb_adapter_eval_loss);
+  private static final BatchCalls<sp_adapter> CALLS = new BatchCalls<>(SoftPromptNative::spb_adapter_logits,
+      SoftPromptNative::spb_adapter_eval_loss, SoftPromptNative::spb_adapter_hidden_states);
 
   private final NativeHandle<sp_adapter> handle;
   private final Model model;
@@ -140,7 +140,8 @@ public final class Adapter implements AutoCloseable {
           throw Errors.last();
         }
         return new AdapterInfo(Method.of(info.getMethod()), info.getNum_virtual_tokens(), info.getNum_tasks(),
-            info.getNum_parameter_tensors(), info.getNum_trainable_parameters(), info.getVocab_size());
+            info.getNum_parameter_tensors(), info.getNum_trainable_parameters(), info.getVocab_size(),
+            TaskType.of(info.getTask_type()), info.getNum_labels(), info.getHidden_size());
       } finally {
         info.delete();
       }
@@ -220,7 +221,10 @@ public final class Adapter implements AutoCloseable {
     }
   }
 
-  /** Logits with the soft prompt; see {@link LogitsMode} for the size. */
+  /**
+   * Logits with the soft prompt; see {@link LogitsMode} for the size. {@link TaskType#CAUSAL_LM}
+   * adapters only (UNSUPPORTED otherwise: {@link #classify}, {@link #hiddenStates}).
+   */
   public float[] logits(Batch batch, LogitsMode mode) {
     return CALLS.logits(handle, model.vocabSize(), batch, mode);
   }
@@ -241,11 +245,51 @@ public final class Adapter implements AutoCloseable {
   }
 
   /**
-   * Mean loss and per-row log-likelihood with the soft prompt. For prompt methods the last virtual
-   * token predicts the first real token, so that token is a target too (as in PEFT). Changes nothing.
+   * Mean loss and per-row log-likelihood with the soft prompt, for the adapter's task:
+   * {@link TaskType#CAUSAL_LM} the causal-LM loss (for prompt methods the last virtual token predicts
+   * the first real token, so that token is a target too, as in PEFT); {@link TaskType#SEQ_CLS} the
+   * cross-entropy of the batch's row labels (required; a row's log-likelihood is log p(its label));
+   * {@link TaskType#TOKEN_CLS} the cross-entropy of the batch's labels (class ids, required; -100
+   * ignored); {@link TaskType#FEATURE_EXTRACTION} has none (UNSUPPORTED). Changes nothing.
    */
   public Evaluation evalLoss(Batch batch) {
     return CALLS.evalLoss(handle, batch);
+  }
+
+  /**
+   * Class scores of a {@link TaskType#SEQ_CLS} or {@link TaskType#TOKEN_CLS} adapter (the prompt,
+   * the model, the head) as a new array, row-major: SEQ_CLS batchSize * numLabels values, TOKEN_CLS
+   * batchSize * seqLen * numLabels (the caller's positions; padded positions are computed too and
+   * carry no meaning), numLabels from {@link #info}. Labels in the batch are not read. Changes nothing.
+   *
+   * @throws SoftPromptException UNSUPPORTED for an adapter of another task, and the batch errors of
+   *     {@link #logits}
+   */
+  public float[] classify(Batch batch, ClassOutput what) {
+    Checks.notNull(batch, "batch");
+    Checks.notNull(what, "what");
+    AdapterInfo info = info();
+    long perRow = info.taskType() == TaskType.TOKEN_CLS ? (long) batch.seqLen() * info.numLabels() : info.numLabels();
+    float[] out = new float[BatchCalls.outputLength(batch, perRow, "the class scores")];
+    sp_adapter adapter = handle.acquire();
+    try {
+      Errors.check(SoftPromptNative.spb_adapter_classify(adapter, batch.batchSize(), batch.seqLen(), batch.inputIds,
+          batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, what.c, out));
+    } finally {
+      handle.release();
+    }
+    return out;
+  }
+
+  /**
+   * Final hidden states with the soft prompt at the caller's positions, batchSize * seqLen *
+   * {@link AdapterInfo#hiddenSize} floats: after the last norm for decoders, the last block's output
+   * for encoders (transformers' last_hidden_state); prompt methods' virtual positions are left out.
+   * Any task type. Changes nothing.
+   */
+  public float[] hiddenStates(Batch batch) {
+    Checks.notNull(batch, "batch");
+    return CALLS.hiddenStates(handle, info().hiddenSize(), batch);
   }
 
   /** The native handle for one call (paired with {@link #release()}); for Trainer.create. */

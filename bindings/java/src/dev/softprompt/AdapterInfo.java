@@ -8,15 +8,21 @@ public final class AdapterInfo {
   private final int numParameterTensors;
   private final long numTrainableParameters;
   private final long vocabSize;
+  private final TaskType taskType;
+  private final int numLabels;
+  private final long hiddenSize;
 
   AdapterInfo(Method method, int numVirtualTokens, int numTasks, int numParameterTensors,
-      long numTrainableParameters, long vocabSize) {
+      long numTrainableParameters, long vocabSize, TaskType taskType, int numLabels, long hiddenSize) {
     this.method = method;
     this.numVirtualTokens = numVirtualTokens;
     this.numTasks = numTasks;
     this.numParameterTensors = numParameterTensors;
     this.numTrainableParameters = numTrainableParameters;
     this.vocabSize = vocabSize;
+    this.taskType = taskType;
+    this.numLabels = numLabels;
+    this.hiddenSize = hiddenSize;
   }
 
   public Method method() {
@@ -50,10 +56,29 @@ public final class AdapterInfo {
     return vocabSize;
   }
 
+  /** What the adapter is trained for. */
+  public TaskType taskType() {
+    return taskType;
+  }
+
+  /**
+   * The head's classes for {@link TaskType#SEQ_CLS} and {@link TaskType#TOKEN_CLS}; 0 for the other
+   * tasks. {@link Adapter#classify} returns batchSize (times seqLen for TOKEN_CLS) times this many floats.
+   */
+  public int numLabels() {
+    return numLabels;
+  }
+
+  /** The model's hidden size: {@link Adapter#hiddenStates} returns batchSize * seqLen * this many floats. */
+  public long hiddenSize() {
+    return hiddenSize;
+  }
+
   @Override
   public String toString() {
     return "AdapterInfo{method=" + method + ", numVirtualTokens=" + numVirtualTokens + ", numTasks=" + numTasks
         + ", numParameterTensors=" + numParameterTensors + ", numTrainableParameters=" + numTrainableParameters
-        + ", vocabSize=" + vocabSize + "}";
+        + ", vocabSize=" + vocabSize + ", taskType=" + taskType + ", numLabels=" + numLabels + ", hiddenSize="
+        + hiddenSize + "}";
   }
 }

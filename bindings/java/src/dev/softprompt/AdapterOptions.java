@@ -25,6 +25,8 @@ public final class AdapterOptions {
   private int numRanks;
   private String sourceAdapter;
   private int sourceTask;
+  private TaskType taskType;
+  private int numLabels;
 
   public AdapterOptions() {
     sp_adapter_params defaults = SoftPromptNative.sp_adapter_default_params();
@@ -42,6 +44,8 @@ public final class AdapterOptions {
       numTasks = defaults.getNum_tasks();
       numRanks = defaults.getNum_ranks();
       sourceTask = defaults.getSource_task();
+      taskType = TaskType.of(defaults.getTask_type());
+      numLabels = defaults.getNum_labels();
     } finally {
       defaults.delete();
     }
@@ -221,6 +225,30 @@ public final class AdapterOptions {
     return this;
   }
 
+  /** What the adapter is trained for; default {@link TaskType#CAUSAL_LM}. */
+  public TaskType taskType() {
+    return taskType;
+  }
+
+  public AdapterOptions taskType(TaskType taskType) {
+    this.taskType = Checks.notNull(taskType, "taskType");
+    return this;
+  }
+
+  /**
+   * {@link TaskType#SEQ_CLS} and {@link TaskType#TOKEN_CLS}: the head's classes, in [2, 2^20];
+   * default 2; ignored by the other tasks. The head starts as transformers initialises a missing
+   * head after torch.manual_seed(seed), so a seed reproduces PEFT's values.
+   */
+  public int numLabels() {
+    return numLabels;
+  }
+
+  public AdapterOptions numLabels(int numLabels) {
+    this.numLabels = numLabels;
+    return this;
+  }
+
   /**
    * A native copy of the scalar fields (struct_size set by the library); the caller deletes it.
    * The arrays and strings travel as separate arguments of spb_adapter_create.
@@ -240,6 +268,8 @@ public final class AdapterOptions {
     params.setNum_tasks(numTasks);
     params.setNum_ranks(numRanks);
     params.setSource_task(sourceTask);
+    params.setTask_type(taskType.c);
+    params.setNum_labels(numLabels);
     return params;
   }
 
@@ -251,6 +281,7 @@ public final class AdapterOptions {
         + ", encoderHiddenSize=" + encoderHiddenSize + ", prefixProjection=" + prefixProjection
         + ", prefixZeroInit=" + prefixZeroInit + ", encoderType=" + encoderType + ", encoderNumLayers="
         + encoderNumLayers + ", encoderDropout=" + encoderDropout + ", numTasks=" + numTasks + ", numRanks="
-        + numRanks + ", sourceAdapter=" + sourceAdapter + ", sourceTask=" + sourceTask + "}";
+        + numRanks + ", sourceAdapter=" + sourceAdapter + ", sourceTask=" + sourceTask + ", taskType=" + taskType
+        + ", numLabels=" + numLabels + "}";
   }
 }

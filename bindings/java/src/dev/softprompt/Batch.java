@@ -17,6 +17,8 @@ public final class Batch {
   final int[] attentionMask;
   final int[] labels;
   final int[] taskIds;
+  final int[] tokenTypeIds;
+  final int[] rowLabels;
 
   private Batch(Builder builder) {
     batchSize = builder.batchSize;
@@ -25,6 +27,8 @@ public final class Batch {
     attentionMask = copy(builder.attentionMask);
     labels = copy(builder.labels);
     taskIds = copy(builder.taskIds);
+    tokenTypeIds = copy(builder.tokenTypeIds);
+    rowLabels = copy(builder.rowLabels);
   }
 
   /** A batch of just these ids (no mask, labels = the ids, no task ids). */
@@ -61,6 +65,14 @@ public final class Batch {
     return copy(taskIds);
   }
 
+  public int[] tokenTypeIds() {
+    return copy(tokenTypeIds);
+  }
+
+  public int[] rowLabels() {
+    return copy(rowLabels);
+  }
+
   /**
    * Rows to allocate outputs for: batchSize when the input ids fill batchSize x seqLen, else 0 (the
    * call then fails on the batch before it writes anything, so no large buffer is made for it).
@@ -77,7 +89,8 @@ public final class Batch {
   public String toString() {
     return "Batch{" + batchSize + "x" + seqLen + ", inputIds=" + Arrays.toString(inputIds) + ", attentionMask="
         + Arrays.toString(attentionMask) + ", labels=" + Arrays.toString(labels) + ", taskIds="
-        + Arrays.toString(taskIds) + "}";
+        + Arrays.toString(taskIds) + ", tokenTypeIds=" + Arrays.toString(tokenTypeIds) + ", rowLabels="
+        + Arrays.toString(rowLabels) + "}";
   }
 
   /** Builds a {@link Batch}; every array but inputIds is optional. */
@@ -88,6 +101,8 @@ public final class Batch {
     private int[] attentionMask;
     private int[] labels;
     private int[] taskIds;
+    private int[] tokenTypeIds;
+    private int[] rowLabels;
 
     private Builder(int batchSize, int seqLen) {
       this.batchSize = batchSize;
@@ -106,7 +121,11 @@ public final class Batch {
       return this;
     }
 
-    /** Targets in [0, vocabSize) or -100 (ignored); not given = the input ids, padding ignored. */
+    /**
+     * Targets in [0, vocabSize) or -100 (ignored); not given = the input ids, padding ignored.
+     * {@link TaskType#TOKEN_CLS} adapters: each token's class in [0, numLabels) or -100 (required for
+     * losses and training).
+     */
     public Builder labels(int... labels) {
       this.labels = labels;
       return this;
@@ -115,6 +134,24 @@ public final class Batch {
     /** One task per row, in [0, numTasks): required by multitask prompt tuning adapters only. */
     public Builder taskIds(int... taskIds) {
       this.taskIds = taskIds;
+      return this;
+    }
+
+    /**
+     * Segment of each token, batchSize * seqLen of them, in [0, {@link ModelInfo#typeVocabSize});
+     * not given = all 0. Refused for models without token types.
+     */
+    public Builder tokenTypeIds(int... tokenTypeIds) {
+      this.tokenTypeIds = tokenTypeIds;
+      return this;
+    }
+
+    /**
+     * {@link TaskType#SEQ_CLS} adapters: each row's class, batchSize of them, in [0, numLabels)
+     * (required for losses and training).
+     */
+    public Builder rowLabels(int... rowLabels) {
+      this.rowLabels = rowLabels;
       return this;
     }
 

@@ -5,28 +5,37 @@ import dev.softprompt.internal.sp_logits_mode;
 import dev.softprompt.internal.sp_status;
 
 /**
- * The logits and evalLoss calls that {@link Model} and {@link Adapter} share: the same argument
- * handling and buffer sizing around a native function that differs only in its handle type P.
+ * The logits, evalLoss and hiddenStates calls that {@link Model} and {@link Adapter} share: the same
+ * argument handling and buffer sizing around a native function that differs only in its handle type
+ * P. Every batch call passes all of the batch's arrays (spb_batch in softprompt.i).
  */
 final class BatchCalls<P> {
   /** spb_model_logits / spb_adapter_logits. */
   interface Logits<P> {
     sp_status call(P handle, int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels,
-        int[] taskIds, sp_logits_mode mode, float[] out);
+        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, sp_logits_mode mode, float[] out);
   }
 
   /** spb_model_eval_loss / spb_adapter_eval_loss. */
   interface EvalLoss<P> {
     sp_status call(P handle, int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels,
-        int[] taskIds, float[] meanLoss, float[] rows);
+        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, float[] meanLoss, float[] rows);
+  }
+
+  /** spb_model_hidden_states / spb_adapter_hidden_states. */
+  interface HiddenStates<P> {
+    sp_status call(P handle, int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels,
+        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, float[] out);
   }
 
   private final Logits<P> logits;
   private final EvalLoss<P> evalLoss;
+  private final HiddenStates<P> hiddenStates;
 
-  BatchCalls(Logits<P> logits, EvalLoss<P> evalLoss) {
+  BatchCalls(Logits<P> logits, EvalLoss<P> evalLoss, HiddenStates<P> hiddenStates) {
     this.logits = logits;
     this.evalLoss = evalLoss;
+    this.hiddenStates = hiddenStates;
   }
 
   /** Logits as a new array, sized by the library (sp_logits_count) from the model's vocabulary. */
@@ -46,7 +55,7 @@ final class BatchCalls<P> {
     P pointer = handle.acquire();
     try {
       Errors.check(logits.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask,
-          batch.labels, batch.taskIds, mode.c, out));
+          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, mode.c, out));
     } finally {
       handle.release();
     }
@@ -59,11 +68,42 @@ final class BatchCalls<P> {
     P pointer = handle.acquire();
     try {
       Errors.check(evalLoss.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask,
-          batch.labels, batch.taskIds, meanLoss, rows));
+          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, meanLoss, rows));
     } finally {
       handle.release();
     }
     return new Evaluation(meanLoss[0], rows);
+  }
+
+  /**
+   * Final hidden states as a new array of batchSize * seqLen * hiddenSize floats (hiddenSize: the
+   * model's, from sp_model_info or sp_adapter_info).
+   */
+  float[] hiddenStates(NativeHandle<P> handle, long hiddenSize, Batch batch) {
+    Checks.notNull(batch, "batch");
+    float[] out = new float[outputLength(batch, (long) batch.seqLen() * hiddenSize, "the hidden states")];
+    P pointer = handle.acquire();
+    try {
+      Errors.check(hiddenStates.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask,
+          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, out));
+    } finally {
+      handle.release();
+    }
+    return out;
+  }
+
+  /**
+   * The length of an output of valuesPerRow floats per row, with the values per row from the C
+   * library's info (hidden size, class count): 0 for a batch whose input ids do not fill batchSize x
+   * seqLen, which the call refuses (SHAPE_MISMATCH) before it looks at the buffer. The library checks
+   * the buffer it receives against the result (BUFFER_TOO_SMALL).
+   */
+  static int outputLength(Batch batch, long valuesPerRow, String what) {
+    int rows = batch.outputRows();
+    if (rows == 0 || valuesPerRow <= 0) {
+      return 0;
+    }
+    return Checks.arrayLength(valuesPerRow > Long.MAX_VALUE / rows ? Long.MAX_VALUE : rows * valuesPerRow, what);
   }
 
   /**

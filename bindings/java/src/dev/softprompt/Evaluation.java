@@ -1,6 +1,6 @@
 package dev.softprompt;
 
-/** Result of evalLoss: the mean causal-LM loss and each row's log-likelihood. */
+/** Result of evalLoss: the mean loss of the task (causal-LM or classification) and each row's log-likelihood. */
 public final class Evaluation {
   private final float meanLoss;
   private final float[] rowLogLikelihoods;

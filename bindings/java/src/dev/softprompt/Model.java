@@ -14,8 +14,8 @@ import dev.softprompt.internal.sp_model_params;
  * can no longer be used after close().
  */
 public final class Model implements AutoCloseable {
-  private static final BatchCalls<sp_model> CALLS =
-      new BatchCalls<>(SoftPromptNative::spb_model_logits, SoftPromptNative::spb_model_eval_loss);
+  private static final BatchCalls<sp_model> CALLS = new BatchCalls<>(SoftPromptNative::spb_model_logits,
+      SoftPromptNative::spb_model_eval_loss, SoftPromptNative::spb_model_hidden_states);
 
   private final NativeHandle<sp_model> handle;
   private final ModelInfo info;
@@ -71,7 +71,10 @@ public final class Model implements AutoCloseable {
     return info.vocabSize();
   }
 
-  /** Logits of the base model alone (no soft prompt); see {@link LogitsMode} for the size. */
+  /**
+   * Logits of the base model alone (no soft prompt); see {@link LogitsMode} for the size. Decoders
+   * only ({@link ModelInfo#hasLmHead}; UNSUPPORTED for an encoder).
+   */
   public float[] logits(Batch batch, LogitsMode mode) {
     return CALLS.logits(handle, vocabSize(), batch, mode);
   }
@@ -94,6 +97,15 @@ public final class Model implements AutoCloseable {
   /** Mean causal-LM loss and per-row log-likelihood of the base model alone. Changes nothing. */
   public Evaluation evalLoss(Batch batch) {
     return CALLS.evalLoss(handle, batch);
+  }
+
+  /**
+   * Final hidden states of the base model alone, batchSize * seqLen * {@link ModelInfo#hiddenSize}
+   * floats (transformers' last_hidden_state; the batch's token type ids are used where the model has
+   * token types). Changes nothing.
+   */
+  public float[] hiddenStates(Batch batch) {
+    return CALLS.hiddenStates(handle, info.hiddenSize(), batch);
   }
 
   /**

@@ -12,6 +12,8 @@ public final class ModelInfo {
   private final long numKeyValueHeads;
   private final long headDim;
   private final long maxPositionEmbeddings;
+  private final long typeVocabSize;
+  private final boolean hasLmHead;
 
   ModelInfo(sp_model_info info) {
     modelType = info.getModel_type();
@@ -22,6 +24,8 @@ public final class ModelInfo {
     numKeyValueHeads = info.getNum_key_value_heads();
     headDim = info.getHead_dim();
     maxPositionEmbeddings = info.getMax_position_embeddings();
+    typeVocabSize = info.getType_vocab_size();
+    hasLmHead = info.getHas_lm_head() != 0;
   }
 
   /** config.json's model_type, e.g. "llama". */
@@ -57,10 +61,27 @@ public final class ModelInfo {
     return maxPositionEmbeddings;
   }
 
+  /**
+   * Token types (segments) the model embeds (BERT, RoBERTa): {@link Batch.Builder#tokenTypeIds}
+   * take values in [0, typeVocabSize); 0 for models without token types.
+   */
+  public long typeVocabSize() {
+    return typeVocabSize;
+  }
+
+  /**
+   * True for a decoder with an output layer over the vocabulary (logits, losses, generation); false
+   * for an encoder (hidden states and classification only).
+   */
+  public boolean hasLmHead() {
+    return hasLmHead;
+  }
+
   @Override
   public String toString() {
     return "ModelInfo{modelType=" + modelType + ", vocabSize=" + vocabSize + ", hiddenSize=" + hiddenSize
         + ", numLayers=" + numLayers + ", numAttentionHeads=" + numAttentionHeads + ", numKeyValueHeads="
-        + numKeyValueHeads + ", headDim=" + headDim + ", maxPositionEmbeddings=" + maxPositionEmbeddings + "}";
+        + numKeyValueHeads + ", headDim=" + headDim + ", maxPositionEmbeddings=" + maxPositionEmbeddings
+        + ", typeVocabSize=" + typeVocabSize + ", hasLmHead=" + hasLmHead + "}";
   }
 }

@@ -61,9 +61,10 @@ public final class Trainer implements AutoCloseable {
   }
 
   /**
-   * One training step: forward with the soft prompt, causal-LM cross-entropy, backward into the
-   * soft prompt only and, every accumulationSteps steps, clipping and an AdamW update. On error
-   * nothing changes.
+   * One training step: forward with the soft prompt, the task's loss (causal-LM cross-entropy;
+   * SEQ_CLS and TOKEN_CLS as {@link Adapter#evalLoss}), backward into the adapter's trainable tensors
+   * only (the soft prompt, and a classification head) and, every accumulationSteps steps, clipping
+   * and an AdamW update. On error nothing changes.
    */
   public TrainResult step(Batch batch) {
     Checks.notNull(batch, "batch");
@@ -72,7 +73,7 @@ public final class Trainer implements AutoCloseable {
       sp_trainer trainer = handle.acquire();
       try {
         Errors.check(SoftPromptNative.spb_trainer_step(trainer, batch.batchSize(), batch.seqLen(), batch.inputIds,
-            batch.attentionMask, batch.labels, batch.taskIds, result));
+            batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, result));
       } finally {
         handle.release();
       }
