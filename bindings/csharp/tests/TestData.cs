@@ -29,6 +29,15 @@ namespace SoftPrompt.Tests
             get { return Variable("SP_BINDING_REFERENCE"); }
         }
 
+        /// <summary>
+        /// What tests/reference/encoder_reference.py wrote (the `encoder_reference` fixture): the tiny
+        /// BERT and RoBERTa under models/, transformers' and PEFT's outputs under bert/ and roberta/.
+        /// </summary>
+        internal static string EncoderReferenceFolder
+        {
+            get { return Variable("SP_ENCODER_REFERENCE"); }
+        }
+
         /// <summary>A new empty folder for one test's files.</summary>
         internal static string NewScratchFolder(string name)
         {

@@ -29,6 +29,7 @@ public final class RunTests {
     TrainerStateTest.class,
     ChatTemplateTest.class,
     GgufTest.class,
+    EncoderTaskTest.class,
   };
 
   private RunTests() {}

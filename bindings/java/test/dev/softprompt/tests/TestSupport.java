@@ -37,6 +37,14 @@ final class TestSupport {
     return Paths.get(property("softprompt.test.reference"));
   }
 
+  /**
+   * What tests/reference/encoder_reference.py wrote (ctest fixture "encoder_reference"): the tiny
+   * BERT and RoBERTa under models/, transformers' and PEFT's outputs under bert/ and roberta/.
+   */
+  static Path encoderReferenceFolder() {
+    return Paths.get(property("softprompt.test.encoderReference"));
+  }
+
   /** A fresh, empty scratch folder for one test. */
   static Path scratch(String name) throws IOException {
     Path folder = Paths.get(property("softprompt.test.scratch")).resolve(name);
