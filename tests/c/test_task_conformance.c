@@ -1,30 +1,41 @@
 /*
- * Encoder models (BERT, RoBERTa) and the SEQ_CLS, TOKEN_CLS and FEATURE_EXTRACTION tasks against
- * transformers and PEFT, through the C API.
+ * SEQ_CLS, TOKEN_CLS and FEATURE_EXTRACTION adapters of every method on encoders (BERT, RoBERTa) and
+ * decoders (Llama, Qwen2, GPT-2) against transformers and PEFT, through the C API.
  *
- *   test_encoder_conformance <encoder-reference-folder> <scratch-folder>
+ *   test_task_conformance <reference-root> <models-root> <scratch-folder> <variant>...
  *
- * The reference folder is written by tests/reference/encoder_reference.py (its docstring describes
- * every file): the tiny models under models/<variant>, the batch and the base model's hidden states
- * under <variant>/, and one folder per method case and task, <variant>/<case>_<task>/.
+ * The reference root is written by tests/reference/encoder_reference.py (encoders; its docstring
+ * describes every file; the models are then <reference-root>/models) or by
+ * tests/reference/decoder_task_reference.py (decoders, the same layout; the models are the suites'
+ * tiny models). Each variant's model is <models-root>/<variant>; under <reference-root>/<variant>/ lie
+ * the batch, the base model's hidden states and one folder per method case and task, <case>_<task>/.
+ * A variant whose folder holds token_type_ids.i32 is an encoder: its batches carry those token types,
+ * its batch is right padded. Without that file it is a decoder: no token types, LEFT padding (pads
+ * first), and base_hidden.f32 holds zeros at the pads (a left pad query of the plain model attends
+ * to nothing), so the base model is compared at the real positions only there.
  * For every variant:
- *   - the base model: hidden states with token types, what sp_model_info reports, and logits and
- *     causal-LM losses refused (an encoder has no language-modelling head);
+ *   - the base model: hidden states, what sp_model_info reports (token types and no language-modelling
+ *     head for an encoder, whose logits and causal-LM losses are refused; none and a head for a
+ *     decoder, whose logits and loss work);
  *   - every case x task: the same starting tensors as PEFT for the same seed (exactly, on CPU
  *     float32; heads included), class scores or hidden states, probabilities, the loss and each
  *     row's log-likelihood, the gradient of every trainable tensor and every tensor after one AdamW
  *     step (FEATURE_EXTRACTION: no loss, so no training); PEFT's saved folder loads with PEFT's
  *     outputs and its task; our adapter saved as a folder and as one file loads back bit-identical;
- *   - refusals: each gives its status and leaves the objects as they were.
- * A case whose folder holds SKIPPED and no reference (PEFT itself failed there) is reported as skipped; MPT has no
- * feature-extraction reference (PEFT's forward there takes no task ids). A folder holding DIRECT_CALL
- * is compared like the others (its files are the spec's direct call where PEFT's forward fails).
+ *   - refusals: each gives its status and leaves the objects as they were (token types: out of range
+ *     for an encoder, refused altogether for a decoder; CAUSAL_LM adapters and generation: refused on
+ *     an encoder, accepted on a decoder, where a FEATURE_EXTRACTION adapter cannot generate).
+ * A case whose folder holds SKIPPED and no reference (PEFT itself failed there) is reported as skipped;
+ * a SKIPPED beside a complete reference (params.txt) is a leftover of an older run and the reference is
+ * compared. MPT has no feature-extraction reference (PEFT's forward there takes no task ids). A folder
+ * holding DIRECT_CALL is compared like the others (its files are the spec's direct call where PEFT's
+ * forward fails: prefix tuning x SEQ_CLS, TOKEN_CLS).
  * Every numerical comparison uses the tolerance rule of test_support.h, with the reduction lengths
  * stated from the model's sizes below.
  */
 #include "test_support.h"
 
-/* Shared with tests/reference/encoder_reference.py: change both together. */
+/* Shared with tests/reference/encoder_reference.py (decoder_task_reference.py imports them): change both together. */
 #define SEED 11
 #define NUM_VIRTUAL_TOKENS 4
 #define BATCH 3
@@ -40,10 +51,12 @@ static const int32_t MPT_TASK_IDS[BATCH] = {0, 1, 2};
 static const int32_t SEQ_LABELS[BATCH] = {2, 0, 1};
 
 static const char* reference_root;
+static const char* models_root;
 static const char* scratch_root;
 
-typedef struct encoder_variant {
+typedef struct task_variant {
   const char* name;
+  int encoder; /* the reference has token types (encoder_reference.py); 0: a decoder */
   char model_folder[512];
   char reference_folder[512];
   sp_model* model;
@@ -51,10 +64,12 @@ typedef struct encoder_variant {
   int64_t intermediate_size;
   int32_t* input_ids;
   int32_t* attention_mask;
-  int32_t* token_type_ids;
+  int32_t* token_type_ids; /* NULL for a decoder */
   int32_t* seq_labels;
   int32_t* token_labels; /* (B, S), -100 at pads; no leading virtual positions */
-} encoder_variant;
+  double worst_ratio;    /* the largest figure/bound ratio its tests reached */
+  char worst_label[160];
+} task_variant;
 
 typedef struct method_case {
   const char* name;
@@ -82,15 +97,16 @@ static const task_kind tasks[] = {
     {"seq_cls", SP_TASK_SEQ_CLS}, {"token_cls", SP_TASK_TOKEN_CLS}, {"feature", SP_TASK_FEATURE_EXTRACTION}};
 #define NUM_TASKS (sizeof tasks / sizeof tasks[0])
 
-#define NUM_VARIANTS 2
-static encoder_variant variants[NUM_VARIANTS] = {{.name = "bert"}, {.name = "roberta"}};
+#define MAX_VARIANTS 8
+static task_variant variants[MAX_VARIANTS];
+static int num_variants;
 
-/* One cmocka test per variant x case x task. */
+/* One cmocka test per variant x case x task, and three per variant (method and task NULL there). */
 typedef struct case_state {
-  encoder_variant* variant;
+  task_variant* variant;
   const method_case* method;
   const task_kind* task;
-  char name[96];
+  char name[160]; /* "<variant>: <what>" */
 } case_state;
 
 /* ---------------------------------------------------------------------------------------------
@@ -107,14 +123,16 @@ static double prompt_encoder_length(const method_case* c, const sp_model_info* i
   return 0.0;
 }
 
-/* The encoder's forward over `keys` attended positions. conformance_forward_length's last term
+/* The model's forward over `keys` attended positions (a decoder's query sees at most that many), from
+ * its own sizes (intermediate_size from config.json). conformance_forward_length's last term
  * (2 * hidden, "final norm and output layer") stands here for the classifier's product over the
- * hidden size (the hidden states have one product less: the term is then an upper bound). A SEQ_CLS
- * head first maps the pooled state through one more hidden x hidden product (BERT's pooler,
- * RoBERTa's classifier.dense): + hidden. */
-static double forward_length(const encoder_variant* v, int64_t keys, double encoder_length, sp_task_type task) {
+ * hidden size (the hidden states have one product less: the term is then an upper bound). An
+ * encoder's SEQ_CLS head first maps the pooled state through one more hidden x hidden product (BERT's
+ * pooler, RoBERTa's classifier.dense): + hidden; a decoder's (score) maps the last real token's state
+ * directly. */
+static double forward_length(const task_variant* v, int64_t keys, double encoder_length, sp_task_type task) {
   double length = conformance_forward_length(&v->info, v->intermediate_size, keys, encoder_length);
-  if (task == SP_TASK_SEQ_CLS) length += (double)v->info.hidden_size;
+  if (v->encoder && task == SP_TASK_SEQ_CLS) length += (double)v->info.hidden_size;
   return length;
 }
 
@@ -161,11 +179,11 @@ static int read_ints(const char* folder, const char* name, int32_t** out, size_t
   return 1;
 }
 
-static int load_variant(encoder_variant* v) {
-  char models[400];
-  snprintf(models, sizeof models, "%s/models", reference_root);
-  snprintf(v->model_folder, sizeof v->model_folder, "%s/%s", models, v->name);
+static int load_variant(task_variant* v) {
+  char path[1024];
+  snprintf(v->model_folder, sizeof v->model_folder, "%s/%s", models_root, v->name);
   snprintf(v->reference_folder, sizeof v->reference_folder, "%s/%s", reference_root, v->name);
+  v->encoder = path_exists(test_path(path, sizeof path, v->reference_folder, "token_type_ids.i32"));
   sp_model_params params = test_model_params();
   if (sp_model_create(&v->model, v->model_folder, &params) != SP_OK) {
     fprintf(stderr, "cannot load %s: %s\n", v->model_folder, sp_last_error());
@@ -177,22 +195,22 @@ static int load_variant(encoder_variant* v) {
   const size_t tokens = BATCH * SEQ_LEN;
   return read_ints(v->reference_folder, "input_ids.i32", &v->input_ids, tokens) &&
          read_ints(v->reference_folder, "attention_mask.i32", &v->attention_mask, tokens) &&
-         read_ints(v->reference_folder, "token_type_ids.i32", &v->token_type_ids, tokens) &&
+         (!v->encoder || read_ints(v->reference_folder, "token_type_ids.i32", &v->token_type_ids, tokens)) &&
          read_ints(v->reference_folder, "seq_labels.i32", &v->seq_labels, BATCH) &&
          read_ints(v->reference_folder, "token_labels.i32", &v->token_labels, tokens);
 }
 
 static int setup_variants(void** state) {
   (void)state;
-  for (int i = 0; i < NUM_VARIANTS; ++i)
+  for (int i = 0; i < num_variants; ++i)
     if (!load_variant(&variants[i])) return -1;
   return 0;
 }
 
 static int teardown_variants(void** state) {
   (void)state;
-  for (int i = 0; i < NUM_VARIANTS; ++i) {
-    encoder_variant* v = &variants[i];
+  for (int i = 0; i < num_variants; ++i) {
+    task_variant* v = &variants[i];
     sp_model_free(v->model);
     free(v->input_ids);
     free(v->attention_mask);
@@ -203,16 +221,19 @@ static int teardown_variants(void** state) {
   return 0;
 }
 
-/* The reference batch with token types; the task's labels (SEQ_CLS: row_labels; TOKEN_CLS: labels
- * (B, S) without leading virtual positions) and MPT's task ids. */
-static sp_batch task_batch(const encoder_variant* v, sp_task_type task, int num_tasks) {
+/* The reference batch, with its token types (encoders; none for decoders); the task's labels (SEQ_CLS: row_labels;
+ * TOKEN_CLS: labels (B, S) without leading virtual positions) and MPT's task ids. */
+static sp_batch task_batch(const task_variant* v, sp_task_type task, int num_tasks) {
   sp_batch batch = sp_batch_init();
   batch.batch_size = BATCH;
   batch.seq_len = SEQ_LEN;
   batch.input_ids = v->input_ids;
   batch.attention_mask = v->attention_mask;
-  batch.token_type_ids = v->token_type_ids;
-  batch.num_input_ids = batch.num_attention_mask = batch.num_token_type_ids = BATCH * SEQ_LEN;
+  batch.num_input_ids = batch.num_attention_mask = BATCH * SEQ_LEN;
+  if (v->token_type_ids) {
+    batch.token_type_ids = v->token_type_ids;
+    batch.num_token_type_ids = BATCH * SEQ_LEN;
+  }
   if (task == SP_TASK_SEQ_CLS) {
     batch.row_labels = v->seq_labels;
     batch.num_row_labels = BATCH;
@@ -246,7 +267,7 @@ static sp_adapter_params case_params(const method_case* c, sp_task_type task) {
 }
 
 /* Floats of the task's output: SEQ_CLS (B, C), TOKEN_CLS (B, S, C), FEATURE_EXTRACTION (B, S, hidden). */
-static size_t output_count(const encoder_variant* v, sp_task_type task) {
+static size_t output_count(const task_variant* v, sp_task_type task) {
   if (task == SP_TASK_SEQ_CLS) return (size_t)BATCH * NUM_LABELS;
   if (task == SP_TASK_TOKEN_CLS) return (size_t)BATCH * SEQ_LEN * NUM_LABELS;
   return (size_t)BATCH * SEQ_LEN * (size_t)v->info.hidden_size;
@@ -261,7 +282,7 @@ static sp_status task_output(const sp_adapter* adapter, sp_task_type task, const
 
 /* Copies the per-position vectors (width floats) of the real (want_real 1) or padded (0) positions
  * of values (B, S, width) into out; returns the number of floats copied. */
-static size_t select_positions(const encoder_variant* v, const float* values, size_t width, int want_real, float* out) {
+static size_t select_positions(const task_variant* v, const float* values, size_t width, int want_real, float* out) {
   size_t copied = 0;
   for (int i = 0; i < BATCH * SEQ_LEN; ++i)
     if ((v->attention_mask[i] != 0) == (want_real != 0)) {
@@ -271,11 +292,13 @@ static size_t select_positions(const encoder_variant* v, const float* values, si
   return copied;
 }
 
-/* Per-position outputs (TOKEN_CLS logits, hidden states) compared at the real positions and, where
- * `pads_count` says so, at the padded ones too (each with its own magnitude). The header leaves a
- * TOKEN_CLS score at a padded position without meaning, so there the pads are only reported. */
-static void compare_positions(const encoder_variant* v, const char* label, const float* ours, const float* reference,
-                              size_t width, double length, int pads_count) {
+/* Per-position outputs (TOKEN_CLS logits, hidden states) compared at the real positions and, unless
+ * `pads_not_compared` gives the reason why not, at the padded ones too (each with its own magnitude).
+ * The header leaves a TOKEN_CLS score at a padded position without meaning, so there the pads are only
+ * reported. */
+#define PADS_WITHOUT_MEANING "no meaning there"
+static void compare_positions(const task_variant* v, const char* label, const float* ours, const float* reference,
+                              size_t width, double length, const char* pads_not_compared) {
   const size_t total = (size_t)BATCH * SEQ_LEN * width;
   float* ours_part = malloc(total * sizeof(float));
   float* reference_part = malloc(total * sizeof(float));
@@ -287,25 +310,25 @@ static void compare_positions(const encoder_variant* v, const char* label, const
   count = select_positions(v, ours, width, 0, ours_part);
   select_positions(v, reference, width, 0, reference_part);
   snprintf(name, sizeof name, "%s (padded positions)", label);
-  if (pads_count) {
+  if (!pads_not_compared) {
     ASSERT_CONFORMS(name, ours_part, reference_part, count, length);
   } else {
-    printf("    %-48s max |diff| = %.3g (not compared: no meaning there)\n", name,
-           max_abs_diff(ours_part, reference_part, count));
+    printf("    %-48s max |diff| = %.3g (not compared: %s)\n", name, max_abs_diff(ours_part, reference_part, count),
+           pads_not_compared);
   }
   free(ours_part);
   free(reference_part);
 }
 
 /* Ours against the reference file for the task's output. */
-static void compare_task_output(const encoder_variant* v, sp_task_type task, const char* label, const float* ours,
+static void compare_task_output(const task_variant* v, sp_task_type task, const char* label, const float* ours,
                                 const float* reference, double length) {
   if (task == SP_TASK_SEQ_CLS)
     ASSERT_CONFORMS(label, ours, reference, output_count(v, task), length);
   else if (task == SP_TASK_TOKEN_CLS)
-    compare_positions(v, label, ours, reference, NUM_LABELS, length, 0);
+    compare_positions(v, label, ours, reference, NUM_LABELS, length, PADS_WITHOUT_MEANING);
   else
-    compare_positions(v, label, ours, reference, (size_t)v->info.hidden_size, length, 1);
+    compare_positions(v, label, ours, reference, (size_t)v->info.hidden_size, length, NULL);
 }
 
 /* log softmax of `logits[NUM_LABELS]` at `label`, in double. */
@@ -319,8 +342,7 @@ static double log_probability(const float* logits, int32_t label) {
 }
 
 /* Each row's log-likelihood (sum of log p(label) over its targets) from PEFT's logits. */
-static void reference_row_log_likelihoods(const encoder_variant* v, sp_task_type task, const float* logits,
-                                          float* rows) {
+static void reference_row_log_likelihoods(const task_variant* v, sp_task_type task, const float* logits, float* rows) {
   for (int r = 0; r < BATCH; ++r) {
     double sum = 0.0;
     if (task == SP_TASK_SEQ_CLS) {
@@ -340,11 +362,12 @@ static void reference_row_log_likelihoods(const encoder_variant* v, sp_task_type
  * ------------------------------------------------------------------------------------------- */
 
 static void base_model_matches_transformers(void** state) {
-  encoder_variant* v = (encoder_variant*)*state;
+  task_variant* v = ((const case_state*)*state)->variant;
   printf("  [%s / base model]\n", v->name);
   assert_string_equal(v->info.model_type, v->name);
-  assert_int_equal(v->info.type_vocab_size, 2);
-  assert_int_equal(v->info.has_lm_head, 0);
+  /* BERT and RoBERTa embed two token types and have no language-modelling head; decoders the reverse. */
+  assert_int_equal(v->info.type_vocab_size, v->encoder ? 2 : 0);
+  assert_int_equal(v->info.has_lm_head, v->encoder ? 0 : 1);
 
   sp_batch batch = task_batch(v, SP_TASK_FEATURE_EXTRACTION, 1);
   const size_t count = output_count(v, SP_TASK_FEATURE_EXTRACTION);
@@ -352,16 +375,45 @@ static void base_model_matches_transformers(void** state) {
   float* expected = read_floats(v->reference_folder, "base_hidden.f32", count);
   SP_CHECK(sp_model_hidden_states(v->model, &batch, ours, count));
   const double length = forward_length(v, SEQ_LEN, 0.0, SP_TASK_FEATURE_EXTRACTION);
-  compare_positions(v, "base hidden states vs transformers", ours, expected, (size_t)v->info.hidden_size, length, 1);
+  /* A decoder's left pad query attends to nothing: transformers' paths disagree there, and the
+   * reference writes zeros. */
+  compare_positions(v, "base hidden states vs transformers", ours, expected, (size_t)v->info.hidden_size, length,
+                    v->encoder ? NULL : "a left pad attends to nothing; the reference holds 0");
 
-  /* No language-modelling head: logits and causal-LM losses are refused. */
   const size_t logits_count = (size_t)BATCH * SEQ_LEN * (size_t)v->info.vocab_size;
   float* logits = malloc(logits_count * sizeof(float));
   float loss = 0;
   sp_batch plain = task_batch(v, SP_TASK_FEATURE_EXTRACTION, 1);
-  SP_EXPECT_ERROR(sp_model_logits(v->model, &plain, SP_LOGITS_ALL, logits, logits_count), SP_ERR_UNSUPPORTED,
-                  "encoder");
-  SP_EXPECT_ERROR(sp_model_eval_loss(v->model, &plain, &loss, NULL), SP_ERR_UNSUPPORTED, "encoder");
+  if (v->encoder) {
+    /* No language-modelling head: logits and causal-LM losses are refused. */
+    SP_EXPECT_ERROR(sp_model_logits(v->model, &plain, SP_LOGITS_ALL, logits, logits_count), SP_ERR_UNSUPPORTED,
+                    "encoder");
+    SP_EXPECT_ERROR(sp_model_eval_loss(v->model, &plain, &loss, NULL), SP_ERR_UNSUPPORTED, "encoder");
+  } else {
+    /* A decoder's head answers: finite logits at every position, the last-token mode giving each row's
+     * last real (here: last) position of those, and a causal-LM loss. */
+    SP_CHECK(sp_model_logits(v->model, &plain, SP_LOGITS_ALL, logits, logits_count));
+    for (size_t i = 0; i < logits_count; ++i)
+      if (!isfinite(logits[i])) fail_msg("base logit %zu is %g", i, (double)logits[i]);
+    const size_t vocab = (size_t)v->info.vocab_size;
+    float* last = malloc((size_t)BATCH * vocab * sizeof(float));
+    float* last_of_all = malloc((size_t)BATCH * vocab * sizeof(float));
+    SP_CHECK(sp_model_logits(v->model, &plain, SP_LOGITS_LAST, last, (size_t)BATCH * vocab));
+    for (int r = 0; r < BATCH; ++r) {
+      assert_int_equal(v->attention_mask[r * SEQ_LEN + SEQ_LEN - 1], 1); /* left padded */
+      memcpy(last_of_all + (size_t)r * vocab, logits + ((size_t)r * SEQ_LEN + SEQ_LEN - 1) * vocab,
+             vocab * sizeof(float));
+    }
+    ASSERT_CONFORMS("base SP_LOGITS_LAST vs SP_LOGITS_ALL (last column)", last, last_of_all, (size_t)BATCH * vocab,
+                    length);
+    free(last);
+    free(last_of_all);
+    float rows[BATCH];
+    SP_CHECK(sp_model_eval_loss(v->model, &plain, &loss, rows));
+    if (!(isfinite(loss) && loss > 0.0f)) fail_msg("base causal-LM loss %g", (double)loss);
+    for (int r = 0; r < BATCH; ++r)
+      if (!(isfinite(rows[r]) && rows[r] < 0.0f)) fail_msg("row %d's log-likelihood %g", r, (double)rows[r]);
+  }
   free(logits);
   free(ours);
   free(expected);
@@ -398,7 +450,7 @@ static void parameters_are_peft_s(const sp_adapter* adapter, const char* folder)
     fail_msg("PEFT has %d trainable tensors, we have %d", lines, info.num_parameter_tensors);
 }
 
-static void run_case(const encoder_variant* v, const method_case* c, const task_kind* task, const char* folder) {
+static void run_case(const task_variant* v, const method_case* c, const task_kind* task, const char* folder) {
   char path[1024], label[160];
   const sp_task_type type = task->type;
   const int classifies = type != SP_TASK_FEATURE_EXTRACTION;
@@ -468,7 +520,7 @@ static void run_case(const encoder_variant* v, const method_case* c, const task_
                       softmax);
     else
       compare_positions(v, "probabilities vs softmax of PEFT's logits", probabilities, expected_probabilities,
-                        NUM_LABELS, softmax, 0);
+                        NUM_LABELS, softmax, PADS_WITHOUT_MEANING);
     free(probabilities);
     free(expected_probabilities);
 
@@ -602,7 +654,7 @@ static void case_matches_peft(void** state) {
  * 4. Refusals: each gives its status and changes nothing
  * ------------------------------------------------------------------------------------------- */
 
-static sp_adapter* prompt_adapter(const encoder_variant* v, sp_task_type task) {
+static sp_adapter* prompt_adapter(const task_variant* v, sp_task_type task) {
   sp_adapter_params params = case_params(&cases[0], task);
   sp_adapter* adapter = NULL;
   SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
@@ -640,24 +692,38 @@ static void assert_unchanged(const sp_adapter* adapter, sp_task_type task, const
   free(now);
 }
 
+/* `batch` with `types` as its token types. */
+static sp_batch with_token_types(sp_batch batch, const int32_t* types) {
+  batch.token_type_ids = types;
+  batch.num_token_type_ids = BATCH * SEQ_LEN;
+  return batch;
+}
+
 static void batch_errors_are_refused_and_change_nothing(void** state) {
-  encoder_variant* v = (encoder_variant*)*state;
+  task_variant* v = ((const case_state*)*state)->variant;
   printf("  [%s / refused batches]\n", v->name);
   float loss = 0;
   int32_t bad[BATCH * SEQ_LEN];
 
-  /* A token type outside [0, type_vocab_size): the base model and an adapter. */
-  memcpy(bad, v->token_type_ids, sizeof bad);
-  bad[4] = 2;
+  /* Token types the model cannot take, for the base model and an adapter: an encoder's type outside
+   * [0, type_vocab_size); on a decoder, which has none, any (all 0, valid on an encoder). */
+  sp_status bad_types_status = SP_ERR_INVALID_ARGUMENT;
+  const char* bad_types_message = "no token types";
+  memset(bad, 0, sizeof bad);
+  if (v->encoder) {
+    memcpy(bad, v->token_type_ids, sizeof bad);
+    bad[4] = 2;
+    bad_types_status = SP_ERR_OUT_OF_RANGE;
+    bad_types_message = "token type 2";
+  }
   const size_t hidden_count = output_count(v, SP_TASK_FEATURE_EXTRACTION);
   float* hidden = malloc(hidden_count * sizeof(float));
   float* hidden_again = malloc(hidden_count * sizeof(float));
   sp_batch plain = task_batch(v, SP_TASK_FEATURE_EXTRACTION, 1);
   SP_CHECK(sp_model_hidden_states(v->model, &plain, hidden, hidden_count));
-  sp_batch bad_types = plain;
-  bad_types.token_type_ids = bad;
-  SP_EXPECT_ERROR(sp_model_hidden_states(v->model, &bad_types, hidden_again, hidden_count), SP_ERR_OUT_OF_RANGE,
-                  "token type 2");
+  const sp_batch bad_types = with_token_types(plain, bad);
+  SP_EXPECT_ERROR(sp_model_hidden_states(v->model, &bad_types, hidden_again, hidden_count), bad_types_status,
+                  bad_types_message);
   SP_CHECK(sp_model_hidden_states(v->model, &plain, hidden_again, hidden_count));
   assert_memory_equal(hidden, hidden_again, hidden_count * sizeof(float));
   free(hidden);
@@ -675,10 +741,9 @@ static void batch_errors_are_refused_and_change_nothing(void** state) {
   size_t parameter_count = 0;
   float* parameters = all_parameters(seq, &parameter_count);
 
-  sp_batch bad_types_seq = batch;
-  bad_types_seq.token_type_ids = bad;
-  SP_EXPECT_ERROR(sp_adapter_classify(seq, &bad_types_seq, SP_CLASS_LOGITS, scores, seq_count), SP_ERR_OUT_OF_RANGE,
-                  "token type 2");
+  const sp_batch bad_types_seq = with_token_types(batch, bad);
+  SP_EXPECT_ERROR(sp_adapter_classify(seq, &bad_types_seq, SP_CLASS_LOGITS, scores, seq_count), bad_types_status,
+                  bad_types_message);
   assert_unchanged(seq, SP_TASK_SEQ_CLS, &batch, scores, seq_count, parameters, parameter_count, "a bad token type");
 
   int32_t bad_rows[BATCH] = {SEQ_LABELS[0], NUM_LABELS, SEQ_LABELS[2]};
@@ -703,7 +768,7 @@ static void batch_errors_are_refused_and_change_nothing(void** state) {
   free(small);
   const size_t logits_count = (size_t)BATCH * SEQ_LEN * (size_t)v->info.vocab_size;
   float* logits = malloc(logits_count * sizeof(float));
-  /* The message points to what applies instead (an encoder: classification and hidden states). */
+  /* The message points to what applies instead (classification; an encoder's also hidden states). */
   SP_EXPECT_ERROR(sp_adapter_logits(seq, &batch, SP_LOGITS_ALL, logits, logits_count), SP_ERR_UNSUPPORTED, "classif");
   free(logits);
   assert_unchanged(seq, SP_TASK_SEQ_CLS, &batch, scores, seq_count, parameters, parameter_count,
@@ -749,13 +814,23 @@ static void batch_errors_are_refused_and_change_nothing(void** state) {
 }
 
 static void task_requests_out_of_reach_are_refused(void** state) {
-  encoder_variant* v = (encoder_variant*)*state;
+  task_variant* v = ((const case_state*)*state)->variant;
   printf("  [%s / refused tasks]\n", v->name);
   sp_adapter* adapter = NULL;
 
+  /* CAUSAL_LM needs a language-modelling head: refused on an encoder, a decoder's own task. */
   sp_adapter_params params = case_params(&cases[0], SP_TASK_CAUSAL_LM);
-  SP_EXPECT_ERROR(sp_adapter_create(&adapter, v->model, &params), SP_ERR_UNSUPPORTED, "CAUSAL_LM");
-  assert_null(adapter);
+  sp_adapter_info info = sp_adapter_info_init();
+  if (v->encoder) {
+    SP_EXPECT_ERROR(sp_adapter_create(&adapter, v->model, &params), SP_ERR_UNSUPPORTED, "CAUSAL_LM");
+    assert_null(adapter);
+  } else {
+    SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
+    SP_CHECK(sp_adapter_get_info(adapter, &info));
+    assert_int_equal(info.task_type, SP_TASK_CAUSAL_LM);
+    sp_adapter_free(adapter);
+    adapter = NULL;
+  }
   params = case_params(&cases[0], SP_TASK_SEQ_CLS);
   params.task_type = (sp_task_type)99;
   SP_EXPECT_ERROR(sp_adapter_create(&adapter, v->model, &params), SP_ERR_INVALID_ARGUMENT, "task_type");
@@ -772,7 +847,7 @@ static void task_requests_out_of_reach_are_refused(void** state) {
   params = case_params(&cases[0], SP_TASK_SEQ_CLS);
   params.num_labels = 2;
   SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
-  sp_adapter_info info = sp_adapter_info_init();
+  info = sp_adapter_info_init();
   SP_CHECK(sp_adapter_get_info(adapter, &info));
   assert_int_equal(info.num_labels, 2);
   sp_adapter_free(adapter);
@@ -780,12 +855,22 @@ static void task_requests_out_of_reach_are_refused(void** state) {
   params.num_labels = 1;
   SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
 
-  /* No generation on an encoder, with or without an adapter. */
+  /* No generation context on an encoder, with or without an adapter; on a decoder one without an adapter,
+   * but none with a FEATURE_EXTRACTION adapter. */
   sp_context* context = NULL;
   sp_context_params context_params = sp_context_default_params();
-  SP_EXPECT_ERROR(sp_context_create(&context, v->model, NULL, &context_params), SP_ERR_UNSUPPORTED, "encoder");
-  assert_null(context);
-  SP_EXPECT_ERROR(sp_context_create(&context, v->model, adapter, &context_params), SP_ERR_UNSUPPORTED, "encoder");
+  if (v->encoder) {
+    SP_EXPECT_ERROR(sp_context_create(&context, v->model, NULL, &context_params), SP_ERR_UNSUPPORTED, "encoder");
+    assert_null(context);
+    SP_EXPECT_ERROR(sp_context_create(&context, v->model, adapter, &context_params), SP_ERR_UNSUPPORTED, "encoder");
+  } else {
+    context_params.max_batch_size = 1;
+    context_params.max_length = SEQ_LEN;
+    SP_CHECK(sp_context_create(&context, v->model, NULL, &context_params));
+    sp_context_free(context);
+    context = NULL;
+    SP_EXPECT_ERROR(sp_context_create(&context, v->model, adapter, &context_params), SP_ERR_UNSUPPORTED, "CAUSAL_LM");
+  }
   assert_null(context);
 
   /* The model and the adapter still work. */
@@ -798,38 +883,79 @@ static void task_requests_out_of_reach_are_refused(void** state) {
   sp_adapter_free(adapter);
 }
 
-int main(int argc, char** argv) {
-  if (!read_folder_arguments(argc, argv, "<encoder-reference-folder> <scratch-folder>",
-                             (const char**[]){&reference_root, &scratch_root}, 2))
-    return 2;
-  static case_state states[NUM_VARIANTS * NUM_CASES * NUM_TASKS];
-  static struct CMUnitTest tests[NUM_VARIANTS * (3 + NUM_CASES * NUM_TASKS)];
-  static char names[NUM_VARIANTS][3][96];
-  size_t n = 0, s = 0;
-  for (int i = 0; i < NUM_VARIANTS; ++i) {
-    encoder_variant* v = &variants[i];
-    snprintf(names[i][0], sizeof names[i][0], "%s: base model matches transformers", v->name);
-    snprintf(names[i][1], sizeof names[i][1], "%s: refused batches change nothing", v->name);
-    snprintf(names[i][2], sizeof names[i][2], "%s: tasks out of reach are refused", v->name);
-    tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(base_model_matches_transformers, v);
-    tests[n++].name = names[i][0];
-    for (size_t c = 0; c < NUM_CASES; ++c)
-      for (size_t t = 0; t < NUM_TASKS; ++t, ++s) {
-        states[s].variant = v;
-        states[s].method = &cases[c];
-        states[s].task = &tasks[t];
-        snprintf(states[s].name, sizeof states[s].name, "%s: %s_%s matches PEFT", v->name, cases[c].name,
-                 tasks[t].name);
-        tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(case_matches_peft, &states[s]);
-        tests[n++].name = states[s].name;
-      }
-    tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(batch_errors_are_refused_and_change_nothing, v);
-    tests[n++].name = names[i][1];
-    tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(task_requests_out_of_reach_are_refused, v);
-    tests[n++].name = names[i][2];
+/* Around every test: the suite-wide worst ratio (test_support.h) restarts at 0, and afterwards the
+ * test's worst is folded into its variant's and the suite's. */
+static double suite_worst_ratio;
+static char suite_worst_label[sizeof conformance_worst_label];
+
+static int start_test(void** state) {
+  (void)state;
+  suite_worst_ratio = conformance_worst_ratio_seen;
+  memcpy(suite_worst_label, conformance_worst_label, sizeof suite_worst_label);
+  conformance_worst_ratio_seen = 0.0;
+  return 0;
+}
+
+static int finish_test(void** state) {
+  task_variant* v = ((const case_state*)*state)->variant;
+  if (conformance_worst_ratio_seen > v->worst_ratio) {
+    v->worst_ratio = conformance_worst_ratio_seen;
+    memcpy(v->worst_label, conformance_worst_label, sizeof v->worst_label);
   }
-  const int failed = _cmocka_run_group_tests("encoders (BERT, RoBERTa) and their tasks against transformers and PEFT",
-                                             tests, n, setup_variants, teardown_variants);
-  report_worst_conformance("encoder_conformance");
+  if (suite_worst_ratio > conformance_worst_ratio_seen) {
+    conformance_worst_ratio_seen = suite_worst_ratio;
+    memcpy(conformance_worst_label, suite_worst_label, sizeof suite_worst_label);
+  }
+  return 0;
+}
+
+#define TESTS_PER_VARIANT (3 + NUM_CASES * NUM_TASKS)
+static case_state states[MAX_VARIANTS * TESTS_PER_VARIANT];
+static struct CMUnitTest tests[MAX_VARIANTS * TESTS_PER_VARIANT];
+static size_t num_tests;
+
+/* Appends the test `function` on `v` (and the case x task, or NULLs), named "<variant>: <what>". */
+static void add_test(CMUnitTestFunction function, task_variant* v, const method_case* method, const task_kind* task,
+                     const char* what) {
+  case_state* state = &states[num_tests];
+  state->variant = v;
+  state->method = method;
+  state->task = task;
+  snprintf(state->name, sizeof state->name, "%s: %s", v->name, what);
+  tests[num_tests] =
+      (struct CMUnitTest)cmocka_unit_test_prestate_setup_teardown(function, start_test, finish_test, state);
+  tests[num_tests++].name = state->name;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 5 || argc - 4 > MAX_VARIANTS) {
+    fprintf(stderr, "usage: %s <reference-root> <models-root> <scratch-folder> <variant>... (at most %d)\n", argv[0],
+            MAX_VARIANTS);
+    return 2;
+  }
+  reference_root = argv[1];
+  models_root = argv[2];
+  scratch_root = argv[3];
+  num_variants = argc - 4;
+  char group[320], what[96];
+  size_t length = (size_t)snprintf(group, sizeof group, "task adapters on");
+  for (int i = 0; i < num_variants; ++i) {
+    task_variant* v = &variants[i];
+    v->name = argv[4 + i];
+    if (length < sizeof group) length += (size_t)snprintf(group + length, sizeof group - length, " %s", v->name);
+    add_test(base_model_matches_transformers, v, NULL, NULL, "base model matches transformers");
+    for (size_t c = 0; c < NUM_CASES; ++c)
+      for (size_t t = 0; t < NUM_TASKS; ++t) {
+        snprintf(what, sizeof what, "%s_%s matches PEFT", cases[c].name, tasks[t].name);
+        add_test(case_matches_peft, v, &cases[c], &tasks[t], what);
+      }
+    add_test(batch_errors_are_refused_and_change_nothing, v, NULL, NULL, "refused batches change nothing");
+    add_test(task_requests_out_of_reach_are_refused, v, NULL, NULL, "tasks out of reach are refused");
+  }
+  if (length < sizeof group) snprintf(group + length, sizeof group - length, " against transformers and PEFT");
+  const int failed = _cmocka_run_group_tests(group, tests, num_tests, setup_variants, teardown_variants);
+  for (int i = 0; i < num_variants; ++i)
+    printf("%s: worst figure/bound = %.3g (%s)\n", variants[i].name, variants[i].worst_ratio, variants[i].worst_label);
+  report_worst_conformance("task_conformance");
   return failed;
 }
