@@ -137,8 +137,8 @@ static void freed_and_foreign_handles_are_invalid_handles(void** state) {
 static void unsupported_model_type_is_reported(void** state) {
   fixture* f = (fixture*)*state;
   sp_model* model = NULL;
-  const char* folder = bad_model_folder("bert", "{\"model_type\": \"bert\", \"vocab_size\": 10}", -1);
-  SP_EXPECT_ERROR(sp_model_create(&model, folder, NULL), SP_ERR_UNSUPPORTED, "unsupported model_type \"bert\"");
+  const char* folder = bad_model_folder("falcon", "{\"model_type\": \"falcon\", \"vocab_size\": 10}", -1);
+  SP_EXPECT_ERROR(sp_model_create(&model, folder, NULL), SP_ERR_UNSUPPORTED, "unsupported model_type \"falcon\"");
   assert_null(model);
   assert_still_usable(f);
 }
