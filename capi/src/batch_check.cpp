@@ -44,8 +44,8 @@ engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo&
   if (batch.labels) check_count("labels", batch.num_labels, count);
   if (batch.token_type_ids) {
     check_count("token_type_ids", batch.num_token_type_ids, count);
-    require(model.type_vocab_size > 0, "batch->token_type_ids given, but " + model.model_type +
-                                           " models have no token types (leave it NULL)");
+    require(model.type_vocab_size > 0,
+            "batch->token_type_ids given, but " + model.model_type + " models have no token types (leave it NULL)");
     for (int64_t i = 0; i < count; ++i) {
       const int32_t type = batch.token_type_ids[i];
       if (type < 0 || type >= model.type_vocab_size)
@@ -93,16 +93,17 @@ engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& 
 engine::HostBatch checked_adapter_batch(const sp_batch* given, const engine::Adapter& adapter) {
   const sp_batch batch = read_batch(given);
   const engine::AdapterInfo& info = adapter.info();
-  const LabelRange labels = info.task_type == SP_TASK_TOKEN_CLS ? LabelRange{info.num_labels, "classes"}
-                                                                : LabelRange{adapter.model().info().vocab_size, "vocabulary"};
+  const LabelRange labels = info.task_type == SP_TASK_TOKEN_CLS
+                                ? LabelRange{info.num_labels, "classes"}
+                                : LabelRange{adapter.model().info().vocab_size, "vocabulary"};
   engine::HostBatch host = checked_values(batch, adapter.model().info(), labels);
   if (info.task_type == SP_TASK_SEQ_CLS && batch.row_labels) {
     check_count_of("row_labels", batch.num_row_labels, batch.batch_size, "batch_size");
     for (int32_t row = 0; row < batch.batch_size; ++row)
       if (batch.row_labels[row] < 0 || batch.row_labels[row] >= info.num_labels)
         fail(ErrorKind::OutOfRange, "row label " + std::to_string(batch.row_labels[row]) + " of row " +
-                                        std::to_string(row) + " is outside [0, num_labels = " +
-                                        std::to_string(info.num_labels) + ")");
+                                        std::to_string(row) +
+                                        " is outside [0, num_labels = " + std::to_string(info.num_labels) + ")");
     host.row_labels = batch.row_labels;
   }
   const int64_t num_tasks = info.num_tasks;

@@ -81,8 +81,7 @@ void read_num_labels(methods::MethodConfig& config, const model::Transformer& mo
   if (name.empty()) return;
   for (const auto& tensor : declared)
     if (tensor.name == name) {
-      if (tensor.shape.size() != 2)
-        fail(ErrorKind::Format, source + ": head tensor \"" + name + "\" is not a matrix");
+      if (tensor.shape.size() != 2) fail(ErrorKind::Format, source + ": head tensor \"" + name + "\" is not a matrix");
       config.task.num_labels = tensor.shape[0];
       return;
     }

@@ -348,8 +348,7 @@ ContainerReader::MethodRecord ContainerReader::method_record(const model::Transf
   std::vector<methods::DeclaredTensor> declared;
   for (const auto& view : header_.tensors) declared.push_back({view.name, view.name, view.shape});
   read_num_labels(result.config, model, declared, source());
-  result.expected =
-      methods::check_config(result.config, model, ErrorKind::Format, source() + ", record " + kMethodKey);
+  result.expected = methods::check_config(result.config, model, ErrorKind::Format, source() + ", record " + kMethodKey);
   return result;
 }
 

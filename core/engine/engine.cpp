@@ -208,9 +208,10 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const sp_model_par
     model->impl_ = std::make_unique<Impl>();
     model->impl_->transformer = model::Transformer::load(folder, device, scalar_type(params.dtype));
     const model::ModelConfig& c = model->impl_->transformer->config();
-    model->info_ = {c.model_type,   c.vocab_size, c.hidden_size,
-                    c.num_layers,   c.num_heads,  c.num_kv_heads,
-                    c.head_dim,     c.max_position_embeddings,
+    model->info_ = {c.model_type,      c.vocab_size,
+                    c.hidden_size,     c.num_layers,
+                    c.num_heads,       c.num_kv_heads,
+                    c.head_dim,        c.max_position_embeddings,
                     c.type_vocab_size, model->impl_->transformer->has_lm_head()};
     model->allow_tf32_ = params.allow_tf32 != 0;
     try {
@@ -376,8 +377,8 @@ void Adapter::classify(const HostBatch& batch, sp_class_output what, float* out,
     c10::InferenceMode guard;
     const model::Transformer& model = *model_->impl_->transformer;
     prompting::ModelInputs inputs(model, impl_->method.get(), to_batch(batch));
-    at::Tensor logits = prompting::class_logits(model, task, *impl_->method->head(), inputs,
-                                                model.forward(inputs.forward_inputs()));
+    at::Tensor logits =
+        prompting::class_logits(model, task, *impl_->method->head(), inputs, model.forward(inputs.forward_inputs()));
     copy_out(what == SP_CLASS_PROBABILITIES ? logits.to(at::kFloat).softmax(-1) : logits, out);
   });
 }
@@ -420,8 +421,9 @@ Trainer::~Trainer() = default;
 std::shared_ptr<Trainer> Trainer::create(std::shared_ptr<Adapter> adapter, const sp_trainer_params& params) {
   return translated([&] {
     if (adapter->info().task_type == SP_TASK_FEATURE_EXTRACTION)
-      fail(ErrorKind::Unsupported, "a FEATURE_EXTRACTION adapter has no loss to train (PEFT defines none); create it "
-                                   "as SEQ_CLS, TOKEN_CLS or CAUSAL_LM to train it");
+      fail(ErrorKind::Unsupported,
+           "a FEATURE_EXTRACTION adapter has no loss to train (PEFT defines none); create it "
+           "as SEQ_CLS, TOKEN_CLS or CAUSAL_LM to train it");
     train::TrainerConfig config;
     config.schedule.base_lr = params.learning_rate;
     config.schedule.warmup_steps = params.warmup_steps;

@@ -11,7 +11,7 @@ struct Batch {
   at::Tensor input_ids;
   at::Tensor attention_mask;
   at::Tensor labels;
-  at::Tensor task_ids;  // (B) int64: one task per row (multitask prompt tuning); undefined otherwise
+  at::Tensor task_ids;        // (B) int64: one task per row (multitask prompt tuning); undefined otherwise
   at::Tensor token_type_ids;  // (B, S) int64: segments (encoders with token types); undefined = all 0
   at::Tensor row_labels;      // (B) int64: each row's class (SEQ_CLS); undefined = none given
 };

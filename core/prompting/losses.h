@@ -4,8 +4,8 @@
 
 #include <ATen/ATen.h>
 
-#include "model/transformer.h"
 #include "methods/method.h"
+#include "model/transformer.h"
 #include "objectives/causal_lm.h"
 #include "prompting/model_inputs.h"
 

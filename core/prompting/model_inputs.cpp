@@ -90,8 +90,7 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
   const bool encoder = config.topology == model::Topology::EncoderOnly;
   at::Tensor ids = batch.input_ids.to(device);
   embeddings_ = model.embed_tokens(ids);
-  if (batch.token_type_ids.defined() && config.type_vocab_size > 0)
-    token_type_ids_ = batch.token_type_ids.to(device);
+  if (batch.token_type_ids.defined() && config.type_vocab_size > 0) token_type_ids_ = batch.token_type_ids.to(device);
   if (batch.attention_mask.defined()) caller_mask_ = batch.attention_mask.to(device);
   if (batch.labels.defined()) labels_ = batch.labels.to(device);
   attention_mask_ = caller_mask_;

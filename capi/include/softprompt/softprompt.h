@@ -727,8 +727,8 @@ typedef enum sp_class_output {
  * not read. Changes nothing.
  *   out   caller-owned, out_count floats; must hold the whole result.
  * Errors: as sp_adapter_logits, and SP_ERR_UNSUPPORTED for an adapter of another task. */
-SP_API sp_status sp_adapter_classify(const sp_adapter* adapter, const sp_batch* batch, sp_class_output what,
-                                     float* out, size_t out_count) SP_NOEXCEPT;
+SP_API sp_status sp_adapter_classify(const sp_adapter* adapter, const sp_batch* batch, sp_class_output what, float* out,
+                                     size_t out_count) SP_NOEXCEPT;
 
 /* Final hidden states with the adapter's prompt at the caller's positions, float32, batch_size *
  * seq_len * hidden_size values (sp_adapter_info.hidden_size): after the last norm for decoders, the last
