@@ -21,7 +21,10 @@
  *     float32; heads included), class scores or hidden states, probabilities, the loss and each
  *     row's log-likelihood, the gradient of every trainable tensor and every tensor after one AdamW
  *     step (FEATURE_EXTRACTION: no loss, so no training); PEFT's saved folder loads with PEFT's
- *     outputs and its task; our adapter saved as a folder and as one file loads back bit-identical;
+ *     outputs and its task; our adapter saved as a folder and as one file loads back bit-identical.
+ *     The folder is <scratch-folder>/<variant>/<case>_<task>/folder, beside it our_output.f32 (its
+ *     class logits or hidden states on the batch, the shapes of logits.f32 / hidden.f32), which
+ *     tests/reference/check_task_adapters_in_peft.py compares with PEFT's outputs from that folder;
  *   - refusals: each gives its status and leaves the objects as they were (token types: out of range
  *     for an encoder, refused altogether for a decoder; CAUSAL_LM adapters and generation: refused on
  *     an encoder, accepted on a decoder, where a FEATURE_EXTRACTION adapter cannot generate).
@@ -587,13 +590,16 @@ static void run_case(const task_variant* v, const method_case* c, const task_kin
   free(expected);
   sp_adapter_free(loaded);
 
-  /* Ours (after the step), saved as a folder and as one file: both load back bit-identical. */
+  /* Ours (after the step), saved as a folder and as one file: both load back bit-identical. Beside the
+   * folder, its output on the batch, for tests/reference/check_task_adapters_in_peft.py to compare with
+   * what PEFT computes from that folder. */
   char scratch[768];
   snprintf(scratch, sizeof scratch, "%s/%s/%s_%s", scratch_root, v->name, c->name, task->name);
   make_dirs(scratch);
   SP_CHECK(task_output(adapter, type, &batch, ours, count));
   float* reloaded = malloc(count * sizeof(float));
   SP_CHECK(sp_adapter_save(adapter, test_path(path, sizeof path, scratch, "folder")));
+  write_floats(scratch, "our_output.f32", ours, count);
   SP_CHECK(sp_adapter_load(&loaded, v->model, path));
   loaded_info = sp_adapter_info_init();
   SP_CHECK(sp_adapter_get_info(loaded, &loaded_info));

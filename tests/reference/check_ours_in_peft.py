@@ -77,12 +77,26 @@ def check(variant, case_folder, models, reference):
     our_logits = torch.from_numpy(np.fromfile(os.path.join(case_folder, "our_logits.f32"), dtype=np.float32))
     worst = (logits.reshape(-1) - our_logits).abs().max().item()
     n = forward_length(base.config, config, ids.shape[1] + config.num_virtual_tokens)
-    bound = SAFETY * UNIT_ROUNDOFF * n * logits.abs().max().item()
+    bound = rule_bound(n, logits)
     print(f"{label}: PEFT logits on our {config.peft_type} adapter, max |diff| = {worst:.3g}, "
           f"bound {bound:.3g} (n={n}), ratio {worst / bound:.3g}")
     if not worst <= bound:
         raise SystemExit(f"{label}: logits differ by {worst} > the rule's bound {bound}")
 
+    check_resave(label, model, folder)
+    print(f"{label}: safetensors bytes identical to PEFT's re-save; config equal")
+
+
+def rule_bound(n, reference):
+    """The rule's bound for float32 values computed like `reference` through reductions of length n."""
+    return SAFETY * UNIT_ROUNDOFF * n * reference.abs().max().item()
+
+
+def check_resave(label, model, folder, rewritten=()):
+    """PEFT re-saving `model` (loaded from `folder`) writes folder's adapter_model.safetensors byte for byte and its
+    adapter_config.json (formatted as json.dumps(indent=2, sort_keys=True)) apart from the fields naming the writer
+    and the fields in `rewritten` (ones PEFT changes when it loads a config), which are returned for the caller to
+    check as {field: (ours, PEFT's re-saved)}."""
     with tempfile.TemporaryDirectory() as resaved:
         model.save_pretrained(resaved)
         if not filecmp.cmp(os.path.join(folder, "adapter_model.safetensors"),
@@ -91,14 +105,15 @@ def check(variant, case_folder, models, reference):
         with open(os.path.join(folder, "adapter_config.json")) as ours_file, \
                 open(os.path.join(resaved, "adapter_config.json")) as peft_file:
             ours_text, peft_text = ours_file.read(), peft_file.read()
-        ours_config, peft_config = json.loads(ours_text), json.loads(peft_text)
-        for field in WRITER_FIELDS:
-            ours_config.pop(field), peft_config.pop(field)
-        if ours_config != peft_config:
-            raise SystemExit(f"{label}: adapter_config.json differs: ours {ours_config} vs PEFT {peft_config}")
-        if json.dumps(json.loads(ours_text), indent=2, sort_keys=True) != ours_text:
-            raise SystemExit(f"{label}: adapter_config.json is not formatted as json.dumps(indent=2, sort_keys=True)")
-    print(f"{label}: safetensors bytes identical to PEFT's re-save; config equal")
+    ours_config, peft_config = json.loads(ours_text), json.loads(peft_text)
+    for field in WRITER_FIELDS:
+        ours_config.pop(field), peft_config.pop(field)
+    left_out = {field: (ours_config.pop(field, None), peft_config.pop(field, None)) for field in rewritten}
+    if ours_config != peft_config:
+        raise SystemExit(f"{label}: adapter_config.json differs: ours {ours_config} vs PEFT {peft_config}")
+    if json.dumps(json.loads(ours_text), indent=2, sort_keys=True) != ours_text:
+        raise SystemExit(f"{label}: adapter_config.json is not formatted as json.dumps(indent=2, sort_keys=True)")
+    return left_out
 
 
 def main():
