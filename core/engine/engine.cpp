@@ -80,13 +80,14 @@ void check_output_buffer(const HostBatch& batch, int64_t positions, int64_t per_
 // Logits and causal-LM losses need a decoder, and an adapter trained for that.
 void require_language_model(const model::Transformer& model, const methods::SoftPromptMethod* method,
                             const char* what) {
-  if (!model.has_lm_head())
-    fail(ErrorKind::Unsupported, std::string(what) + " need a decoder's output layer over the vocabulary; " +
-                                     model.config().model_type + " is an encoder (hidden states and classification)");
+  // The adapter's task first: it names the call that does apply.
   if (method && method->task().type != SP_TASK_CAUSAL_LM)
     fail(ErrorKind::Unsupported, std::string(what) + " are a CAUSAL_LM adapter's; this adapter's task is " +
                                      objectives::task_name(method->task().type) +
                                      (method->task().classifies() ? " (sp_adapter_classify)" : " (hidden states)"));
+  if (!model.has_lm_head())
+    fail(ErrorKind::Unsupported, std::string(what) + " need a decoder's output layer over the vocabulary; " +
+                                     model.config().model_type + " is an encoder (hidden states and classification)");
 }
 
 void hidden_states_of(const model::Transformer& model, const methods::SoftPromptMethod* method, const HostBatch& batch,
