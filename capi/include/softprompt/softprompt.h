@@ -175,8 +175,9 @@ SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
 
 /* Loads a Hugging Face model folder (config.json plus model.safetensors, or the shards named by
  * model.safetensors.index.json) or a GGUF file (llama.cpp's format, versions 2 and 3; told apart by
- * its magic number). Supported model_type values: "llama", "mistral", "qwen2" and
- * "gpt2"; RoPE types default, linear, dynamic (frequencies computed from each call's own length;
+ * its magic number). Supported model_type values: the decoders "llama", "mistral", "qwen2" and
+ * "gpt2", and the encoders "bert" and "roberta" (hidden states and classification: see
+ * sp_task_type; a "bert."/"roberta." name prefix and a masked-LM head in the file are accepted); RoPE types default, linear, dynamic (frequencies computed from each call's own length;
  * transformers keeps grown frequencies between calls), yarn and llama3, in either config layout
  * (rope_scaling or rope_parameters). A sliding window (mistral; qwen2 with use_sliding_window) is
  * honoured by refusing, with SP_ERR_UNSUPPORTED, any call that attends over more positions than
@@ -606,7 +607,8 @@ SP_API sp_status sp_adapter_save(const sp_adapter* adapter, const char* folder) 
  * of the same folder reads one save whole.
  * Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT (malformed files, wrong JSON types, sizes beyond the
  * bounds or disagreeing with the declared tensors: the message names the key),
- * SP_ERR_UNSUPPORTED (another task type or method), SP_ERR_SHAPE_MISMATCH (an adapter made for
+ * SP_ERR_UNSUPPORTED (another method, or a task type softprompt lacks: SEQ_2_SEQ_LM, QUESTION_ANS; a
+ * CAUSAL_LM adapter on an encoder), SP_ERR_SHAPE_MISMATCH (an adapter made for
  * another model size), SP_ERR_OUT_OF_MEMORY. */
 SP_API sp_status sp_adapter_load(sp_adapter** out, sp_model* model, const char* folder) SP_NOEXCEPT;
 
