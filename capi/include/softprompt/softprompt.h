@@ -177,18 +177,21 @@ SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
  * model.safetensors.index.json) or a GGUF file (llama.cpp's format, versions 2 and 3; told apart by
  * its magic number). Supported model_type values: the decoders "llama", "mistral", "qwen2" and
  * "gpt2", and the encoders "bert" and "roberta" (hidden states and classification: see
- * sp_task_type; a "bert."/"roberta." name prefix and a masked-LM head in the file are accepted); RoPE types default,
- * linear, dynamic (frequencies computed from each call's own length; transformers keeps grown frequencies between
- * calls), yarn and llama3, in either config layout (rope_scaling or rope_parameters). A sliding window (mistral; qwen2
- * with use_sliding_window) is honoured by refusing, with SP_ERR_UNSUPPORTED, any call that attends over more positions
- * than the window (virtual tokens and prefixes included); llama ignores window keys, as transformers does. Every config
- * key that changes the computation is either implemented or refused. Every size in config.json is bounded and checked
- * against the weight files before anything is allocated. The weights are frozen: nothing ever changes them. A GGUF file
- * is read as transformers reads one (from_pretrained(..., gguf_file=...)): the architectures "llama" (a file named
- * "mistral" is read as mistral), "qwen2" and "gpt2"; the config from the metadata; every tensor dequantized at load
- * (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, exactly as the `gguf` Python package)
- * and converted to params->dtype, so memory is that of the unquantized model; llama's q/k rows un-permuted. A tensor
- * type softprompt does not dequantize, a tensor with no place in the family's checkpoint (rope_freqs.weight, experts)
+ * sp_task_type; a "bert."/"roberta." name prefix and a masked-LM head in the file are accepted).
+ * RoPE types default, linear, dynamic (frequencies computed from each call's own length;
+ * transformers keeps grown frequencies between calls), yarn and llama3, in either config layout
+ * (rope_scaling or rope_parameters). A sliding window (mistral; qwen2 with use_sliding_window) is
+ * honoured by refusing, with SP_ERR_UNSUPPORTED, any call that attends over more positions than
+ * the window (virtual tokens and prefixes included); llama ignores window keys, as transformers
+ * does. Every config key that changes the computation is either implemented or refused. Every
+ * size in config.json is bounded and checked against the weight files before anything is
+ * allocated. The weights are frozen: nothing ever changes them.
+ * A GGUF file is read as transformers reads one (from_pretrained(..., gguf_file=...)): the
+ * architectures "llama" (a file named "mistral" is read as mistral), "qwen2" and "gpt2"; the config
+ * from the metadata; every tensor dequantized at load (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+ * Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, exactly as the `gguf` Python package) and converted to params->dtype,
+ * so memory is that of the unquantized model; llama's q/k rows un-permuted. A tensor type softprompt
+ * does not dequantize, a tensor with no place in the family's checkpoint (rope_freqs.weight, experts)
  * and RoPE scaling metadata are refused with SP_ERR_UNSUPPORTED naming them. The file's tokenizer
  * (tokenizer.ggml.*) and chat template come with the model (sp_model_tokenizer).
  *   out          receives the new model; free it with sp_model_free.
