@@ -66,15 +66,25 @@ prompting::Batch to_batch(const HostBatch& host) {
   return batch;
 }
 
-// The count of an output of `per_position` floats per caller position (`positions` per row),
-// BufferTooSmall when out_count holds fewer.
+// batch_size * positions * per_position floats: OutOfRange when that does not fit in size_t.
+std::size_t output_count(int64_t batch_size, int64_t positions, int64_t per_position, const std::string& what) {
+  const auto limit = static_cast<unsigned __int128>(std::numeric_limits<std::size_t>::max());
+  const auto count = static_cast<unsigned __int128>(batch_size) * static_cast<unsigned __int128>(positions) *
+                     static_cast<unsigned __int128>(per_position);
+  if (batch_size < 0 || positions < 0 || per_position < 0 || count > limit)
+    fail(ErrorKind::OutOfRange, "the " + what + " of " + std::to_string(batch_size) + " x " +
+                                    std::to_string(positions) + " positions do not fit in memory");
+  return static_cast<std::size_t>(count);
+}
+
+// An output of `per_position` floats per caller position (`positions` per row): BufferTooSmall when
+// out_count holds fewer.
 void check_output_buffer(const HostBatch& batch, int64_t positions, int64_t per_position, std::size_t out_count,
                          const char* what) {
-  const auto needed = static_cast<unsigned __int128>(batch.batch_size) * static_cast<unsigned __int128>(positions) *
-                      static_cast<unsigned __int128>(per_position);
-  if (static_cast<unsigned __int128>(out_count) < needed)
+  const std::size_t needed = output_count(batch.batch_size, positions, per_position, what);
+  if (out_count < needed)
     fail(ErrorKind::BufferTooSmall, "out holds " + std::to_string(out_count) + " floats but the " + what + " need " +
-                                        std::to_string(static_cast<unsigned long long>(needed)));
+                                        std::to_string(needed));
 }
 
 // Logits and causal-LM losses need a decoder, and an adapter trained for that.
@@ -99,10 +109,7 @@ void hidden_states_of(const model::Transformer& model, const methods::SoftPrompt
 }
 
 void check_logits_buffer(const HostBatch& batch, sp_logits_mode mode, int64_t vocab_size, std::size_t out_count) {
-  const std::size_t needed = logits_count(batch.batch_size, batch.seq_len, mode, vocab_size);
-  if (out_count < needed)
-    fail(ErrorKind::BufferTooSmall,
-         "out holds " + std::to_string(out_count) + " floats but the logits need " + std::to_string(needed));
+  check_output_buffer(batch, mode == SP_LOGITS_ALL ? batch.seq_len : 1, vocab_size, out_count, "logits");
 }
 
 at::Tensor logits_of(const model::Transformer& model, const methods::SoftPromptMethod* method, const HostBatch& batch,
@@ -154,14 +161,9 @@ int default_num_threads() {
 }  // namespace
 
 std::size_t logits_count(int64_t batch_size, int64_t seq_len, sp_logits_mode mode, int64_t vocab_size) {
-  const int64_t positions = mode == SP_LOGITS_ALL ? seq_len : 1;
-  const auto limit = static_cast<unsigned __int128>(std::numeric_limits<std::size_t>::max());
-  const auto count = static_cast<unsigned __int128>(batch_size) * static_cast<unsigned __int128>(positions) *
-                     static_cast<unsigned __int128>(vocab_size);
-  if (batch_size < 0 || seq_len < 0 || count > limit)
-    fail(ErrorKind::OutOfRange, "the logits of " + std::to_string(batch_size) + " x " + std::to_string(positions) +
-                                    " positions over " + std::to_string(vocab_size) + " tokens do not fit in memory");
-  return static_cast<std::size_t>(count);
+  if (seq_len < 0) fail(ErrorKind::OutOfRange, "seq_len " + std::to_string(seq_len) + " is negative");
+  return output_count(batch_size, mode == SP_LOGITS_ALL ? seq_len : 1, vocab_size,
+                      "logits over " + std::to_string(vocab_size) + " tokens");
 }
 
 int cuda_device_count() {

@@ -12,14 +12,12 @@ void check_task(const objectives::TaskConfig& task, const model::Transformer& mo
   check.require(name != nullptr, "task_type " + std::to_string(static_cast<int>(task.type)) +
                                      " is not an sp_task_type value (" + objectives::task_names() + ")");
   if (task.classifies()) check.bound(task.num_labels, 2, objectives::kMaxLabels, "num_labels");
+  const SettingsCheck unsupported{ErrorKind::Unsupported, check.source};  // valid settings this model cannot honour
   if (task.type == SP_TASK_SEQ_2_SEQ_LM)
-    fail(ErrorKind::Unsupported, check.source + (check.source.empty() ? "" : ": ") +
-                                     "task_type SEQ_2_SEQ_LM needs an encoder-decoder model, which softprompt does "
-                                     "not support yet");
+    unsupported.fail("task_type SEQ_2_SEQ_LM needs an encoder-decoder model, which softprompt does not support yet");
   if (task.type == SP_TASK_CAUSAL_LM && !model.has_lm_head())
-    fail(ErrorKind::Unsupported, check.source + (check.source.empty() ? "" : ": ") + "task_type CAUSAL_LM needs a " +
-                                     "decoder; " + model.config().model_type +
-                                     " is an encoder (use SEQ_CLS, TOKEN_CLS or FEATURE_EXTRACTION)");
+    unsupported.fail("task_type CAUSAL_LM needs a decoder; " + model.config().model_type +
+                     " is an encoder (use SEQ_CLS, TOKEN_CLS or FEATURE_EXTRACTION)");
 }
 
 // Each method must allocate exactly what expected_parameters() predicts; the file checks rely on it.

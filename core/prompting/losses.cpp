@@ -24,28 +24,20 @@ objectives::TargetLosses batch_losses(const model::Transformer& model, const met
   if (task.type == SP_TASK_FEATURE_EXTRACTION)
     fail(ErrorKind::Unsupported,
          "a FEATURE_EXTRACTION adapter has no loss (PEFT defines none): it gives hidden states only");
+  // The labels first: a batch without them costs no forward pass.
+  const bool per_row = task.type == SP_TASK_SEQ_CLS;
+  const at::Tensor& labels = per_row ? batch.row_labels : batch.labels;
+  if (!labels.defined())
+    fail(ErrorKind::InvalidArgument, per_row ? "a SEQ_CLS adapter's loss needs each row's class (the batch's row_labels)"
+                                             : "a TOKEN_CLS adapter's loss needs each token's class (the batch's labels)");
   ModelInputs inputs(model, method, batch, training);
   const at::Tensor forward_hidden = model.forward(inputs.forward_inputs());
-  switch (task.type) {
-    case SP_TASK_SEQ_CLS: {
-      if (!batch.row_labels.defined())
-        fail(ErrorKind::InvalidArgument, "a SEQ_CLS adapter's loss needs each row's class (the batch's row_labels)");
-      const at::Tensor labels = batch.row_labels.to(forward_hidden.device());
-      const at::Tensor logits = class_logits(model, task, *method->head(), inputs, forward_hidden);
-      return objectives::class_losses(logits, labels, at::arange(labels.size(0), labels.options()));
-    }
-    case SP_TASK_TOKEN_CLS: {
-      if (!batch.labels.defined())
-        fail(ErrorKind::InvalidArgument, "a TOKEN_CLS adapter's loss needs each token's class (the batch's labels)");
-      const at::Tensor labels = batch.labels.to(forward_hidden.device());
-      const at::Tensor logits = class_logits(model, task, *method->head(), inputs, forward_hidden);
-      const int64_t B = labels.size(0), S = labels.size(1);
-      return objectives::class_losses(logits.reshape({B * S, -1}), labels.reshape({-1}),
-                                      at::arange(B, labels.options()).repeat_interleave(S));
-    }
-    default:
-      fail(ErrorKind::Internal, "no loss for this task");
-  }
+  const at::Tensor logits = class_logits(model, task, *method->head(), inputs, forward_hidden);
+  // One item per row (SEQ_CLS) or per caller position (TOKEN_CLS), each with its row.
+  const at::Tensor targets = labels.to(forward_hidden.device()).reshape({-1});
+  const int64_t B = labels.size(0);
+  return objectives::class_losses(logits.reshape({targets.size(0), -1}), targets,
+                                  at::arange(B, targets.options()).repeat_interleave(targets.size(0) / B));
 }
 
 }  // namespace sp::prompting
