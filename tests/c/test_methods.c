@@ -61,14 +61,6 @@ static double encoder_length(const method_case* c, const sp_model_info* info) {
   return 0.0;
 }
 
-static float* read_floats(const char* folder, const char* name, size_t expected) {
-  char path[1024];
-  size_t count = 0;
-  float* data = read_raw(test_path(path, sizeof path, folder, name), 4, &count);
-  if (count != expected) fail_msg("%s/%s holds %zu floats, expected %zu", folder, name, count, expected);
-  return data;
-}
-
 static void run_case(state* s, const method_case* c) {
   char folder[768], path[1024], source[1024];
   snprintf(folder, sizeof folder, "%s/%s/%s", methods_root, s->name, c->name);
@@ -149,28 +141,7 @@ static void run_case(state* s, const method_case* c) {
   sp_trainer* trainer = NULL;
   SP_CHECK(sp_trainer_create(&trainer, adapter, &trainer_params));
   SP_CHECK(sp_trainer_step(trainer, &batch, NULL));
-  for (int i = 0; i < info.num_parameter_tensors; ++i) {
-    const char* name = NULL;
-    size_t count = 0;
-    char label[160];
-    SP_CHECK(sp_adapter_parameter_name(adapter, i, &name));
-    SP_CHECK(sp_adapter_parameter_size(adapter, name, &count));
-    float* ours = malloc(count * sizeof(float));
-    SP_CHECK(sp_trainer_get_gradient(trainer, name, ours, count));
-    snprintf(path, sizeof path, "grad__%s.f32", name);
-    float* gradient = read_floats(folder, path, count);
-    snprintf(label, sizeof label, "gradient of %s vs PEFT", name);
-    ASSERT_CONFORMS(label, ours, gradient, count, gradient_length);
-    SP_CHECK(sp_adapter_get_parameter(adapter, name, ours, count));
-    snprintf(path, sizeof path, "after__%s.f32", name);
-    float* after = read_floats(folder, path, count);
-    snprintf(label, sizeof label, "%s after one AdamW step vs PEFT", name);
-    ASSERT_ADAMW_STEP_CONFORMS(label, ours, after, gradient, count, conformance_bound(gradient, count, gradient_length),
-                               LEARNING_RATE, ADAMW_EPS);
-    free(ours);
-    free(gradient);
-    free(after);
-  }
+  assert_step_matches_reference(adapter, trainer, folder, gradient_length, LEARNING_RATE, ADAMW_EPS);
 
   /* PEFT's saved folder (encoded form for P-tuning and projected prefixes) loads with PEFT's logits. */
   sp_adapter* loaded = NULL;

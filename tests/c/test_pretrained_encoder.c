@@ -83,14 +83,6 @@ static int teardown(void** state) {
   return 0;
 }
 
-static float* read_reference(const char* name, size_t expected) {
-  char path[1024];
-  size_t count = 0;
-  float* values = read_raw(test_path(path, sizeof path, reference_folder, name), 4, &count);
-  if (count != expected) fail_msg("%s holds %zu floats, expected %zu", name, count, expected);
-  return values;
-}
-
 /* Our tokenizer's ids for each text are transformers' (the row's real part), exactly. */
 static void tokenizer_gives_transformers_ids(void** state) {
   fixture* f = (fixture*)*state;
@@ -112,7 +104,7 @@ static void tokenizer_gives_transformers_ids(void** state) {
 static void hidden_states_match_transformers(void** state) {
   fixture* f = (fixture*)*state;
   const size_t count = (size_t)BATCH * f->seq_len * f->info.hidden_size;
-  float* reference = read_reference("base_hidden.f32", count);
+  float* reference = read_floats(reference_folder, "base_hidden.f32", count);
   float* ours = malloc(count * sizeof(float));
   assert_non_null(ours);
   SP_CHECK(sp_model_hidden_states(f->model, &f->batch, ours, count));
@@ -136,7 +128,7 @@ static void ptuning_classifier_matches_peft(void** state) {
   SP_CHECK(sp_adapter_create(&adapter, f->model, &params));
   float logits[BATCH * NUM_LABELS];
   SP_CHECK(sp_adapter_classify(adapter, &f->batch, SP_CLASS_LOGITS, logits, BATCH * NUM_LABELS));
-  float* reference = read_reference("ptuning_logits.f32", BATCH * NUM_LABELS);
+  float* reference = read_floats(reference_folder, "ptuning_logits.f32", BATCH * NUM_LABELS);
   const double encoder =
       conformance_ptuning_encoder_length(0, NUM_VIRTUAL_TOKENS, (double)f->info.hidden_size, ENCODER_HIDDEN);
   /* The pooler adds one hidden x hidden product before the classifier. */
@@ -148,7 +140,7 @@ static void ptuning_classifier_matches_peft(void** state) {
   f->batch.num_row_labels = BATCH;
   float loss = 0;
   SP_CHECK(sp_adapter_eval_loss(adapter, &f->batch, &loss, NULL));
-  float* reference_loss = read_reference("ptuning_loss.f32", 1);
+  float* reference_loss = read_floats(reference_folder, "ptuning_loss.f32", 1);
   ASSERT_CONFORMS("P-tuning SEQ_CLS loss", &loss, reference_loss, 1, forward + NUM_LABELS + BATCH);
   f->batch.row_labels = NULL;
   f->batch.num_row_labels = 0;

@@ -345,4 +345,45 @@ static inline int64_t model_intermediate_size(const char* model_folder, const sp
   return size;
 }
 
+/* <folder>/<name>, a reference file of exactly `expected` float32 values (the test fails otherwise). */
+static inline float* read_floats(const char* folder, const char* name, size_t expected) {
+  char path[1024];
+  size_t count = 0;
+  float* data = (float*)read_raw(test_path(path, sizeof path, folder, name), 4, &count);
+  if (count != expected) fail_msg("%s/%s holds %zu floats, expected %zu", folder, name, count, expected);
+  return data;
+}
+
+/* After one trainer step that made an update: every trainable tensor's gradient against
+ * <folder>/grad__<name>.f32 (reductions of gradient_length) and its values against
+ * <folder>/after__<name>.f32 (that bound carried through the AdamW step at lr and eps). */
+static inline void assert_step_matches_reference(const sp_adapter* adapter, const sp_trainer* trainer,
+                                                 const char* folder, double gradient_length, double lr, double eps) {
+  sp_adapter_info info = sp_adapter_info_init();
+  SP_CHECK(sp_adapter_get_info(adapter, &info));
+  for (int i = 0; i < info.num_parameter_tensors; ++i) {
+    const char* name = NULL;
+    size_t count = 0;
+    char file[300], label[sizeof conformance_worst_label];
+    SP_CHECK(sp_adapter_parameter_name(adapter, i, &name));
+    SP_CHECK(sp_adapter_parameter_size(adapter, name, &count));
+    float* ours = (float*)malloc(count * sizeof(float));
+    assert_non_null(ours);
+    SP_CHECK(sp_trainer_get_gradient(trainer, name, ours, count));
+    snprintf(file, sizeof file, "grad__%s.f32", name);
+    float* gradient = read_floats(folder, file, count);
+    snprintf(label, sizeof label, "gradient of %s vs PEFT", name);
+    ASSERT_CONFORMS(label, ours, gradient, count, gradient_length);
+    SP_CHECK(sp_adapter_get_parameter(adapter, name, ours, count));
+    snprintf(file, sizeof file, "after__%s.f32", name);
+    float* after = read_floats(folder, file, count);
+    snprintf(label, sizeof label, "%s after one AdamW step vs PEFT", name);
+    ASSERT_ADAMW_STEP_CONFORMS(label, ours, after, gradient, count, conformance_bound(gradient, count, gradient_length),
+                               lr, eps);
+    free(ours);
+    free(gradient);
+    free(after);
+  }
+}
+
 #endif

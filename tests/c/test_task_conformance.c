@@ -154,14 +154,6 @@ static double class_gradient_length(double forward, const sp_model_info* info, i
  * Files and batches
  * ------------------------------------------------------------------------------------------- */
 
-static float* read_floats(const char* folder, const char* name, size_t expected) {
-  char path[1024];
-  size_t count = 0;
-  float* data = read_raw(test_path(path, sizeof path, folder, name), 4, &count);
-  if (count != expected) fail_msg("%s/%s holds %zu floats, expected %zu", folder, name, count, expected);
-  return data;
-}
-
 static int path_exists(const char* path) {
   struct stat info;
   return stat(path, &info) == 0;
@@ -552,27 +544,7 @@ static void run_case(const task_variant* v, const method_case* c, const task_kin
     free(expected_loss);
     /* A tensor is read at up to every position of every row (through attention). */
     const double gradient_length = class_gradient_length(forward, &v->info, BATCH * keys);
-    for (int i = 0; i < info.num_parameter_tensors; ++i) {
-      const char* name = NULL;
-      size_t values_count = 0;
-      SP_CHECK(sp_adapter_parameter_name(adapter, i, &name));
-      SP_CHECK(sp_adapter_parameter_size(adapter, name, &values_count));
-      float* values = malloc(values_count * sizeof(float));
-      SP_CHECK(sp_trainer_get_gradient(trainer, name, values, values_count));
-      snprintf(path, sizeof path, "grad__%s.f32", name);
-      float* gradient = read_floats(folder, path, values_count);
-      snprintf(label, sizeof label, "gradient of %s vs PEFT", name);
-      ASSERT_CONFORMS(label, values, gradient, values_count, gradient_length);
-      SP_CHECK(sp_adapter_get_parameter(adapter, name, values, values_count));
-      snprintf(path, sizeof path, "after__%s.f32", name);
-      float* after = read_floats(folder, path, values_count);
-      snprintf(label, sizeof label, "%s after one AdamW step vs PEFT", name);
-      ASSERT_ADAMW_STEP_CONFORMS(label, values, after, gradient, values_count,
-                                 conformance_bound(gradient, values_count, gradient_length), LEARNING_RATE, ADAMW_EPS);
-      free(values);
-      free(gradient);
-      free(after);
-    }
+    assert_step_matches_reference(adapter, trainer, folder, gradient_length, LEARNING_RATE, ADAMW_EPS);
     sp_trainer_free(trainer);
   }
   free(expected);

@@ -54,14 +54,6 @@ static void check_rule_on(const char* label, const float* ours, const float* ref
              PERTURBATION, with_bug);
 }
 
-static float* read_floats(const char* folder, const char* name, size_t expected) {
-  char path[1024];
-  size_t count = 0;
-  float* data = read_raw(test_path(path, sizeof path, folder, name), 4, &count);
-  if (count != expected) fail_msg("%s/%s holds %zu floats, expected %zu", folder, name, count, expected);
-  return data;
-}
-
 /* One training step on `adapter`, then the gradient of `name` (the caller frees it). */
 static float* gradient_after_one_step(sp_adapter* adapter, const sp_batch* batch, double eps, const char* name,
                                       size_t* count) {
