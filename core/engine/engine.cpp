@@ -83,8 +83,8 @@ void check_output_buffer(const HostBatch& batch, int64_t positions, int64_t per_
                          const char* what) {
   const std::size_t needed = output_count(batch.batch_size, positions, per_position, what);
   if (out_count < needed)
-    fail(ErrorKind::BufferTooSmall, "out holds " + std::to_string(out_count) + " floats but the " + what + " need " +
-                                        std::to_string(needed));
+    fail(ErrorKind::BufferTooSmall,
+         "out holds " + std::to_string(out_count) + " floats but the " + what + " need " + std::to_string(needed));
 }
 
 // Logits and causal-LM losses need a decoder, and an adapter trained for that.

@@ -28,8 +28,9 @@ objectives::TargetLosses batch_losses(const model::Transformer& model, const met
   const bool per_row = task.type == SP_TASK_SEQ_CLS;
   const at::Tensor& labels = per_row ? batch.row_labels : batch.labels;
   if (!labels.defined())
-    fail(ErrorKind::InvalidArgument, per_row ? "a SEQ_CLS adapter's loss needs each row's class (the batch's row_labels)"
-                                             : "a TOKEN_CLS adapter's loss needs each token's class (the batch's labels)");
+    fail(ErrorKind::InvalidArgument, per_row
+                                         ? "a SEQ_CLS adapter's loss needs each row's class (the batch's row_labels)"
+                                         : "a TOKEN_CLS adapter's loss needs each token's class (the batch's labels)");
   ModelInputs inputs(model, method, batch, training);
   const at::Tensor forward_hidden = model.forward(inputs.forward_inputs());
   const at::Tensor logits = class_logits(model, task, *method->head(), inputs, forward_hidden);
