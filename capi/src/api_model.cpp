@@ -88,6 +88,9 @@ sp_status sp_model_get_info(const sp_model* model, sp_model_info* info) noexcept
     std::strncpy(full.model_type, source.model_type.c_str(), sizeof(full.model_type) - 1);
     full.type_vocab_size = source.type_vocab_size;
     full.has_lm_head = source.has_lm_head ? 1 : 0;
+    full.is_encoder_decoder = source.is_encoder_decoder ? 1 : 0;
+    full.num_decoder_layers = source.num_decoder_layers;
+    full.decoder_start_token_id = source.decoder_start_token_id;
     write_result(info, full, "sp_model_info");
   });
 }

@@ -22,6 +22,14 @@ void check_count(const char* name, size_t given, int64_t needed) {
   check_count_of(name, given, needed, "batch_size * seq_len");
 }
 
+// Every id of `count` in ids[] inside the vocabulary; `what` names them ("token id").
+void check_ids(const int32_t* ids, int64_t count, int64_t row_length, int64_t vocab_size, const char* what) {
+  for (int64_t i = 0; i < count; ++i)
+    if (ids[i] < 0 || ids[i] >= vocab_size)
+      fail(ErrorKind::OutOfRange, std::string(what) + " " + std::to_string(ids[i]) + " at " + position(i, row_length) +
+                                      " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
+}
+
 sp_batch read_batch(const sp_batch* given) {
   require_not_null(given, "batch");
   return read_params(given, sp_batch_init(), "sp_batch");
@@ -41,7 +49,24 @@ engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo&
   const int64_t count = static_cast<int64_t>(batch.batch_size) * batch.seq_len;
   check_count("input_ids", batch.num_input_ids, count);
   if (batch.attention_mask) check_count("attention_mask", batch.num_attention_mask, count);
-  if (batch.labels) check_count("labels", batch.num_labels, count);
+  // Encoder-decoder models: labels are the decoder's, of decoder_seq_len per row.
+  const bool two_sides = model.is_encoder_decoder;
+  require(two_sides || (batch.decoder_seq_len == 0 && !batch.decoder_input_ids),
+          "batch->decoder_seq_len and decoder_input_ids are for encoder-decoder models; " + model.model_type +
+              " has no decoder side (leave them 0 and NULL)");
+  require(batch.decoder_seq_len >= 0,
+          "batch->decoder_seq_len must not be negative, got " + std::to_string(batch.decoder_seq_len));
+  require(!two_sides || batch.decoder_seq_len > 0 || (!batch.labels && !batch.decoder_input_ids),
+          "batch->decoder_seq_len must be positive when the decoder's labels or decoder_input_ids are given");
+  const int64_t label_row = two_sides ? batch.decoder_seq_len : batch.seq_len;
+  const int64_t label_count = static_cast<int64_t>(batch.batch_size) * label_row;
+  if (batch.labels)
+    check_count_of("labels", batch.num_labels, label_count,
+                   two_sides ? "batch_size * decoder_seq_len" : "batch_size * seq_len");
+  if (batch.decoder_input_ids) {
+    check_count_of("decoder_input_ids", batch.num_decoder_input_ids, label_count, "batch_size * decoder_seq_len");
+    check_ids(batch.decoder_input_ids, label_count, label_row, model.vocab_size, "decoder input id");
+  }
   if (batch.token_type_ids) {
     check_count("token_type_ids", batch.num_token_type_ids, count);
     require(model.type_vocab_size > 0,
@@ -55,22 +80,17 @@ engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo&
     }
   }
 
-  for (int64_t i = 0; i < count; ++i) {
-    const int32_t id = batch.input_ids[i];
-    if (id < 0 || id >= model.vocab_size)
-      fail(ErrorKind::OutOfRange, "token id " + std::to_string(id) + " at " + position(i, batch.seq_len) +
-                                      " is outside the vocabulary [0, " + std::to_string(model.vocab_size) + ")");
-  }
+  check_ids(batch.input_ids, count, batch.seq_len, model.vocab_size, "token id");
   if (batch.attention_mask)
     for (int64_t i = 0; i < count; ++i)
       require(batch.attention_mask[i] == 0 || batch.attention_mask[i] == 1,
               "attention_mask value " + std::to_string(batch.attention_mask[i]) + " at " + position(i, batch.seq_len) +
                   " must be 0 or 1");
   if (batch.labels)
-    for (int64_t i = 0; i < count; ++i) {
+    for (int64_t i = 0; i < label_count; ++i) {
       const int32_t label = batch.labels[i];
       if (label != -100 && (label < 0 || label >= labels.limit))
-        fail(ErrorKind::OutOfRange, "label " + std::to_string(label) + " at " + position(i, batch.seq_len) +
+        fail(ErrorKind::OutOfRange, "label " + std::to_string(label) + " at " + position(i, label_row) +
                                         " is neither -100 nor inside the " + labels.noun + " [0, " +
                                         std::to_string(labels.limit) + ")");
     }
@@ -80,8 +100,10 @@ engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo&
   host.attention_mask = batch.attention_mask;
   host.labels = batch.labels;
   host.token_type_ids = batch.token_type_ids;
+  host.decoder_input_ids = batch.decoder_input_ids;
   host.batch_size = batch.batch_size;
   host.seq_len = batch.seq_len;
+  host.decoder_seq_len = batch.decoder_seq_len;
   return host;
 }
 }  // namespace

@@ -29,7 +29,7 @@ nlohmann::json peft_config_json(const methods::SoftPromptMethod& method, const m
       c.task.classifies() ? nlohmann::json{"classifier", "score", "classifier", "score"} : nlohmann::json(nullptr);
   config["num_attention_heads"] = geometry.num_attention_heads;
   config["num_layers"] = model.config().num_layers;
-  config["num_transformer_submodules"] = 1;
+  config["num_transformer_submodules"] = c.num_transformer_submodules;
   config["num_virtual_tokens"] = c.num_virtual_tokens;
   config["peft_type"] = row.peft_type;
   config["peft_version"] = std::string(kPeftLayoutVersion) + "@softprompt-" + SP_VERSION_STRING;
@@ -49,11 +49,15 @@ PeftConfigAlone read_peft_config(const nlohmann::json& config, const std::string
                      methods::supported_peft_types() + ")");
   const std::string task_type = json.string("task_type", "");
   PeftConfigAlone result{{}, row};
-  if (!objectives::task_from_name(task_type, result.config.task.type) || task_type == "SEQ_2_SEQ_LM")
-    json.unsupported("task_type \"" + task_type +
-                     "\" is not supported (supported: CAUSAL_LM, SEQ_CLS, TOKEN_CLS, FEATURE_EXTRACTION)");
-  if (json.integer("num_transformer_submodules", 1) != 1)
-    json.unsupported("num_transformer_submodules must be 1 for " + task_type);
+  if (!objectives::task_from_name(task_type, result.config.task.type))
+    json.unsupported("task_type \"" + task_type + "\" is not supported (supported: " + objectives::task_names() + ")");
+  // PEFT completes a null num_transformer_submodules to 2 for SEQ_2_SEQ_LM and 1 otherwise; only
+  // seq2seq models have a second submodule to prompt.
+  const bool seq2seq = result.config.task.type == SP_TASK_SEQ_2_SEQ_LM;
+  result.config.num_transformer_submodules = json.integer("num_transformer_submodules", seq2seq ? 2 : 1);
+  if (result.config.num_transformer_submodules != 1 && !(seq2seq && result.config.num_transformer_submodules == 2))
+    json.unsupported("num_transformer_submodules must be " + std::string(seq2seq ? "1 or 2" : "1") + " for " +
+                     task_type + ", got " + std::to_string(result.config.num_transformer_submodules));
   result.config.num_virtual_tokens = json.integer("num_virtual_tokens", 0);
   if (result.config.num_virtual_tokens <= 0) json.format_error("num_virtual_tokens must be a positive integer");
   row->read_peft(json, result.config);

@@ -59,7 +59,9 @@ prompting::Batch to_batch(const HostBatch& host) {
   const auto count = static_cast<std::size_t>(host.batch_size * host.seq_len);
   if (host.attention_mask && !all_ones(host.attention_mask, count))
     batch.attention_mask = host_tensor(host.attention_mask, host.batch_size, host.seq_len);
-  if (host.labels) batch.labels = host_tensor(host.labels, host.batch_size, host.seq_len);
+  if (host.labels) batch.labels = host_tensor(host.labels, host.batch_size, host.output_len());
+  if (host.decoder_input_ids)
+    batch.decoder_input_ids = host_tensor(host.decoder_input_ids, host.batch_size, host.decoder_seq_len);
   if (host.task_ids) batch.task_ids = host_tensor(host.task_ids, 1, host.batch_size).reshape({host.batch_size});
   if (host.token_type_ids) batch.token_type_ids = host_tensor(host.token_type_ids, host.batch_size, host.seq_len);
   if (host.row_labels) batch.row_labels = host_tensor(host.row_labels, 1, host.batch_size).reshape({host.batch_size});
@@ -91,7 +93,8 @@ void check_output_buffer(const HostBatch& batch, int64_t positions, int64_t per_
 void require_language_model(const model::Transformer& model, const methods::SoftPromptMethod* method,
                             const char* what) {
   // The adapter's task first: it names the call that does apply.
-  if (method && method->task().type != SP_TASK_CAUSAL_LM)
+  const sp_task_type task = method ? method->task().type : SP_TASK_CAUSAL_LM;
+  if (task != SP_TASK_CAUSAL_LM && task != SP_TASK_SEQ_2_SEQ_LM)
     fail(ErrorKind::Unsupported, std::string(what) + " are a CAUSAL_LM adapter's; this adapter's task is " +
                                      objectives::task_name(method->task().type) +
                                      (method->task().classifies() ? " (sp_adapter_classify)" : " (hidden states)"));
@@ -102,6 +105,10 @@ void require_language_model(const model::Transformer& model, const methods::Soft
 
 void hidden_states_of(const model::Transformer& model, const methods::SoftPromptMethod* method, const HostBatch& batch,
                       float* out, std::size_t out_count) {
+  if (method && method->task().type == SP_TASK_SEQ_2_SEQ_LM)
+    fail(ErrorKind::Unsupported,
+         "hidden states are not offered for SEQ_2_SEQ_LM adapters (use logits or losses); "
+         "the base model gives its encoder's");
   check_output_buffer(batch, batch.seq_len, model.config().hidden_size, out_count, "hidden states");
   c10::InferenceMode guard;
   prompting::ModelInputs inputs(model, method, to_batch(batch));
@@ -109,7 +116,7 @@ void hidden_states_of(const model::Transformer& model, const methods::SoftPrompt
 }
 
 void check_logits_buffer(const HostBatch& batch, sp_logits_mode mode, int64_t vocab_size, std::size_t out_count) {
-  check_output_buffer(batch, mode == SP_LOGITS_ALL ? batch.seq_len : 1, vocab_size, out_count, "logits");
+  check_output_buffer(batch, mode == SP_LOGITS_ALL ? batch.output_len() : 1, vocab_size, out_count, "logits");
 }
 
 at::Tensor logits_of(const model::Transformer& model, const methods::SoftPromptMethod* method, const HostBatch& batch,
@@ -211,11 +218,19 @@ std::shared_ptr<Model> Model::load(const std::string& folder, const sp_model_par
     model->impl_ = std::make_unique<Impl>();
     model->impl_->transformer = model::Transformer::load(folder, device, scalar_type(params.dtype));
     const model::ModelConfig& c = model->impl_->transformer->config();
-    model->info_ = {c.model_type,      c.vocab_size,
-                    c.hidden_size,     c.num_layers,
-                    c.num_heads,       c.num_kv_heads,
-                    c.head_dim,        c.max_position_embeddings,
-                    c.type_vocab_size, model->impl_->transformer->has_lm_head()};
+    model->info_ = {c.model_type,
+                    c.vocab_size,
+                    c.hidden_size,
+                    c.num_layers,
+                    c.num_heads,
+                    c.num_kv_heads,
+                    c.head_dim,
+                    c.max_position_embeddings,
+                    c.type_vocab_size,
+                    model->impl_->transformer->has_lm_head(),
+                    c.topology == model::Topology::EncoderDecoder,
+                    c.num_decoder_layers,
+                    c.decoder_start_token_id};
     model->allow_tf32_ = params.allow_tf32 != 0;
     try {
       model->impl_->tokenizer = tok::Tokenizer::load(folder);

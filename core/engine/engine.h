@@ -24,6 +24,9 @@ struct ModelInfo {
   int64_t vocab_size, hidden_size, num_layers, num_heads, num_kv_heads, head_dim, max_position_embeddings;
   int64_t type_vocab_size;  // token types; 0 for none
   bool has_lm_head;         // a decoder (logits, losses, generation); false for encoders
+  // Encoder-decoder models (t5): batches have a decoder side; the decoder's layers and first token.
+  bool is_encoder_decoder = false;
+  int64_t num_decoder_layers = 0, decoder_start_token_id = -1;
 };
 
 // A batch in caller memory (row-major int32, see softprompt.h). Must already be validated.
@@ -34,8 +37,14 @@ struct HostBatch {
   const int32_t* task_ids = nullptr;        // batch_size task ids (multitask prompt tuning), or nullptr
   const int32_t* token_type_ids = nullptr;  // segments, or nullptr (all 0)
   const int32_t* row_labels = nullptr;      // batch_size classes (SEQ_CLS), or nullptr
+  // Encoder-decoder models: labels are batch_size * decoder_seq_len targets; the decoder's inputs
+  // (nullptr = the labels shifted right).
+  const int32_t* decoder_input_ids = nullptr;
   int64_t batch_size = 0;
   int64_t seq_len = 0;
+  int64_t decoder_seq_len = 0;  // 0 = no decoder side
+  // Positions per row of per-position outputs (logits): the decoder's where there is one.
+  int64_t output_len() const { return decoder_seq_len > 0 ? decoder_seq_len : seq_len; }
 };
 
 struct Evaluation {

@@ -7,14 +7,38 @@ namespace sp::methods {
 
 namespace {
 // The task's settings, and the task against the model: what transformers offers for its family.
-void check_task(const objectives::TaskConfig& task, const model::Transformer& model, const SettingsCheck& check) {
+void check_task(const MethodConfig& config, const model::Transformer& model, const SettingsCheck& check) {
+  const objectives::TaskConfig& task = config.task;
   const char* name = objectives::task_name(task.type);
   check.require(name != nullptr, "task_type " + std::to_string(static_cast<int>(task.type)) +
                                      " is not an sp_task_type value (" + objectives::task_names() + ")");
   if (task.classifies()) check.bound(task.num_labels, 2, objectives::kMaxLabels, "num_labels");
   const SettingsCheck unsupported{ErrorKind::Unsupported, check.source};  // valid settings this model cannot honour
-  if (task.type == SP_TASK_SEQ_2_SEQ_LM)
-    unsupported.fail("task_type SEQ_2_SEQ_LM needs an encoder-decoder model, which softprompt does not support yet");
+  const model::ModelConfig& m = model.config();
+  const bool encoder_decoder = m.topology == model::Topology::EncoderDecoder;
+  if ((task.type == SP_TASK_SEQ_2_SEQ_LM) != encoder_decoder)
+    unsupported.fail(encoder_decoder ? m.model_type +
+                                           " is an encoder-decoder model: its adapters' task_type is "
+                                           "SEQ_2_SEQ_LM (softprompt offers no other task for it)"
+                                     : "task_type SEQ_2_SEQ_LM needs an encoder-decoder model (t5); " + m.model_type +
+                                           " is not one");
+  if (encoder_decoder && config.method() == SP_METHOD_PREFIX_TUNING) {
+    // PEFT sizes the prefix by d_model / num_heads and gives decoder layer l the slot (2l) mod
+    // num_layers; a model where that is not the attention's head size, or with more decoder than
+    // encoder layers, cannot take a PEFT prefix.
+    if (m.head_dim * m.num_heads != m.hidden_size)
+      unsupported.fail("prefix tuning on " + m.model_type + " needs d_kv * num_heads = d_model (PEFT's prefix is " +
+                       "sized by d_model / num_heads), got " + std::to_string(m.head_dim) + " * " +
+                       std::to_string(m.num_heads) + " != " + std::to_string(m.hidden_size));
+    if (m.num_decoder_layers > m.num_layers)
+      unsupported.fail("prefix tuning on " + m.model_type + " needs num_decoder_layers <= num_layers (PEFT makes " +
+                       "num_layers prefix slots), got " + std::to_string(m.num_decoder_layers) + " > " +
+                       std::to_string(m.num_layers));
+  }
+  check.require(config.num_transformer_submodules == 1 ||
+                    (task.type == SP_TASK_SEQ_2_SEQ_LM && config.num_transformer_submodules == 2),
+                "num_transformer_submodules must be 1, or 2 for SEQ_2_SEQ_LM, got " +
+                    std::to_string(config.num_transformer_submodules));
   if (task.type == SP_TASK_CAUSAL_LM && !model.has_lm_head())
     unsupported.fail("task_type CAUSAL_LM needs a decoder; " + model.config().model_type +
                      " is an encoder (use SEQ_CLS, TOKEN_CLS or FEATURE_EXTRACTION)");
@@ -38,6 +62,8 @@ MethodConfig config_from_params(const sp_adapter_params& params, const ParamsCon
   config.seed = params.seed;
   config.task.type = params.task_type;
   config.task.num_labels = config.task.classifies() ? params.num_labels : 0;
+  // PEFT's default: an encoder and a decoder half of the prompt table for seq2seq.
+  config.num_transformer_submodules = config.task.type == SP_TASK_SEQ_2_SEQ_LM ? 2 : 1;
   method_row(params.method).read_params(params, context, config);
   return config;
 }
@@ -54,7 +80,7 @@ std::vector<ExpectedTensor> check_config(const MethodConfig& config, const model
   check.require(config.num_virtual_tokens > 0,
                 "num_virtual_tokens must be positive, got " + std::to_string(config.num_virtual_tokens));
   check.bound(config.num_virtual_tokens, 1, kMaxVirtualTokens, "num_virtual_tokens");
-  check_task(config.task, model, check);
+  check_task(config, model, check);
   const MethodRow& row = method_row(config.method());
   row.validate(config, check);
   std::vector<ExpectedTensor> expected = row.expected_parameters(config, model.config());

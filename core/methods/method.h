@@ -31,6 +31,10 @@ struct PromptContribution {
   // tensor) or nothing is prepended. Lets the virtual tokens run once per distinct prompt.
   at::Tensor distinct_prompts;  // (K, n, hidden) float32
   at::Tensor prompt_of_row;     // (B) int64 on the model's device
+  // Encoder-decoder models: prepended to the decoder's inputs (MPT with m = 2, in training and
+  // evaluation only: PEFT's generation leaves it out); prepend_embeddings and kv_prefix are the
+  // encoder's and the decoder self-attention's.
+  at::Tensor decoder_prepend_embeddings;  // (B, n, hidden) float32, or undefined
 };
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;

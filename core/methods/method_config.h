@@ -22,6 +22,9 @@ using MethodSettings =
 
 struct MethodConfig {
   int64_t num_virtual_tokens = 20;
+  // PEFT's num_transformer_submodules, m: 2 for SEQ_2_SEQ_LM adapters (by default), whose prompt
+  // tables then hold n rows for the encoder and n for the decoder (used by MPT only); else 1.
+  int64_t num_transformer_submodules = 1;
   uint64_t seed = 0;  // every random draw (initialisation, LSTM dropout)
   // True for adapters read from PEFT files: P-tuning and projected prefixes then hold only the
   // encoded table (PEFT's inference mode), which is trained directly.
@@ -30,6 +33,8 @@ struct MethodConfig {
   MethodSettings settings;
 
   sp_method method() const { return static_cast<sp_method>(settings.index()); }
+  // Rows of a prompt table (prompt tuning, P-tuning, MPT): n * m.
+  int64_t total_virtual_tokens() const { return num_virtual_tokens * num_transformer_submodules; }
   template <class Settings>
   const Settings& get() const {
     return std::get<Settings>(settings);

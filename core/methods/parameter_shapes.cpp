@@ -28,6 +28,11 @@ std::vector<int64_t> ExpectedTensor::shape() const {
 
 ExpectedDim virtual_tokens_dim(const MethodConfig& config) { return {config.num_virtual_tokens, "num_virtual_tokens"}; }
 
+ExpectedDim table_rows_dim(const MethodConfig& config) {
+  if (config.num_transformer_submodules == 1) return virtual_tokens_dim(config);
+  return {config.total_virtual_tokens(), "num_virtual_tokens * num_transformer_submodules"};
+}
+
 ExpectedDim hidden_size_dim(const model::ModelConfig& model) { return {model.hidden_size, "the model's hidden_size"}; }
 
 void add_linear(std::vector<ExpectedTensor>& out, const std::string& prefix, ExpectedDim in, ExpectedDim out_dim) {

@@ -43,6 +43,8 @@ struct ExpectedTensor {
 // weight (out, in) and bias (out) appended under `prefix` (".weight", ".bias"): the pieces of the
 // methods' predictions.
 ExpectedDim virtual_tokens_dim(const MethodConfig& config);
+// A prompt table's rows, num_virtual_tokens * num_transformer_submodules.
+ExpectedDim table_rows_dim(const MethodConfig& config);
 ExpectedDim hidden_size_dim(const model::ModelConfig& model);
 void add_linear(std::vector<ExpectedTensor>& out, const std::string& prefix, ExpectedDim in, ExpectedDim out_dim);
 

@@ -75,9 +75,17 @@ at::Tensor SelfAttention::operator()(const at::Tensor& x, const at::Tensor& cos,
   return output(attend(q, k, v, mask).transpose(1, 2).reshape({B, S, H * hd}), few_rows);
 }
 
+namespace {
+double scale_for(bool unscaled, int64_t head_dim) {
+  return unscaled ? 1.0 : 1.0 / std::sqrt(static_cast<double>(head_dim));
+}
+}  // namespace
+
+double SelfAttention::score_scale() const { return scale_for(unscaled, head_dim); }
+
 at::Tensor SelfAttention::attend(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& mask) const {
   const int64_t S = q.size(2), H = num_heads, Hkv = num_kv_heads;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const double scale = score_scale();
   const int64_t P = k.size(2) - S;                    // earlier keys: prefix or cache
   if (!mask.defined() && causal && P > 0 && S > 1) {  // CUDA only: the CPU gets a mask
     // Every query sees all P earlier keys and its own causal past: the fused kernel's causal rule
@@ -96,6 +104,21 @@ at::Tensor SelfAttention::attend(const at::Tensor& q, at::Tensor k, at::Tensor v
     v = v.repeat_interleave(H / Hkv, 1);
   }
   return at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale, grouped_kernel);
+}
+
+KeyValuePrefix CrossAttention::memory(const at::Tensor& encoder_hidden) const {
+  const int64_t B = encoder_hidden.size(0), S = encoder_hidden.size(1);
+  const std::vector<at::Tensor> parts = key_value(encoder_hidden).view({B, S, 2, num_heads, head_dim}).unbind(2);
+  return {parts[0].transpose(1, 2), parts[1].transpose(1, 2)};
+}
+
+at::Tensor CrossAttention::operator()(const at::Tensor& x, const KeyValuePrefix& memory, const at::Tensor& mask,
+                                      bool few_rows) const {
+  const int64_t B = x.size(0), S = x.size(1);
+  const at::Tensor q = query(x, few_rows).view({B, S, num_heads, head_dim}).transpose(1, 2);
+  const at::Tensor attended =
+      at::scaled_dot_product_attention(q, memory.key, memory.value, mask, 0.0, false, scale_for(unscaled, head_dim));
+  return output(attended.transpose(1, 2).reshape({B, S, num_heads * head_dim}), few_rows);
 }
 
 }  // namespace sp::model

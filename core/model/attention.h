@@ -32,13 +32,15 @@ struct EarlierKeys {
 
 struct SelfAttention {
   int64_t num_heads = 0, num_kv_heads = 0, head_dim = 0;
-  bool causal = true;  // a query sees only keys at or before its own position (and every earlier key)
-  Linear qkv;          // q, k, v fused along the output axis
+  bool causal = true;     // a query sees only keys at or before its own position (and every earlier key)
+  bool unscaled = false;  // scores are q.k (T5) instead of q.k / sqrt(head_dim)
+  Linear qkv;             // q, k, v fused along the output axis
   Linear output;
 
   // Attention of the (already normalised) x (B, S, hidden) over the earlier keys and its own.
   // cos, sin: rotary embedding (undefined: no rotation). mask: (B or 1, 1, S, P + S) booleans, true =
-  // may attend (undefined: see attend()).
+  // may attend, or (B or 1, H, S, P + S) floats added to the scores (a relative position bias with
+  // -inf where a key is hidden); undefined: see attend().
   at::Tensor operator()(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask,
                         const EarlierKeys& earlier, bool few_rows) const;
   // Scaled dot-product attention of q (B, H, S, hd) over k, v (B, kv_heads, P + S, hd) with `mask`;
@@ -48,6 +50,23 @@ struct SelfAttention {
   // Whether S unpadded queries behind P earlier keys need an explicit mask for the causal rule: on
   // the CPU (its fused kernel is faster with one) and where P > S; else attend() gives the rule itself.
   bool prefix_needs_mask(int64_t P, int64_t S, at::Device device) const;
+  double score_scale() const;
+};
+
+// Attention of a decoder's positions over the encoder's output (T5's EncDecAttention): queries from
+// the decoder, keys and values from the encoder output, computed once per encoded batch (memory()).
+struct CrossAttention {
+  int64_t num_heads = 0, head_dim = 0;
+  bool unscaled = false;
+  Linear query;
+  Linear key_value;  // k, v fused along the output axis
+  Linear output;
+
+  // The encoder output's keys and values, (B, num_heads, S_enc, head_dim) each.
+  KeyValuePrefix memory(const at::Tensor& encoder_hidden) const;
+  // x (B, S, hidden), already normalised; mask: (B or 1, 1, S or 1, S_enc) booleans over the
+  // encoder's positions, or undefined (all visible).
+  at::Tensor operator()(const at::Tensor& x, const KeyValuePrefix& memory, const at::Tensor& mask, bool few_rows) const;
 };
 
 // Boolean (B or 1, 1, S, P + S) mask, true = may attend: every query sees the P earlier keys and, when

@@ -34,6 +34,12 @@ at::Tensor FeedForward::operator()(const at::Tensor& x, bool few_rows) const {
       return down(gelu_new(up(x, few_rows)), few_rows);
     case MlpKind::Gelu:  // BERT's "gelu": the exact, erf-based one
       return down(at::gelu(up(x, few_rows)), few_rows);
+    case MlpKind::Relu:
+      return down(at::relu(up(x, few_rows)), few_rows);
+    case MlpKind::GatedGeluNew: {
+      const std::vector<at::Tensor> gate_and_up = gate_up(x, few_rows).chunk(2, -1);
+      return down(gelu_new(gate_and_up[0]) * gate_and_up[1], few_rows);
+    }
   }
   return {};
 }

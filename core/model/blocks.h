@@ -25,14 +25,15 @@ struct Norm {
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
-// The position-wise network: down(act(up(x))), or down(silu(gate(x)) * up(x)) for the gated kind,
+// The position-wise network: down(act(up(x))), or down(act(gate(x)) * up(x)) for the gated kinds,
 // whose gate and up products are one fused matrix.
 struct FeedForward {
   MlpKind kind = MlpKind::GatedSilu;
-  Linear gate_up;  // GatedSilu: [gate; up] along the output axis
+  Linear gate_up;  // the gated kinds: [gate; up] along the output axis
   Linear up;       // the ungated kinds
   Linear down;
   at::Tensor operator()(const at::Tensor& x, bool few_rows = false) const;
+  bool gated() const { return kind == MlpKind::GatedSilu || kind == MlpKind::GatedGeluNew; }
 };
 
 }  // namespace sp::model

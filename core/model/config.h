@@ -12,15 +12,21 @@
 namespace sp::model {
 
 enum class NormKind { RmsNorm, LayerNorm };
-enum class PositionKind { Rotary, Learned };
+// Rotary (llama), learned absolute (gpt2, bert), or T5's bucketed relative bias added to the
+// attention scores (shared by the layers of a stack, computed from its first layer's table).
+enum class PositionKind { Rotary, Learned, RelativeBias };
 enum class MlpKind {
   GatedSilu /* SwiGLU: down(silu(gate(x)) * up(x)) */,
   GeluNew /* down(gelu_tanh(up(x))): GPT-2 */,
-  Gelu /* down(gelu_erf(up(x))): BERT, RoBERTa */
+  Gelu /* down(gelu_erf(up(x))): BERT, RoBERTa */,
+  Relu /* down(relu(up(x))): T5 v1 */,
+  GatedGeluNew /* down(gelu_tanh(gate(x)) * up(x)): T5 v1.1, Flan-T5 */
 };
 // How the blocks are composed (one forward each): pre-norm causal blocks with a final norm
-// (decoders), or embeddings normalised then post-norm bidirectional blocks (BERT-style encoders).
-enum class Topology { DecoderOnly, EncoderOnly };
+// (decoders), embeddings normalised then post-norm bidirectional blocks (BERT-style encoders), or
+// a pre-norm bidirectional encoder whose output every block of a pre-norm causal decoder attends to
+// (T5).
+enum class Topology { DecoderOnly, EncoderOnly, EncoderDecoder };
 
 // RoPE frequency rules as Hugging Face names them (`rope_type`): "default", "linear", "dynamic",
 // "yarn" or "llama3". Fields unused by a type keep their defaults.
@@ -37,11 +43,11 @@ struct RopeConfig {
 };
 
 struct ModelConfig {
-  std::string model_type;  // "llama", "mistral", "qwen2", "gpt2", "bert", "roberta" (the config.json value)
+  std::string model_type;  // "llama", "mistral", "qwen2", "gpt2", "bert", "roberta", "t5" (config.json's)
   Topology topology = Topology::DecoderOnly;
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
-  int64_t num_layers = 0;
+  int64_t num_layers = 0;  // the encoder's for encoder-decoder models (PEFT's num_layers)
   int64_t num_heads = 0;
   int64_t num_kv_heads = 0;
   int64_t head_dim = 0;
@@ -68,6 +74,20 @@ struct ModelConfig {
   // The standard deviation transformers draws a missing head's weights with (config.json
   // "initializer_range"): a classification head starts from it.
   double initializer_range = 0.02;
+  // Encoder-decoder models (T5): the decoder's layers, the relative-bias buckets and the distance
+  // from which they all share the last one, the token the decoder starts from, and whether the
+  // decoder output is scaled by hidden_size^-0.5 before the output layer (T5 v1: tied embeddings).
+  int64_t num_decoder_layers = 0;
+  int64_t relative_attention_num_buckets = 0;
+  int64_t relative_attention_max_distance = 0;
+  int64_t decoder_start_token_id = -1;
+  bool scale_decoder_output = false;
+  // Attention scores are q.k / sqrt(head_dim), except in T5 (q.k: its initialisation folds the
+  // scale into the weights).
+  bool unscaled_attention = false;
+
+  // The layers of the stack a causal language-model step runs through: the decoder's.
+  int64_t generating_layers() const { return topology == Topology::EncoderDecoder ? num_decoder_layers : num_layers; }
 };
 
 // Plausible upper bounds of the sizes a config.json may state (far above any released model of these

@@ -342,18 +342,121 @@ LayerWeightNames bert_layer_names(int64_t layer, const ModelConfig&) {
   return names;
 }
 
+// --- t5: an encoder-decoder of pre-norm blocks with RMS-style norms (no mean, no bias), no biases
+// anywhere, unscaled attention and a bucketed relative position bias (what T5ForConditionalGeneration
+// reads in transformers 5.24: v1 with relu, v1.1 / Flan with gated-gelu).
+void read_t5(const JsonReader& reader, ModelConfig& config) {
+  config.topology = Topology::EncoderDecoder;
+  config.vocab_size = reader.size("vocab_size", kMaxVocabSize, 32128);
+  config.hidden_size = reader.size("d_model", kMaxHiddenSize, 512);
+  config.num_layers = reader.size("num_layers", kMaxLayers, 6);
+  config.num_decoder_layers =
+      reader.has("num_decoder_layers") ? reader.size("num_decoder_layers", kMaxLayers) : config.num_layers;
+  config.num_heads = config.num_kv_heads = reader.size("num_heads", kMaxHeads, 8);
+  config.head_dim = reader.size("d_kv", kMaxHeadDim, 64);
+  config.intermediate_size = reader.size("d_ff", kMaxIntermediateSize, 2048);
+  config.relative_attention_num_buckets = reader.size("relative_attention_num_buckets", kMaxPositions, 32);
+  config.relative_attention_max_distance = reader.size("relative_attention_max_distance", kMaxPositions, 128);
+  // Half the buckets (a quarter, bidirectional) are exact distances; the rest grow logarithmically up
+  // to max_distance, which must lie beyond the exact ones for the logarithm to be defined.
+  if (config.relative_attention_num_buckets < 4 ||
+      config.relative_attention_max_distance <= config.relative_attention_num_buckets / 4)
+    reader.format_error(
+        "relative_attention_num_buckets must be >= 4 and relative_attention_max_distance above "
+        "a quarter of it");
+  config.max_position_embeddings = kMaxPositions;  // relative positions: no table to run out of
+  config.norm_eps = reader.positive("layer_norm_epsilon", 1e-6);
+  config.norm = NormKind::RmsNorm;
+  config.position = PositionKind::RelativeBias;
+  config.unscaled_attention = true;
+  const std::string projection = reader.string("feed_forward_proj", "relu");
+  if (projection == "relu") {
+    config.mlp = MlpKind::Relu;
+  } else if (projection == "gated-gelu") {
+    config.mlp = MlpKind::GatedGeluNew;
+  } else {
+    reader.unsupported("unsupported feed_forward_proj \"" + projection + "\" (supported: relu, gated-gelu)");
+  }
+  config.pad_token_id = reader.has("pad_token_id") ? reader.integer("pad_token_id", 0) : 0;
+  config.decoder_start_token_id =
+      reader.has("decoder_start_token_id") ? reader.integer("decoder_start_token_id", 0) : config.pad_token_id;
+  if (config.decoder_start_token_id < 0 || config.decoder_start_token_id >= config.vocab_size)
+    reader.format_error("decoder_start_token_id " + std::to_string(config.decoder_start_token_id) +
+                        " is not a token id");
+  // transformers 5.24 scales the decoder output when "scale_decoder_outputs" says so, or, in files
+  // written before it existed, unless tie_word_embeddings is false (v1.1 and Flan say false).
+  config.scale_decoder_output = reader.present("scale_decoder_outputs") ? reader.boolean("scale_decoder_outputs", true)
+                                                                        : reader.boolean("tie_word_embeddings", true);
+  config.tie_word_embeddings = true;  // lm_head.weight is used where the checkpoint has it (loader)
+  if (reader.boolean("is_decoder", false)) reader.unsupported("is_decoder = true is not supported");
+  if (!reader.boolean("is_encoder_decoder", true))
+    reader.unsupported("is_encoder_decoder = false (an encoder only) is not supported");
+  // Not refused: dropout_rate acts in training mode only, which this library never applies to the
+  // frozen model; initializer_factor only matters for weights that are drawn, and none are.
+}
+
+ModelWeightNames t5_model_names() {
+  ModelWeightNames names;
+  names.token_embedding = "shared.weight";
+  names.final_norm_weight = "encoder.final_layer_norm.weight";
+  names.decoder_final_norm_weight = "decoder.final_layer_norm.weight";
+  names.encoder_relative_bias = "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+  names.decoder_relative_bias = "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+  names.lm_head = "lm_head.weight";
+  return names;
+}
+
+// The blocks' shared part; `feed_forward` is the index of the feed-forward sub-layer (1 in the
+// encoder, 2 in the decoder, whose sub-layer 1 attends to the encoder).
+LayerWeightNames t5_block_names(const std::string& p, int feed_forward, const ModelConfig& config) {
+  LayerWeightNames names;
+  names.attn_norm_weight = p + "layer.0.layer_norm.weight";
+  names.q_weight = p + "layer.0.SelfAttention.q.weight";
+  names.k_weight = p + "layer.0.SelfAttention.k.weight";
+  names.v_weight = p + "layer.0.SelfAttention.v.weight";
+  names.o_weight = p + "layer.0.SelfAttention.o.weight";
+  const std::string f = p + "layer." + std::to_string(feed_forward) + ".";
+  names.mlp_norm_weight = f + "layer_norm.weight";
+  if (config.mlp == MlpKind::GatedGeluNew) {
+    names.gate_weight = f + "DenseReluDense.wi_0.weight";
+    names.up_weight = f + "DenseReluDense.wi_1.weight";
+  } else {
+    names.up_weight = f + "DenseReluDense.wi.weight";
+  }
+  names.down_weight = f + "DenseReluDense.wo.weight";
+  return names;
+}
+
+LayerWeightNames t5_encoder_layer_names(int64_t layer, const ModelConfig& config) {
+  return t5_block_names(layer_prefix("encoder.block.", layer), 1, config);
+}
+
+LayerWeightNames t5_decoder_layer_names(int64_t layer, const ModelConfig& config) {
+  const std::string p = layer_prefix("decoder.block.", layer);
+  LayerWeightNames names = t5_block_names(p, 2, config);
+  names.cross_norm_weight = p + "layer.1.layer_norm.weight";
+  names.cross_q_weight = p + "layer.1.EncDecAttention.q.weight";
+  names.cross_k_weight = p + "layer.1.EncDecAttention.k.weight";
+  names.cross_v_weight = p + "layer.1.EncDecAttention.v.weight";
+  names.cross_o_weight = p + "layer.1.EncDecAttention.o.weight";
+  return names;
+}
+
 constexpr TaskHeads kEncoderHeads = {SequencePooling::Pooler, "classifier", "classifier", true};
 constexpr TaskHeads kRobertaHeads = {SequencePooling::FirstTokenDense, "classifier", "classifier", true};
 constexpr TaskHeads kDecoderHeads = {SequencePooling::LastToken, "score", "score", false};
 constexpr TaskHeads kGpt2Heads = {SequencePooling::LastToken, "score", "classifier", false};
+// T5 is offered for SEQ_2_SEQ_LM only (methods/factory.cpp refuses the classification tasks).
+constexpr TaskHeads kNoHeads = {SequencePooling::LastToken, "", "", false};
 
 const Family kFamilies[] = {
-    {"bert", read_bert, bert_model_names, bert_layer_names, "bert.", kEncoderHeads},
-    {"gpt2", read_gpt2, gpt2_model_names, gpt2_layer_names, "transformer.", kGpt2Heads},
-    {"llama", read_llama, llama_model_names, llama_layer_names, "", kDecoderHeads},
-    {"mistral", read_mistral, llama_model_names, llama_layer_names, "", kDecoderHeads},
-    {"qwen2", read_qwen2, llama_model_names, llama_layer_names, "", kDecoderHeads},
-    {"roberta", read_roberta, bert_model_names, bert_layer_names, "roberta.", kRobertaHeads},
+    {"bert", read_bert, bert_model_names, bert_layer_names, nullptr, "bert.", kEncoderHeads},
+    {"gpt2", read_gpt2, gpt2_model_names, gpt2_layer_names, nullptr, "transformer.", kGpt2Heads},
+    {"llama", read_llama, llama_model_names, llama_layer_names, nullptr, "", kDecoderHeads},
+    {"mistral", read_mistral, llama_model_names, llama_layer_names, nullptr, "", kDecoderHeads},
+    {"qwen2", read_qwen2, llama_model_names, llama_layer_names, nullptr, "", kDecoderHeads},
+    {"roberta", read_roberta, bert_model_names, bert_layer_names, nullptr, "roberta.", kRobertaHeads},
+    {"t5", read_t5, t5_model_names, t5_encoder_layer_names, t5_decoder_layer_names, "", kNoHeads},
 };
 
 }  // namespace

@@ -20,6 +20,8 @@ struct LayerWeightNames {
   std::string o_weight, o_bias;
   std::string mlp_norm_weight, mlp_norm_bias;
   std::string gate_weight, gate_bias, up_weight, up_bias, down_weight, down_bias;
+  // Decoder layers of encoder-decoder models: attention over the encoder output, after its norm.
+  std::string cross_norm_weight, cross_q_weight, cross_k_weight, cross_v_weight, cross_o_weight;
 };
 
 struct ModelWeightNames {
@@ -30,6 +32,10 @@ struct ModelWeightNames {
   std::string embedding_norm_weight, embedding_norm_bias;  // encoders
   std::string pooler_weight, pooler_bias;                  // BERT; optional in a checkpoint
   std::string lm_head;                                     // untied decoders only
+  // Encoder-decoder models: each stack's relative-bias table (in its first layer) and the decoder's
+  // final norm (final_norm_* is the encoder's). lm_head is used when the checkpoint has it.
+  std::string encoder_relative_bias, decoder_relative_bias;
+  std::string decoder_final_norm_weight;
   // Conv1D layout (GPT-2): matrices stored as (in, out) instead of Linear's (out, in).
   bool transposed_matrices = false;
 };
@@ -55,6 +61,8 @@ struct Family {
   void (*read_config)(const JsonReader& reader, ModelConfig& config);
   ModelWeightNames (*model_names)();
   LayerWeightNames (*layer_names)(int64_t layer, const ModelConfig& config);
+  // Encoder-decoder families: the decoder's layers (layer_names gives the encoder's); else nullptr.
+  LayerWeightNames (*decoder_layer_names)(int64_t layer, const ModelConfig& config);
   // Some checkpoints prefix every name with the base-model attribute ("transformer." for GPT-2
   // saved from GPT2LMHeadModel, none for the original upload): the loader tries the names as they
   // are, then with this prefix. Empty when the family's names are always complete.

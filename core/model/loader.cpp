@@ -55,12 +55,23 @@ class TransformerLoader {
       model.position_embedding_ = weight(names_.position_embedding, {c.max_position_embeddings, c.hidden_size}, false);
     if (c.type_vocab_size > 0)
       model.token_type_embedding_ = weight(names_.token_type_embedding, {c.type_vocab_size, c.hidden_size}, false);
-    if (c.topology == Topology::DecoderOnly) {
+    if (c.topology == Topology::EncoderOnly) {
+      model.embedding_norm_ = norm(names_.embedding_norm_weight, names_.embedding_norm_bias);
+    } else {
       model.final_norm_ = norm(names_.final_norm_weight, names_.final_norm_bias);
       model.lm_head_weight_ = c.tie_word_embeddings ? model.token_embedding_
                                                     : unprefixed_weight(names_.lm_head, {c.vocab_size, c.hidden_size});
-    } else {
-      model.embedding_norm_ = norm(names_.embedding_norm_weight, names_.embedding_norm_bias);
+    }
+    if (c.topology == Topology::EncoderDecoder) {
+      // transformers ties T5's output layer to the embedding unless the checkpoint holds its own.
+      if (source_->find(names_.lm_head))
+        model.lm_head_weight_ = convert(names_.lm_head, {c.vocab_size, c.hidden_size}, false);
+      model.decoder_final_norm_ = norm(names_.decoder_final_norm_weight, "");
+      const std::vector<int64_t> table{c.relative_attention_num_buckets, c.num_heads};
+      model.encoder_relative_bias_ = weight(names_.encoder_relative_bias, table, false);
+      model.decoder_relative_bias_ = weight(names_.decoder_relative_bias, table, false);
+      for (int64_t layer = 0; layer < c.num_decoder_layers; ++layer)
+        model.decoder_layers_.push_back(load_block(family_->decoder_layer_names(layer, c), true));
     }
     // Optional: a checkpoint saved from a masked-LM class has no pooler.
     if (!names_.pooler_weight.empty() && find_prefixed(names_.pooler_weight)) {
@@ -68,7 +79,7 @@ class TransformerLoader {
       model.pooler_.bias = weight(names_.pooler_bias, {c.hidden_size}, false);
     }
     for (int64_t layer = 0; layer < c.num_layers; ++layer)
-      model.layers_.push_back(load_block(family_->layer_names(layer, c)));
+      model.layers_.push_back(load_block(family_->layer_names(layer, c), c.topology == Topology::DecoderOnly));
   }
 
   Norm norm(const std::string& weight_name, const std::string& bias_name) {
@@ -87,7 +98,8 @@ class TransformerLoader {
     return result;
   }
 
-  Transformer::Block load_block(const LayerWeightNames& n) {
+  // `causal`: a decoder's block (of a decoder-only model, or an encoder-decoder model's decoder).
+  Transformer::Block load_block(const LayerWeightNames& n, bool causal) {
     const ModelConfig& c = *config_;
     const int64_t d = c.hidden_size, q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
     Transformer::Block block;
@@ -97,7 +109,8 @@ class TransformerLoader {
     attention.num_heads = c.num_heads;
     attention.num_kv_heads = c.num_kv_heads;
     attention.head_dim = c.head_dim;
-    attention.causal = c.topology == Topology::DecoderOnly;
+    attention.causal = causal;
+    attention.unscaled = c.unscaled_attention;
     if (!n.fused_qkv_weight.empty()) {
       attention.qkv = linear(n.fused_qkv_weight, n.fused_qkv_bias, q_out + 2 * kv_out, d);
     } else {
@@ -108,9 +121,20 @@ class TransformerLoader {
             {weight(n.q_bias, {q_out}, false), weight(n.k_bias, {kv_out}, false), weight(n.v_bias, {kv_out}, false)});
     }
     attention.output = linear(n.o_weight, n.o_bias, d, q_out);
+    if (!n.cross_q_weight.empty()) {
+      block.cross_norm = norm(n.cross_norm_weight, "");
+      CrossAttention& cross = block.cross;
+      cross.num_heads = c.num_heads;
+      cross.head_dim = c.head_dim;
+      cross.unscaled = c.unscaled_attention;
+      cross.query = linear(n.cross_q_weight, "", q_out, d);
+      cross.key_value.weight =
+          at::cat({weight(n.cross_k_weight, {q_out, d}, true), weight(n.cross_v_weight, {q_out, d}, true)});
+      cross.output = linear(n.cross_o_weight, "", d, q_out);
+    }
     FeedForward& mlp = block.mlp;
     mlp.kind = c.mlp;
-    if (c.mlp == MlpKind::GatedSilu) {
+    if (mlp.gated()) {
       mlp.gate_up.weight = at::cat(
           {weight(n.gate_weight, {c.intermediate_size, d}, true), weight(n.up_weight, {c.intermediate_size, d}, true)});
       if (!n.gate_bias.empty())

@@ -14,13 +14,19 @@ at::Tensor Transformer::embed_tokens(const at::Tensor& ids) const { return at::e
 
 at::Tensor Transformer::lm_head(const at::Tensor& hidden, bool few_rows) const {
   if (!has_lm_head()) fail(ErrorKind::Unsupported, config_.model_type + " models have no language-modelling head");
-  return Linear{lm_head_weight_, at::Tensor()}(hidden, few_rows);
+  return Linear{lm_head_weight_, at::Tensor()}(output_layer_input(hidden), few_rows);
+}
+
+at::Tensor Transformer::output_layer_input(const at::Tensor& hidden) const {
+  // transformers: sequence_output * (model_dim ** -0.5), a scalar product in the hidden dtype.
+  if (!config_.scale_decoder_output) return hidden;
+  return hidden * std::pow(static_cast<double>(config_.hidden_size), -0.5);
 }
 
 KeyValueCache Transformer::allocate_cache(int64_t rows, int64_t capacity) const {
   KeyValueCache cache;
   const auto options = at::TensorOptions().dtype(dtype_).device(device_);
-  for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
+  for (int64_t layer = 0; layer < config_.generating_layers(); ++layer) {
     cache.keys.push_back(at::empty({rows, config_.num_kv_heads, capacity, config_.head_dim}, options));
     cache.values.push_back(at::empty({rows, config_.num_kv_heads, capacity, config_.head_dim}, options));
   }
@@ -75,11 +81,18 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
   KeyValueCache* cache = inputs.cache;
   const int64_t P = inputs.kv_prefix ? inputs.kv_prefix->front().key.size(2) : cache ? cache->length : 0;
   const bool packed = !inputs.row_lengths.empty();
-  if (inputs.kv_prefix && static_cast<int64_t>(inputs.kv_prefix->size()) != config_.num_layers)
+  const bool encoder_decoder = config_.topology == Topology::EncoderDecoder;
+  const bool decoding = inputs.encoder != nullptr;
+  if (decoding != (encoder_decoder && (inputs.encoder || cache)) ||
+      (decoding && (packed || static_cast<int64_t>(inputs.encoder->cross.size()) != config_.num_decoder_layers ||
+                    inputs.encoder->cross.front().key.size(0) != B)))
+    fail(ErrorKind::Internal, "the encoder memory does not fit the call");
+  const int64_t layers = decoding ? config_.num_decoder_layers : config_.num_layers;
+  if (inputs.kv_prefix && static_cast<int64_t>(inputs.kv_prefix->size()) != layers)
     fail(ErrorKind::Internal, "key/value prefix has the wrong number of layers");
-  if (cache && (inputs.kv_prefix || config_.topology != Topology::DecoderOnly ||
-                static_cast<int64_t>(cache->keys.size()) != config_.num_layers ||
-                cache->length + S > cache->capacity() || B > cache->keys.front().size(0)))
+  if (cache && (inputs.kv_prefix || config_.topology == Topology::EncoderOnly ||
+                static_cast<int64_t>(cache->keys.size()) != layers || cache->length + S > cache->capacity() ||
+                B > cache->keys.front().size(0)))
     fail(ErrorKind::Internal, "the key/value cache does not fit the call");
   if (packed &&
       (B != 1 || cache || inputs.attention_mask.defined() || !inputs.position_ids.defined() ||
@@ -89,6 +102,8 @@ at::Tensor Transformer::forward(const ForwardInputs& inputs) const {
   if (inputs.token_type_ids.defined() && config_.type_vocab_size == 0)
     fail(ErrorKind::Internal, "token type ids for a model without token types");
   refuse_applying_window(P + (packed ? *std::max_element(inputs.row_lengths.begin(), inputs.row_lengths.end()) : S));
+
+  if (encoder_decoder) return encoder_decoder_forward(inputs, P);  // positions enter as a relative bias
 
   at::Tensor positions = inputs.position_ids;
   if (!positions.defined()) {

@@ -1,6 +1,7 @@
 // A frozen transformer: the building blocks of model/blocks.h and model/attention.h composed by one
 // forward per topology (model/decoder_stack.cpp: llama, mistral, qwen2, gpt2; model/encoder_stack.cpp:
-// bert, roberta), loaded by model/loader.cpp from the names the family table gives.
+// bert, roberta; model/encoder_decoder_stack.cpp: t5), loaded by model/loader.cpp from the names the
+// family table gives.
 // Immutable after loading, so any number of threads may run forward passes at once.
 //
 // Soft prompts enter through ForwardInputs in the three ways PEFT uses:
@@ -32,6 +33,16 @@ struct KeyValueCache {
   int64_t capacity() const { return keys.empty() ? 0 : keys.front().size(2); }
 };
 
+// What the decoder of an encoder-decoder model attends to: every decoder layer's keys and values of
+// the encoder output (computed once per encoded batch; generation reuses them at every step) and
+// which encoder positions are real.
+struct EncoderMemory {
+  std::vector<KeyValuePrefix> cross;  // one per decoder layer, (B, heads, S_enc, head_dim)
+  at::Tensor visible;                 // (B, 1, 1, S_enc) booleans; undefined = every position real
+  // The first `rows` rows (a generation call may use fewer rows than it encoded).
+  EncoderMemory first_rows(int64_t rows) const;
+};
+
 struct ForwardInputs {
   at::Tensor embeddings;      // (B, S, hidden) in the model's dtype and device
   at::Tensor token_type_ids;  // (B, S) int64, encoders with token types only; undefined = all 0
@@ -51,6 +62,9 @@ struct ForwardInputs {
   // host) how many each row has, summing to N. Each row attends only to its own tokens and to its
   // row of kv_prefix (one row per packed row). Needs position_ids (1, N); no mask, no cache.
   std::vector<int64_t> row_lengths;
+  // Encoder-decoder models: set, the call runs the decoder over this memory (a prefix and a cache
+  // are the decoder self-attention's); unset, it runs the encoder.
+  const EncoderMemory* encoder = nullptr;
 };
 
 class Transformer {
@@ -75,30 +89,41 @@ class Transformer {
   // positions are added inside forward, to every input position including prepended prompts).
   at::Tensor embed_tokens(const at::Tensor& ids) const;
 
-  // Final hidden states, (B, S, hidden): after the last norm (decoders), the last block's output
-  // (encoders). Throws Unsupported when the model's sliding window applies to the call (more
-  // attended positions, prefix included, than the window).
+  // Final hidden states, (B, S, hidden): after the last norm (decoders, and each stack of an
+  // encoder-decoder model), the last block's output (encoders). Throws Unsupported when the model's
+  // sliding window applies to the call (more attended positions, prefix included, than the window).
   at::Tensor forward(const ForwardInputs& inputs) const;
+  // Encoder-decoder models: what the decoder needs from the encoder's output (B, S_enc, hidden) and
+  // its key mask (B, S_enc) (nonzero = real; undefined = all real).
+  EncoderMemory encoder_memory(const at::Tensor& encoder_hidden, const at::Tensor& encoder_mask) const;
   // Whether the model has an output layer over the vocabulary (the decoders; an encoder's
   // checkpoint may hold a masked-LM head, which softprompt does not run).
   bool has_lm_head() const { return lm_head_weight_.defined(); }
-  // Hidden states -> logits over the vocabulary, (..., vocab_size), in the model dtype. `few_rows`:
-  // as ForwardInputs::few_rows. Decoders only (has_lm_head()).
+  // Hidden states -> logits over the vocabulary, (..., vocab_size), in the model dtype (T5 v1 first
+  // scales them by hidden_size^-0.5). `few_rows`: as ForwardInputs::few_rows. Decoders only
+  // (has_lm_head()).
   at::Tensor lm_head(const at::Tensor& hidden, bool few_rows = false) const;
+  // What the output layer multiplies: the hidden states, scaled by hidden_size^-0.5 where the model
+  // says so (T5 v1). Losses that apply lm_head_weight() themselves start from it.
+  at::Tensor output_layer_input(const at::Tensor& hidden) const;
   // The output layer's weight, (vocab_size, hidden) in the model dtype (the token embedding when
   // tied); undefined without one.
   const at::Tensor& lm_head_weight() const { return lm_head_weight_; }
   // BERT's pooler (dense + tanh over the first position's hidden state), part of the frozen base
   // model; its weight is undefined for families without one.
   const Linear& pooler() const { return pooler_; }
-  // An empty cache for `rows` rows of `capacity` positions (OutOfMemory when it cannot be allocated).
+  // An empty cache for `rows` rows of `capacity` positions of the stack that generates (the decoder)
+  // (OutOfMemory when it cannot be allocated).
   KeyValueCache allocate_cache(int64_t rows, int64_t capacity) const;
 
   // One layer: attention and feed-forward, each with its norm (before it in decoders, after the
-  // residual sum in encoders).
+  // residual sum in encoders); an encoder-decoder model's decoder layers attend to the encoder
+  // output in between.
   struct Block {
     Norm attention_norm;
     SelfAttention attention;
+    Norm cross_norm;
+    CrossAttention cross;
     Norm mlp_norm;
     FeedForward mlp;
   };
@@ -110,6 +135,7 @@ class Transformer {
   // The topologies' forwards over checked inputs, `positions` (B, S) and the P earlier positions.
   at::Tensor decoder_forward(const ForwardInputs& inputs, const at::Tensor& positions, int64_t P) const;
   at::Tensor encoder_forward(const ForwardInputs& inputs, const at::Tensor& positions, int64_t P) const;
+  at::Tensor encoder_decoder_forward(const ForwardInputs& inputs, int64_t P) const;
   // Per-layer view of the earlier keys (prefix, cache, packing) for layer `index`.
   EarlierKeys earlier_keys(const ForwardInputs& inputs, std::size_t index, int64_t P) const;
   // `seq_len`: max(positions) + 1, the length dynamic rope scales for.
@@ -123,11 +149,15 @@ class Transformer {
   at::Device device_ = at::kCPU;
   at::ScalarType dtype_ = at::kFloat;
   at::Tensor token_embedding_, position_embedding_, token_type_embedding_, lm_head_weight_;
-  Norm final_norm_;      // decoders: after the last block
-  Norm embedding_norm_;  // encoders: after the embeddings' sum
+  Norm final_norm_;          // decoders, and the encoder of encoder-decoder models: after the last block
+  Norm decoder_final_norm_;  // encoder-decoder models
+  Norm embedding_norm_;      // encoders: after the embeddings' sum
   Linear pooler_;
-  at::Tensor rope_inv_freq_;  // float32, (head_dim / 2); "dynamic" rope recomputes them for long calls
-  std::vector<Block> layers_;
+  at::Tensor rope_inv_freq_;           // float32, (head_dim / 2); "dynamic" rope recomputes them for long calls
+  std::vector<Block> layers_;          // the encoder's in encoder-decoder models
+  std::vector<Block> decoder_layers_;  // encoder-decoder models
+  // Encoder-decoder models: each stack's relative-bias table, (buckets, heads).
+  at::Tensor encoder_relative_bias_, decoder_relative_bias_;
 };
 
 }  // namespace sp::model

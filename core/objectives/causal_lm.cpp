@@ -36,7 +36,7 @@ TargetLosses target_losses(const model::Transformer& model, const at::Tensor& hi
   const at::Tensor selected = hidden.narrow(1, first, end - first).reshape({-1, hidden.size(2)});
   const at::Tensor targets = shifted.narrow(1, first, end - first).reshape({-1});
   losses.rows = at::arange(B, labels.options()).repeat_interleave(end - first);
-  losses.token_losses = output_cross_entropy(selected, model.lm_head_weight(), targets);
+  losses.token_losses = output_cross_entropy(model.output_layer_input(selected), model.lm_head_weight(), targets);
   return losses;
 }
 
@@ -44,10 +44,10 @@ TargetLosses packed_target_losses(const model::Transformer& model, const at::Ten
                                   const at::Tensor& rows) {
   at::Tensor positions = targets.ne(kIgnoredLabel).nonzero().reshape({-1});
   if (positions.size(0) == 0)
-    fail(ErrorKind::InvalidArgument, "the batch has no target tokens (every shifted label is -100)");
+    fail(ErrorKind::InvalidArgument, "the batch has no target tokens (every label a position predicts is -100)");
   TargetLosses losses;
-  losses.token_losses = output_cross_entropy(hidden.index_select(0, positions), model.lm_head_weight(),
-                                             targets.index_select(0, positions));
+  losses.token_losses = output_cross_entropy(model.output_layer_input(hidden.index_select(0, positions)),
+                                             model.lm_head_weight(), targets.index_select(0, positions));
   losses.rows = rows.index_select(0, positions);
   return losses;
 }

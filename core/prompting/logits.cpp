@@ -1,12 +1,20 @@
 #include "prompting/logits.h"
 
 #include "prompting/model_inputs.h"
+#include "prompting/seq2seq_inputs.h"
 
 namespace sp::prompting {
 
 at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
                           LogitsSelection selection) {
   c10::InferenceMode guard;
+  if (model.config().topology == model::Topology::EncoderDecoder) {
+    // The decoder's positions; the last is each row's last decoder input (decoder rows carry no
+    // padding mask: padding after the targets cannot change what comes before it).
+    const at::Tensor hidden = Seq2SeqInputs(model, method, batch).decoder_hidden(model);
+    const at::Tensor selected = selection == LogitsSelection::AllTokens ? hidden : hidden.select(1, -1);
+    return model.lm_head(selected).to(at::kCPU, at::kFloat);
+  }
   ModelInputs inputs(model, method, batch);
   at::Tensor hidden = inputs.output_hidden(model.forward(inputs.forward_inputs()));
   const int64_t B = hidden.size(0), first = inputs.num_prepended();

@@ -10,6 +10,7 @@
 namespace sp::prompting {
 
 enum class LogitsSelection {
+  // Encoder-decoder models give the decoder's: (B, V) at each row's last decoder position, (B, T, V).
   LastToken,  // (B, V): each row's last position whose attention mask is 1
   AllTokens,  // (B, S, V): the caller's positions only; virtual positions are dropped
 };

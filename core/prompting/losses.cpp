@@ -1,6 +1,8 @@
 #include "prompting/losses.h"
 
 #include "objectives/classification.h"
+#include "objectives/seq2seq_lm.h"
+#include "prompting/seq2seq_inputs.h"
 #include "prompting/task_outputs.h"
 #include "util/errors.h"
 
@@ -17,6 +19,12 @@ objectives::TargetLosses input_losses(const model::Transformer& model, const Mod
 objectives::TargetLosses batch_losses(const model::Transformer& model, const methods::SoftPromptMethod* method,
                                       const Batch& batch, bool training) {
   const objectives::TaskConfig task = method ? method->task() : objectives::TaskConfig{};
+  if (model.config().topology == model::Topology::EncoderDecoder) {  // the base model, or SEQ_2_SEQ_LM
+    if (!batch.labels.defined())
+      fail(ErrorKind::InvalidArgument, "a sequence-to-sequence loss needs the decoder's targets (the batch's labels)");
+    Seq2SeqInputs inputs(model, method, batch, training);
+    return objectives::seq2seq_losses(model, inputs.decoder_hidden(model), inputs.labels());
+  }
   if (task.type == SP_TASK_CAUSAL_LM) {
     ModelInputs inputs(model, method, with_default_labels(batch), training, /*pack=*/true);
     return input_losses(model, inputs, model.forward(inputs.forward_inputs()));

@@ -87,14 +87,15 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
   const at::Device device = model.device();
   const int64_t B = batch.input_ids.size(0), S = batch.input_ids.size(1);
   const model::ModelConfig& config = model.config();
-  const bool encoder = config.topology == model::Topology::EncoderOnly;
+  const bool encoder = config.topology != model::Topology::DecoderOnly;  // bidirectional attention
   at::Tensor ids = batch.input_ids.to(device);
   embeddings_ = model.embed_tokens(ids);
   if (batch.token_type_ids.defined() && config.type_vocab_size > 0) token_type_ids_ = batch.token_type_ids.to(device);
   if (batch.attention_mask.defined()) caller_mask_ = batch.attention_mask.to(device);
   if (batch.labels.defined()) labels_ = batch.labels.to(device);
   attention_mask_ = caller_mask_;
-  // Encoders: virtual tokens attend to the caller's tokens too, so they stay in every row.
+  // Encoders (and encoder-decoder models' encoders): virtual tokens attend to the caller's tokens
+  // too, so they stay in every row.
   if (contribution.prepend_embeddings.defined() && config.rope.type != "dynamic" && !encoder) {
     auto [prompts, prompt_of_row] = distinct_prompts(contribution, B, device);
     // Training and evaluation always take the prefix form (the padded rows can then be packed);

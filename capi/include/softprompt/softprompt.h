@@ -223,6 +223,11 @@ typedef struct sp_model_info {
   int64_t type_vocab_size; /* token types (segments) the model embeds (BERT, RoBERTa); 0 for none */
   int32_t has_lm_head;     /* 1: a decoder with an output layer over the vocabulary (logits, loss,
                               generation); 0: an encoder (hidden states and classification only) */
+  /* Encoder-decoder models (T5): 1, and their batches have a decoder side (sp_batch.decoder_seq_len);
+     num_layers is then the encoder's. 0 for every other model. */
+  int32_t is_encoder_decoder;
+  int64_t num_decoder_layers;     /* the decoder's layers; 0 without one */
+  int64_t decoder_start_token_id; /* the id the decoder starts from (T5: the pad id); -1 without one */
 } sp_model_info;
 
 /* An sp_model_info with struct_size set and everything else zero. */
@@ -430,6 +435,18 @@ typedef struct sp_batch {
   size_t num_token_type_ids;     /* batch_size * seq_len when token_type_ids is given */
   const int32_t* row_labels;     /* SP_TASK_SEQ_CLS: each row's class, in [0, num_labels) */
   size_t num_row_labels;         /* batch_size when row_labels is given */
+  /* Appended in 0.5: encoder-decoder models (sp_model_info.is_encoder_decoder), whose batches have two
+     sides. input_ids and attention_mask (batch_size * seq_len) are the encoder's input; the decoder's
+     rows hold decoder_seq_len positions: labels, when given, are the decoder's targets (batch_size *
+     decoder_seq_len, -100 ignored; position i predicts target i) and the decoder reads
+     decoder_input_ids, or, when that is NULL, the labels shifted right behind decoder_start_token_id
+     (-100 read as the pad id), as transformers does. Logits and losses need one of the two. Decoder
+     rows have no padding mask: pad them at the end (causal attention keeps padding from changing
+     the positions before it) and give their targets -100. Refused (SP_ERR_INVALID_ARGUMENT) for
+     other models. */
+  int32_t decoder_seq_len;          /* > 0 when labels or decoder_input_ids are given; else 0 */
+  const int32_t* decoder_input_ids; /* ids in [0, vocab_size), or NULL */
+  size_t num_decoder_input_ids;     /* batch_size * decoder_seq_len when decoder_input_ids is given */
 } sp_batch;
 
 /* An sp_batch with struct_size set and everything else zero/NULL. */
@@ -513,7 +530,14 @@ typedef enum sp_prompt_init {
  *   TOKEN_CLS           one class per token: a head over every position's final hidden state. Labels:
  *                       batch->labels (class ids, -100 = ignored), for the caller's tokens only (PEFT needs
  *                       n extra leading labels for prompt methods; here virtual positions have none).
- *   SEQ_2_SEQ_LM        encoder-decoder models: not supported yet (SP_ERR_UNSUPPORTED).
+ *   SEQ_2_SEQ_LM        encoder-decoder models (T5), and the only task offered for them: logits over the
+ *                       decoder's positions, the loss of its targets (sp_batch's decoder side), generation.
+ *                       As in PEFT (num_transformer_submodules = 2), prompt tables hold 2n rows: prompt
+ *                       tuning and P-tuning insert the first n in front of the encoder's input (the other n
+ *                       are trained by nothing but weight decay; P-tuning's LSTM still reads them); MPT
+ *                       also puts the second n in front of the decoder's input while training and
+ *                       evaluating, not while generating (PEFT's own mismatch); prefix tuning gives only the
+ *                       decoder's self-attention a prefix, decoder layer l taking slot (2l) mod num_layers.
  *   FEATURE_EXTRACTION  final hidden states (sp_adapter_hidden_states); no head, no loss, so no training.
  *                       As in PEFT, token_type_ids are not used. */
 typedef enum sp_task_type {
@@ -608,8 +632,8 @@ SP_API sp_status sp_adapter_save(const sp_adapter* adapter, const char* folder) 
  * of the same folder reads one save whole.
  * Errors: SP_ERR_NOT_FOUND, SP_ERR_FORMAT (malformed files, wrong JSON types, sizes beyond the
  * bounds or disagreeing with the declared tensors: the message names the key),
- * SP_ERR_UNSUPPORTED (another method, or a task type softprompt lacks: SEQ_2_SEQ_LM, QUESTION_ANS; a
- * CAUSAL_LM adapter on an encoder), SP_ERR_SHAPE_MISMATCH (an adapter made for
+ * SP_ERR_UNSUPPORTED (another method, or a task type softprompt lacks: QUESTION_ANS; a task the model
+ * cannot take, e.g. CAUSAL_LM on an encoder), SP_ERR_SHAPE_MISMATCH (an adapter made for
  * another model size), SP_ERR_OUT_OF_MEMORY. */
 SP_API sp_status sp_adapter_load(sp_adapter** out, sp_model* model, const char* folder) SP_NOEXCEPT;
 

@@ -51,7 +51,7 @@ void read_peft(const JsonReader& json, MethodConfig& config) {
 
 std::vector<ExpectedTensor> expected_parameters(const MethodConfig& config, const model::ModelConfig& model) {
   const auto& settings = config.get<MultitaskPromptTuningSettings>();
-  const ExpectedDim tokens = virtual_tokens_dim(config), hidden = hidden_size_dim(model);
+  const ExpectedDim tokens = table_rows_dim(config), hidden = hidden_size_dim(model);
   const ExpectedDim tasks{settings.num_tasks, "num_tasks"}, ranks{settings.num_ranks, "num_ranks"};
   return {{"embedding.weight", {tokens, hidden}},
           {"prefix_task_cols", {tasks, tokens, ranks}},

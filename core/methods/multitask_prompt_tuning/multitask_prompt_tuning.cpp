@@ -37,7 +37,7 @@ MultitaskPromptTuning::MultitaskPromptTuning(const MethodConfig& config, const m
     : SoftPromptMethod(config, model) {
   // A loaded record keeps its form (PEFT wrote it, or we did), except a folder, which PEFT cannot read.
   settings().source_adapter = resolved_source_adapter(settings().source_adapter, /*make_absolute=*/!loading);
-  const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
+  const int64_t T = config.total_virtual_tokens(), d = model.config().hidden_size;
   // PEFT's draw order: the table (RANDOM or TEXT), then cols, then rows, each factor N(0, 0.02^2).
   at::Generator& generator = generator_;
   at::Tensor table = initial_prompt_table(settings().prompt, model, T, generator, loading);
@@ -100,7 +100,12 @@ PromptContribution MultitaskPromptTuning::contribute(const PromptRequest& reques
   at::Tensor task_cols = cols_.index_select(0, tasks);  // (K, T, r)
   at::Tensor task_rows = rows_.index_select(0, tasks);  // (K, r, d)
   PromptContribution contribution;
-  contribution.distinct_prompts = table_.unsqueeze(0) * at::matmul(task_cols, task_rows);
+  const at::Tensor prompts = table_.unsqueeze(0) * at::matmul(task_cols, task_rows);  // (K, n * m, d)
+  const int64_t n = config_.num_virtual_tokens;
+  contribution.distinct_prompts = prompts.narrow(1, 0, n);
+  // Seq2seq with m = 2: the second n rows go in front of the decoder's inputs (PEFT's forward).
+  if (config_.num_transformer_submodules == 2)
+    contribution.decoder_prepend_embeddings = prompts.narrow(1, n, n).index_select(0, task_of_row);
   contribution.prompt_of_row = task_of_row;
   contribution.prepend_embeddings = contribution.distinct_prompts.index_select(0, task_of_row);
   return contribution;

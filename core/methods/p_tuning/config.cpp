@@ -55,7 +55,7 @@ std::vector<ExpectedTensor> expected_parameters(const MethodConfig& config, cons
   const auto& settings = config.get<PTuningSettings>();
   const ExpectedDim hidden = hidden_size_dim(model);
   std::vector<ExpectedTensor> out;
-  out.push_back({"embedding.weight", {virtual_tokens_dim(config), hidden}});
+  out.push_back({"embedding.weight", {table_rows_dim(config), hidden}});
   if (config.encoded_only) return out;
   const ExpectedDim h{p_tuning_encoder_width(settings, model), settings.encoder_hidden_size > 0
                                                                    ? "encoder_hidden_size"

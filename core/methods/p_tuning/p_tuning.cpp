@@ -20,7 +20,7 @@ at::Tensor uniform(std::vector<int64_t> shape, double bound, at::Generator& gene
 
 PTuning::PTuning(const MethodConfig& config, const model::Transformer& model)
     : SoftPromptMethod(config, model), settings_(config.get<PTuningSettings>()) {
-  const int64_t T = config.num_virtual_tokens, d = model.config().hidden_size;
+  const int64_t T = config.total_virtual_tokens(), d = model.config().hidden_size;
   const int64_t h = p_tuning_encoder_width(settings_, model.config());
   const at::Device device = model.device();
   at::Generator& generator = generator_;
@@ -122,7 +122,12 @@ std::vector<at::Tensor> PTuning::lstm_weights(std::size_t first, std::size_t end
 
 PromptContribution PTuning::contribute(const PromptRequest& request) const {
   PromptContribution contribution;
-  contribution.prepend_embeddings = encode(request.training).unsqueeze(0).expand({request.batch_size, -1, -1});
+  // The encoder runs over all n * m rows (with m = 2 the LSTM's backward direction carries the unused
+  // half into the first n); seq2seq inserts only those first n, in front of the encoder (PEFT).
+  contribution.prepend_embeddings = encode(request.training)
+                                        .narrow(0, 0, config_.num_virtual_tokens)
+                                        .unsqueeze(0)
+                                        .expand({request.batch_size, -1, -1});
   return contribution;
 }
 

@@ -43,9 +43,15 @@ PromptContribution PrefixTuning::contribute(const PromptRequest& request) const 
   // to the model dtype before reshaping; the prefix is never dropped out and never rotated.
   at::Tensor blocks = flat_prefix().to(model_dtype_).view({n, 2 * L, H, hd}).permute({1, 2, 0, 3});
   PromptContribution contribution;
-  for (int64_t layer = 0; layer < L; ++layer) {
-    contribution.kv_prefix.push_back({blocks[2 * layer].unsqueeze(0).expand({request.batch_size, -1, -1, -1}),
-                                      blocks[2 * layer + 1].unsqueeze(0).expand({request.batch_size, -1, -1, -1})});
+  // Encoder-decoder models: only the decoder's self-attention gets a prefix, and PEFT's doubled
+  // (self, cross) layout gives decoder layer l the slot (2l) mod L (spec 3.3); the odd slots and the
+  // cross-attention pairs are never used.
+  const bool seq2seq = model_.topology == model::Topology::EncoderDecoder;
+  const int64_t layers = seq2seq ? model_.num_decoder_layers : L;
+  for (int64_t layer = 0; layer < layers; ++layer) {
+    const int64_t slot = seq2seq ? (2 * layer) % L : layer;
+    contribution.kv_prefix.push_back({blocks[2 * slot].unsqueeze(0).expand({request.batch_size, -1, -1, -1}),
+                                      blocks[2 * slot + 1].unsqueeze(0).expand({request.batch_size, -1, -1, -1})});
   }
   return contribution;
 }

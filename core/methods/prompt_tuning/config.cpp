@@ -31,7 +31,7 @@ void write_peft(const MethodConfig& config, const model::ModelConfig&, const std
 void read_peft(const JsonReader& json, MethodConfig& config) { config.settings = read_prompt_peft(json); }
 
 std::vector<ExpectedTensor> expected_parameters(const MethodConfig& config, const model::ModelConfig& model) {
-  return {{"embedding.weight", {virtual_tokens_dim(config), hidden_size_dim(model)}}};
+  return {{"embedding.weight", {table_rows_dim(config), hidden_size_dim(model)}}};
 }
 
 std::unique_ptr<SoftPromptMethod> create(const MethodConfig& config, const model::Transformer& model, bool loading) {
