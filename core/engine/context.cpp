@@ -73,9 +73,11 @@ std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std
       fail(ErrorKind::InvalidArgument, "the adapter belongs to another model than the context's");
     if (!model->impl_->transformer->has_lm_head())
       fail(ErrorKind::Unsupported, "generation needs a decoder; " + model->info().model_type + " is an encoder");
-    if (adapter && adapter->info().task_type != SP_TASK_CAUSAL_LM)
-      fail(ErrorKind::Unsupported, std::string("generation needs a CAUSAL_LM adapter; this adapter's task is ") +
-                                       objectives::task_name(adapter->info().task_type));
+    const sp_task_type task = adapter ? adapter->info().task_type : SP_TASK_CAUSAL_LM;
+    if (task != SP_TASK_CAUSAL_LM && task != SP_TASK_SEQ_2_SEQ_LM)
+      fail(ErrorKind::Unsupported,
+           std::string("generation needs a CAUSAL_LM or SEQ_2_SEQ_LM adapter; this adapter's task is ") +
+               objectives::task_name(task));
     auto impl = std::make_unique<Impl>();
     impl->model = model;
     impl->transformer = model->impl_->transformer;
@@ -97,7 +99,7 @@ std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std
                     : std::string()) +
                " exceeds the model's " + std::to_string(config.max_position_embeddings) + " learned positions");
     // The cache: keys and values of every layer, row and position.
-    const double elements = 2.0 * static_cast<double>(config.num_layers) * params.max_batch_size *
+    const double elements = 2.0 * static_cast<double>(config.generating_layers()) * params.max_batch_size *
                             static_cast<double>(config.num_kv_heads) * static_cast<double>(positions) *
                             static_cast<double>(config.head_dim);
     // ... and a byte per row and position for the mask of real entries.

@@ -38,7 +38,7 @@ void check_ids(const int32_t* ids, std::size_t count, int64_t vocab_size, const 
                                       " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
 }
 
-prompting::Batch left_padded(const Prompts& prompts, std::size_t first, std::size_t count) {
+prompting::Batch padded_batch(const Prompts& prompts, std::size_t first, std::size_t count, Padding side) {
   std::size_t longest = 0;
   for (std::size_t row = first; row < first + count; ++row) longest = std::max(longest, prompts.rows[row].size());
   const auto rows = static_cast<int64_t>(count), columns = static_cast<int64_t>(longest);
@@ -48,8 +48,9 @@ prompting::Batch left_padded(const Prompts& prompts, std::size_t first, std::siz
   bool padded = false;
   for (int64_t row = 0; row < rows; ++row) {
     const auto& source = prompts.rows[first + static_cast<std::size_t>(row)];
-    const int64_t start = columns - static_cast<int64_t>(source.size());
-    padded = padded || start > 0;
+    const int64_t padding = columns - static_cast<int64_t>(source.size());
+    const int64_t start = side == Padding::Left ? padding : 0;
+    padded = padded || padding > 0;
     for (std::size_t i = 0; i < source.size(); ++i) {
       ids_data[row][start + static_cast<int64_t>(i)] = source[i];
       mask_data[row][start + static_cast<int64_t>(i)] = 1;

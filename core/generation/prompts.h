@@ -28,8 +28,11 @@ void check_prompts(const Prompts& prompts, const PromptLimits& limits, int64_t e
 // OutOfRange naming `name`[i] for the first id outside [0, vocab_size).
 void check_ids(const int32_t* ids, std::size_t count, int64_t vocab_size, const std::string& name);
 
-// Rows [first, first + count) right-aligned in a (count, longest) batch: padding (id 0, mask 0) on
-// the left, so that every row's last token is in the last column; task ids when given.
-prompting::Batch left_padded(const Prompts& prompts, std::size_t first, std::size_t count);
+// Rows [first, first + count) in a (count, longest) batch, padded (id 0, mask 0) on the left, so that
+// every row's last token is in the last column (decoders), or on the right, so that every row starts
+// in column 0 (an encoder's input: a relative position bias then sees each row as if it were alone,
+// prompt methods' virtual tokens included); task ids when given.
+enum class Padding { Left, Right };
+prompting::Batch padded_batch(const Prompts& prompts, std::size_t first, std::size_t count, Padding side);
 
 }  // namespace sp::generation

@@ -10,6 +10,10 @@ namespace sp::generation {
 std::vector<float> score_continuations(const model::Transformer& model, const prompting::PromptSnapshot& snapshot,
                                        const Prompts& prompts, const Prompts& continuations,
                                        const PromptLimits& limits) {
+  if (model.config().topology == model::Topology::EncoderDecoder)
+    fail(ErrorKind::Unsupported, "scoring continuations is offered for decoder-only models; with " +
+                                     model.config().model_type +
+                                     " use sp_adapter_eval_loss (the continuations as the decoder's labels)");
   if (continuations.rows.size() != prompts.rows.size())
     fail(ErrorKind::InvalidArgument, "there are " + std::to_string(prompts.rows.size()) + " prompts but " +
                                          std::to_string(continuations.rows.size()) + " continuations");
@@ -34,7 +38,7 @@ std::vector<float> score_continuations(const model::Transformer& model, const pr
   for (std::size_t first = 0; first < pairs.rows.size(); first += chunk) {
     const std::size_t count = std::min(chunk, pairs.rows.size() - first);
     const auto rows = static_cast<int64_t>(count);
-    prompting::Batch batch = left_padded(pairs, first, count);
+    prompting::Batch batch = padded_batch(pairs, first, count, Padding::Left);
     at::Tensor task_ids = batch.task_ids.defined() ? batch.task_ids.to(device) : at::Tensor();
     prompting::ModelInputs inputs(model, snapshot.for_rows(rows, task_ids), snapshot.num_virtual_tokens(), batch,
                                   prompting::PositionRule::PerRow);

@@ -1,6 +1,7 @@
 #include "generation/session.h"
 
 #include "prompting/model_inputs.h"
+#include "prompting/seq2seq_inputs.h"
 #include "util/errors.h"
 
 namespace sp::generation {
@@ -26,26 +27,53 @@ void Session::reset() {
   longest_prompt_ = decoded_ = 0;
 }
 
+void Session::put_prefix(const std::vector<model::KeyValuePrefix>& prefix, int64_t rows) {
+  const int64_t n = prefix.front().key.size(2);
+  for (std::size_t layer = 0; layer < prefix.size(); ++layer) {
+    cache_.keys[layer].narrow(0, 0, rows).narrow(2, 0, n).copy_(prefix[layer].key);
+    cache_.values[layer].narrow(0, 0, rows).narrow(2, 0, n).copy_(prefix[layer].value);
+  }
+  cache_.length = n;
+}
+
+at::Tensor Session::prefill_encoder_decoder(const Prompts& prompts, const at::Tensor& task_ids) {
+  const auto rows = static_cast<int64_t>(prompts.rows.size());
+  prompting::Batch batch = padded_batch(prompts, 0, prompts.rows.size(), Padding::Right);
+  prompting::Seq2SeqInputs inputs(*model_, snapshot_->for_rows(rows, task_ids), snapshot_->num_virtual_tokens(), batch);
+  encoder_memory_ = inputs.encode(*model_);
+  if (!inputs.decoder_prefix().empty()) put_prefix(inputs.decoder_prefix(), rows);
+  const int64_t start = model_->config().decoder_start_token_id;
+  model::ForwardInputs forward;
+  forward.embeddings =
+      model_->embed_tokens(at::full({rows, 1}, start, at::TensorOptions().dtype(at::kLong).device(model_->device())));
+  forward.encoder = &encoder_memory_;
+  forward.cache = &cache_;
+  return model_->forward(forward);
+}
+
 at::Tensor Session::prefill(const Prompts& prompts, int64_t extra) {
   check_prompts(prompts, limits(), extra, "prompts");
   reset();
   c10::InferenceMode guard;
   const at::Device device = model_->device();
   const auto rows = static_cast<int64_t>(prompts.rows.size());
-  prompting::Batch batch = left_padded(prompts, 0, prompts.rows.size());
+  if (model_->config().topology == model::Topology::EncoderDecoder) {
+    const at::Tensor task_ids =
+        prompts.task_ids.empty() ? at::Tensor() : at::tensor(prompts.task_ids, at::kLong).to(device);
+    const at::Tensor hidden = prefill_encoder_decoder(prompts, task_ids);
+    rows_ = rows;
+    longest_prompt_ = 1;  // the decoder's cache holds the start token; the prompts are the encoder's
+    decoded_ = 0;
+    return model_->lm_head(hidden.select(1, 0)).to(at::kFloat);
+  }
+  prompting::Batch batch = padded_batch(prompts, 0, prompts.rows.size(), Padding::Left);
   at::Tensor task_ids = batch.task_ids.defined() ? batch.task_ids.to(device) : at::Tensor();
   prompting::ModelInputs inputs(*model_, snapshot_->for_rows(rows, task_ids), snapshot_->num_virtual_tokens(), batch,
                                 prompting::PositionRule::PerRow);
   model::ForwardInputs forward = inputs.forward_inputs();
   // A prefix enters the cache as its first entries; the prompt then follows it.
   if (forward.kv_prefix) {
-    const auto& prefix = *forward.kv_prefix;
-    const int64_t n = prefix.front().key.size(2);
-    for (std::size_t layer = 0; layer < prefix.size(); ++layer) {
-      cache_.keys[layer].narrow(0, 0, rows).narrow(2, 0, n).copy_(prefix[layer].key);
-      cache_.values[layer].narrow(0, 0, rows).narrow(2, 0, n).copy_(prefix[layer].value);
-    }
-    cache_.length = n;
+    put_prefix(*forward.kv_prefix, rows);
     forward.kv_prefix = nullptr;
   }
   forward.cache = &cache_;
@@ -81,6 +109,14 @@ at::Tensor Session::decode(const at::Tensor& tokens) {
   const int64_t slot = cache_.length;
   model::ForwardInputs forward;
   forward.embeddings = model_->embed_tokens(ids);
+  if (model_->config().topology == model::Topology::EncoderDecoder) {  // relative positions: none to give
+    forward.encoder = &encoder_memory_;
+    forward.cache = &cache_;
+    forward.few_rows = true;
+    const at::Tensor hidden = model_->forward(forward);
+    ++decoded_;
+    return model_->lm_head(hidden.select(1, 0), true).to(at::kFloat);
+  }
   forward.position_ids = next_position_.unsqueeze(1);
   if (padded_) {
     key_mask_.narrow(0, 0, rows_).select(1, slot).fill_(true);

@@ -1,6 +1,9 @@
 // Runs a model with a prompt snapshot over a key/value cache: prefill (the prompts, left-padded,
 // each row placed as if alone) then one token per row at a time. Both return the next-token logits
 // of every row, float32 on the model's device. The cache is allocated once, at construction.
+// Encoder-decoder models: prefill encodes the prompts (right-padded) once and runs the decoder's
+// first step (decoder_start_token_id, behind prefix tuning's prefix); decoding then appends to the
+// decoder's cache, every step attending to the kept encoder output.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -35,6 +38,11 @@ class Session {
   void reset();
 
  private:
+  // prefill's body for encoder-decoder models: returns the first decoder step's hidden states.
+  at::Tensor prefill_encoder_decoder(const Prompts& prompts, const at::Tensor& task_ids);
+  // The cache's first n entries of every row: prefix tuning's prefix.
+  void put_prefix(const std::vector<model::KeyValuePrefix>& prefix, int64_t rows);
+
   std::shared_ptr<const model::Transformer> model_;
   std::shared_ptr<const prompting::PromptSnapshot> snapshot_;
   int64_t max_rows_, max_length_;
@@ -42,6 +50,7 @@ class Session {
   at::Tensor key_mask_;       // (max_rows, capacity) bool: a real entry; kept below cache_.length when padded_
   bool padded_ = false;       // some entry below cache_.length is padding
   at::Tensor next_position_;  // (rows) int64: the position of each row's next token
+  model::EncoderMemory encoder_memory_;  // encoder-decoder models: the latest prefill's encoder output
   int64_t rows_ = 0;
   int64_t longest_prompt_ = 0, decoded_ = 0;
 };
