@@ -324,7 +324,7 @@ static inline void make_dirs(const char* path) {
   } while (0)
 
 /* The intermediate (MLP) size from <model_folder>/config.json, which sp_model_info does not carry:
- * "intermediate_size", or GPT-2's "n_inner" (4 * hidden when null or absent). */
+ * "intermediate_size", GPT-2's "n_inner" (4 * hidden when null or absent) or T5's "d_ff". */
 static inline int64_t model_intermediate_size(const char* model_folder, const sp_model_info* info) {
   char path[1100];
   size_t count = 0;
@@ -332,8 +332,8 @@ static inline int64_t model_intermediate_size(const char* model_folder, const sp
   text = (char*)realloc(text, count + 1);
   text[count] = '\0';
   int64_t size = 4 * info->hidden_size;
-  const char* keys[] = {"\"intermediate_size\"", "\"n_inner\""};
-  for (int k = 0; k < 2; ++k) {
+  const char* keys[] = {"\"intermediate_size\"", "\"n_inner\"", "\"d_ff\""};
+  for (int k = 0; k < 3; ++k) {
     const char* at = strstr(text, keys[k]);
     if (!at) continue;
     at = strchr(at + strlen(keys[k]), ':');

@@ -1,0 +1,636 @@
+/*
+ * T5 and SEQ_2_SEQ_LM adapters of every method against transformers and PEFT, through the C API.
+ *
+ *   test_seq2seq_conformance <reference-root> <scratch-folder> <variant>...
+ *
+ * The reference root is written by tests/reference/t5_reference.py (its docstring describes every
+ * file); the models are <reference-root>/models/<variant>. For every variant:
+ *   - the base model: what sp_model_info reports (an encoder-decoder, its decoder layers and start
+ *     token), the decoder's logits and the loss of the batch's targets, the encoder's hidden states,
+ *     and greedy generation token for token;
+ *   - every method case: the same starting tensors as PEFT for the same seed (2n-row tables, m = 2),
+ *     the decoder logits, the loss and each row's log-likelihood, the gradient of every trainable tensor
+ *     and every tensor after one AdamW step; PEFT's saved folder loads with PEFT's logits and generates
+ *     PEFT's tokens (prefix tuning: the spec's generation, see the DIRECT_CALL file); our adapter saved
+ *     as a folder and as one file loads back bit-identical;
+ *   - refusals: each gives its status and leaves the objects as they were.
+ * Every numerical comparison uses the tolerance rule of test_support.h. The reduction length of a
+ * call is stated as twice the decoder-only length over every position the call has (encoder input,
+ * virtual tokens and decoder positions): two stacks, whose attention (self and cross) reads at most
+ * that many keys, the output layer once.
+ * Greedy tokens must be identical where the reference's choice was clear: the reference records each
+ * step's margin (chosen logit minus runner-up); a step closer to a tie than the logits' tolerance
+ * could go either way, and the comparison of that row stops there (reported).
+ */
+#include <sys/stat.h>
+
+#include "test_support.h"
+
+/* Shared with tests/reference/t5_reference.py (and the encoder_reference.py constants it imports). */
+#define SEED 11
+#define NUM_VIRTUAL_TOKENS 4
+#define BATCH 3
+#define SEQ_LEN 22
+#define TARGET_LEN 5
+#define GENERATED 6
+#define ENCODER_HIDDEN_SIZE 16
+#define MPT_NUM_TASKS 2
+#define MPT_NUM_RANKS 2
+#define LEARNING_RATE 0.01
+#define WEIGHT_DECAY 0.01
+#define ADAMW_EPS 1e-3
+#define EOS_ID 1
+#define PAD_ID 0
+static const int32_t MPT_TASK_IDS[BATCH] = {1, 0, 1};
+
+static const char* reference_root;
+static const char* scratch_root;
+
+typedef struct variant {
+  const char* name;
+  char model_folder[512];
+  char reference_folder[512];
+  sp_model* model;
+  sp_model_info info;
+  int64_t intermediate_size;
+  int32_t* input_ids;
+  int32_t* attention_mask;
+  int32_t* labels;
+} variant;
+
+typedef struct method_case {
+  const char* name;
+  sp_method method;
+  int prefix_projection, encoder_hidden_size, lstm, num_tasks, num_ranks;
+} method_case;
+
+/* t5_reference.py's cases (encoder_reference.py's cases() with T5's MPT settings). */
+static const method_case cases[] = {
+    {"prompt", SP_METHOD_PROMPT_TUNING, 0, 0, 0, 1, 1},
+    {"prefix", SP_METHOD_PREFIX_TUNING, 0, 0, 0, 1, 1},
+    {"prefix_projection", SP_METHOD_PREFIX_TUNING, 1, ENCODER_HIDDEN_SIZE, 0, 1, 1},
+    {"ptuning_mlp", SP_METHOD_P_TUNING, 0, ENCODER_HIDDEN_SIZE, 0, 1, 1},
+    {"ptuning_lstm", SP_METHOD_P_TUNING, 0, ENCODER_HIDDEN_SIZE, 1, 1, 1},
+    {"mpt", SP_METHOD_MULTITASK_PROMPT_TUNING, 0, 0, 0, MPT_NUM_TASKS, MPT_NUM_RANKS},
+};
+#define NUM_CASES (sizeof cases / sizeof cases[0])
+
+#define MAX_VARIANTS 4
+static variant variants[MAX_VARIANTS];
+static int num_variants;
+
+typedef struct case_state {
+  variant* v;
+  const method_case* method; /* NULL for the base model and the refusals */
+  char name[160];
+} case_state;
+
+/* ---------------------------------------------------------------------------------------------
+ * Reduction lengths, files, batches
+ * ------------------------------------------------------------------------------------------- */
+
+/* The case's prompt encoder (as test_task_conformance.c). Prompt tables have 2n rows (m = 2). */
+static double prompt_encoder_length(const method_case* c, const sp_model_info* info) {
+  const double h = (double)info->hidden_size, e = c->encoder_hidden_size;
+  if (c->method == SP_METHOD_PREFIX_TUNING) return c->prefix_projection ? h + e : 0.0;
+  if (c->method == SP_METHOD_P_TUNING) return conformance_ptuning_encoder_length(c->lstm, 2 * NUM_VIRTUAL_TOKENS, h, e);
+  if (c->method == SP_METHOD_MULTITASK_PROMPT_TUNING) return (double)c->num_ranks;
+  return 0.0;
+}
+
+/* Both stacks over every position of the call (see the file comment). */
+static double forward_length(const variant* v, int64_t virtual_tokens, double encoder_length) {
+  return 2.0 * conformance_forward_length(&v->info, v->intermediate_size, SEQ_LEN + TARGET_LEN + 2 * virtual_tokens,
+                                          encoder_length);
+}
+
+static int path_exists(const char* path) {
+  struct stat info;
+  return stat(path, &info) == 0;
+}
+
+static int read_ints(const char* folder, const char* name, int32_t** out, size_t expected) {
+  char path[1024];
+  size_t count = 0;
+  *out = read_raw(test_path(path, sizeof path, folder, name), 4, &count);
+  if (count != expected) {
+    fprintf(stderr, "%s holds %zu values, expected %zu\n", path, count, expected);
+    return 0;
+  }
+  return 1;
+}
+
+static int setup_variants(void** state) {
+  (void)state;
+  for (int i = 0; i < num_variants; ++i) {
+    variant* v = &variants[i];
+    snprintf(v->model_folder, sizeof v->model_folder, "%s/models/%s", reference_root, v->name);
+    snprintf(v->reference_folder, sizeof v->reference_folder, "%s/%s", reference_root, v->name);
+    sp_model_params params = test_model_params();
+    if (sp_model_create(&v->model, v->model_folder, &params) != SP_OK) {
+      fprintf(stderr, "cannot load %s: %s\n", v->model_folder, sp_last_error());
+      return -1;
+    }
+    v->info = sp_model_info_init();
+    if (sp_model_get_info(v->model, &v->info) != SP_OK) return -1;
+    v->intermediate_size = model_intermediate_size(v->model_folder, &v->info);
+    if (!read_ints(v->reference_folder, "input_ids.i32", &v->input_ids, BATCH * SEQ_LEN) ||
+        !read_ints(v->reference_folder, "attention_mask.i32", &v->attention_mask, BATCH * SEQ_LEN) ||
+        !read_ints(v->reference_folder, "labels.i32", &v->labels, BATCH * TARGET_LEN))
+      return -1;
+  }
+  return 0;
+}
+
+static int teardown_variants(void** state) {
+  (void)state;
+  for (int i = 0; i < num_variants; ++i) {
+    sp_model_free(variants[i].model);
+    free(variants[i].input_ids);
+    free(variants[i].attention_mask);
+    free(variants[i].labels);
+  }
+  return 0;
+}
+
+/* The reference batch: encoder ids and mask, the decoder's targets (its inputs are derived from them). */
+static sp_batch seq2seq_batch(const variant* v, int num_tasks) {
+  sp_batch batch = sp_batch_init();
+  batch.batch_size = BATCH;
+  batch.seq_len = SEQ_LEN;
+  batch.input_ids = v->input_ids;
+  batch.attention_mask = v->attention_mask;
+  batch.num_input_ids = batch.num_attention_mask = BATCH * SEQ_LEN;
+  batch.decoder_seq_len = TARGET_LEN;
+  batch.labels = v->labels;
+  batch.num_labels = BATCH * TARGET_LEN;
+  if (num_tasks > 1) {
+    batch.task_ids = MPT_TASK_IDS;
+    batch.num_task_ids = BATCH;
+  }
+  return batch;
+}
+
+/* The batch's real encoder tokens as prompts, one per row. */
+typedef struct row_prompts {
+  int32_t ids[BATCH * SEQ_LEN];
+  int32_t lengths[BATCH];
+  sp_prompts prompts;
+} row_prompts;
+
+static void make_prompts(const variant* v, int num_tasks, row_prompts* out) {
+  size_t total = 0;
+  for (int r = 0; r < BATCH; ++r) {
+    out->lengths[r] = 0;
+    for (int j = 0; j < SEQ_LEN; ++j)
+      if (v->attention_mask[r * SEQ_LEN + j]) {
+        out->ids[total++] = v->input_ids[r * SEQ_LEN + j];
+        ++out->lengths[r];
+      }
+  }
+  out->prompts = sp_prompts_init();
+  out->prompts.count = BATCH;
+  out->prompts.ids = out->ids;
+  out->prompts.num_ids = total;
+  out->prompts.lengths = out->lengths;
+  out->prompts.num_lengths = BATCH;
+  if (num_tasks > 1) {
+    out->prompts.task_ids = MPT_TASK_IDS;
+    out->prompts.num_task_ids = BATCH;
+  }
+}
+
+/* Greedy generation of GENERATED tokens (the model's eos ends a row) against <folder>/<name>.i32, whose
+ * rows continue with the pad id after an eos, and whose steps' margins are <name>_margin.f32: a step
+ * closer to a tie than `tie` ends that row's comparison (reported). */
+static void generation_matches(const variant* v, sp_adapter* adapter, int num_tasks, const char* folder,
+                               const char* name, double tie) {
+  char file[128];
+  snprintf(file, sizeof file, "%s.i32", name);
+  int32_t* expected = NULL;
+  if (!read_ints(folder, file, &expected, BATCH * GENERATED)) fail_msg("%s/%s unreadable", folder, file);
+  snprintf(file, sizeof file, "%s_margin.f32", name);
+  float* margins = read_floats(folder, file, BATCH * GENERATED);
+  sp_context_params context_params = sp_context_default_params();
+  context_params.max_batch_size = BATCH;
+  context_params.max_length = SEQ_LEN + GENERATED + 1;
+  sp_context* context = NULL;
+  SP_CHECK(sp_context_create(&context, v->model, adapter, &context_params));
+  row_prompts prompts;
+  make_prompts(v, num_tasks, &prompts);
+  sp_generate_params params = sp_generate_default_params();
+  params.max_new_tokens = GENERATED;
+  int32_t ids[BATCH * GENERATED], counts[BATCH];
+  sp_stop_reason reasons[BATCH];
+  sp_generation result = sp_generation_init();
+  result.ids = ids;
+  result.ids_capacity = BATCH * GENERATED;
+  result.counts = counts;
+  result.stop_reasons = reasons;
+  result.rows_capacity = BATCH;
+  SP_CHECK(sp_context_generate(context, &prompts.prompts, &params, &result));
+  int compared = 0;
+  for (int r = 0; r < BATCH; ++r) {
+    for (int step = 0; step < GENERATED; ++step) {
+      const int32_t want = expected[r * GENERATED + step];
+      if (step > 0 && expected[r * GENERATED + step - 1] == EOS_ID) { /* the reference's row ended */
+        assert_int_equal(counts[r], step);
+        assert_int_equal(reasons[r], SP_STOP_EOS);
+        break;
+      }
+      if (step >= counts[r])
+        fail_msg("row %d stopped after %d tokens; the reference goes on with %d", r, counts[r], want);
+      if (ids[r * GENERATED + step] != want) {
+        if (margins[r * GENERATED + step] < tie) {
+          printf("    row %d step %d: a near tie (margin %.3g < %.3g), compared up to there\n", r, step,
+                 (double)margins[r * GENERATED + step], tie);
+          break;
+        }
+        fail_msg("row %d step %d: generated %d, the reference %d (margin %.3g)", r, step, ids[r * GENERATED + step],
+                 want, (double)margins[r * GENERATED + step]);
+      }
+      ++compared;
+    }
+  }
+  printf("    %-48s %d tokens identical\n", name, compared);
+  sp_context_free(context);
+  free(expected);
+  free(margins);
+}
+
+/* log p(label) under one position's logits. */
+static double log_probability(const float* logits, int64_t vocab, int32_t label) {
+  double top = logits[0], sum = 0.0;
+  for (int64_t k = 1; k < vocab; ++k) top = logits[k] > top ? logits[k] : top;
+  for (int64_t k = 0; k < vocab; ++k) sum += exp((double)logits[k] - top);
+  return (double)logits[label] - top - log(sum);
+}
+
+static void reference_row_log_likelihoods(const variant* v, const float* logits, float* rows) {
+  const int64_t vocab = v->info.vocab_size;
+  for (int r = 0; r < BATCH; ++r) {
+    double total = 0.0;
+    for (int t = 0; t < TARGET_LEN; ++t) {
+      const int32_t label = v->labels[r * TARGET_LEN + t];
+      if (label != -100) total += log_probability(logits + ((size_t)r * TARGET_LEN + t) * (size_t)vocab, vocab, label);
+    }
+    rows[r] = (float)total;
+  }
+}
+
+/* The bound of the logits, as a margin below which a greedy choice is a tie. */
+static double tie_margin(const float* logits, size_t count, double length) {
+  return 2.0 * conformance_bound(logits, count, length);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * 1. The base model
+ * ------------------------------------------------------------------------------------------- */
+
+static void base_model_matches_transformers(void** state) {
+  variant* v = ((const case_state*)*state)->v;
+  printf("  [%s / base model]\n", v->name);
+  assert_string_equal(v->info.model_type, "t5");
+  assert_int_equal(v->info.is_encoder_decoder, 1);
+  assert_int_equal(v->info.num_decoder_layers, 2);
+  assert_int_equal(v->info.decoder_start_token_id, 0);
+  assert_int_equal(v->info.has_lm_head, 1);
+  assert_int_equal(v->info.type_vocab_size, 0);
+
+  const double length = forward_length(v, 0, 0.0);
+  const size_t vocab = (size_t)v->info.vocab_size, count = (size_t)BATCH * TARGET_LEN * vocab;
+  sp_batch batch = seq2seq_batch(v, 1);
+  size_t counted = 0;
+  SP_CHECK(sp_logits_count(v->info.vocab_size, BATCH, TARGET_LEN, SP_LOGITS_ALL, &counted));
+  assert_int_equal(counted, count);
+  float* logits = malloc(count * sizeof(float));
+  float* expected = read_floats(v->reference_folder, "base_logits.f32", count);
+  SP_CHECK(sp_model_logits(v->model, &batch, SP_LOGITS_ALL, logits, count));
+  ASSERT_CONFORMS("base decoder logits vs transformers", logits, expected, count, length);
+  /* The last decoder position of each row. */
+  float* last = malloc((size_t)BATCH * vocab * sizeof(float));
+  SP_CHECK(sp_model_logits(v->model, &batch, SP_LOGITS_LAST, last, (size_t)BATCH * vocab));
+  for (int r = 0; r < BATCH; ++r)
+    ASSERT_CONFORMS("base SP_LOGITS_LAST vs the last decoder position", last + (size_t)r * vocab,
+                    expected + ((size_t)r * TARGET_LEN + TARGET_LEN - 1) * vocab, vocab, length);
+  /* The same decoder inputs given explicitly give the same logits. */
+  int32_t* decoder_input_ids = NULL;
+  if (!read_ints(v->reference_folder, "decoder_input_ids.i32", &decoder_input_ids, BATCH * TARGET_LEN))
+    fail_msg("decoder_input_ids.i32 unreadable");
+  sp_batch explicit_inputs = batch;
+  explicit_inputs.labels = NULL;
+  explicit_inputs.num_labels = 0;
+  explicit_inputs.decoder_input_ids = decoder_input_ids;
+  explicit_inputs.num_decoder_input_ids = BATCH * TARGET_LEN;
+  float* again = malloc(count * sizeof(float));
+  SP_CHECK(sp_model_logits(v->model, &explicit_inputs, SP_LOGITS_ALL, again, count));
+  ASSERT_IDENTICAL("decoder_input_ids = the shifted labels", again, logits, count);
+
+  float loss = 0, rows[BATCH], expected_rows[BATCH];
+  float* expected_loss = read_floats(v->reference_folder, "base_loss.f32", 1);
+  SP_CHECK(sp_model_eval_loss(v->model, &batch, &loss, rows));
+  const double loss_length = conformance_loss_length(length, &v->info, BATCH * TARGET_LEN);
+  ASSERT_CONFORMS("base loss vs transformers", &loss, expected_loss, 1, loss_length);
+  reference_row_log_likelihoods(v, expected, expected_rows);
+  ASSERT_CONFORMS("base row log-likelihoods vs its logits", rows, expected_rows, BATCH, loss_length);
+
+  /* The encoder's hidden states (sp_model_hidden_states of an encoder-decoder model). */
+  const size_t hidden_count = (size_t)BATCH * SEQ_LEN * (size_t)v->info.hidden_size;
+  float* hidden = malloc(hidden_count * sizeof(float));
+  float* expected_hidden = read_floats(v->reference_folder, "base_encoder_hidden.f32", hidden_count);
+  sp_batch encoder_only = batch;
+  encoder_only.labels = NULL;
+  encoder_only.num_labels = 0;
+  encoder_only.decoder_seq_len = 0;
+  SP_CHECK(sp_model_hidden_states(v->model, &encoder_only, hidden, hidden_count));
+  ASSERT_CONFORMS("base encoder hidden states vs transformers", hidden, expected_hidden, hidden_count, length / 2);
+
+  generation_matches(v, NULL, 1, v->reference_folder, "base_generated", tie_margin(expected, count, length));
+  free(decoder_input_ids);
+  free(again);
+  free(hidden);
+  free(expected_hidden);
+  free(expected_loss);
+  free(last);
+  free(logits);
+  free(expected);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * 2. Every method case against PEFT; loading and saving
+ * ------------------------------------------------------------------------------------------- */
+
+static sp_adapter_params case_params(const method_case* c) {
+  sp_adapter_params params = sp_adapter_default_params();
+  params.method = c->method;
+  params.init = SP_INIT_RANDOM;
+  params.num_virtual_tokens = NUM_VIRTUAL_TOKENS;
+  params.seed = SEED;
+  params.prefix_projection = c->prefix_projection;
+  params.encoder_hidden_size = c->encoder_hidden_size;
+  params.encoder_type = c->lstm ? SP_ENCODER_LSTM : SP_ENCODER_MLP;
+  params.encoder_num_layers = 2;
+  params.encoder_dropout = 0.0f;
+  params.num_tasks = c->num_tasks;
+  params.num_ranks = c->num_ranks;
+  params.task_type = SP_TASK_SEQ_2_SEQ_LM;
+  return params;
+}
+
+/* params.txt lists exactly our tensors and shapes. */
+static void parameters_are_peft_s(const sp_adapter* adapter, const char* folder) {
+  char path[1024], line[512];
+  FILE* file = fopen(test_path(path, sizeof path, folder, "params.txt"), "r");
+  if (!file) fail_msg("cannot open %s", path);
+  sp_adapter_info info = sp_adapter_info_init();
+  SP_CHECK(sp_adapter_get_info(adapter, &info));
+  int lines = 0;
+  while (fgets(line, sizeof line, file)) {
+    char* name = strtok(line, " \n");
+    if (!name) continue;
+    int64_t dims[SP_MAX_PARAMETER_DIMS];
+    size_t num_dims = 0;
+    if (sp_adapter_parameter_shape(adapter, name, dims, SP_MAX_PARAMETER_DIMS, &num_dims) != SP_OK)
+      fail_msg("PEFT's trainable tensor %s: %s", name, sp_last_error());
+    size_t d = 0;
+    for (char* size = strtok(NULL, " \n"); size; size = strtok(NULL, " \n"), ++d)
+      if (d >= num_dims || dims[d] != atoll(size))
+        fail_msg("%s: our shape differs from PEFT's in dimension %zu", name, d);
+    if (d != num_dims) fail_msg("%s: our rank %zu, PEFT's %zu", name, num_dims, d);
+    ++lines;
+  }
+  fclose(file);
+  if (lines != info.num_parameter_tensors)
+    fail_msg("PEFT has %d trainable tensors, we have %d", lines, info.num_parameter_tensors);
+}
+
+static void initial_tensors_are_peft_s(const sp_adapter* adapter, const char* folder) {
+  sp_adapter_info info = sp_adapter_info_init();
+  SP_CHECK(sp_adapter_get_info(adapter, &info));
+  for (int i = 0; i < info.num_parameter_tensors; ++i) {
+    const char* name = NULL;
+    size_t count = 0;
+    char file[300], label[160];
+    SP_CHECK(sp_adapter_parameter_name(adapter, i, &name));
+    SP_CHECK(sp_adapter_parameter_size(adapter, name, &count));
+    float* ours = malloc(count * sizeof(float));
+    SP_CHECK(sp_adapter_get_parameter(adapter, name, ours, count));
+    snprintf(file, sizeof file, "init__%s.f32", name);
+    float* expected = read_floats(folder, file, count);
+    snprintf(label, sizeof label, "init %s", name);
+    if (identical_draws_expected())
+      ASSERT_IDENTICAL(label, ours, expected, count);
+    else
+      ASSERT_CONFORMS(label, ours, expected, count, SP_SAMPLER_OPERATIONS);
+    free(ours);
+    free(expected);
+  }
+}
+
+static void case_matches_peft(void** state) {
+  const case_state* s = (const case_state*)*state;
+  const variant* v = s->v;
+  const method_case* c = s->method;
+  char folder[768], path[1024];
+  snprintf(folder, sizeof folder, "%s/%s", v->reference_folder, c->name);
+  printf("  [%s / %s]\n", v->name, c->name);
+  if (!path_exists(test_path(path, sizeof path, folder, "params.txt"))) fail_msg("reference %s is missing", path);
+  if (path_exists(test_path(path, sizeof path, folder, "DIRECT_CALL")))
+    printf("    generation reference: PEFT's rules with the cache passed under the name PEFT reads (DIRECT_CALL)\n");
+
+  sp_adapter_params params = case_params(c);
+  sp_adapter* adapter = NULL;
+  SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
+  sp_adapter_info info = sp_adapter_info_init();
+  SP_CHECK(sp_adapter_get_info(adapter, &info));
+  assert_int_equal(info.task_type, SP_TASK_SEQ_2_SEQ_LM);
+  parameters_are_peft_s(adapter, folder);
+  initial_tensors_are_peft_s(adapter, folder);
+
+  const double length = forward_length(v, NUM_VIRTUAL_TOKENS, prompt_encoder_length(c, &v->info));
+  const size_t vocab = (size_t)v->info.vocab_size, count = (size_t)BATCH * TARGET_LEN * vocab;
+  const sp_batch batch = seq2seq_batch(v, c->num_tasks);
+  float* logits = malloc(count * sizeof(float));
+  float* expected = read_floats(folder, "logits.f32", count);
+  SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits, count));
+  ASSERT_CONFORMS("decoder logits vs PEFT", logits, expected, count, length);
+
+  const double loss_length = conformance_loss_length(length, &v->info, BATCH * TARGET_LEN);
+  float loss = 0, rows[BATCH], expected_rows[BATCH];
+  float* expected_loss = read_floats(folder, "loss.f32", 1);
+  SP_CHECK(sp_adapter_eval_loss(adapter, &batch, &loss, rows));
+  ASSERT_CONFORMS("loss vs PEFT", &loss, expected_loss, 1, loss_length);
+  reference_row_log_likelihoods(v, expected, expected_rows);
+  ASSERT_CONFORMS("row log-likelihoods vs PEFT's logits", rows, expected_rows, BATCH, loss_length);
+
+  /* PEFT's saved folder: PEFT's logits and PEFT's generation. */
+  sp_adapter* loaded = NULL;
+  SP_CHECK(sp_adapter_load(&loaded, v->model, test_path(path, sizeof path, folder, "peft")));
+  sp_adapter_info loaded_info = sp_adapter_info_init();
+  SP_CHECK(sp_adapter_get_info(loaded, &loaded_info));
+  assert_int_equal(loaded_info.task_type, SP_TASK_SEQ_2_SEQ_LM);
+  float* loaded_expected = read_floats(folder, "peft_loaded_logits.f32", count);
+  SP_CHECK(sp_adapter_logits(loaded, &batch, SP_LOGITS_ALL, logits, count));
+  ASSERT_CONFORMS("PEFT-saved folder vs PEFT", logits, loaded_expected, count, length);
+  generation_matches(v, loaded, c->num_tasks, folder, "generated", tie_margin(loaded_expected, count, length));
+  sp_adapter_free(loaded);
+  free(loaded_expected);
+
+  /* One AdamW step: the gradient of every trainable tensor, then the values. */
+  sp_trainer_params trainer_params = sp_trainer_default_params();
+  trainer_params.learning_rate = LEARNING_RATE;
+  trainer_params.weight_decay = WEIGHT_DECAY;
+  trainer_params.eps = ADAMW_EPS;
+  sp_trainer* trainer = NULL;
+  SP_CHECK(sp_trainer_create(&trainer, adapter, &trainer_params));
+  sp_train_result result = sp_train_result_init();
+  SP_CHECK(sp_trainer_step(trainer, &batch, &result));
+  assert_int_equal(result.updated, 1);
+  ASSERT_CONFORMS("training-step loss vs PEFT", &result.loss, expected_loss, 1, loss_length);
+  /* A tensor is read at up to every position of every row (through attention). */
+  const double gradient_length =
+      conformance_gradient_length(length, &v->info, BATCH * (SEQ_LEN + TARGET_LEN + 2 * NUM_VIRTUAL_TOKENS));
+  assert_step_matches_reference(adapter, trainer, folder, gradient_length, LEARNING_RATE, ADAMW_EPS);
+  sp_trainer_free(trainer);
+
+  /* Ours (after the step), saved as a folder and as one file: both load back bit-identical. */
+  char scratch[768];
+  snprintf(scratch, sizeof scratch, "%s/%s/%s", scratch_root, v->name, c->name);
+  make_dirs(scratch);
+  SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits, count));
+  float* reloaded = malloc(count * sizeof(float));
+  SP_CHECK(sp_adapter_save(adapter, test_path(path, sizeof path, scratch, "folder")));
+  SP_CHECK(sp_adapter_load(&loaded, v->model, path));
+  SP_CHECK(sp_adapter_logits(loaded, &batch, SP_LOGITS_ALL, reloaded, count));
+  ASSERT_IDENTICAL("saved folder, loaded back", reloaded, logits, count);
+  sp_adapter_free(loaded);
+  SP_CHECK(sp_adapter_save_file(adapter, test_path(path, sizeof path, scratch, "adapter.sp")));
+  SP_CHECK(sp_adapter_load_file(&loaded, v->model, path));
+  SP_CHECK(sp_adapter_logits(loaded, &batch, SP_LOGITS_ALL, reloaded, count));
+  ASSERT_IDENTICAL("saved file, loaded back", reloaded, logits, count);
+  sp_adapter_free(loaded);
+
+  free(reloaded);
+  free(expected_loss);
+  free(expected);
+  free(logits);
+  sp_adapter_free(adapter);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * 3. Refusals: each gives its status and changes nothing
+ * ------------------------------------------------------------------------------------------- */
+
+static void requests_out_of_reach_are_refused(void** state) {
+  variant* v = ((const case_state*)*state)->v;
+  const size_t vocab = (size_t)v->info.vocab_size, count = (size_t)BATCH * TARGET_LEN * vocab;
+  const sp_batch batch = seq2seq_batch(v, 1);
+  float* before = malloc(count * sizeof(float));
+  float* after = malloc(count * sizeof(float));
+  SP_CHECK(sp_model_logits(v->model, &batch, SP_LOGITS_ALL, before, count));
+
+  /* Other tasks on an encoder-decoder model, and SEQ_2_SEQ_LM's own limits. */
+  sp_adapter_params params = case_params(&cases[0]);
+  sp_adapter* adapter = NULL;
+  const sp_task_type others[] = {SP_TASK_CAUSAL_LM, SP_TASK_SEQ_CLS, SP_TASK_TOKEN_CLS, SP_TASK_FEATURE_EXTRACTION};
+  for (size_t i = 0; i < sizeof others / sizeof others[0]; ++i) {
+    params.task_type = others[i];
+    SP_EXPECT_ERROR(sp_adapter_create(&adapter, v->model, &params), SP_ERR_UNSUPPORTED, "SEQ_2_SEQ_LM");
+    assert_null(adapter);
+  }
+  params = case_params(&cases[0]);
+  SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
+  float hidden[16];
+  SP_EXPECT_ERROR(sp_adapter_hidden_states(adapter, &batch, hidden, 16), SP_ERR_UNSUPPORTED, "SEQ_2_SEQ_LM");
+  float scores[BATCH * 2];
+  SP_EXPECT_ERROR(sp_adapter_classify(adapter, &batch, SP_CLASS_LOGITS, scores, BATCH * 2), SP_ERR_UNSUPPORTED,
+                  "SEQ_2_SEQ_LM");
+
+  /* Batches: no decoder side, a decoder side of no length, wrong counts, ids out of the vocabulary. */
+  float loss = 0;
+  sp_batch no_decoder = batch;
+  no_decoder.labels = NULL;
+  no_decoder.num_labels = 0;
+  SP_EXPECT_ERROR(sp_adapter_logits(adapter, &no_decoder, SP_LOGITS_ALL, after, count), SP_ERR_INVALID_ARGUMENT,
+                  "decoder");
+  SP_EXPECT_ERROR(sp_adapter_eval_loss(adapter, &no_decoder, &loss, NULL), SP_ERR_INVALID_ARGUMENT, "labels");
+  sp_batch no_length = batch;
+  no_length.decoder_seq_len = 0;
+  SP_EXPECT_ERROR(sp_model_logits(v->model, &no_length, SP_LOGITS_ALL, after, count), SP_ERR_INVALID_ARGUMENT,
+                  "decoder_seq_len");
+  sp_batch wrong_count = batch;
+  wrong_count.num_labels = BATCH * TARGET_LEN - 1;
+  SP_EXPECT_ERROR(sp_model_logits(v->model, &wrong_count, SP_LOGITS_ALL, after, count), SP_ERR_SHAPE_MISMATCH,
+                  "decoder_seq_len");
+  int32_t bad_decoder_ids[BATCH * TARGET_LEN] = {0};
+  bad_decoder_ids[7] = (int32_t)v->info.vocab_size;
+  sp_batch bad_ids = batch;
+  bad_ids.decoder_input_ids = bad_decoder_ids;
+  bad_ids.num_decoder_input_ids = BATCH * TARGET_LEN;
+  SP_EXPECT_ERROR(sp_model_logits(v->model, &bad_ids, SP_LOGITS_ALL, after, count), SP_ERR_OUT_OF_RANGE,
+                  "decoder input id");
+  SP_EXPECT_ERROR(sp_model_logits(v->model, &batch, SP_LOGITS_ALL, after, count - 1), SP_ERR_BUFFER_TOO_SMALL,
+                  "logits");
+  /* Scoring continuations is for decoder-only models. */
+  sp_context* context = NULL;
+  sp_context_params context_params = sp_context_default_params();
+  context_params.max_batch_size = BATCH;
+  context_params.max_length = SEQ_LEN + GENERATED + 1;
+  SP_CHECK(sp_context_create(&context, v->model, adapter, &context_params));
+  row_prompts prompts;
+  make_prompts(v, 1, &prompts);
+  float scored[BATCH];
+  SP_EXPECT_ERROR(sp_context_score(context, &prompts.prompts, &prompts.prompts, scored, BATCH), SP_ERR_UNSUPPORTED,
+                  "decoder-only");
+  sp_context_free(context);
+
+  /* Nothing changed: the model's logits are the same. */
+  SP_CHECK(sp_model_logits(v->model, &batch, SP_LOGITS_ALL, after, count));
+  ASSERT_IDENTICAL("base logits after the refusals", after, before, count);
+  sp_adapter_free(adapter);
+  free(before);
+  free(after);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The suite
+ * ------------------------------------------------------------------------------------------- */
+
+#define TESTS_PER_VARIANT (2 + NUM_CASES)
+static case_state states[MAX_VARIANTS * TESTS_PER_VARIANT];
+static struct CMUnitTest tests[MAX_VARIANTS * TESTS_PER_VARIANT];
+static size_t num_tests;
+
+static void add_test(CMUnitTestFunction function, variant* v, const method_case* method, const char* what) {
+  case_state* state = &states[num_tests];
+  state->v = v;
+  state->method = method;
+  snprintf(state->name, sizeof state->name, "%s: %s", v->name, what);
+  tests[num_tests] = (struct CMUnitTest)cmocka_unit_test_prestate(function, state);
+  tests[num_tests++].name = state->name;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 4 || argc - 3 > MAX_VARIANTS) {
+    fprintf(stderr, "usage: %s <reference-root> <scratch-folder> <variant>... (at most %d)\n", argv[0], MAX_VARIANTS);
+    return 2;
+  }
+  reference_root = argv[1];
+  scratch_root = argv[2];
+  num_variants = argc - 3;
+  char what[96];
+  for (int i = 0; i < num_variants; ++i) {
+    variant* v = &variants[i];
+    v->name = argv[3 + i];
+    add_test(base_model_matches_transformers, v, NULL, "base model matches transformers");
+    for (size_t c = 0; c < NUM_CASES; ++c) {
+      snprintf(what, sizeof what, "%s matches PEFT", cases[c].name);
+      add_test(case_matches_peft, v, &cases[c], what);
+    }
+    add_test(requests_out_of_reach_are_refused, v, NULL, "requests out of reach are refused");
+  }
+  const int failed = _cmocka_run_group_tests("T5 and SEQ_2_SEQ_LM adapters against transformers and PEFT", tests,
+                                             num_tests, setup_variants, teardown_variants);
+  report_worst_conformance("seq2seq_conformance");
+  return failed;
+}
