@@ -12,7 +12,9 @@
  *     the decoder logits, the loss and each row's log-likelihood, the gradient of every trainable tensor
  *     and every tensor after one AdamW step; PEFT's saved folder loads with PEFT's logits and generates
  *     PEFT's tokens (prefix tuning: the spec's generation, see the DIRECT_CALL file); our adapter saved
- *     as a folder and as one file loads back bit-identical;
+ *     as a folder and as one file loads back bit-identical. The folder is
+ *     <scratch-folder>/<variant>/<case>/folder, beside it our_output.f32 (its decoder logits on the batch),
+ *     which tests/reference/check_seq2seq_adapters_in_peft.py compares with PEFT's from that folder;
  *   - refusals: each gives its status and leaves the objects as they were.
  * Every numerical comparison uses the tolerance rule of test_support.h. The reduction length of a
  * call is stated as twice the decoder-only length over every position the call has (encoder input,
@@ -292,7 +294,7 @@ static void base_model_matches_transformers(void** state) {
   printf("  [%s / base model]\n", v->name);
   assert_string_equal(v->info.model_type, "t5");
   assert_int_equal(v->info.is_encoder_decoder, 1);
-  assert_int_equal(v->info.num_decoder_layers, 2);
+  assert_int_equal(v->info.num_decoder_layers, v->info.num_layers); /* both variants: as many as the encoder */
   assert_int_equal(v->info.decoder_start_token_id, 0);
   assert_int_equal(v->info.has_lm_head, 1);
   assert_int_equal(v->info.type_vocab_size, 0);
@@ -500,6 +502,7 @@ static void case_matches_peft(void** state) {
   SP_CHECK(sp_adapter_logits(adapter, &batch, SP_LOGITS_ALL, logits, count));
   float* reloaded = malloc(count * sizeof(float));
   SP_CHECK(sp_adapter_save(adapter, test_path(path, sizeof path, scratch, "folder")));
+  write_floats(scratch, "our_output.f32", logits, count);
   SP_CHECK(sp_adapter_load(&loaded, v->model, path));
   SP_CHECK(sp_adapter_logits(loaded, &batch, SP_LOGITS_ALL, reloaded, count));
   ASSERT_IDENTICAL("saved folder, loaded back", reloaded, logits, count);

@@ -29,8 +29,8 @@ OUT/models/<variant>/     a tiny random T5ForConditionalGeneration written by tr
           files have neither, and tie_word_embeddings absent means true). The decoder output is multiplied by
           d_model**-0.5 before lm_head, and lm_head is shared.weight. model.safetensors holds shared.weight only
           (no encoder/decoder embed_tokens, no lm_head).
-  t5v11   T5 v1.1 / Flan style: vocab_size 100, d_model 32, d_kv 8, num_heads 4, d_ff 40, num_layers 2,
-          num_decoder_layers 2, relative_attention_num_buckets 16, relative_attention_max_distance 32,
+  t5v11   T5 v1.1 / Flan style: vocab_size 100, d_model 32, d_kv 8, num_heads 4, d_ff 40, num_layers 3,
+          num_decoder_layers 3, relative_attention_num_buckets 16, relative_attention_max_distance 32,
           feed_forward_proj "gated-gelu" (dense_act_fn "gelu_new" = tanh-approximated GELU, is_gated_act true:
           wo(gelu_new(wi_0 x) * wi_1 x)), dropout_rate 0.1, layer_norm_epsilon 1e-6, decoder_start 0, pad 0, eos 1,
           "tie_word_embeddings": false and NO "scale_decoder_outputs" key (as the hub's flan-t5 files; the file
@@ -119,8 +119,10 @@ differ by > 1e-3):
   - Prefix tuning (m = 2): encoder and cross-attention get nothing. The (n, 2*L*d) table (L = num_layers = 2, the
     ENCODER layer count PEFT reads from num_layers/num_hidden_layers) feeds only the decoder self-attention:
     decoder layer l reads slot s = (2l) mod L, K = columns [2s*d, (2s+1)*d), V = [(2s+1)*d, (2s+2)*d), head h at
-    [h*d_kv, (h+1)*d_kv) inside each block. With L = 2 both decoder layers read slot 0; slot 1 (columns 2d..4d, or
-    the rows 2d..4d of transform.2 with projection) never gets a gradient (asserted). Wrong rule "layer l reads slot
+    [h*d_kv, (h+1)*d_kv) inside each block. With L = 2 (t5) both decoder layers read slot 0 and slot 1 (columns
+    2d..4d, or the rows 2d..4d of transform.2 with projection) never gets a gradient; with L = 3 (t5v11) the layers
+    read slots 0, 2, 1, so that neither "always slot 0" nor "layer l reads slot l" fits (asserted: exactly the slots
+    read get a gradient, and the wrong rules' logits differ). Wrong rule "layer l reads slot
     l" differs. The prefix keys sit at decoder positions 0..n-1, the decoder tokens at n..n+T-1 (transformers'
     past_seen_tokens = n), so decoder query i is at position n+i for the relative bias; wrong rule "queries at 0..T-1"
     differs. Every decoder query sees all n prefix keys (and its causal past); wrong rule "query i sees concatenated
@@ -165,7 +167,8 @@ VARIANTS = {  # T5Config arguments, and whether the decoder output is scaled by 
     "t5": (dict(COMMON, vocab_size=96, d_ff=48, relative_attention_num_buckets=8, relative_attention_max_distance=20,
                 feed_forward_proj="relu"), True),
     "t5v11": (dict(COMMON, vocab_size=100, d_ff=40, relative_attention_num_buckets=16,
-                   relative_attention_max_distance=32, feed_forward_proj="gated-gelu"), False),
+                   relative_attention_max_distance=32, feed_forward_proj="gated-gelu", num_layers=3,
+                   num_decoder_layers=3), False),
 }
 MATCH, DIFFER = 1e-4, 1e-3  # manual_t5 against transformers; a wrong rule must be at least DIFFER away
 CACHE_CONFLICT = "Both `past_key_values` and `cache` are set"
@@ -519,11 +522,18 @@ def check_gradients(label, case, params, config):
         assert not table[n:].any() and table[:n].abs().min() > 0, f"{label}: rows n..2n-1 must get zero gradient"
     elif case in ("ptuning_lstm", "mpt"):
         assert (table[n:].abs().sum(1) > 0).all(), f"{label}: rows n..2n-1 must get a gradient"
-    elif case == "prefix":
-        assert not table[:, 2 * d:].any() and table[:, :2 * d].abs().sum(0).min() > 0, f"{label}: slot 1 gradient"
-    elif case == "prefix_projection":
-        out = params["transform.2.weight"].grad
-        assert not out[2 * d:].any() and out[:2 * d].abs().sum(1).min() > 0, f"{label}: slot 1 gradient"
+    elif case in ("prefix", "prefix_projection"):
+        # Per slot s (2d columns of the table, 2d rows of transform.2): a gradient exactly where some decoder
+        # layer l reads it, s = (2l) mod L.
+        num_layers = config.num_layers
+        used = {(2 * layer) % num_layers for layer in range(config.num_decoder_layers)}
+        grad = table if case == "prefix" else params["transform.2.weight"].grad.t()
+        for slot in range(num_layers):
+            block = grad[:, 2 * slot * d:2 * (slot + 1) * d]
+            if slot in used:
+                assert block.abs().sum(0).min() > 0, f"{label}: slot {slot} is read but gets no gradient"
+            else:
+                assert not block.any(), f"{label}: slot {slot} is read by no layer but gets a gradient"
 
 
 def run_case(label, variant, folder, out, case, config, task_ids, batch, base_ids):
