@@ -354,8 +354,17 @@ void parsed_files_are_checked_against_the_model(void**) {
   other.erase("peft_type");
   expect_error([&] { sp::adapters::parse_peft_config(other, "x", *model); }, sp::ErrorKind::Unsupported, "peft_type");
   other = good;
-  other["task_type"] = "SEQ_2_SEQ_LM";  // not yet: no encoder-decoder models
-  expect_error([&] { sp::adapters::parse_peft_config(other, "x", *model); }, sp::ErrorKind::Unsupported, "task_type");
+  other["task_type"] = "SEQ_2_SEQ_LM";  // read (m as the file says), then refused: this model is decoder-only
+  const sp::methods::MethodConfig seq2seq = sp::adapters::parse_peft_config(other, "x", *model);
+  assert_int_equal(seq2seq.task.type, SP_TASK_SEQ_2_SEQ_LM);
+  assert_int_equal(seq2seq.num_transformer_submodules, 1);
+  expect_error([&] { sp::methods::check_config(seq2seq, *model, sp::ErrorKind::Format, "x"); },
+               sp::ErrorKind::Unsupported, "encoder-decoder");
+  other["num_transformer_submodules"] = 2;  // a second submodule only for SEQ_2_SEQ_LM
+  other["task_type"] = "CAUSAL_LM";
+  expect_error([&] { sp::adapters::parse_peft_config(other, "x", *model); }, sp::ErrorKind::Unsupported,
+               "num_transformer_submodules");
+  other["num_transformer_submodules"] = 1;
   other["task_type"] = "QUESTION_ANS";  // PEFT's, but no soft-prompt head here
   expect_error([&] { sp::adapters::parse_peft_config(other, "x", *model); }, sp::ErrorKind::Unsupported, "task_type");
   other["task_type"] = "SEQ_CLS";  // read; the head's size comes from the weights file
