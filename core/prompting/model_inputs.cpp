@@ -55,18 +55,20 @@ at::Tensor for_each_row(const at::Tensor& per_prompt, const at::Tensor& prompt_o
 
 }  // namespace
 
+methods::PromptContribution contribution_for(const model::Transformer& model, const methods::SoftPromptMethod* method,
+                                             const Batch& batch, bool training) {
+  if (!method) return {};
+  methods::PromptRequest request;
+  request.batch_size = batch.input_ids.size(0);
+  request.training = training;
+  if (batch.task_ids.defined()) request.task_ids = batch.task_ids.to(model.device());
+  return method->contribute(request);
+}
+
 ModelInputs::ModelInputs(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
                          bool training, bool pack) {
-  methods::PromptContribution contribution;
-  int64_t n = 0;
-  if (method) {
-    methods::PromptRequest request;
-    request.batch_size = batch.input_ids.size(0);
-    request.training = training;
-    if (batch.task_ids.defined()) request.task_ids = batch.task_ids.to(model.device());
-    contribution = method->contribute(request);
-    n = method->num_virtual_tokens();
-  }
+  methods::PromptContribution contribution = contribution_for(model, method, batch, training);
+  const int64_t n = method ? method->num_virtual_tokens() : 0;
   if (method && !method->task().classifies() && batch.token_type_ids.defined()) {
     Batch without_types = batch;  // PEFT drops token types for every other task
     without_types.token_type_ids = at::Tensor();

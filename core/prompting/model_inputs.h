@@ -23,6 +23,11 @@ enum class PositionRule {
   PerRow,
 };
 
+// What `method` (null: the base model, nothing) contributes to a forward pass over `batch`'s rows
+// (with its task ids); `training` turns on dropout inside prompt encoders.
+methods::PromptContribution contribution_for(const model::Transformer& model, const methods::SoftPromptMethod* method,
+                                             const Batch& batch, bool training);
+
 // Model inputs for one forward pass. Owns everything ForwardInputs points to.
 class ModelInputs {
  public:

@@ -7,17 +7,7 @@ namespace sp::prompting {
 
 Seq2SeqInputs::Seq2SeqInputs(const model::Transformer& model, const methods::SoftPromptMethod* method,
                              const Batch& batch, bool training) {
-  methods::PromptContribution contribution;
-  int64_t n = 0;
-  if (method) {
-    methods::PromptRequest request;
-    request.batch_size = batch.input_ids.size(0);
-    request.training = training;
-    if (batch.task_ids.defined()) request.task_ids = batch.task_ids.to(model.device());
-    contribution = method->contribute(request);
-    n = method->num_virtual_tokens();
-  }
-  assemble(model, std::move(contribution), n, batch);
+  assemble(model, contribution_for(model, method, batch, training), method ? method->num_virtual_tokens() : 0, batch);
 }
 
 Seq2SeqInputs::Seq2SeqInputs(const model::Transformer& model, methods::PromptContribution contribution,

@@ -26,7 +26,7 @@
  */
 #include <sys/stat.h>
 
-#include "test_support.h"
+#include "peft_cases.h"
 
 /* Shared with tests/reference/t5_reference.py (and the encoder_reference.py constants it imports). */
 #define SEED 11
@@ -59,12 +59,6 @@ typedef struct variant {
   int32_t* attention_mask;
   int32_t* labels;
 } variant;
-
-typedef struct method_case {
-  const char* name;
-  sp_method method;
-  int prefix_projection, encoder_hidden_size, lstm, num_tasks, num_ranks;
-} method_case;
 
 /* t5_reference.py's cases (encoder_reference.py's cases() with T5's MPT settings). */
 static const method_case cases[] = {
@@ -260,21 +254,14 @@ static void generation_matches(const variant* v, sp_adapter* adapter, int num_ta
   free(margins);
 }
 
-/* log p(label) under one position's logits. */
-static double log_probability(const float* logits, int64_t vocab, int32_t label) {
-  double top = logits[0], sum = 0.0;
-  for (int64_t k = 1; k < vocab; ++k) top = logits[k] > top ? logits[k] : top;
-  for (int64_t k = 0; k < vocab; ++k) sum += exp((double)logits[k] - top);
-  return (double)logits[label] - top - log(sum);
-}
-
 static void reference_row_log_likelihoods(const variant* v, const float* logits, float* rows) {
   const int64_t vocab = v->info.vocab_size;
   for (int r = 0; r < BATCH; ++r) {
     double total = 0.0;
     for (int t = 0; t < TARGET_LEN; ++t) {
       const int32_t label = v->labels[r * TARGET_LEN + t];
-      if (label != -100) total += log_probability(logits + ((size_t)r * TARGET_LEN + t) * (size_t)vocab, vocab, label);
+      if (label != -100)
+        total += log_probability_of(logits + ((size_t)r * TARGET_LEN + t) * (size_t)vocab, vocab, label);
     }
     rows[r] = (float)total;
   }
@@ -362,73 +349,6 @@ static void base_model_matches_transformers(void** state) {
  * 2. Every method case against PEFT; loading and saving
  * ------------------------------------------------------------------------------------------- */
 
-static sp_adapter_params case_params(const method_case* c) {
-  sp_adapter_params params = sp_adapter_default_params();
-  params.method = c->method;
-  params.init = SP_INIT_RANDOM;
-  params.num_virtual_tokens = NUM_VIRTUAL_TOKENS;
-  params.seed = SEED;
-  params.prefix_projection = c->prefix_projection;
-  params.encoder_hidden_size = c->encoder_hidden_size;
-  params.encoder_type = c->lstm ? SP_ENCODER_LSTM : SP_ENCODER_MLP;
-  params.encoder_num_layers = 2;
-  params.encoder_dropout = 0.0f;
-  params.num_tasks = c->num_tasks;
-  params.num_ranks = c->num_ranks;
-  params.task_type = SP_TASK_SEQ_2_SEQ_LM;
-  return params;
-}
-
-/* params.txt lists exactly our tensors and shapes. */
-static void parameters_are_peft_s(const sp_adapter* adapter, const char* folder) {
-  char path[1024], line[512];
-  FILE* file = fopen(test_path(path, sizeof path, folder, "params.txt"), "r");
-  if (!file) fail_msg("cannot open %s", path);
-  sp_adapter_info info = sp_adapter_info_init();
-  SP_CHECK(sp_adapter_get_info(adapter, &info));
-  int lines = 0;
-  while (fgets(line, sizeof line, file)) {
-    char* name = strtok(line, " \n");
-    if (!name) continue;
-    int64_t dims[SP_MAX_PARAMETER_DIMS];
-    size_t num_dims = 0;
-    if (sp_adapter_parameter_shape(adapter, name, dims, SP_MAX_PARAMETER_DIMS, &num_dims) != SP_OK)
-      fail_msg("PEFT's trainable tensor %s: %s", name, sp_last_error());
-    size_t d = 0;
-    for (char* size = strtok(NULL, " \n"); size; size = strtok(NULL, " \n"), ++d)
-      if (d >= num_dims || dims[d] != atoll(size))
-        fail_msg("%s: our shape differs from PEFT's in dimension %zu", name, d);
-    if (d != num_dims) fail_msg("%s: our rank %zu, PEFT's %zu", name, num_dims, d);
-    ++lines;
-  }
-  fclose(file);
-  if (lines != info.num_parameter_tensors)
-    fail_msg("PEFT has %d trainable tensors, we have %d", lines, info.num_parameter_tensors);
-}
-
-static void initial_tensors_are_peft_s(const sp_adapter* adapter, const char* folder) {
-  sp_adapter_info info = sp_adapter_info_init();
-  SP_CHECK(sp_adapter_get_info(adapter, &info));
-  for (int i = 0; i < info.num_parameter_tensors; ++i) {
-    const char* name = NULL;
-    size_t count = 0;
-    char file[300], label[160];
-    SP_CHECK(sp_adapter_parameter_name(adapter, i, &name));
-    SP_CHECK(sp_adapter_parameter_size(adapter, name, &count));
-    float* ours = malloc(count * sizeof(float));
-    SP_CHECK(sp_adapter_get_parameter(adapter, name, ours, count));
-    snprintf(file, sizeof file, "init__%s.f32", name);
-    float* expected = read_floats(folder, file, count);
-    snprintf(label, sizeof label, "init %s", name);
-    if (identical_draws_expected())
-      ASSERT_IDENTICAL(label, ours, expected, count);
-    else
-      ASSERT_CONFORMS(label, ours, expected, count, SP_SAMPLER_OPERATIONS);
-    free(ours);
-    free(expected);
-  }
-}
-
 static void case_matches_peft(void** state) {
   const case_state* s = (const case_state*)*state;
   const variant* v = s->v;
@@ -440,7 +360,7 @@ static void case_matches_peft(void** state) {
   if (path_exists(test_path(path, sizeof path, folder, "DIRECT_CALL")))
     printf("    generation reference: PEFT's rules with the cache passed under the name PEFT reads (DIRECT_CALL)\n");
 
-  sp_adapter_params params = case_params(c);
+  sp_adapter_params params = method_case_params(c, NUM_VIRTUAL_TOKENS, SEED, SP_TASK_SEQ_2_SEQ_LM);
   sp_adapter* adapter = NULL;
   SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
   sp_adapter_info info = sp_adapter_info_init();
@@ -533,7 +453,7 @@ static void requests_out_of_reach_are_refused(void** state) {
   SP_CHECK(sp_model_logits(v->model, &batch, SP_LOGITS_ALL, before, count));
 
   /* Other tasks on an encoder-decoder model, and SEQ_2_SEQ_LM's own limits. */
-  sp_adapter_params params = case_params(&cases[0]);
+  sp_adapter_params params = method_case_params(&cases[0], NUM_VIRTUAL_TOKENS, SEED, SP_TASK_SEQ_2_SEQ_LM);
   sp_adapter* adapter = NULL;
   const sp_task_type others[] = {SP_TASK_CAUSAL_LM, SP_TASK_SEQ_CLS, SP_TASK_TOKEN_CLS, SP_TASK_FEATURE_EXTRACTION};
   for (size_t i = 0; i < sizeof others / sizeof others[0]; ++i) {
@@ -541,7 +461,7 @@ static void requests_out_of_reach_are_refused(void** state) {
     SP_EXPECT_ERROR(sp_adapter_create(&adapter, v->model, &params), SP_ERR_UNSUPPORTED, "SEQ_2_SEQ_LM");
     assert_null(adapter);
   }
-  params = case_params(&cases[0]);
+  params = method_case_params(&cases[0], NUM_VIRTUAL_TOKENS, SEED, SP_TASK_SEQ_2_SEQ_LM);
   SP_CHECK(sp_adapter_create(&adapter, v->model, &params));
   float hidden[16];
   SP_EXPECT_ERROR(sp_adapter_hidden_states(adapter, &batch, hidden, 16), SP_ERR_UNSUPPORTED, "SEQ_2_SEQ_LM");

@@ -36,7 +36,7 @@
  * Every numerical comparison uses the tolerance rule of test_support.h, with the reduction lengths
  * stated from the model's sizes below.
  */
-#include "test_support.h"
+#include "peft_cases.h"
 
 /* Shared with tests/reference/encoder_reference.py (decoder_task_reference.py imports them): change both together. */
 #define SEED 11
@@ -73,12 +73,6 @@ typedef struct task_variant {
   double worst_ratio;    /* the largest figure/bound ratio its tests reached */
   char worst_label[160];
 } task_variant;
-
-typedef struct method_case {
-  const char* name;
-  sp_method method;
-  int prefix_projection, encoder_hidden_size, lstm, num_tasks, num_ranks;
-} method_case;
 
 /* encoder_reference.py's cases(). */
 static const method_case cases[] = {
@@ -244,19 +238,7 @@ static sp_batch task_batch(const task_variant* v, sp_task_type task, int num_tas
 }
 
 static sp_adapter_params case_params(const method_case* c, sp_task_type task) {
-  sp_adapter_params params = sp_adapter_default_params();
-  params.method = c->method;
-  params.init = SP_INIT_RANDOM;
-  params.num_virtual_tokens = NUM_VIRTUAL_TOKENS;
-  params.seed = SEED;
-  params.prefix_projection = c->prefix_projection;
-  params.encoder_hidden_size = c->encoder_hidden_size;
-  params.encoder_type = c->lstm ? SP_ENCODER_LSTM : SP_ENCODER_MLP;
-  params.encoder_num_layers = 2;
-  params.encoder_dropout = 0.0f;
-  params.num_tasks = c->num_tasks;
-  params.num_ranks = c->num_ranks;
-  params.task_type = task;
+  sp_adapter_params params = method_case_params(c, NUM_VIRTUAL_TOKENS, SEED, task);
   params.num_labels = NUM_LABELS;
   return params;
 }
@@ -326,26 +308,17 @@ static void compare_task_output(const task_variant* v, sp_task_type task, const 
     compare_positions(v, label, ours, reference, (size_t)v->info.hidden_size, length, NULL);
 }
 
-/* log softmax of `logits[NUM_LABELS]` at `label`, in double. */
-static double log_probability(const float* logits, int32_t label) {
-  double largest = logits[0];
-  for (int c = 1; c < NUM_LABELS; ++c)
-    if (logits[c] > largest) largest = logits[c];
-  double sum = 0.0;
-  for (int c = 0; c < NUM_LABELS; ++c) sum += exp((double)logits[c] - largest);
-  return (double)logits[label] - largest - log(sum);
-}
-
 /* Each row's log-likelihood (sum of log p(label) over its targets) from PEFT's logits. */
 static void reference_row_log_likelihoods(const task_variant* v, sp_task_type task, const float* logits, float* rows) {
   for (int r = 0; r < BATCH; ++r) {
     double sum = 0.0;
     if (task == SP_TASK_SEQ_CLS) {
-      sum = log_probability(logits + r * NUM_LABELS, v->seq_labels[r]);
+      sum = log_probability_of(logits + r * NUM_LABELS, NUM_LABELS, v->seq_labels[r]);
     } else {
       for (int t = 0; t < SEQ_LEN; ++t) {
         const int32_t label = v->token_labels[r * SEQ_LEN + t];
-        if (label != -100) sum += log_probability(logits + ((size_t)r * SEQ_LEN + t) * NUM_LABELS, label);
+        if (label != -100)
+          sum += log_probability_of(logits + ((size_t)r * SEQ_LEN + t) * NUM_LABELS, NUM_LABELS, label);
       }
     }
     rows[r] = (float)sum;
@@ -418,35 +391,8 @@ static void base_model_matches_transformers(void** state) {
  * 2. and 3. Every case x task against PEFT; loading and saving
  * ------------------------------------------------------------------------------------------- */
 
-/* params.txt ("name d0 d1 ...", one line per trainable tensor) lists exactly our tensors and shapes. */
-static void parameters_are_peft_s(const sp_adapter* adapter, const char* folder) {
-  char path[1024], line[512];
-  FILE* file = fopen(test_path(path, sizeof path, folder, "params.txt"), "r");
-  if (!file) fail_msg("cannot open %s", path);
-  sp_adapter_info info = sp_adapter_info_init();
-  SP_CHECK(sp_adapter_get_info(adapter, &info));
-  int lines = 0;
-  while (fgets(line, sizeof line, file)) {
-    char* name = strtok(line, " \n");
-    if (!name) continue;
-    int64_t dims[SP_MAX_PARAMETER_DIMS];
-    size_t num_dims = 0;
-    sp_status status = sp_adapter_parameter_shape(adapter, name, dims, SP_MAX_PARAMETER_DIMS, &num_dims);
-    if (status != SP_OK) fail_msg("PEFT's trainable tensor %s: %s", name, sp_last_error());
-    size_t d = 0;
-    for (char* size = strtok(NULL, " \n"); size; size = strtok(NULL, " \n"), ++d)
-      if (d >= num_dims || dims[d] != atoll(size))
-        fail_msg("%s: our shape differs from PEFT's in dimension %zu", name, d);
-    if (d != num_dims) fail_msg("%s: our rank %zu, PEFT's %zu", name, num_dims, d);
-    ++lines;
-  }
-  fclose(file);
-  if (lines != info.num_parameter_tensors)
-    fail_msg("PEFT has %d trainable tensors, we have %d", lines, info.num_parameter_tensors);
-}
-
 static void run_case(const task_variant* v, const method_case* c, const task_kind* task, const char* folder) {
-  char path[1024], label[160];
+  char path[1024];
   const sp_task_type type = task->type;
   const int classifies = type != SP_TASK_FEATURE_EXTRACTION;
 
@@ -461,23 +407,7 @@ static void run_case(const task_variant* v, const method_case* c, const task_kin
   parameters_are_peft_s(adapter, folder);
 
   /* The same starting point as PEFT: the head as transformers draws it, then the prompt. */
-  for (int i = 0; i < info.num_parameter_tensors; ++i) {
-    const char* name = NULL;
-    size_t count = 0;
-    SP_CHECK(sp_adapter_parameter_name(adapter, i, &name));
-    SP_CHECK(sp_adapter_parameter_size(adapter, name, &count));
-    float* ours = malloc(count * sizeof(float));
-    SP_CHECK(sp_adapter_get_parameter(adapter, name, ours, count));
-    snprintf(path, sizeof path, "init__%s.f32", name);
-    float* expected = read_floats(folder, path, count);
-    snprintf(label, sizeof label, "init %s", name);
-    if (identical_draws_expected())
-      ASSERT_IDENTICAL(label, ours, expected, count);
-    else
-      ASSERT_CONFORMS(label, ours, expected, count, SP_SAMPLER_OPERATIONS);
-    free(ours);
-    free(expected);
-  }
+  initial_tensors_are_peft_s(adapter, folder);
 
   /* Every method adds NUM_VIRTUAL_TOKENS attended positions (inputs or key/value prefixes). */
   const int64_t keys = SEQ_LEN + NUM_VIRTUAL_TOKENS;
@@ -506,7 +436,7 @@ static void run_case(const task_variant* v, const method_case* c, const task_kin
     for (size_t at = 0; at < count; at += NUM_LABELS)
       for (int k = 0; k < NUM_LABELS; ++k) {
         int32_t label = k;
-        expected_probabilities[at + k] = (float)exp(log_probability(expected + at, label));
+        expected_probabilities[at + k] = (float)exp(log_probability_of(expected + at, NUM_LABELS, label));
       }
     SP_CHECK(sp_adapter_classify(adapter, &batch, SP_CLASS_PROBABILITIES, probabilities, count));
     const double softmax = forward + NUM_LABELS;
