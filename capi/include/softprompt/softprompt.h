@@ -217,8 +217,9 @@ typedef struct sp_model_info {
   int64_t num_attention_heads;
   int64_t num_key_value_heads;
   int64_t head_dim;
-  int64_t max_position_embeddings;
-  char model_type[32]; /* NUL-terminated, e.g. "llama" */
+  int64_t max_position_embeddings; /* positions a call may have; models with relative positions (T5)
+                                      have no table and report 2^31 */
+  char model_type[32];             /* NUL-terminated, e.g. "llama" */
   /* Appended in 0.5. */
   int64_t type_vocab_size; /* token types (segments) the model embeds (BERT, RoBERTa); 0 for none */
   int32_t has_lm_head;     /* 1: a decoder with an output layer over the vocabulary (logits, loss,
@@ -585,7 +586,10 @@ typedef struct sp_adapter_params {
                                  recorded in adapter_config.json as the absolute path of that file */
   int32_t source_task;        /* SP_INIT_EXACT_SOURCE_TASK: the source task to copy; default 0 */
   /* Appended in 0.5: the task. */
-  sp_task_type task_type; /* default SP_TASK_CAUSAL_LM (the only one for which a zeroed tail is valid) */
+  sp_task_type task_type; /* default SP_TASK_CAUSAL_LM (the only one for which a zeroed tail is valid);
+                             SP_TASK_SEQ_2_SEQ_LM, and only it, on encoder-decoder models (T5): its
+                             prompt tables then hold 2 * num_virtual_tokens rows (PEFT's
+                             num_transformer_submodules = 2) */
   int32_t num_labels;     /* SP_TASK_SEQ_CLS and SP_TASK_TOKEN_CLS: the head's classes, in [2, 2^20];
                              default 2; ignored by the other tasks. The head starts as transformers
                              initialises a missing head after torch.manual_seed(seed): each weight
