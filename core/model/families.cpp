@@ -369,13 +369,20 @@ void read_t5(const JsonReader& reader, ModelConfig& config) {
   config.norm = NormKind::RmsNorm;
   config.position = PositionKind::RelativeBias;
   config.unscaled_attention = true;
+  // transformers: "[gated-]<act>", with "gated-gelu" meaning the tanh GELU (gelu_new) and "gelu" the
+  // exact one.
   const std::string projection = reader.string("feed_forward_proj", "relu");
   if (projection == "relu") {
     config.mlp = MlpKind::Relu;
+  } else if (projection == "gelu") {
+    config.mlp = MlpKind::Gelu;
   } else if (projection == "gated-gelu") {
     config.mlp = MlpKind::GatedGeluNew;
+  } else if (projection == "gated-silu") {
+    config.mlp = MlpKind::GatedSilu;
   } else {
-    reader.unsupported("unsupported feed_forward_proj \"" + projection + "\" (supported: relu, gated-gelu)");
+    reader.unsupported("unsupported feed_forward_proj \"" + projection +
+                       "\" (supported: relu, gelu, gated-gelu, gated-silu)");
   }
   config.pad_token_id = reader.has("pad_token_id") ? reader.integer("pad_token_id", 0) : 0;
   config.decoder_start_token_id =
@@ -417,7 +424,7 @@ LayerWeightNames t5_block_names(const std::string& p, int feed_forward, const Mo
   names.o_weight = p + "layer.0.SelfAttention.o.weight";
   const std::string f = p + "layer." + std::to_string(feed_forward) + ".";
   names.mlp_norm_weight = f + "layer_norm.weight";
-  if (config.mlp == MlpKind::GatedGeluNew) {
+  if (config.mlp == MlpKind::GatedGeluNew || config.mlp == MlpKind::GatedSilu) {
     names.gate_weight = f + "DenseReluDense.wi_0.weight";
     names.up_weight = f + "DenseReluDense.wi_1.weight";
   } else {
