@@ -49,6 +49,7 @@
   (const int32_t* task_ids, size_t num_task_ids),
   (const int32_t* token_type_ids, size_t num_token_type_ids),
   (const int32_t* row_labels, size_t num_row_labels),
+  (const int32_t* decoder_input_ids, size_t num_decoder_input_ids),
   (const int32_t* init_token_ids, size_t num_init_token_ids),
   (const int32_t* lengths, size_t num_lengths),
   (const int32_t* continuation_ids, size_t num_continuation_ids),
@@ -364,13 +365,15 @@ int32_t spb_tokenizer_token_to_id(const sp_tokenizer* tokenizer, const char* tok
 /* Helpers for the batch functions below (not wrapped themselves). */
 %{
 /* ---- Batches as arrays: the same rules as sp_batch (each per-token array's count must equal
- * batch_size * seq_len; task_ids and row_labels one per row; NULL/empty arrays = not given). ---- */
+ * batch_size * seq_len; task_ids and row_labels one per row; encoder-decoder models: labels and
+ * decoder_input_ids batch_size * decoder_seq_len; NULL/empty arrays = not given). ---- */
 
 static sp_batch spb_batch(int32_t batch_size, int32_t seq_len, const int32_t* input_ids, size_t num_input_ids,
                           const int32_t* attention_mask, size_t num_attention_mask, const int32_t* labels,
                           size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                           const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
-                          size_t num_row_labels) {
+                          size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
+                          size_t num_decoder_input_ids) {
   sp_batch batch = sp_batch_init();
   batch.batch_size = batch_size;
   batch.seq_len = seq_len;
@@ -386,21 +389,28 @@ static sp_batch spb_batch(int32_t batch_size, int32_t seq_len, const int32_t* in
   batch.num_token_type_ids = num_token_type_ids;
   batch.row_labels = num_row_labels ? row_labels : NULL;
   batch.num_row_labels = num_row_labels;
+  batch.decoder_seq_len = decoder_seq_len;
+  batch.decoder_input_ids = num_decoder_input_ids ? decoder_input_ids : NULL;
+  batch.num_decoder_input_ids = num_decoder_input_ids;
   return batch;
 }
 
-#define SPB_BATCH_ARGUMENTS                                                                                 \
-  batch_size, seq_len, input_ids, num_input_ids, attention_mask, num_attention_mask, labels, num_labels, \
-      task_ids, num_task_ids, token_type_ids, num_token_type_ids, row_labels, num_row_labels
+#define SPB_BATCH_ARGUMENTS                                                                                    \
+  batch_size, seq_len, input_ids, num_input_ids, attention_mask, num_attention_mask, labels, num_labels,       \
+      task_ids, num_task_ids, token_type_ids, num_token_type_ids, row_labels, num_row_labels, decoder_seq_len, \
+      decoder_input_ids, num_decoder_input_ids
 %}
 
-/* SWIG does not expand macros in declarations it wraps, so the batch functions are spelled out. */
+/* SWIG does not expand macros in declarations it wraps, so the batch functions are spelled out.
+ * Encoder-decoder models (sp_model_info.is_encoder_decoder): the logits are the decoder's, so the
+ * bindings size `out` with decoder_seq_len where seq_len would be (spb_logits_count). */
 %inline %{
 sp_status spb_model_logits(const sp_model* model, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                            size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                            const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                            const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
-                           size_t num_row_labels, sp_logits_mode mode, float* out, size_t out_count) {
+                           size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
+                           size_t num_decoder_input_ids, sp_logits_mode mode, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_model_logits(model, &batch, mode, out, out_count);
 }
@@ -409,7 +419,8 @@ sp_status spb_adapter_logits(const sp_adapter* adapter, int32_t batch_size, int3
                              size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                              const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                              const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
-                             size_t num_row_labels, sp_logits_mode mode, float* out, size_t out_count) {
+                             size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
+                             size_t num_decoder_input_ids, sp_logits_mode mode, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_adapter_logits(adapter, &batch, mode, out, out_count);
 }
@@ -417,22 +428,24 @@ sp_status spb_adapter_logits(const sp_adapter* adapter, int32_t batch_size, int3
 /* mean_loss_out: 1 float; rows_out: batch_size floats or empty. */
 sp_status spb_model_eval_loss(const sp_model* model, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
                               size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
-                              const int32_t* labels, size_t num_labels, const int32_t* task_ids,
-                              size_t num_task_ids, const int32_t* token_type_ids, size_t num_token_type_ids,
-                              const int32_t* row_labels, size_t num_row_labels, float* mean_loss_out,
-                              size_t mean_loss_count, float* rows_out, size_t rows_count) {
+                              const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                              const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
+                              size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
+                              size_t num_decoder_input_ids, float* mean_loss_out, size_t mean_loss_count,
+                              float* rows_out, size_t rows_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
     return sp_model_eval_loss(model, &batch, NULL, NULL); /* reports the NULL output */
   return sp_model_eval_loss(model, &batch, mean_loss_out, rows_count ? rows_out : NULL);
 }
 
-sp_status spb_adapter_eval_loss(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
-                                size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
-                                const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
-                                const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
-                                size_t num_row_labels, float* mean_loss_out, size_t mean_loss_count, float* rows_out,
-                                size_t rows_count) {
+sp_status spb_adapter_eval_loss(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len,
+                                const int32_t* input_ids, size_t num_input_ids, const int32_t* attention_mask,
+                                size_t num_attention_mask, const int32_t* labels, size_t num_labels,
+                                const int32_t* task_ids, size_t num_task_ids, const int32_t* token_type_ids,
+                                size_t num_token_type_ids, const int32_t* row_labels, size_t num_row_labels,
+                                int32_t decoder_seq_len, const int32_t* decoder_input_ids, size_t num_decoder_input_ids,
+                                float* mean_loss_out, size_t mean_loss_count, float* rows_out, size_t rows_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
     return sp_adapter_eval_loss(adapter, &batch, NULL, NULL);
@@ -444,7 +457,8 @@ sp_status spb_trainer_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_
                            size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                            const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                            const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
-                           size_t num_row_labels, sp_train_result* result) {
+                           size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
+                           size_t num_decoder_input_ids, sp_train_result* result) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (result) *result = sp_train_result_init();
   return sp_trainer_step(trainer, &batch, result);
@@ -454,12 +468,12 @@ sp_status spb_trainer_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_
  * batch_size * num_labels floats (SEQ_CLS) or batch_size * seq_len * num_labels (TOKEN_CLS), with
  * sp_adapter_info's task_type and num_labels; hidden states batch_size * seq_len * hidden_size, with
  * sp_model_info's or sp_adapter_info's hidden_size. The C call checks the buffer. */
-sp_status spb_adapter_classify(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len,
-                               const int32_t* input_ids, size_t num_input_ids, const int32_t* attention_mask,
-                               size_t num_attention_mask, const int32_t* labels, size_t num_labels,
-                               const int32_t* task_ids, size_t num_task_ids, const int32_t* token_type_ids,
-                               size_t num_token_type_ids, const int32_t* row_labels, size_t num_row_labels,
-                               sp_class_output what, float* out, size_t out_count) {
+sp_status spb_adapter_classify(const sp_adapter* adapter, int32_t batch_size, int32_t seq_len, const int32_t* input_ids,
+                               size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
+                               const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
+                               const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
+                               size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
+                               size_t num_decoder_input_ids, sp_class_output what, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_adapter_classify(adapter, &batch, what, out, out_count);
 }
@@ -469,7 +483,8 @@ sp_status spb_adapter_hidden_states(const sp_adapter* adapter, int32_t batch_siz
                                     size_t num_attention_mask, const int32_t* labels, size_t num_labels,
                                     const int32_t* task_ids, size_t num_task_ids, const int32_t* token_type_ids,
                                     size_t num_token_type_ids, const int32_t* row_labels, size_t num_row_labels,
-                                    float* out, size_t out_count) {
+                                    int32_t decoder_seq_len, const int32_t* decoder_input_ids,
+                                    size_t num_decoder_input_ids, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_adapter_hidden_states(adapter, &batch, out, out_count);
 }
@@ -478,7 +493,9 @@ sp_status spb_model_hidden_states(const sp_model* model, int32_t batch_size, int
                                   size_t num_input_ids, const int32_t* attention_mask, size_t num_attention_mask,
                                   const int32_t* labels, size_t num_labels, const int32_t* task_ids,
                                   size_t num_task_ids, const int32_t* token_type_ids, size_t num_token_type_ids,
-                                  const int32_t* row_labels, size_t num_row_labels, float* out, size_t out_count) {
+                                  const int32_t* row_labels, size_t num_row_labels, int32_t decoder_seq_len,
+                                  const int32_t* decoder_input_ids, size_t num_decoder_input_ids, float* out,
+                                  size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_model_hidden_states(model, &batch, out, out_count);
 }

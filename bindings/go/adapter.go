@@ -191,8 +191,9 @@ func (a *Adapter) Parameter(name string) ([]float32, error) {
 }
 
 // Logits runs the model with the adapter's soft prompt and returns the logits (see LogitsMode for
-// the layout). Multitask prompt tuning adapters need batch.TaskIDs. TaskCausalLM adapters only
-// (StatusUnsupported otherwise: Classify, HiddenStates).
+// the layout). Multitask prompt tuning adapters need batch.TaskIDs. TaskCausalLM and TaskSeq2SeqLM
+// adapters only (StatusUnsupported otherwise: Classify, HiddenStates); TaskSeq2SeqLM logits are the
+// decoder's, at its batch.DecoderSeqLen positions.
 func (a *Adapter) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
 	return batchLogits(&a.object, Spb_adapter_logits, a.vocabSize, &batch, mode)
 }
@@ -201,8 +202,9 @@ func (a *Adapter) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
 // the adapter's task: TaskCausalLM the causal-LM loss (for prompt methods the last virtual token
 // predicts the first real token, so that token is a target too, as in PEFT); TaskSeqCls the
 // cross-entropy of batch.RowLabels (required; a row's log-likelihood is log p(its label));
-// TaskTokenCls the cross-entropy of batch.Labels (class ids, required; -100 ignored);
-// TaskFeatureExtraction has none (StatusUnsupported). Nothing changes.
+// TaskTokenCls the cross-entropy of batch.Labels (class ids, required; -100 ignored); TaskSeq2SeqLM
+// the cross-entropy of the decoder's targets (batch.Labels, BatchSize*DecoderSeqLen; position i
+// predicts label i); TaskFeatureExtraction has none (StatusUnsupported). Nothing changes.
 func (a *Adapter) EvalLoss(batch Batch) (Evaluation, error) {
 	return batchEvalLoss(&a.object, Spb_adapter_eval_loss, &batch)
 }
@@ -230,7 +232,8 @@ func (a *Adapter) Classify(batch Batch, what ClassOutput) ([]float32, error) {
 	}
 	err = a.statusCall(func(h Sp_adapter) Enum_SS_sp_status {
 		return Spb_adapter_classify(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
-			batch.Labels, batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, Enum_SS_sp_class_output(what), out)
+			batch.Labels, batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs,
+			Enum_SS_sp_class_output(what), out)
 	})
 	if err != nil {
 		return nil, err
@@ -241,7 +244,8 @@ func (a *Adapter) Classify(batch Batch, what ClassOutput) ([]float32, error) {
 // HiddenStates returns the final hidden states with the adapter's soft prompt at the caller's
 // positions, BatchSize*SeqLen*AdapterInfo.HiddenSize values: after the last norm for decoders, the
 // last block's output for encoders (transformers' last_hidden_state); prompt methods' virtual
-// positions are left out. Any task type. Nothing changes.
+// positions are left out. Any task type but TaskSeq2SeqLM (StatusUnsupported: use Logits or
+// EvalLoss). Nothing changes.
 func (a *Adapter) HiddenStates(batch Batch) ([]float32, error) {
 	info, err := a.Info()
 	if err != nil {

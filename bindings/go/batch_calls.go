@@ -11,15 +11,16 @@ import (
 
 // logitsFunc is Spb_model_logits or Spb_adapter_logits.
 type logitsFunc[H any] func(h H, batchSize, seqLen int, inputIDs, attentionMask, labels, taskIDs, tokenTypeIDs,
-	rowLabels []int32, mode Enum_SS_sp_logits_mode, out []float32) Enum_SS_sp_status
+	rowLabels []int32, decoderSeqLen int, decoderInputIDs []int32, mode Enum_SS_sp_logits_mode,
+	out []float32) Enum_SS_sp_status
 
 // evalLossFunc is Spb_model_eval_loss or Spb_adapter_eval_loss.
 type evalLossFunc[H any] func(h H, batchSize, seqLen int, inputIDs, attentionMask, labels, taskIDs, tokenTypeIDs,
-	rowLabels []int32, meanLoss, rows []float32) Enum_SS_sp_status
+	rowLabels []int32, decoderSeqLen int, decoderInputIDs []int32, meanLoss, rows []float32) Enum_SS_sp_status
 
 // hiddenStatesFunc is Spb_model_hidden_states or Spb_adapter_hidden_states.
 type hiddenStatesFunc[H any] func(h H, batchSize, seqLen int, inputIDs, attentionMask, labels, taskIDs,
-	tokenTypeIDs, rowLabels []int32, out []float32) Enum_SS_sp_status
+	tokenTypeIDs, rowLabels []int32, decoderSeqLen int, decoderInputIDs []int32, out []float32) Enum_SS_sp_status
 
 func batchLogits[H swigHandle](o *object[H], call logitsFunc[H], vocabSize int, batch *Batch,
 	mode LogitsMode) ([]float32, error) {
@@ -33,7 +34,8 @@ func batchLogits[H swigHandle](o *object[H], call logitsFunc[H], vocabSize int, 
 	out := make([]float32, count)
 	err = o.statusCall(func(h H) Enum_SS_sp_status {
 		return call(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask, batch.Labels,
-			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, Enum_SS_sp_logits_mode(mode), out)
+			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs,
+			Enum_SS_sp_logits_mode(mode), out)
 	})
 	if err != nil {
 		return nil, err
@@ -49,7 +51,7 @@ func batchEvalLoss[H swigHandle](o *object[H], call evalLossFunc[H], batch *Batc
 	rows := make([]float32, batch.outputRows())
 	err := o.statusCall(func(h H) Enum_SS_sp_status {
 		return call(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask, batch.Labels,
-			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, mean, rows)
+			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs, mean, rows)
 	})
 	if err != nil {
 		return Evaluation{}, err
@@ -70,7 +72,7 @@ func batchHiddenStates[H swigHandle](o *object[H], call hiddenStatesFunc[H], hid
 	}
 	err = o.statusCall(func(h H) Enum_SS_sp_status {
 		return call(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask, batch.Labels,
-			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, out)
+			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs, out)
 	})
 	if err != nil {
 		return nil, err
@@ -98,10 +100,10 @@ func outputSlice(batch *Batch, valuesPerRow int64, what string) ([]float32, erro
 
 // logitsCount is the number of values a logits call returns, from the library (sp_logits_count):
 // its failure (sizes below 1, an unknown mode) is returned as that call's error, like every other
-// batch error.
+// batch error. A batch with a decoder side (encoder-decoder models) counts the decoder's positions.
 func logitsCount(vocabSize int, batch *Batch, mode LogitsMode) (int, error) {
 	count, err := lockedCall(func() (int64, bool) {
-		n := Spb_logits_count(int64(vocabSize), batch.BatchSize, batch.SeqLen, Enum_SS_sp_logits_mode(mode))
+		n := Spb_logits_count(int64(vocabSize), batch.BatchSize, batch.logitsSeqLen(), Enum_SS_sp_logits_mode(mode))
 		return n, n >= 0
 	})
 	if err != nil || batch.outputRows() == 0 {

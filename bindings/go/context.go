@@ -16,6 +16,12 @@ import (
 // The adapter's contribution is snapshotted when the context is created: training the adapter
 // afterwards does not change this context (create a new one to use the new values). The context
 // keeps its model and adapter snapshot alive, so closing them first is safe.
+//
+// Encoder-decoder models (ModelInfo.IsEncoderDecoder, T5; the base model or a TaskSeq2SeqLM
+// adapter): a prompt is the encoder's input, and the tokens generated are the decoder's, starting
+// after ModelInfo.DecoderStartTokenID (which is not returned). Prefill returns the decoder's
+// first-step logits. Score is refused (StatusUnsupported): the loss of a continuation is EvalLoss
+// with it as the decoder's labels.
 type Context struct {
 	object[Sp_context]
 	model     *Model   // keep the Go objects reachable for as long as the context is

@@ -49,6 +49,9 @@ func swigModelInfo(c *C.sp_model_info) modelInfoResult {
 		MaxPositionEmbeddings: int(c.max_position_embeddings),
 		TypeVocabSize:         int(c.type_vocab_size),
 		HasLMHead:             c.has_lm_head != 0,
+		IsEncoderDecoder:      c.is_encoder_decoder != 0,
+		NumDecoderLayers:      int(c.num_decoder_layers),
+		DecoderStartTokenID:   int64(c.decoder_start_token_id),
 	}}
 }
 

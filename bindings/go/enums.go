@@ -44,7 +44,7 @@ const (
 	TaskCausalLM          TaskType = 0 // decoders: next-token logits, causal-LM loss, generation and scoring (default)
 	TaskSeqCls            TaskType = 1 // one class per row: a head over the pooled final hidden state; Batch.RowLabels; Classify
 	TaskTokenCls          TaskType = 2 // one class per token: a head over every position; Batch.Labels are class ids
-	TaskSeq2SeqLM         TaskType = 3 // encoder-decoder models: not supported yet (StatusUnsupported)
+	TaskSeq2SeqLM         TaskType = 3 // encoder-decoder models (T5), their only task: decoder logits, the loss of Batch's decoder side, generation from encoder prompts; prompt tables of 2n rows as in PEFT
 	TaskFeatureExtraction TaskType = 4 // final hidden states (HiddenStates); no head, no loss, so no training
 )
 
@@ -74,7 +74,9 @@ const (
 	DTypeFloat16  DType = 2
 )
 
-// LogitsMode selects which logits Logits returns.
+// LogitsMode selects which logits Logits returns. For a batch with a decoder side (encoder-decoder
+// models) the positions are the decoder's: LogitsAll gives BatchSize*DecoderSeqLen*vocab values,
+// LogitsLast each row's last decoder position (decoder rows carry no mask).
 type LogitsMode int32
 
 const (

@@ -14,13 +14,19 @@ type ModelInfo struct {
 	ModelType             string // "llama", "qwen2", "gpt2" (decoders), "bert", "roberta" (encoders)
 	VocabSize             int
 	HiddenSize            int
-	NumLayers             int
+	NumLayers             int // an encoder-decoder model's encoder layers (see NumDecoderLayers)
 	NumAttentionHeads     int
 	NumKeyValueHeads      int
 	HeadDim               int
 	MaxPositionEmbeddings int
 	TypeVocabSize         int  // token types (segments) the model embeds (BERT, RoBERTa): Batch.TokenTypeIDs are in [0, TypeVocabSize); 0 for none
-	HasLMHead             bool // a decoder with an output layer over the vocabulary (logits, losses, generation); false for an encoder
+	HasLMHead             bool // a decoder or encoder-decoder model, with an output layer over the vocabulary (logits, losses, generation); false for an encoder
+	// IsEncoderDecoder: an encoder-decoder model (T5): its batches have a decoder side
+	// (Batch.DecoderSeqLen), its adapters are TaskSeq2SeqLM, its contexts read prompts into the
+	// encoder and generate the decoder's tokens.
+	IsEncoderDecoder    bool
+	NumDecoderLayers    int   // the decoder's layers of an encoder-decoder model; 0 for other models
+	DecoderStartTokenID int64 // the id an encoder-decoder model's decoder starts from (T5: the pad id); -1 for other models
 }
 
 // Open loads a model folder (config.json plus model.safetensors, or the shards named by
@@ -70,19 +76,22 @@ func (m *Model) Info() (ModelInfo, error) {
 }
 
 // Logits runs the base model alone (no soft prompt) and returns its logits (see LogitsMode for
-// the layout). Decoders only (ModelInfo.HasLMHead; StatusUnsupported for an encoder).
+// the layout). Decoders and encoder-decoder models only (ModelInfo.HasLMHead; StatusUnsupported for
+// an encoder); an encoder-decoder model's are the decoder's, at its batch.DecoderSeqLen positions.
 func (m *Model) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
 	return batchLogits(&m.object, Spb_model_logits, m.info.VocabSize, &batch, mode)
 }
 
 // EvalLoss returns the base model's mean causal-LM loss on the batch and each row's
-// log-likelihood. Position i predicts label i+1; labels of -100 are skipped.
+// log-likelihood. Position i predicts label i+1 (encoder-decoder models: the decoder's position i
+// predicts label i); labels of -100 are skipped.
 func (m *Model) EvalLoss(batch Batch) (Evaluation, error) {
 	return batchEvalLoss(&m.object, Spb_model_eval_loss, &batch)
 }
 
 // HiddenStates returns the base model's final hidden states, BatchSize*SeqLen*HiddenSize values
-// (transformers' last_hidden_state; batch.TokenTypeIDs are used where the model has token types).
+// (transformers' last_hidden_state; batch.TokenTypeIDs are used where the model has token types;
+// an encoder-decoder model's are its encoder's).
 func (m *Model) HiddenStates(batch Batch) ([]float32, error) {
 	return batchHiddenStates(&m.object, Spb_model_hidden_states, m.info.HiddenSize, &batch)
 }

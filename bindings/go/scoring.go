@@ -6,7 +6,7 @@ package softprompt
 // choice: give the question once per answer and compare; classification: give the label words
 // as continuations. Each pair is computed as if alone, MaxBatchSize pairs at a time; the cache is
 // not used and keeps its contents. Errors: as Generate (each prompt plus its continuation must fit
-// in MaxLength).
+// in MaxLength), StatusUnsupported for an encoder-decoder model.
 func (c *Context) Score(prompts Prompts, continuations [][]int32) ([]float32, error) {
 	ids, lengths := prompts.flat()
 	next, nextLengths := (&Prompts{IDs: continuations}).flat()

@@ -65,7 +65,7 @@ func (t *Trainer) Close() error {
 func (t *Trainer) Adapter() *Adapter { return t.adapter }
 
 // Step runs one training step: forward with the soft prompt, the task's loss (causal-LM
-// cross-entropy; TaskSeqCls and TaskTokenCls as EvalLoss), backward into the adapter's trainable
+// cross-entropy; TaskSeq2SeqLM, TaskSeqCls and TaskTokenCls as EvalLoss), backward into the adapter's trainable
 // tensors and, every AccumulationSteps calls, clipping and an AdamW update. On error nothing
 // changes.
 func (t *Trainer) Step(batch Batch) (TrainResult, error) {
@@ -75,7 +75,8 @@ func (t *Trainer) Step(batch Batch) (TrainResult, error) {
 	var result TrainResult
 	err := t.statusCall(func(h Sp_trainer) Enum_SS_sp_status {
 		return Spb_trainer_step(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
-			batch.Labels, batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, &result)
+			batch.Labels, batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs,
+			&result)
 	})
 	if err != nil {
 		return TrainResult{}, err

@@ -141,8 +141,9 @@ namespace SoftPrompt
         }
 
         /// <summary>
-        /// Logits with this soft prompt, as a new array. TaskType.CausalLm adapters only (Unsupported
-        /// otherwise: <see cref="Classify"/>, <see cref="HiddenStates"/>).
+        /// Logits with this soft prompt, as a new array. TaskType.CausalLm and TaskType.Seq2SeqLm adapters
+        /// only (Unsupported otherwise: <see cref="Classify"/>, <see cref="HiddenStates"/>); Seq2SeqLm
+        /// logits are the decoder's, at its Batch.DecoderSeqLen positions.
         /// </summary>
         public float[] Logits(Batch batch, LogitsMode mode = LogitsMode.Last)
         {
@@ -151,7 +152,8 @@ namespace SoftPrompt
 
         /// <summary>
         /// Floats a logits call of <paramref name="mode"/> returns for <paramref name="batch"/>
-        /// (BatchSize [* SeqLen] * the model's vocabulary size, from the library): the length
+        /// (BatchSize [* SeqLen, or * DecoderSeqLen for a batch with a decoder side] * the model's
+        /// vocabulary size, from the library): the length
         /// <c>output</c> needs. Throws SoftPromptException (InvalidArgument) for sizes below 1.
         /// </summary>
         public long LogitsCount(Batch batch, LogitsMode mode = LogitsMode.Last)
@@ -169,7 +171,9 @@ namespace SoftPrompt
         /// Mean loss and per-row log-likelihood with this soft prompt, for the adapter's task: CausalLm
         /// the causal-LM loss; SeqCls the cross-entropy of Batch.RowLabels (required; a row's
         /// log-likelihood is log p(its label)); TokenCls the cross-entropy of Batch.Labels (class ids,
-        /// required; -100 ignored); FeatureExtraction has none (Unsupported). Changes nothing.
+        /// required; -100 ignored); Seq2SeqLm the cross-entropy of the decoder's targets (Batch.Labels,
+        /// BatchSize * DecoderSeqLen; position i predicts label i); FeatureExtraction has none
+        /// (Unsupported). Changes nothing.
         /// </summary>
         public Evaluation EvalLoss(Batch batch)
         {
@@ -192,7 +196,8 @@ namespace SoftPrompt
             var output = BatchCalls.OutputArray(batch, perRow, "Adapter.Classify");
             Errors.Check(Native.spb_adapter_classify(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds,
                                                      batch.AttentionMask, batch.Labels, batch.TaskIds,
-                                                     batch.TokenTypeIds, batch.RowLabels, what, output));
+                                                     batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
+                                                     batch.DecoderInputIds, what, output));
             return output;
         }
 
@@ -200,7 +205,7 @@ namespace SoftPrompt
         /// Final hidden states with this soft prompt at the caller's positions, BatchSize * SeqLen *
         /// AdapterInfo.HiddenSize floats: after the last norm for decoders, the last block's output for
         /// encoders (transformers' last_hidden_state); prompt methods' virtual positions are left out.
-        /// Any task type. Changes nothing.
+        /// Any task type but Seq2SeqLm (Unsupported: use Logits or EvalLoss). Changes nothing.
         /// </summary>
         public float[] HiddenStates(Batch batch)
         {

@@ -9,18 +9,20 @@ namespace SoftPrompt
     /// <summary>Native.spb_model_logits / Native.spb_adapter_logits.</summary>
     internal delegate Status LogitsCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
                                                  int[] attentionMask, int[] labels, int[] taskIds, int[] tokenTypeIds,
-                                                 int[] rowLabels, LogitsMode mode, float[] output);
+                                                 int[] rowLabels, int decoderSeqLen, int[] decoderInputIds,
+                                                 LogitsMode mode, float[] output);
 
     /// <summary>Native.spb_model_eval_loss / Native.spb_adapter_eval_loss.</summary>
     internal delegate Status EvalLossCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
                                                    int[] attentionMask, int[] labels, int[] taskIds,
-                                                   int[] tokenTypeIds, int[] rowLabels, float[] meanLoss,
-                                                   float[] rows);
+                                                   int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen,
+                                                   int[] decoderInputIds, float[] meanLoss, float[] rows);
 
     /// <summary>Native.spb_model_hidden_states / Native.spb_adapter_hidden_states.</summary>
     internal delegate Status HiddenStatesCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
                                                        int[] attentionMask, int[] labels, int[] taskIds,
-                                                       int[] tokenTypeIds, int[] rowLabels, float[] output);
+                                                       int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen,
+                                                       int[] decoderInputIds, float[] output);
 
     internal static class BatchCalls
     {
@@ -44,7 +46,8 @@ namespace SoftPrompt
             if (output == null)
                 throw new ArgumentNullException("output");
             Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
-                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, mode, output));
+                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
+                              batch.DecoderInputIds, mode, output));
         }
 
         internal static Evaluation EvalLoss<THandle>(EvalLossCall<THandle> call, THandle handle, Batch batch)
@@ -54,7 +57,8 @@ namespace SoftPrompt
             var mean = new float[1];
             var rows = new float[batch.OutputRows];
             Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
-                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, mean, rows));
+                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
+                              batch.DecoderInputIds, mean, rows));
             return new Evaluation(mean[0], rows);
         }
 
@@ -69,7 +73,8 @@ namespace SoftPrompt
                 throw new ArgumentNullException("batch");
             var output = OutputArray(batch, (long)batch.SeqLen * hiddenSize, "HiddenStates");
             Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
-                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, output));
+                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
+                              batch.DecoderInputIds, output));
             return output;
         }
 
@@ -95,13 +100,14 @@ namespace SoftPrompt
 
         /// <summary>
         /// The float count of a logits call, from the library (sp_logits_count): its failure (sizes
-        /// below 1, an unknown mode) is thrown as a SoftPromptException, like every other batch error.
+        /// below 1, an unknown mode) is thrown as a SoftPromptException, like every other batch error. A
+        /// batch with a decoder side (encoder-decoder models) counts the decoder's positions.
         /// </summary>
         internal static long LogitsCount(long vocabSize, Batch batch, LogitsMode mode)
         {
             if (batch == null)
                 throw new ArgumentNullException("batch");
-            long count = Native.spb_logits_count(vocabSize, batch.BatchSize, batch.SeqLen, mode);
+            long count = Native.spb_logits_count(vocabSize, batch.BatchSize, batch.LogitsSeqLen, mode);
             if (count < 0)
                 throw Errors.Last("LogitsCount");
             return count;

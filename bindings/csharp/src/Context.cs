@@ -19,6 +19,11 @@ namespace SoftPrompt
     /// serialised, one generation at a time: use one context per thread for parallel work, any
     /// number on one model. Dispose it when done (the cache can be large); calls after Dispose throw
     /// ObjectDisposedException.
+    /// <para>Encoder-decoder models (ModelInfo.IsEncoderDecoder, T5; the base model or a TaskType.Seq2SeqLm
+    /// adapter): a prompt is the encoder's input, and the tokens generated are the decoder's, starting
+    /// after ModelInfo.DecoderStartTokenId (which is not returned). Prefill returns the decoder's
+    /// first-step logits. Score is refused (Unsupported): the loss of a continuation is Adapter.EvalLoss
+    /// with it as the decoder's labels.</para>
     /// </remarks>
     public sealed class Context : IDisposable
     {
@@ -275,7 +280,8 @@ namespace SoftPrompt
         /// computed as if alone. Leaves a generation in progress and the cache as they were.
         /// </summary>
         /// <exception cref="SoftPromptException">As Generate (each prompt plus its continuation must fit
-        /// MaxLength), ShapeMismatch (not one continuation per prompt).</exception>
+        /// MaxLength), ShapeMismatch (not one continuation per prompt), Unsupported (an encoder-decoder
+        /// model).</exception>
         public float[] Score(int[][] prompts, int[][] continuations, int[] taskIds = null)
         {
             Prompts batch = Prompts.Of(prompts, taskIds);

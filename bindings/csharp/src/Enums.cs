@@ -51,7 +51,11 @@ namespace SoftPrompt
         Float16 = 2,
     }
 
-    /// <summary>Which logits a forward pass returns (sp_logits_mode).</summary>
+    /// <summary>
+    /// Which logits a forward pass returns (sp_logits_mode). For a batch with a decoder side
+    /// (encoder-decoder models) the positions are the decoder's: All gives batchSize * decoderSeqLen *
+    /// vocabSize values, Last each row's last decoder position (decoder rows carry no mask).
+    /// </summary>
     public enum LogitsMode
     {
         /// <summary>batchSize * vocabSize values: each row's logits at its last unmasked position.</summary>
@@ -109,7 +113,12 @@ namespace SoftPrompt
         SeqCls = 1,
         /// <summary>One class per token: a head over every position; Batch.Labels are class ids (-100 ignored).</summary>
         TokenCls = 2,
-        /// <summary>Encoder-decoder models: not supported yet (Unsupported).</summary>
+        /// <summary>
+        /// Encoder-decoder models (T5; ModelInfo.IsEncoderDecoder), and the only task offered for them:
+        /// logits over the decoder's positions, the loss of its targets (the batch's decoder side:
+        /// Batch.DecoderSeqLen, Labels), generation (prompts are the encoder's input). As in PEFT, prompt
+        /// tables hold 2n rows (see SP_TASK_SEQ_2_SEQ_LM in softprompt.h). Unsupported on other models.
+        /// </summary>
         Seq2SeqLm = 3,
         /// <summary>Final hidden states (Adapter.HiddenStates); no head, no loss, so no training.</summary>
         FeatureExtraction = 4,

@@ -57,8 +57,9 @@ namespace SoftPrompt
         }
 
         /// <summary>
-        /// Logits of the base model alone (no soft prompt), as a new array. Decoders only
-        /// (ModelInfo.HasLmHead; Unsupported for an encoder).
+        /// Logits of the base model alone (no soft prompt), as a new array. Decoders and encoder-decoder
+        /// models only (ModelInfo.HasLmHead; Unsupported for an encoder); an encoder-decoder model's are the
+        /// decoder's, at its Batch.DecoderSeqLen positions.
         /// </summary>
         public float[] Logits(Batch batch, LogitsMode mode = LogitsMode.Last)
         {
@@ -67,7 +68,8 @@ namespace SoftPrompt
 
         /// <summary>
         /// Floats a logits call of <paramref name="mode"/> returns for <paramref name="batch"/>
-        /// (BatchSize [* SeqLen] * vocabulary size, from the library): the length <c>output</c> needs.
+        /// (BatchSize [* SeqLen, or * DecoderSeqLen for a batch with a decoder side] * vocabulary size,
+        /// from the library): the length <c>output</c> needs.
         /// Throws SoftPromptException (InvalidArgument) for sizes below 1.
         /// </summary>
         public long LogitsCount(Batch batch, LogitsMode mode = LogitsMode.Last)
@@ -81,7 +83,11 @@ namespace SoftPrompt
             BatchCalls.Logits(NativeLogits, Handle, batch, mode, output);
         }
 
-        /// <summary>Mean causal-LM loss and per-row log-likelihood of the base model alone.</summary>
+        /// <summary>
+        /// Mean loss and per-row log-likelihood of the base model alone: the causal-LM loss (position i
+        /// predicts label i + 1), or for an encoder-decoder model the cross-entropy of the decoder's targets
+        /// (position i predicts label i).
+        /// </summary>
         public Evaluation EvalLoss(Batch batch)
         {
             return BatchCalls.EvalLoss(NativeEvalLoss, Handle, batch);
@@ -90,7 +96,7 @@ namespace SoftPrompt
         /// <summary>
         /// Final hidden states of the base model alone, BatchSize * SeqLen * ModelInfo.HiddenSize floats
         /// (transformers' last_hidden_state; Batch.TokenTypeIds are used where the model has token
-        /// types). Changes nothing.
+        /// types; an encoder-decoder model's are its encoder's). Changes nothing.
         /// </summary>
         public float[] HiddenStates(Batch batch)
         {

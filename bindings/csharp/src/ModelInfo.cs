@@ -17,10 +17,14 @@ namespace SoftPrompt
             ModelType = Utf8.Decode(native.ModelType, 32); // `native` is a copy on the stack: no pinning needed
             TypeVocabSize = native.TypeVocabSize;
             HasLmHead = native.HasLmHead != 0;
+            IsEncoderDecoder = native.IsEncoderDecoder != 0;
+            NumDecoderLayers = native.NumDecoderLayers;
+            DecoderStartTokenId = native.DecoderStartTokenId;
         }
 
         public long VocabSize { get; private set; }
         public long HiddenSize { get; private set; }
+        /// <summary>The layer count; an encoder-decoder model's encoder layers (see NumDecoderLayers).</summary>
         public long NumLayers { get; private set; }
         public long NumAttentionHeads { get; private set; }
         public long NumKeyValueHeads { get; private set; }
@@ -37,9 +41,25 @@ namespace SoftPrompt
         public long TypeVocabSize { get; private set; }
 
         /// <summary>
-        /// True for a decoder with an output layer over the vocabulary (logits, losses, generation);
-        /// false for an encoder (hidden states and classification only).
+        /// True for a decoder or an encoder-decoder model, which have an output layer over the vocabulary
+        /// (logits, losses, generation); false for an encoder (hidden states and classification only).
         /// </summary>
         public bool HasLmHead { get; private set; }
+
+        /// <summary>
+        /// True for an encoder-decoder model (T5): its batches have a decoder side (Batch.DecoderSeqLen),
+        /// its adapters are TaskType.Seq2SeqLm, its contexts read prompts into the encoder and generate the
+        /// decoder's tokens.
+        /// </summary>
+        public bool IsEncoderDecoder { get; private set; }
+
+        /// <summary>The decoder's layers of an encoder-decoder model; 0 for other models.</summary>
+        public long NumDecoderLayers { get; private set; }
+
+        /// <summary>
+        /// The id an encoder-decoder model's decoder starts from (T5: the pad id), which generation puts
+        /// first and labels shifted right start with; -1 for other models.
+        /// </summary>
+        public long DecoderStartTokenId { get; private set; }
     }
 }

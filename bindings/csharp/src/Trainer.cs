@@ -49,8 +49,8 @@ namespace SoftPrompt
         public Adapter Adapter { get; private set; }
 
         /// <summary>
-        /// One training step on <paramref name="batch"/>: forward, the task's loss (causal-LM; SeqCls
-        /// and TokenCls as Adapter.EvalLoss), backward into the adapter's trainable tensors (the soft
+        /// One training step on <paramref name="batch"/>: forward, the task's loss (causal-LM; Seq2SeqLm,
+        /// SeqCls and TokenCls as Adapter.EvalLoss), backward into the adapter's trainable tensors (the soft
         /// prompt, and a classification head) and, every AccumulationSteps calls, clipping and an AdamW
         /// update. On error nothing changes.
         /// </summary>
@@ -61,7 +61,7 @@ namespace SoftPrompt
             var result = new NativeTrainResult();
             Errors.Check(Native.spb_trainer_step(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
                                                  batch.Labels, batch.TaskIds, batch.TokenTypeIds, batch.RowLabels,
-                                                 ref result));
+                                                 batch.DecoderSeqLen, batch.DecoderInputIds, ref result));
             return new TrainResult(result);
         }
 

@@ -75,6 +75,9 @@ namespace SoftPrompt.Interop
         public fixed byte ModelType[32]; // NUL-terminated UTF-8
         public long TypeVocabSize;       // appended in 0.5
         public int HasLmHead;
+        public int IsEncoderDecoder;
+        public long NumDecoderLayers;
+        public long DecoderStartTokenId;
     }
 
     [StructLayout(LayoutKind.Sequential)]

@@ -222,16 +222,18 @@ public final class Adapter implements AutoCloseable {
   }
 
   /**
-   * Logits with the soft prompt; see {@link LogitsMode} for the size. {@link TaskType#CAUSAL_LM}
-   * adapters only (UNSUPPORTED otherwise: {@link #classify}, {@link #hiddenStates}).
+   * Logits with the soft prompt; see {@link LogitsMode} for the size. {@link TaskType#CAUSAL_LM} and
+   * {@link TaskType#SEQ_2_SEQ_LM} adapters only (UNSUPPORTED otherwise: {@link #classify},
+   * {@link #hiddenStates}); SEQ_2_SEQ_LM logits are the decoder's, at its {@link Batch#decoderSeqLen}
+   * positions.
    */
   public float[] logits(Batch batch, LogitsMode mode) {
     return CALLS.logits(handle, model.vocabSize(), batch, mode);
   }
 
   /**
-   * Floats a logits call of mode returns for batch (batchSize [* seqLen] * vocabSize of the
-   * adapter's model, from the library): the length out needs in {@link #logits(Batch, LogitsMode, float[])}.
+   * Floats a logits call of mode returns for batch (batchSize [* seqLen, or * decoderSeqLen for a
+   * batch with a decoder side] * vocabSize of the adapter's model, from the library): the length out needs in {@link #logits(Batch, LogitsMode, float[])}.
    *
    * @throws SoftPromptException INVALID_ARGUMENT for non-positive sizes
    */
@@ -250,7 +252,9 @@ public final class Adapter implements AutoCloseable {
    * the first real token, so that token is a target too, as in PEFT); {@link TaskType#SEQ_CLS} the
    * cross-entropy of the batch's row labels (required; a row's log-likelihood is log p(its label));
    * {@link TaskType#TOKEN_CLS} the cross-entropy of the batch's labels (class ids, required; -100
-   * ignored); {@link TaskType#FEATURE_EXTRACTION} has none (UNSUPPORTED). Changes nothing.
+   * ignored); {@link TaskType#SEQ_2_SEQ_LM} the cross-entropy of the decoder's targets (the batch's
+   * labels, batchSize * decoderSeqLen; position i predicts label i);
+   * {@link TaskType#FEATURE_EXTRACTION} has none (UNSUPPORTED). Changes nothing.
    */
   public Evaluation evalLoss(Batch batch) {
     return CALLS.evalLoss(handle, batch);
@@ -274,7 +278,8 @@ public final class Adapter implements AutoCloseable {
     sp_adapter adapter = handle.acquire();
     try {
       Errors.check(SoftPromptNative.spb_adapter_classify(adapter, batch.batchSize(), batch.seqLen(), batch.inputIds,
-          batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, what.c, out));
+          batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(),
+          batch.decoderInputIds, what.c, out));
     } finally {
       handle.release();
     }
@@ -285,7 +290,8 @@ public final class Adapter implements AutoCloseable {
    * Final hidden states with the soft prompt at the caller's positions, batchSize * seqLen *
    * {@link AdapterInfo#hiddenSize} floats: after the last norm for decoders, the last block's output
    * for encoders (transformers' last_hidden_state); prompt methods' virtual positions are left out.
-   * Any task type. Changes nothing.
+   * Any task type but {@link TaskType#SEQ_2_SEQ_LM} (UNSUPPORTED: use logits or losses). Changes
+   * nothing.
    */
   public float[] hiddenStates(Batch batch) {
     Checks.notNull(batch, "batch");

@@ -9,6 +9,13 @@ import java.util.Arrays;
  * a batch is used: a non-positive batchSize or seqLen is {@link Status#INVALID_ARGUMENT}, an array
  * of the wrong length {@link Status#SHAPE_MISMATCH}, an id outside the vocabulary
  * {@link Status#OUT_OF_RANGE}.
+ *
+ * <p>Encoder-decoder models ({@link ModelInfo#isEncoderDecoder}, T5) take batches with two sides:
+ * inputIds and attentionMask (batchSize x seqLen) are the encoder's input, and the decoder's rows
+ * hold {@link Builder#decoderSeqLen decoderSeqLen} positions: labels are then the decoder's targets
+ * (batchSize x decoderSeqLen), and the decoder reads {@link Builder#decoderInputIds} or, when they
+ * are not given, the labels shifted right behind the model's decoder start token. Logits of such a
+ * batch are the decoder's (decoderSeqLen positions per row).
  */
 public final class Batch {
   private final int batchSize;
@@ -19,6 +26,8 @@ public final class Batch {
   final int[] taskIds;
   final int[] tokenTypeIds;
   final int[] rowLabels;
+  private final int decoderSeqLen;
+  final int[] decoderInputIds;
 
   private Batch(Builder builder) {
     batchSize = builder.batchSize;
@@ -29,6 +38,8 @@ public final class Batch {
     taskIds = copy(builder.taskIds);
     tokenTypeIds = copy(builder.tokenTypeIds);
     rowLabels = copy(builder.rowLabels);
+    decoderSeqLen = builder.decoderSeqLen;
+    decoderInputIds = copy(builder.decoderInputIds);
   }
 
   /** A batch of just these ids (no mask, labels = the ids, no task ids). */
@@ -73,6 +84,23 @@ public final class Batch {
     return copy(rowLabels);
   }
 
+  /** The decoder's positions per row (encoder-decoder models); 0 when the batch has no decoder side. */
+  public int decoderSeqLen() {
+    return decoderSeqLen;
+  }
+
+  public int[] decoderInputIds() {
+    return copy(decoderInputIds);
+  }
+
+  /**
+   * Positions per row of an ALL logits call: the decoder's (decoderSeqLen) when the batch has a
+   * decoder side, else seqLen.
+   */
+  int logitsSeqLen() {
+    return decoderSeqLen > 0 ? decoderSeqLen : seqLen;
+  }
+
   /**
    * Rows to allocate outputs for: batchSize when the input ids fill batchSize x seqLen, else 0 (the
    * call then fails on the batch before it writes anything, so no large buffer is made for it).
@@ -90,7 +118,8 @@ public final class Batch {
     return "Batch{" + batchSize + "x" + seqLen + ", inputIds=" + Arrays.toString(inputIds) + ", attentionMask="
         + Arrays.toString(attentionMask) + ", labels=" + Arrays.toString(labels) + ", taskIds="
         + Arrays.toString(taskIds) + ", tokenTypeIds=" + Arrays.toString(tokenTypeIds) + ", rowLabels="
-        + Arrays.toString(rowLabels) + "}";
+        + Arrays.toString(rowLabels) + ", decoderSeqLen=" + decoderSeqLen + ", decoderInputIds="
+        + Arrays.toString(decoderInputIds) + "}";
   }
 
   /** Builds a {@link Batch}; every array but inputIds is optional. */
@@ -103,6 +132,8 @@ public final class Batch {
     private int[] taskIds;
     private int[] tokenTypeIds;
     private int[] rowLabels;
+    private int decoderSeqLen;
+    private int[] decoderInputIds;
 
     private Builder(int batchSize, int seqLen) {
       this.batchSize = batchSize;
@@ -124,7 +155,9 @@ public final class Batch {
     /**
      * Targets in [0, vocabSize) or -100 (ignored); not given = the input ids, padding ignored.
      * {@link TaskType#TOKEN_CLS} adapters: each token's class in [0, numLabels) or -100 (required for
-     * losses and training).
+     * losses and training). Encoder-decoder models: the decoder's targets, batchSize *
+     * {@link #decoderSeqLen} of them (position i predicts target i; pad each row at its end with
+     * -100).
      */
     public Builder labels(int... labels) {
       this.labels = labels;
@@ -152,6 +185,28 @@ public final class Batch {
      */
     public Builder rowLabels(int... rowLabels) {
       this.rowLabels = rowLabels;
+      return this;
+    }
+
+    /**
+     * Encoder-decoder models only ({@link ModelInfo#isEncoderDecoder}): the decoder's positions per
+     * row, &gt; 0 when labels or decoderInputIds are given (logits and losses need one of them); 0 (the
+     * default) = no decoder side. Decoder rows have no padding mask: pad them at the end. Refused
+     * ({@link Status#INVALID_ARGUMENT}) for other models.
+     */
+    public Builder decoderSeqLen(int decoderSeqLen) {
+      this.decoderSeqLen = decoderSeqLen;
+      return this;
+    }
+
+    /**
+     * Encoder-decoder models only: the decoder's input ids, batchSize * decoderSeqLen of them in [0,
+     * vocabSize); not given = the labels shifted right behind {@link ModelInfo#decoderStartTokenId}
+     * (-100 read as the pad id), as transformers does. Refused ({@link Status#INVALID_ARGUMENT}) for
+     * other models.
+     */
+    public Builder decoderInputIds(int... decoderInputIds) {
+      this.decoderInputIds = decoderInputIds;
       return this;
     }
 

@@ -13,19 +13,21 @@ final class BatchCalls<P> {
   /** spb_model_logits / spb_adapter_logits. */
   interface Logits<P> {
     sp_status call(P handle, int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels,
-        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, sp_logits_mode mode, float[] out);
+        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen, int[] decoderInputIds, sp_logits_mode mode,
+        float[] out);
   }
 
   /** spb_model_eval_loss / spb_adapter_eval_loss. */
   interface EvalLoss<P> {
     sp_status call(P handle, int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels,
-        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, float[] meanLoss, float[] rows);
+        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen, int[] decoderInputIds, float[] meanLoss,
+        float[] rows);
   }
 
   /** spb_model_hidden_states / spb_adapter_hidden_states. */
   interface HiddenStates<P> {
     sp_status call(P handle, int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels,
-        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, float[] out);
+        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen, int[] decoderInputIds, float[] out);
   }
 
   private final Logits<P> logits;
@@ -55,7 +57,8 @@ final class BatchCalls<P> {
     P pointer = handle.acquire();
     try {
       Errors.check(logits.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask,
-          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, mode.c, out));
+          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(),
+          batch.decoderInputIds, mode.c, out));
     } finally {
       handle.release();
     }
@@ -68,7 +71,8 @@ final class BatchCalls<P> {
     P pointer = handle.acquire();
     try {
       Errors.check(evalLoss.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask,
-          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, meanLoss, rows));
+          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(),
+          batch.decoderInputIds, meanLoss, rows));
     } finally {
       handle.release();
     }
@@ -85,7 +89,8 @@ final class BatchCalls<P> {
     P pointer = handle.acquire();
     try {
       Errors.check(hiddenStates.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask,
-          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, out));
+          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(),
+          batch.decoderInputIds, out));
     } finally {
       handle.release();
     }
@@ -109,12 +114,13 @@ final class BatchCalls<P> {
   /**
    * The float count of a logits call, from the library (sp_logits_count): its failure
    * (non-positive sizes, an unknown mode) is thrown as a SoftPromptException, like every other
-   * batch error.
+   * batch error. A batch with a decoder side (encoder-decoder models) counts the decoder's
+   * positions.
    */
   static long logitsCount(long vocabSize, Batch batch, LogitsMode mode) {
     Checks.notNull(batch, "batch");
     Checks.notNull(mode, "mode");
-    long count = SoftPromptNative.spb_logits_count(vocabSize, batch.batchSize(), batch.seqLen(), mode.c);
+    long count = SoftPromptNative.spb_logits_count(vocabSize, batch.batchSize(), batch.logitsSeqLen(), mode.c);
     if (count < 0) {
       throw Errors.last();
     }

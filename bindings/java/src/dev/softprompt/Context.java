@@ -21,6 +21,12 @@ import java.util.stream.StreamSupport;
  * gets the tokens it would get alone. The String overloads encode with the model's tokenizer as
  * {@code tokenizers} does by default (special tokens added).
  *
+ * <p>Encoder-decoder models ({@link ModelInfo#isEncoderDecoder}, T5; the base model or a
+ * {@link TaskType#SEQ_2_SEQ_LM} adapter): a prompt is the encoder's input, and the tokens generated
+ * are the decoder's, starting after {@link ModelInfo#decoderStartTokenId} (which is not returned).
+ * prefill returns the decoder's first-step logits. Scoring is refused (UNSUPPORTED): the loss of a
+ * continuation is {@link Adapter#evalLoss} with it as the decoder's labels.
+ *
  * <p>The adapter's soft prompt is taken when the context is created: training the adapter later
  * does not change this context. The context keeps its model and adapter alive, so they may be
  * closed first. Calls on one context are serialised (one generation at a time); use one context
@@ -304,7 +310,7 @@ public final class Context implements AutoCloseable {
    *
    * @param taskIds the prompts' tasks (multitask prompt tuning), else null
    * @throws SoftPromptException as generate (each prompt plus its continuation must fit maxLength),
-   *     SHAPE_MISMATCH (not one continuation per prompt)
+   *     SHAPE_MISMATCH (not one continuation per prompt), UNSUPPORTED (an encoder-decoder model)
    */
   public float[] score(int[][] prompts, int[] taskIds, int[][] continuations) {
     Prompts batch = Prompts.of(prompts, taskIds);

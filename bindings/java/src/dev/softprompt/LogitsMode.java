@@ -2,7 +2,11 @@ package dev.softprompt;
 
 import dev.softprompt.internal.sp_logits_mode;
 
-/** Which logits a forward pass returns. */
+/**
+ * Which logits a forward pass returns. For a batch with a decoder side (encoder-decoder models) the
+ * positions are the decoder's: ALL gives batchSize * decoderSeqLen * vocabSize values and LAST each
+ * row's last decoder position (column decoderSeqLen - 1; decoder rows carry no mask).
+ */
 public enum LogitsMode {
   /**
    * batchSize * vocabSize values: for each row, the logits at its last position whose attention

@@ -73,15 +73,17 @@ public final class Model implements AutoCloseable {
 
   /**
    * Logits of the base model alone (no soft prompt); see {@link LogitsMode} for the size. Decoders
-   * only ({@link ModelInfo#hasLmHead}; UNSUPPORTED for an encoder).
+   * and encoder-decoder models only ({@link ModelInfo#hasLmHead}; UNSUPPORTED for an encoder); an
+   * encoder-decoder model's are the decoder's, at its {@link Batch#decoderSeqLen} positions.
    */
   public float[] logits(Batch batch, LogitsMode mode) {
     return CALLS.logits(handle, vocabSize(), batch, mode);
   }
 
   /**
-   * Floats a logits call of mode returns for batch (batchSize [* seqLen] * vocabSize, from the
-   * library): the length out needs in {@link #logits(Batch, LogitsMode, float[])}.
+   * Floats a logits call of mode returns for batch (batchSize [* seqLen, or * decoderSeqLen for a
+   * batch with a decoder side] * vocabSize, from the library): the length out needs in
+   * {@link #logits(Batch, LogitsMode, float[])}.
    *
    * @throws SoftPromptException INVALID_ARGUMENT for non-positive sizes
    */
@@ -94,7 +96,11 @@ public final class Model implements AutoCloseable {
     CALLS.logits(handle, batch, mode, out);
   }
 
-  /** Mean causal-LM loss and per-row log-likelihood of the base model alone. Changes nothing. */
+  /**
+   * Mean loss and per-row log-likelihood of the base model alone: the causal-LM loss (position i
+   * predicts label i + 1), or for an encoder-decoder model the cross-entropy of the decoder's
+   * targets (position i predicts label i). Changes nothing.
+   */
   public Evaluation evalLoss(Batch batch) {
     return CALLS.evalLoss(handle, batch);
   }
@@ -102,7 +108,7 @@ public final class Model implements AutoCloseable {
   /**
    * Final hidden states of the base model alone, batchSize * seqLen * {@link ModelInfo#hiddenSize}
    * floats (transformers' last_hidden_state; the batch's token type ids are used where the model has
-   * token types). Changes nothing.
+   * token types; an encoder-decoder model's are its encoder's). Changes nothing.
    */
   public float[] hiddenStates(Batch batch) {
     return CALLS.hiddenStates(handle, info.hiddenSize(), batch);

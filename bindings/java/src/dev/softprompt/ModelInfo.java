@@ -14,6 +14,9 @@ public final class ModelInfo {
   private final long maxPositionEmbeddings;
   private final long typeVocabSize;
   private final boolean hasLmHead;
+  private final boolean isEncoderDecoder;
+  private final long numDecoderLayers;
+  private final long decoderStartTokenId;
 
   ModelInfo(sp_model_info info) {
     modelType = info.getModel_type();
@@ -26,6 +29,9 @@ public final class ModelInfo {
     maxPositionEmbeddings = info.getMax_position_embeddings();
     typeVocabSize = info.getType_vocab_size();
     hasLmHead = info.getHas_lm_head() != 0;
+    isEncoderDecoder = info.getIs_encoder_decoder() != 0;
+    numDecoderLayers = info.getNum_decoder_layers();
+    decoderStartTokenId = info.getDecoder_start_token_id();
   }
 
   /** config.json's model_type, e.g. "llama". */
@@ -41,6 +47,7 @@ public final class ModelInfo {
     return hiddenSize;
   }
 
+  /** The layer count; an encoder-decoder model's encoder layers (see {@link #numDecoderLayers}). */
   public long numLayers() {
     return numLayers;
   }
@@ -70,11 +77,33 @@ public final class ModelInfo {
   }
 
   /**
-   * True for a decoder with an output layer over the vocabulary (logits, losses, generation); false
-   * for an encoder (hidden states and classification only).
+   * True for a decoder or an encoder-decoder model, which have an output layer over the vocabulary
+   * (logits, losses, generation); false for an encoder (hidden states and classification only).
    */
   public boolean hasLmHead() {
     return hasLmHead;
+  }
+
+  /**
+   * True for an encoder-decoder model (T5): its batches have a decoder side
+   * ({@link Batch.Builder#decoderSeqLen}), its adapters are {@link TaskType#SEQ_2_SEQ_LM}, its
+   * contexts read prompts into the encoder and generate the decoder's tokens.
+   */
+  public boolean isEncoderDecoder() {
+    return isEncoderDecoder;
+  }
+
+  /** The decoder's layers of an encoder-decoder model; 0 for other models. */
+  public long numDecoderLayers() {
+    return numDecoderLayers;
+  }
+
+  /**
+   * The id an encoder-decoder model's decoder starts from (T5: the pad id), which generation puts
+   * first and labels shifted right start with; -1 for other models.
+   */
+  public long decoderStartTokenId() {
+    return decoderStartTokenId;
   }
 
   @Override
@@ -82,6 +111,7 @@ public final class ModelInfo {
     return "ModelInfo{modelType=" + modelType + ", vocabSize=" + vocabSize + ", hiddenSize=" + hiddenSize
         + ", numLayers=" + numLayers + ", numAttentionHeads=" + numAttentionHeads + ", numKeyValueHeads="
         + numKeyValueHeads + ", headDim=" + headDim + ", maxPositionEmbeddings=" + maxPositionEmbeddings
-        + ", typeVocabSize=" + typeVocabSize + ", hasLmHead=" + hasLmHead + "}";
+        + ", typeVocabSize=" + typeVocabSize + ", hasLmHead=" + hasLmHead + ", isEncoderDecoder=" + isEncoderDecoder
+        + ", numDecoderLayers=" + numDecoderLayers + ", decoderStartTokenId=" + decoderStartTokenId + "}";
   }
 }

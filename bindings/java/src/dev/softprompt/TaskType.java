@@ -19,7 +19,13 @@ public enum TaskType {
    * {@link Batch.Builder#labels} (class ids, -100 = ignored) for the caller's tokens only.
    */
   TOKEN_CLS(sp_task_type.SP_TASK_TOKEN_CLS),
-  /** Encoder-decoder models: not supported yet (UNSUPPORTED). */
+  /**
+   * Encoder-decoder models (T5; {@link ModelInfo#isEncoderDecoder}), and the only task offered for
+   * them: logits over the decoder's positions, the loss of its targets (the batch's decoder side:
+   * {@link Batch.Builder#decoderSeqLen}, labels), generation (prompts are the encoder's input). As in
+   * PEFT, prompt tables hold 2n rows (see SP_TASK_SEQ_2_SEQ_LM in softprompt.h for where each method
+   * puts them). Refused (UNSUPPORTED) on other models.
+   */
   SEQ_2_SEQ_LM(sp_task_type.SP_TASK_SEQ_2_SEQ_LM),
   /** Final hidden states ({@link Adapter#hiddenStates}); no head, no loss, so no training. */
   FEATURE_EXTRACTION(sp_task_type.SP_TASK_FEATURE_EXTRACTION);

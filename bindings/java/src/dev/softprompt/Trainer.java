@@ -62,7 +62,7 @@ public final class Trainer implements AutoCloseable {
 
   /**
    * One training step: forward with the soft prompt, the task's loss (causal-LM cross-entropy;
-   * SEQ_CLS and TOKEN_CLS as {@link Adapter#evalLoss}), backward into the adapter's trainable tensors
+   * SEQ_2_SEQ_LM, SEQ_CLS and TOKEN_CLS as {@link Adapter#evalLoss}), backward into the adapter's trainable tensors
    * only (the soft prompt, and a classification head) and, every accumulationSteps steps, clipping
    * and an AdamW update. On error nothing changes.
    */
@@ -73,7 +73,8 @@ public final class Trainer implements AutoCloseable {
       sp_trainer trainer = handle.acquire();
       try {
         Errors.check(SoftPromptNative.spb_trainer_step(trainer, batch.batchSize(), batch.seqLen(), batch.inputIds,
-            batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, result));
+            batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels,
+            batch.decoderSeqLen(), batch.decoderInputIds, result));
       } finally {
         handle.release();
       }
