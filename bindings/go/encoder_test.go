@@ -259,8 +259,16 @@ func TestEncoderErrorsMapToTheirStatuses(t *testing.T) {
 
 // encoderForwardLength is tests/c/tolerance_rule.h's tolerance_rule_forward_length for the model's sizes.
 func encoderForwardLength(info ModelInfo, keys int, encoderLength float64) float64 {
-	perLayer := float64(info.HiddenSize*4+2*info.HeadDim+keys+info.NumAttentionHeads*info.HeadDim) + encIntermediateSize
-	return encoderLength + float64(info.NumLayers)*perLayer + 2*float64(info.HiddenSize)
+	return toleranceRuleForwardLength(info.NumLayers, info.HiddenSize, info.NumAttentionHeads, info.HeadDim,
+		encIntermediateSize, keys, encoderLength)
+}
+
+// toleranceRuleForwardLength is tests/c/tolerance_rule.h's tolerance_rule_forward_length: the
+// reduction length of one transformer forward pass from plain sizes (keys: the attention's key
+// count; encoderLength: what came before the blocks).
+func toleranceRuleForwardLength(layers, hidden, heads, headDim, intermediate, keys int, encoderLength float64) float64 {
+	perLayer := float64(hidden*4 + 2*headDim + keys + heads*headDim + intermediate)
+	return encoderLength + float64(layers)*perLayer + 2*float64(hidden)
 }
 
 // requireWithinToleranceRule: |got - want| <= 4 * 2^-24 * n * max|want| for every element

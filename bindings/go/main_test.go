@@ -8,6 +8,8 @@ package softprompt
 //	SP_BINDING_REFERENCE  what the C API returns on a fixed input (tests/c/write_binding_reference.c)
 //	SP_ENCODER_REFERENCE  the tiny BERT and RoBERTa with transformers' and PEFT's outputs
 //	                      (tests/reference/encoder_reference.py; read by encoder_test.go)
+//	SP_T5_REFERENCE       the tiny T5 models with transformers' and PEFT's outputs
+//	                      (tests/reference/t5_reference.py; read by seq2seq_test.go)
 //	SP_TEST_DEVICE        optional: "cuda" runs the shared model on the GPU
 
 import (
@@ -22,6 +24,7 @@ var (
 	testModels   string // SP_TEST_MODELS
 	referenceDir string // SP_BINDING_REFERENCE
 	encoderDir   string // SP_ENCODER_REFERENCE
+	t5Dir        string // SP_T5_REFERENCE
 	llama        *Model // the tiny llama model (vocab 256, hidden 64, 2 layers), shared by the tests
 )
 
@@ -29,6 +32,7 @@ func TestMain(m *testing.M) {
 	testModels = os.Getenv("SP_TEST_MODELS")
 	referenceDir = os.Getenv("SP_BINDING_REFERENCE")
 	encoderDir = os.Getenv("SP_ENCODER_REFERENCE")
+	t5Dir = os.Getenv("SP_T5_REFERENCE")
 	if testModels == "" || referenceDir == "" {
 		fmt.Fprintln(os.Stderr, "SP_TEST_MODELS and SP_BINDING_REFERENCE must be set: run the tests with ctest -R go_tests")
 		os.Exit(2)

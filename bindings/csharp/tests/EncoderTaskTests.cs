@@ -4,7 +4,6 @@
 // training on row labels, and the errors the new batch arrays and calls bring.
 using System;
 using System.IO;
-using System.Linq;
 using NUnit.Framework;
 
 namespace SoftPrompt.Tests
@@ -219,28 +218,18 @@ namespace SoftPrompt.Tests
         /// <summary>tests/c/tolerance_rule.h's tolerance_rule_forward_length for this model's sizes.</summary>
         private static double ForwardLength(ModelInfo info, int keys, double encoderLength)
         {
-            double perLayer = info.HiddenSize * 4 + 2.0 * info.HeadDim + keys + info.NumAttentionHeads * info.HeadDim +
-                              IntermediateSize;
-            return encoderLength + info.NumLayers * perLayer + 2.0 * info.HiddenSize;
+            return ToleranceRule.ForwardLength(info.NumLayers, info.HiddenSize, info.NumAttentionHeads, info.HeadDim,
+                                               IntermediateSize, keys, encoderLength);
         }
 
-        /// <summary>|ours - reference| &lt;= 4 * 2^-24 * n * max|reference| for every element (tolerance_rule.h).</summary>
         private static void AssertWithinToleranceRule(string what, float[] expected, float[] actual, double length)
         {
-            Assert.AreEqual(expected.Length, actual.Length, what + ": length");
-            double magnitude = expected.Select(value => Math.Abs((double)value)).Max();
-            double bound = 4.0 * Math.Pow(2, -24) * length * magnitude;
-            for (int i = 0; i < expected.Length; ++i)
-                Assert.LessOrEqual(Math.Abs((double)expected[i] - actual[i]), bound,
-                                   string.Format("{0}[{1}]: {2:R} vs {3:R}", what, i, actual[i], expected[i]));
+            ToleranceRule.AssertWithin(what, expected, actual, length);
         }
 
         private static int[] ReadInts(string folder, string name)
         {
-            byte[] bytes = File.ReadAllBytes(Path.Combine(folder, name));
-            var values = new int[bytes.Length / 4];
-            Buffer.BlockCopy(bytes, 0, values, 0, values.Length * 4);
-            return values;
+            return TestData.ReadInts(Path.Combine(folder, name));
         }
     }
 }

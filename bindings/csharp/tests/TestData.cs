@@ -38,6 +38,15 @@ namespace SoftPrompt.Tests
             get { return Variable("SP_ENCODER_REFERENCE"); }
         }
 
+        /// <summary>
+        /// What tests/reference/t5_reference.py wrote (the `t5_reference` fixture): the tiny T5 models
+        /// under models/, transformers' and PEFT's outputs under t5/ and t5v11/.
+        /// </summary>
+        internal static string T5ReferenceFolder
+        {
+            get { return Variable("SP_T5_REFERENCE"); }
+        }
+
         /// <summary>A new empty folder for one test's files.</summary>
         internal static string NewScratchFolder(string name)
         {
@@ -51,10 +60,22 @@ namespace SoftPrompt.Tests
         /// <summary>A raw little-endian float32 file, as write_binding_reference writes them.</summary>
         internal static float[] ReadFloats(string path)
         {
-            Assert.IsTrue(BitConverter.IsLittleEndian, "the reference files are little-endian float32");
+            return ReadRaw<float>(path, "float32");
+        }
+
+        /// <summary>A raw little-endian int32 file.</summary>
+        internal static int[] ReadInts(string path)
+        {
+            return ReadRaw<int>(path, "int32");
+        }
+
+        /// <summary>A raw little-endian file of 4-byte values.</summary>
+        private static T[] ReadRaw<T>(string path, string type) where T : struct
+        {
+            Assert.IsTrue(BitConverter.IsLittleEndian, "the reference files are little-endian " + type);
             byte[] bytes = File.ReadAllBytes(path);
-            Assert.AreEqual(0, bytes.Length % 4, path + " is not a float32 array");
-            var values = new float[bytes.Length / 4];
+            Assert.AreEqual(0, bytes.Length % 4, path + " is not a " + type + " array");
+            var values = new T[bytes.Length / 4];
             Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
             return values;
         }
@@ -125,6 +146,34 @@ namespace SoftPrompt.Tests
         public void CloseSharedModel()
         {
             model.Dispose();
+        }
+    }
+
+    /// <summary>The suites' one tolerance rule (tests/c/tolerance_rule.h), float32.</summary>
+    internal static class ToleranceRule
+    {
+        /// <summary>
+        /// tolerance_rule_forward_length: the reduction length of one transformer forward pass from plain
+        /// sizes (keys: the attention's key count; encoderLength: what came before the blocks).
+        /// </summary>
+        internal static double ForwardLength(double layers, double hidden, double heads, double headDim,
+                                             double intermediate, double keys, double encoderLength)
+        {
+            double perLayer = hidden * 4 + 2.0 * headDim + keys + heads * headDim + intermediate;
+            return encoderLength + layers * perLayer + 2.0 * hidden;
+        }
+
+        /// <summary>|ours - reference| &lt;= 4 * 2^-24 * n * max|reference| for every element.</summary>
+        internal static void AssertWithin(string what, float[] expected, float[] actual, double length)
+        {
+            Assert.AreEqual(expected.Length, actual.Length, what + ": length");
+            double magnitude = 0;
+            foreach (float value in expected)
+                magnitude = Math.Max(magnitude, Math.Abs((double)value));
+            double bound = 4.0 * Math.Pow(2, -24) * length * magnitude;
+            for (int i = 0; i < expected.Length; ++i)
+                Assert.LessOrEqual(Math.Abs((double)expected[i] - actual[i]), bound,
+                                   string.Format("{0}[{1}]: {2:R} vs {3:R}", what, i, actual[i], expected[i]));
         }
     }
 

@@ -24,9 +24,6 @@ import dev.softprompt.TrainResult;
 import dev.softprompt.Trainer;
 import dev.softprompt.TrainerOptions;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -233,30 +230,15 @@ public class EncoderTaskTest {
 
   /** tests/c/tolerance_rule.h's tolerance_rule_forward_length for this model's sizes. */
   private static double forwardLength(ModelInfo info, int keys, double encoderLength) {
-    double perLayer = info.hiddenSize() * 4 + 2.0 * info.headDim() + keys
-        + info.numAttentionHeads() * info.headDim() + INTERMEDIATE_SIZE;
-    return encoderLength + info.numLayers() * perLayer + 2.0 * info.hiddenSize();
+    return TestSupport.forwardLength(info.numLayers(), info.hiddenSize(), info.numAttentionHeads(), info.headDim(),
+        INTERMEDIATE_SIZE, keys, encoderLength);
   }
 
-  /** |ours - reference| <= 4 * 2^-24 * n * max|reference| for every element (tolerance_rule.h). */
   private static void assertWithinToleranceRule(String what, float[] expected, float[] actual, double length) {
-    assertEquals(what + ": length", expected.length, actual.length);
-    double magnitude = 0;
-    for (float value : expected) {
-      magnitude = Math.max(magnitude, Math.abs(value));
-    }
-    double bound = 4.0 * Math.scalb(1.0, -24) * length * magnitude;
-    for (int i = 0; i < expected.length; ++i) {
-      double difference = Math.abs((double) expected[i] - actual[i]);
-      assertTrue(what + "[" + i + "]: " + actual[i] + " vs " + expected[i] + " (bound " + bound + ")",
-          difference <= bound);
-    }
+    TestSupport.assertWithinToleranceRule(what, expected, actual, length);
   }
 
   private static int[] readInts(Path file) throws IOException {
-    ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-    int[] values = new int[bytes.remaining() / Integer.BYTES];
-    bytes.asIntBuffer().get(values);
-    return values;
+    return TestSupport.readInts(file);
   }
 }

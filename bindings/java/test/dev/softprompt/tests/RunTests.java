@@ -30,6 +30,7 @@ public final class RunTests {
     ChatTemplateTest.class,
     GgufTest.class,
     EncoderTaskTest.class,
+    Seq2SeqTest.class,
   };
 
   private RunTests() {}

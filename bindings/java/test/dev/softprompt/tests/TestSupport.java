@@ -45,6 +45,14 @@ final class TestSupport {
     return Paths.get(property("softprompt.test.encoderReference"));
   }
 
+  /**
+   * What tests/reference/t5_reference.py wrote (ctest fixture "t5_reference"): the tiny T5 models
+   * under models/, transformers' and PEFT's outputs under t5/ and t5v11/.
+   */
+  static Path t5ReferenceFolder() {
+    return Paths.get(property("softprompt.test.t5Reference"));
+  }
+
   /** A fresh, empty scratch folder for one test. */
   static Path scratch(String name) throws IOException {
     Path folder = Paths.get(property("softprompt.test.scratch")).resolve(name);
@@ -114,6 +122,43 @@ final class TestSupport {
     float[] values = new float[bytes.remaining() / Float.BYTES];
     bytes.asFloatBuffer().get(values);
     return values;
+  }
+
+  /** Raw little-endian int32 values. */
+  static int[] readInts(Path file) throws IOException {
+    ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+    int[] values = new int[bytes.remaining() / Integer.BYTES];
+    bytes.asIntBuffer().get(values);
+    return values;
+  }
+
+  /**
+   * tests/c/tolerance_rule.h's tolerance_rule_forward_length: the reduction length of one
+   * transformer forward pass from plain sizes (keys: the attention's key count; encoderLength: what
+   * came before the blocks, e.g. a prompt encoder).
+   */
+  static double forwardLength(double layers, double hidden, double heads, double headDim, double intermediate,
+      double keys, double encoderLength) {
+    double perLayer = hidden * 4 + 2.0 * headDim + keys + heads * headDim + intermediate;
+    return encoderLength + layers * perLayer + 2.0 * hidden;
+  }
+
+  /**
+   * The suites' one tolerance rule (tests/c/tolerance_rule.h): |ours - reference| <= 4 * 2^-24 *
+   * length * max|reference| for every element, float32.
+   */
+  static void assertWithinToleranceRule(String what, float[] expected, float[] actual, double length) {
+    org.junit.Assert.assertEquals(what + ": length", expected.length, actual.length);
+    double magnitude = 0;
+    for (float value : expected) {
+      magnitude = Math.max(magnitude, Math.abs(value));
+    }
+    double bound = 4.0 * Math.scalb(1.0, -24) * length * magnitude;
+    for (int i = 0; i < expected.length; ++i) {
+      double difference = Math.abs((double) expected[i] - actual[i]);
+      org.junit.Assert.assertTrue(
+          what + "[" + i + "]: " + actual[i] + " vs " + expected[i] + " (bound " + bound + ")", difference <= bound);
+    }
   }
 
   static void deleteRecursively(Path path) throws IOException {
