@@ -1,6 +1,7 @@
 #include "model/attention.h"
 
 #include <cmath>
+#include <optional>
 
 #include "model/fused_ops.h"
 
@@ -116,8 +117,10 @@ at::Tensor CrossAttention::operator()(const at::Tensor& x, const KeyValuePrefix&
                                       bool few_rows) const {
   const int64_t B = x.size(0), S = x.size(1);
   const at::Tensor q = query(x, few_rows).view({B, S, num_heads, head_dim}).transpose(1, 2);
+  // An undefined tensor is not "no mask" to the kernel: that is an empty optional.
+  const std::optional<at::Tensor> visible = mask.defined() ? std::optional<at::Tensor>(mask) : std::nullopt;
   const at::Tensor attended =
-      at::scaled_dot_product_attention(q, memory.key, memory.value, mask, 0.0, false, scale_for(unscaled, head_dim));
+      at::scaled_dot_product_attention(q, memory.key, memory.value, visible, 0.0, false, scale_for(unscaled, head_dim));
   return output(attended.transpose(1, 2).reshape({B, S, num_heads * head_dim}), few_rows);
 }
 

@@ -10,6 +10,21 @@
 
 namespace sp::model {
 
+namespace {
+
+// transformers clamps T5's float16 hidden states after every sub-layer (their activations overflow
+// float16): to +-(max - 1000) when any value is infinite, else to +-max, which turns infinities
+// into finite values. Other dtypes pass unchanged.
+at::Tensor clamp_float16(const at::Tensor& x) {
+  if (x.scalar_type() != at::kHalf) return x;
+  const double largest = 65504.0;  // torch.finfo(torch.float16).max
+  const at::Tensor limit = at::where(x.isinf().any(), at::scalar_tensor(largest - 1000, x.options()),
+                                     at::scalar_tensor(largest, x.options()));
+  return at::clamp(x, -limit, limit);
+}
+
+}  // namespace
+
 EncoderMemory EncoderMemory::first_rows(int64_t rows) const {
   EncoderMemory narrowed;
   for (const auto& layer : cross)
@@ -40,11 +55,12 @@ at::Tensor Transformer::encoder_decoder_forward(const ForwardInputs& inputs, int
   at::Tensor x = inputs.embeddings;
   for (std::size_t index = 0; index < layers.size(); ++index) {
     const Block& block = layers[index];
-    x = x +
-        block.attention(block.attention_norm(x), {}, {}, scores_term, earlier_keys(inputs, index, P), inputs.few_rows);
+    x = clamp_float16(x + block.attention(block.attention_norm(x), {}, {}, scores_term, earlier_keys(inputs, index, P),
+                                          inputs.few_rows));
     if (decoding)
-      x = x + block.cross(block.cross_norm(x), inputs.encoder->cross[index], cross_visible, inputs.few_rows);
-    x = x + block.mlp(block.mlp_norm(x), inputs.few_rows);
+      x = clamp_float16(x +
+                        block.cross(block.cross_norm(x), inputs.encoder->cross[index], cross_visible, inputs.few_rows));
+    x = clamp_float16(x + block.mlp(block.mlp_norm(x), inputs.few_rows));
   }
   if (inputs.cache) inputs.cache->length += S;
   return (decoding ? decoder_final_norm_ : final_norm_)(x);

@@ -176,8 +176,12 @@ SP_API sp_model_params sp_model_default_params(void) SP_NOEXCEPT;
 /* Loads a Hugging Face model folder (config.json plus model.safetensors, or the shards named by
  * model.safetensors.index.json) or a GGUF file (llama.cpp's format, versions 2 and 3; told apart by
  * its magic number). Supported model_type values: the decoders "llama", "mistral", "qwen2" and
- * "gpt2", and the encoders "bert" and "roberta" (hidden states and classification: see
- * sp_task_type; a "bert."/"roberta." name prefix and a masked-LM head in the file are accepted).
+ * "gpt2", the encoders "bert" and "roberta" (hidden states and classification: see
+ * sp_task_type; a "bert."/"roberta." name prefix and a masked-LM head in the file are accepted), and
+ * the encoder-decoder "t5" (v1 and v1.1/Flan: feed_forward_proj relu, gelu, gated-gelu or gated-silu;
+ * the output layer is lm_head.weight where the file has one, else the tied embedding, scaled by
+ * d_model^-0.5 when config.json says scale_decoder_outputs or, without that key, unless
+ * tie_word_embeddings is false, as transformers 5 does; SEQ_2_SEQ_LM, see sp_batch's decoder side).
  * RoPE types default, linear, dynamic (frequencies computed from each call's own length;
  * transformers keeps grown frequencies between calls), yarn and llama3, in either config layout
  * (rope_scaling or rope_parameters). A sliding window (mistral; qwen2 with use_sliding_window) is
@@ -222,8 +226,9 @@ typedef struct sp_model_info {
   char model_type[32];             /* NUL-terminated, e.g. "llama" */
   /* Appended in 0.5. */
   int64_t type_vocab_size; /* token types (segments) the model embeds (BERT, RoBERTa); 0 for none */
-  int32_t has_lm_head;     /* 1: a decoder with an output layer over the vocabulary (logits, loss,
-                              generation); 0: an encoder (hidden states and classification only) */
+  int32_t has_lm_head;     /* 1: a decoder (or an encoder-decoder model) with an output layer over the
+                              vocabulary (logits, loss, generation); 0: an encoder (hidden states and
+                              classification only) */
   /* Encoder-decoder models (T5): 1, and their batches have a decoder side (sp_batch.decoder_seq_len);
      num_layers is then the encoder's. 0 for every other model. */
   int32_t is_encoder_decoder;
@@ -455,17 +460,19 @@ SP_API sp_batch sp_batch_init(void) SP_NOEXCEPT;
 
 typedef enum sp_logits_mode {
   /* batch_size * vocab_size values: for each row, the logits at its last position whose attention
-   * mask is 1 (the next-token distribution). */
+   * mask is 1 (the next-token distribution); encoder-decoder models: at the decoder's last position. */
   SP_LOGITS_LAST = 0,
   /* batch_size * seq_len * vocab_size values: the logits at every position of the caller's
-   * tokens. Virtual-token positions of prompt methods are not included. */
+   * tokens. Virtual-token positions of prompt methods are not included. Encoder-decoder models:
+   * batch_size * decoder_seq_len * vocab_size, the decoder's positions. */
   SP_LOGITS_ALL = 1
 } sp_logits_mode;
 
 /* Number of floats a logits call returns for a batch of batch_size x seq_len on a model with
  * vocab_size tokens (sp_model_info.vocab_size, or sp_adapter_info.vocab_size for an adapter's
  * model): batch_size * vocab_size for SP_LOGITS_LAST, batch_size * seq_len * vocab_size for
- * SP_LOGITS_ALL. Use it to size the `out` buffer of sp_model_logits and sp_adapter_logits.
+ * SP_LOGITS_ALL. Use it to size the `out` buffer of sp_model_logits and sp_adapter_logits; for an
+ * encoder-decoder model's batch pass its decoder_seq_len as seq_len.
  * Errors: SP_ERR_INVALID_ARGUMENT (NULL count, non-positive sizes, unknown mode),
  * SP_ERR_OUT_OF_RANGE (a count that does not fit in size_t). */
 SP_API sp_status sp_logits_count(int64_t vocab_size, int32_t batch_size, int32_t seq_len, sp_logits_mode mode,
@@ -474,8 +481,10 @@ SP_API sp_status sp_logits_count(int64_t vocab_size, int32_t batch_size, int32_t
 /* Logits of the base model alone (no soft prompt).
  *   out        caller-owned buffer of out_count floats; must hold the whole result.
  * Errors: SP_ERR_INVALID_ARGUMENT (NULLs, non-positive batch_size or seq_len, mask values other
- * than 0/1), SP_ERR_SHAPE_MISMATCH (an array whose count is not batch_size * seq_len, or task ids
- * not batch_size), SP_ERR_OUT_OF_RANGE (ids, labels, task ids), SP_ERR_BUFFER_TOO_SMALL,
+ * than 0/1; a decoder side on a model without one, or an encoder-decoder call with neither labels
+ * nor decoder_input_ids), SP_ERR_SHAPE_MISMATCH (an array whose count is not batch_size * seq_len,
+ * or batch_size * decoder_seq_len for the decoder side, or task ids not batch_size),
+ * SP_ERR_OUT_OF_RANGE (ids, labels, task ids), SP_ERR_BUFFER_TOO_SMALL,
  * SP_ERR_UNSUPPORTED (the model's sliding window applies to the call; an encoder, which has no
  * language-modelling head: logits, losses and generation need a decoder). */
 SP_API sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, sp_logits_mode mode, float* out,
@@ -483,13 +492,16 @@ SP_API sp_status sp_model_logits(const sp_model* model, const sp_batch* batch, s
 
 /* Mean causal-LM loss of the base model alone, and optionally each row's log-likelihood (the sum
  * of log-probabilities of its targets) into row_log_likelihood[batch_size] (may be NULL). Position
- * i predicts label i + 1; labels of -100 are skipped. Changes nothing. Errors: as sp_model_logits. */
+ * i predicts label i + 1; labels of -100 are skipped. Encoder-decoder models: the sequence-to-sequence
+ * loss of the decoder's targets (labels, required), decoder position i predicting label i.
+ * Changes nothing. Errors: as sp_model_logits. */
 SP_API sp_status sp_model_eval_loss(const sp_model* model, const sp_batch* batch, float* mean_loss,
                                     float* row_log_likelihood) SP_NOEXCEPT;
 
 /* Final hidden states of the base model alone, float32, batch_size * seq_len * hidden_size values
  * (transformers' last_hidden_state; token_type_ids are used where the model has token types).
- * Errors: as sp_model_logits. */
+ * Encoder-decoder models: the encoder's (T5EncoderModel's last_hidden_state); the decoder side of
+ * the batch is not read. Errors: as sp_model_logits. */
 SP_API sp_status sp_model_hidden_states(const sp_model* model, const sp_batch* batch, float* out,
                                         size_t out_count) SP_NOEXCEPT;
 
@@ -731,8 +743,9 @@ SP_API sp_status sp_adapter_parameter_shape(const sp_adapter* adapter, const cha
 SP_API sp_status sp_adapter_get_parameter(const sp_adapter* adapter, const char* name, float* out,
                                           size_t count) SP_NOEXCEPT;
 
-/* Logits with the adapter's soft prompt; see sp_model_logits for modes and buffers. CAUSAL_LM adapters
- * only (SP_ERR_UNSUPPORTED otherwise: sp_adapter_classify, sp_adapter_hidden_states). */
+/* Logits with the adapter's soft prompt; see sp_model_logits for modes and buffers. CAUSAL_LM and
+ * SEQ_2_SEQ_LM adapters only (SP_ERR_UNSUPPORTED otherwise: sp_adapter_classify,
+ * sp_adapter_hidden_states). */
 SP_API sp_status sp_adapter_logits(const sp_adapter* adapter, const sp_batch* batch, sp_logits_mode mode, float* out,
                                    size_t out_count) SP_NOEXCEPT;
 
@@ -742,6 +755,7 @@ SP_API sp_status sp_adapter_logits(const sp_adapter* adapter, const sp_batch* ba
  * target too (as in PEFT). The loss is the adapter's task's: CAUSAL_LM as above; SEQ_CLS the
  * cross-entropy of batch->row_labels (required; a row's log-likelihood is log p(its label)); TOKEN_CLS
  * the cross-entropy of batch->labels (required; -100 ignored) over the caller's tokens;
+ * SEQ_2_SEQ_LM the decoder's targets (batch->labels, required: see sp_batch's decoder side);
  * FEATURE_EXTRACTION has none (SP_ERR_UNSUPPORTED). Changes nothing. */
 SP_API sp_status sp_adapter_eval_loss(const sp_adapter* adapter, const sp_batch* batch, float* mean_loss,
                                       float* row_log_likelihood) SP_NOEXCEPT;
@@ -764,7 +778,8 @@ SP_API sp_status sp_adapter_classify(const sp_adapter* adapter, const sp_batch* 
 /* Final hidden states with the adapter's prompt at the caller's positions, float32, batch_size *
  * seq_len * hidden_size values (sp_adapter_info.hidden_size): after the last norm for decoders, the last
  * block's output for encoders (transformers' last_hidden_state). Prompt methods' virtual positions are
- * left out. Any task type. Changes nothing. Errors: as sp_adapter_logits. */
+ * left out. Any task type but SEQ_2_SEQ_LM (SP_ERR_UNSUPPORTED; the base model gives its encoder's).
+ * Changes nothing. Errors: as sp_adapter_logits. */
 SP_API sp_status sp_adapter_hidden_states(const sp_adapter* adapter, const sp_batch* batch, float* out,
                                           size_t out_count) SP_NOEXCEPT;
 
@@ -890,7 +905,10 @@ typedef struct sp_context_params {
                              rows and runs them max_batch_size at a time. */
   int32_t max_length;     /* tokens per row the cache holds: prompt plus generated tokens, 1 .. 2^20;
                              default 512. The adapter's virtual tokens or prefix come on top. A
-                             model with learned positions (gpt2) must have room for them all. */
+                             model with learned positions (gpt2) must have room for them all.
+                             Encoder-decoder models: the same bound on prompt plus generated tokens,
+                             though the prompt goes to the encoder and only the decoder's start token
+                             and generated tokens take cache room. */
 } sp_context_params;
 
 SP_API sp_context_params sp_context_default_params(void) SP_NOEXCEPT;
@@ -903,7 +921,11 @@ SP_API sp_context_params sp_context_default_params(void) SP_NOEXCEPT;
  * larger than the machine's physical memory is refused before anything is allocated.
  * Errors: SP_ERR_INVALID_ARGUMENT (an adapter of another model, sizes out of their ranges),
  * SP_ERR_OUT_OF_RANGE (max_length beyond a model's learned positions), SP_ERR_OUT_OF_MEMORY,
- * SP_ERR_UNSUPPORTED (an encoder model, or an adapter whose task is not CAUSAL_LM). */
+ * SP_ERR_UNSUPPORTED (an encoder model, or an adapter whose task is not CAUSAL_LM or SEQ_2_SEQ_LM).
+ * Encoder-decoder models (T5) generate as transformers' generate does: the prompts (right-padded, so
+ * that each row's relative positions are its own) run through the encoder once, the decoder starts
+ * from decoder_start_token_id (behind prefix tuning's prefix) and appends to its cache; the start
+ * token is not part of the output. num_layers above is then the decoder's. */
 SP_API sp_status sp_context_create(sp_context** out, sp_model* model, sp_adapter* adapter,
                                    const sp_context_params* params) SP_NOEXCEPT;
 
@@ -1053,7 +1075,8 @@ SP_API sp_status sp_context_event_text(const sp_context* context, char* text, si
  * max_batch_size rows; the cache is not used and keeps its contents.
  *   continuations  as many as prompts (its task_ids are ignored; the prompt's task applies);
  *   log_likelihoods  count floats; count must be at least prompts->count.
- * Errors: as sp_context_generate (each prompt plus its continuation must fit in max_length). */
+ * Errors: as sp_context_generate (each prompt plus its continuation must fit in max_length);
+ * SP_ERR_UNSUPPORTED on encoder-decoder models (score a target there with sp_adapter_eval_loss). */
 SP_API sp_status sp_context_score(sp_context* context, const sp_prompts* prompts, const sp_prompts* continuations,
                                   float* log_likelihoods, size_t count) SP_NOEXCEPT;
 
