@@ -1,7 +1,7 @@
 /*
  * T5 and SEQ_2_SEQ_LM adapters of every method against transformers and PEFT, through the C API.
  *
- *   test_seq2seq_conformance <reference-root> <scratch-folder> <variant>...
+ *   test_seq2seq_conformance <reference-root> <scratch-folder> <variant>[:base]...
  *
  * The reference root is written by tests/reference/t5_reference.py (its docstring describes every
  * file); the models are <reference-root>/models/<variant>. For every variant:
@@ -12,9 +12,9 @@
  *     for a decoder with another layer count than the encoder (transformers' generate fails there;
  *     t5gelu), the test says so and checks greedy generation against the forward pass instead: the
  *     first token against transformers' logits, every token against our full decoder forward;
- *   - every method case (only for variants whose reference has case folders: t5_reference.py's
- *     base-only variants, t5gelu and t5silu, have none, and their case tests are not registered;
- *     decided at startup, see variant_has_cases()): the same starting tensors as PEFT for the same
+ *   - every method case (not for variants named "<name>:base" on the command line: t5_reference.py's
+ *     base-only variants, t5gelu and t5silu, which must have no case folders, as every other variant
+ *     must have them): the same starting tensors as PEFT for the same
  *     seed (2n-row tables, m = 2), the decoder logits, the loss and each row's log-likelihood, the
  *     gradient of every trainable tensor and every tensor after one AdamW step; PEFT's saved folder
  *     loads with PEFT's logits and generates PEFT's tokens (prefix tuning: the spec's generation, see
@@ -238,6 +238,39 @@ static void make_prompts(const variant* v, int num_tasks, row_prompts* out) {
 /* Greedy generation of GENERATED tokens (the model's eos ends a row) against <folder>/<name>.i32, whose
  * rows continue with the pad id after an eos, and whose steps' margins are <name>_margin.f32: a step
  * closer to a tie than `tie` ends that row's comparison (reported). */
+/* Row r's generated tokens (count of them, stopped for `reason`) against the reference's row; returns
+ * how many were compared (up to a near tie: see generation_matches). */
+static int row_matches(int r, const int32_t* ids, int32_t count, sp_stop_reason reason, const int32_t* expected,
+                       const float* margins, double tie, const char* how) {
+  int compared = 0;
+  for (int step = 0; step < GENERATED; ++step) {
+    const int32_t want = expected[r * GENERATED + step];
+    if (step > 0 && expected[r * GENERATED + step - 1] == EOS_ID) { /* the reference's row ended */
+      assert_int_equal(count, step);
+      assert_int_equal(reason, SP_STOP_EOS);
+      break;
+    }
+    if (step >= count)
+      fail_msg("%s row %d stopped after %d tokens; the reference goes on with %d", how, r, count, want);
+    if (ids[step] != want) {
+      if (margins[r * GENERATED + step] < tie) {
+        printf("    %s row %d step %d: a near tie (margin %.3g < %.3g), compared up to there\n", how, r, step,
+               (double)margins[r * GENERATED + step], tie);
+        break;
+      }
+      fail_msg("%s row %d step %d: generated %d, the reference %d (margin %.3g)", how, r, step, ids[step], want,
+               (double)margins[r * GENERATED + step]);
+    }
+    ++compared;
+  }
+  return compared;
+}
+
+/* Greedy generation of GENERATED tokens (the model's eos ends a row) against <folder>/<name>.i32, whose
+ * rows continue with the pad id after an eos, and whose steps' margins are <name>_margin.f32: a step
+ * closer to a tie than `tie` ends that row's comparison (reported). The rows run as one batch (their
+ * encoder inputs padded), then each alone (unpadded: its own call, as transformers' generate of that
+ * row alone would be), and both must give the reference's tokens. */
 static void generation_matches(const variant* v, sp_adapter* adapter, int num_tasks, const char* folder,
                                const char* name, double tie) {
   char file[128];
@@ -264,30 +297,28 @@ static void generation_matches(const variant* v, sp_adapter* adapter, int num_ta
   result.stop_reasons = reasons;
   result.rows_capacity = BATCH;
   SP_CHECK(sp_context_generate(context, &prompts.prompts, &params, &result));
-  int compared = 0;
+  int compared = 0, compared_alone = 0;
+  for (int r = 0; r < BATCH; ++r)
+    compared += row_matches(r, ids + r * GENERATED, counts[r], reasons[r], expected, margins, tie, "batched");
+  size_t offset = 0;
   for (int r = 0; r < BATCH; ++r) {
-    for (int step = 0; step < GENERATED; ++step) {
-      const int32_t want = expected[r * GENERATED + step];
-      if (step > 0 && expected[r * GENERATED + step - 1] == EOS_ID) { /* the reference's row ended */
-        assert_int_equal(counts[r], step);
-        assert_int_equal(reasons[r], SP_STOP_EOS);
-        break;
-      }
-      if (step >= counts[r])
-        fail_msg("row %d stopped after %d tokens; the reference goes on with %d", r, counts[r], want);
-      if (ids[r * GENERATED + step] != want) {
-        if (margins[r * GENERATED + step] < tie) {
-          printf("    row %d step %d: a near tie (margin %.3g < %.3g), compared up to there\n", r, step,
-                 (double)margins[r * GENERATED + step], tie);
-          break;
-        }
-        fail_msg("row %d step %d: generated %d, the reference %d (margin %.3g)", r, step, ids[r * GENERATED + step],
-                 want, (double)margins[r * GENERATED + step]);
-      }
-      ++compared;
+    sp_prompts alone = prompts.prompts;
+    alone.count = 1;
+    alone.ids = prompts.ids + offset;
+    alone.num_ids = (size_t)prompts.lengths[r];
+    alone.lengths = prompts.lengths + r;
+    alone.num_lengths = 1;
+    if (alone.task_ids) {
+      alone.task_ids += r;
+      alone.num_task_ids = 1;
     }
+    offset += (size_t)prompts.lengths[r];
+    result.ids_capacity = GENERATED;
+    result.rows_capacity = 1;
+    SP_CHECK(sp_context_generate(context, &alone, &params, &result));
+    compared_alone += row_matches(r, ids, counts[0], reasons[0], expected, margins, tie, "alone");
   }
-  printf("    %-48s %d tokens identical\n", name, compared);
+  printf("    %-48s %d tokens identical batched, %d alone\n", name, compared, compared_alone);
   sp_context_free(context);
   free(expected);
   free(margins);
@@ -680,8 +711,7 @@ static void add_test(CMUnitTestFunction function, variant* v, const method_case*
   tests[num_tests++].name = state->name;
 }
 
-/* Whether the reference has the variant's method cases: a base-only variant has none of the case
- * folders. One present is enough: the case tests then run for every case and fail on a missing one. */
+/* Whether the reference has any of the variant's method cases. */
 static int variant_has_cases(const char* name) {
   char folder[768], path[1024];
   for (size_t c = 0; c < NUM_CASES; ++c) {
@@ -693,24 +723,37 @@ static int variant_has_cases(const char* name) {
 
 int main(int argc, char** argv) {
   if (argc < 4 || argc - 3 > MAX_VARIANTS) {
-    fprintf(stderr, "usage: %s <reference-root> <scratch-folder> <variant>... (at most %d)\n", argv[0], MAX_VARIANTS);
+    fprintf(stderr, "usage: %s <reference-root> <scratch-folder> <variant>[:base]... (at most %d)\n", argv[0],
+            MAX_VARIANTS);
     return 2;
   }
   reference_root = argv[1];
   scratch_root = argv[2];
   num_variants = argc - 3;
   char what[96];
+  static char names[MAX_VARIANTS][64];
   for (int i = 0; i < num_variants; ++i) {
     variant* v = &variants[i];
-    v->name = argv[3 + i];
+    /* "<name>:base" marks a base-only variant (t5_reference.py writes no adapter cases for it); every
+     * other variant must have all of them. */
+    snprintf(names[i], sizeof names[i], "%s", argv[3 + i]);
+    char* marker = strchr(names[i], ':');
+    const int base_only = marker && strcmp(marker, ":base") == 0;
+    if (marker) *marker = '\0';
+    v->name = names[i];
+    if (base_only == variant_has_cases(v->name)) {
+      fprintf(stderr, "%s: the reference %s adapter cases, but the command line says it %s\n", v->name,
+              base_only ? "has" : "has no", base_only ? "is base-only" : "has them");
+      return 1;
+    }
     add_test(base_model_matches_transformers, v, NULL, "base model matches transformers");
-    if (variant_has_cases(v->name)) {
+    if (base_only) {
+      printf("%s: base-only variant (t5_reference.py writes no adapter cases for it): no case tests\n", v->name);
+    } else {
       for (size_t c = 0; c < NUM_CASES; ++c) {
         snprintf(what, sizeof what, "%s matches PEFT", cases[c].name);
         add_test(case_matches_peft, v, &cases[c], what);
       }
-    } else {
-      printf("%s: base-only variant (t5_reference.py writes no adapter cases for it): no case tests\n", v->name);
     }
     add_test(requests_out_of_reach_are_refused, v, NULL, "requests out of reach are refused");
   }
