@@ -101,7 +101,7 @@ run_suites() {  # $1 dtype, then ctest selection arguments
   rc=$?
   [ $rc = 0 ] || status=1
   row "tests, CUDA $dtype" "$(grep -E 'tests passed' "$log" | tail -1) (rc $rc, $(( $(date +%s) - started )) s, log $log)"
-  grep -E '^[0-9]+: [a-z_]+: worst figure/bound' "$log" | sed -E "s/^[0-9]+: /  $dtype /" >>"$build/worst.txt"
+  grep -E '^[0-9]+: [a-z0-9_]+: worst figure/bound' "$log" | sed -E "s/^[0-9]+: /  $dtype /" >>"$build/worst.txt"
   [ $rc = 0 ] || grep -E '^[0-9]+: .*(ERROR|FAILED|exceeds)|tests FAILED|\(Failed\)' "$log" | head -30
 }
 rm -f "$build/worst.txt"

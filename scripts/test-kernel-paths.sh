@@ -42,7 +42,7 @@ for path in "default SSE4_2 SSE41" "avx2 AVX2 AVX2"; do
     rc=$?
     echo "== kernel path $capability (MKL $mkl, oneDNN $onednn), $side side(s): $(grep -E 'tests passed' "$log" | tail -1)" \
          "in $(( $(date +%s) - run_start )) s"
-    grep -E '^[0-9]+: [a-z_]+: worst figure/bound' "$log" | sed -E 's/^[0-9]+: /   /'
+    grep -E '^[0-9]+: [a-z0-9_]+: worst figure/bound' "$log" | sed -E 's/^[0-9]+: /   /'
     if [ $rc != 0 ]; then
       status=1
       grep -E '^[0-9]+: .*(ERROR|FAILED|exceeds|differ)' "$log" | head -30
