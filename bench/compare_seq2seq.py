@@ -2,9 +2,9 @@
 same model folder, batches, prompts and threads, in one run.
 
   python compare_seq2seq.py --bench build/bench/bench_seq2seq --model MODEL_FOLDER [--threads 2] [--tokens 20]
-         [--train-methods prompt,prefix] [--batch 8] [--seq-len 128] [--decoder-len 32] [--steps 3]
+         [--train-methods prompt,prefix] [--batch 8] [--seq-len 128] [--decoder-len 32] [--steps 8]
          [--generate-methods prompt] [--generate-batches 1,8] [--prompt-len 64] [--new-tokens 32]
-         [--repeats 3] [--peft-repeats 2]
+         [--repeats 5] [--peft-repeats 5]
 
 MODEL_FOLDER is written first when it has no config.json: a random T5 with t5-small's shape (d_model 512, d_kv 64,
 8 heads, d_ff 2048, 6 + 6 layers, vocabulary 32128, relu, tied embeddings; 60.5M parameters), from
@@ -21,7 +21,10 @@ Workloads, each run by bench_seq2seq (our C API, a subprocess) and then by PEFT 
 Both sides use --threads CPU threads (torch.set_num_threads here; sp_set_num_threads, OMP_NUM_THREADS and
 MKL_NUM_THREADS for the subprocess). Both adapters start from seed 0 (torch.manual_seed(0) before get_peft_model),
 so they start from the same soft prompt: the first training step's losses must agree, and so should the greedy
-tokens unless the random model's logits are close to a tie; both are printed below the table as a check.
+tokens unless the random model's logits are close to a tie (a weak check: this random T5 keeps choosing one id, its
+decoder start id); both are printed below the table. The timings do not depend on the tokens chosen. The header
+line gives the cores other processes kept busy just before the run: they slow either side's thread pool far more
+than their share, so figures taken on a busy machine are not comparable.
 
 Table: method, workload, ours, PEFT, ratio (ours' speed / PEFT's speed; above 1 means softprompt is faster).
 Benchmark tool only: the library never runs Python.
@@ -133,6 +136,20 @@ def ours(args, *arguments):
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+def busy_cores(seconds=2.0):
+    """Cores' worth of CPU time other processes used over `seconds` (from /proc/stat), before the run starts."""
+    def sample():
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:8]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    total_before, idle_before = sample()
+    time.sleep(seconds)
+    total_after, idle_after = sample()
+    busy = 1 - (idle_after - idle_before) / max(total_after - total_before, 1)
+    return busy * os.cpu_count()
+
+
 def cpu_name():
     with open("/proc/cpuinfo") as cpuinfo:
         for line in cpuinfo:
@@ -151,18 +168,19 @@ def main():
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--decoder-len", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--generate-methods", default="prompt")
     parser.add_argument("--generate-batches", default="1,8")
     parser.add_argument("--prompt-len", type=int, default=64)
     parser.add_argument("--new-tokens", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--peft-repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--peft-repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if not os.path.isfile(os.path.join(args.model, "config.json")):
         write_model(args.model)
-    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    busy_before = busy_cores()
+    started = time.perf_counter()
 
     rows, checks = [], []
     for method in filter(None, args.train_methods.split(",")):
@@ -181,12 +199,15 @@ def main():
             rows.append((method, workload, f"{tokens / mine['generate_s']:.1f} tok/s",
                          f"{tokens / theirs['generate_s']:.1f} tok/s", theirs["generate_s"] / mine["generate_s"]))
             same = sum(a == b for a, b in zip(mine["ids"], theirs["ids"]))
-            checks.append(f"{method} {workload}: greedy tokens identical in {same} of {batch} rows")
+            distinct = sorted({token for row in mine["ids"] for token in row})
+            weak = (f" (a weak check: every token is one of {distinct}, a random model's tokens repeat)"
+                    if len(distinct) <= 2 else "")
+            checks.append(f"{method} {workload}: greedy tokens identical in {same} of {batch} rows{weak}")
 
-    # The load average is printed because other processes on the cores slow a 2-thread pool on either side by far
-    # more than their share (its threads wait on each other): several times over on a 2-core machine.
+    # Other processes' CPU use just before the run is printed because they slow a 2-thread pool on either side by
+    # far more than their share (its threads wait on each other): several times over on a 2-core machine.
     print(f"== T5 (SEQ_2_SEQ_LM), t5-small shape, random weights, float32 CPU, {args.threads} threads each side "
-          f"({cpu_name()}; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after); "
+          f"({cpu_name()}, {os.cpu_count()} cores, {busy_before:.1f} of them busy just before the run); "
           f"{args.tokens} virtual tokens; training: mean of {args.steps} steps after 1 warm-up; generation: greedy, "
           f"best of {args.repeats} (ours) / {args.peft_repeats} (PEFT) after 1 warm-up")
     print(f"{'method':10}{'workload':28}{'ours':>16}{'PEFT':>16}{'ratio':>8}")

@@ -54,7 +54,7 @@ fi
 "${hf_quiet[@]}" "$python" "$root/bench/compare_gguf.py" --bench-dir "$build/bench" --threads 2
 # The training figures again, as one table (bench/training_table.py), with each goal's verdict.
 "$python" "$root/bench/training_table.py" "$training_rows"
-# T5 (encoder-decoder, SEQ_2_SEQ_LM) against PEFT, 2 threads each side (about 3 minutes): training steps of prompt
+# T5 (encoder-decoder, SEQ_2_SEQ_LM) against PEFT, 2 threads each side (about a minute): training steps of prompt
 # and prefix tuning at 8 x 128 encoder tokens -> 32 decoder targets, and prompt-tuning greedy generation at batch 1
 # and 8 (64-token prompts, 32 new tokens), on a random t5-small-shaped model (written by the script if missing).
 "${hf_quiet[@]}" "$python" "$root/bench/compare_seq2seq.py" --bench "$build/bench/bench_seq2seq" \
