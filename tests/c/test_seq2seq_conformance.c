@@ -238,6 +238,35 @@ static void make_prompts(const variant* v, int num_tasks, row_prompts* out) {
 /* Greedy generation of GENERATED tokens (the model's eos ends a row) against <folder>/<name>.i32, whose
  * rows continue with the pad id after an eos, and whose steps' margins are <name>_margin.f32: a step
  * closer to a tie than `tie` ends that row's comparison (reported). */
+/* A context for the batch's rows (and GENERATED more tokens each), and its greedy generation of the
+ * batch's rows at once into ids (row r at r * GENERATED), counts and reasons; the caller frees it. */
+typedef struct batch_generation {
+  sp_context* context;
+  row_prompts prompts;
+  sp_generate_params params;
+  int32_t ids[BATCH * GENERATED], counts[BATCH];
+  sp_stop_reason reasons[BATCH];
+  sp_generation result;
+} batch_generation;
+
+static void generate_batch(const variant* v, sp_adapter* adapter, int num_tasks, batch_generation* g) {
+  sp_context_params context_params = sp_context_default_params();
+  context_params.max_batch_size = BATCH;
+  context_params.max_length = SEQ_LEN + GENERATED + 1;
+  g->context = NULL;
+  SP_CHECK(sp_context_create(&g->context, v->model, adapter, &context_params));
+  make_prompts(v, num_tasks, &g->prompts);
+  g->params = sp_generate_default_params();
+  g->params.max_new_tokens = GENERATED;
+  g->result = sp_generation_init();
+  g->result.ids = g->ids;
+  g->result.ids_capacity = BATCH * GENERATED;
+  g->result.counts = g->counts;
+  g->result.stop_reasons = g->reasons;
+  g->result.rows_capacity = BATCH;
+  SP_CHECK(sp_context_generate(g->context, &g->prompts.prompts, &g->params, &g->result));
+}
+
 /* Row r's generated tokens (count of them, stopped for `reason`) against the reference's row; returns
  * how many were compared (up to a near tie: see generation_matches). */
 static int row_matches(int r, const int32_t* ids, int32_t count, sp_stop_reason reason, const int32_t* expected,
@@ -279,24 +308,15 @@ static void generation_matches(const variant* v, sp_adapter* adapter, int num_ta
   if (!read_ints(folder, file, &expected, BATCH * GENERATED)) fail_msg("%s/%s unreadable", folder, file);
   snprintf(file, sizeof file, "%s_margin.f32", name);
   float* margins = read_floats(folder, file, BATCH * GENERATED);
-  sp_context_params context_params = sp_context_default_params();
-  context_params.max_batch_size = BATCH;
-  context_params.max_length = SEQ_LEN + GENERATED + 1;
-  sp_context* context = NULL;
-  SP_CHECK(sp_context_create(&context, v->model, adapter, &context_params));
-  row_prompts prompts;
-  make_prompts(v, num_tasks, &prompts);
-  sp_generate_params params = sp_generate_default_params();
-  params.max_new_tokens = GENERATED;
-  int32_t ids[BATCH * GENERATED], counts[BATCH];
-  sp_stop_reason reasons[BATCH];
-  sp_generation result = sp_generation_init();
-  result.ids = ids;
-  result.ids_capacity = BATCH * GENERATED;
-  result.counts = counts;
-  result.stop_reasons = reasons;
-  result.rows_capacity = BATCH;
-  SP_CHECK(sp_context_generate(context, &prompts.prompts, &params, &result));
+  batch_generation g;
+  generate_batch(v, adapter, num_tasks, &g);
+  sp_context* context = g.context;
+  const row_prompts prompts = g.prompts;
+  const sp_generate_params params = g.params;
+  int32_t* ids = g.ids;
+  const int32_t* counts = g.counts;
+  const sp_stop_reason* reasons = g.reasons;
+  sp_generation result = g.result;
   int compared = 0, compared_alone = 0;
   for (int r = 0; r < BATCH; ++r)
     compared += row_matches(r, ids + r * GENERATED, counts[r], reasons[r], expected, margins, tie, "batched");
@@ -348,25 +368,11 @@ static int32_t top_of(const float* row, size_t vocab, double* margin) {
  * whose top two logits are closer than `tie` ends that row's comparison (reported). */
 static void generation_follows_forward(const variant* v, const float* reference_logits, double tie) {
   const size_t vocab = (size_t)v->info.vocab_size;
-  sp_context_params context_params = sp_context_default_params();
-  context_params.max_batch_size = BATCH;
-  context_params.max_length = SEQ_LEN + GENERATED + 1;
-  sp_context* context = NULL;
-  SP_CHECK(sp_context_create(&context, v->model, NULL, &context_params));
-  row_prompts prompts;
-  make_prompts(v, 1, &prompts);
-  sp_generate_params params = sp_generate_default_params();
-  params.max_new_tokens = GENERATED;
-  int32_t ids[BATCH * GENERATED], counts[BATCH];
-  sp_stop_reason reasons[BATCH];
-  sp_generation result = sp_generation_init();
-  result.ids = ids;
-  result.ids_capacity = BATCH * GENERATED;
-  result.counts = counts;
-  result.stop_reasons = reasons;
-  result.rows_capacity = BATCH;
-  SP_CHECK(sp_context_generate(context, &prompts.prompts, &params, &result));
-  sp_context_free(context);
+  batch_generation g;
+  generate_batch(v, NULL, 1, &g);
+  sp_context_free(g.context);
+  const int32_t* ids = g.ids;
+  const int32_t* counts = g.counts;
 
   int from_reference = 0, compared = 0;
   for (int r = 0; r < BATCH; ++r) {
