@@ -412,6 +412,10 @@ SP_API sp_status sp_tokenizer_apply_chat_template(const sp_tokenizer* tokenizer,
                                                   size_t count, int32_t add_generation_prompt, char* text,
                                                   size_t capacity, size_t* size) SP_NOEXCEPT;
 
+/* An adapter: a soft prompt trained or loaded for one model (see "Adapters" below). Declared here
+ * because batches and prompts may name one per row. */
+typedef struct sp_adapter sp_adapter;
+
 /* ------------------------------------------------------------------------------------------------
  * Batches and forward passes
  * --------------------------------------------------------------------------------------------- */
@@ -453,6 +457,18 @@ typedef struct sp_batch {
   int32_t decoder_seq_len;          /* > 0 when labels or decoder_input_ids are given; else 0 */
   const int32_t* decoder_input_ids; /* ids in [0, vocab_size), or NULL */
   size_t num_decoder_input_ids;     /* batch_size * decoder_seq_len when decoder_input_ids is given */
+  /* Appended in 0.6: mixed-adapter batches (sp_model_logits, sp_model_eval_loss,
+     sp_model_hidden_states). Row r runs with row_adapters[r]'s soft prompt, or with none when that
+     entry is NULL: any mix of methods and virtual-token counts, in one forward pass on decoder-only
+     models (each row's virtual tokens or prefix as per-row key/value prefixes, masked and positioned
+     per row), one pass per adapter on encoder-decoder models. Each row's result is that row's result
+     alone with its adapter (sp_adapter_logits, sp_adapter_eval_loss), to float32 round-off. Every
+     adapter must belong to the call's model and have task type CAUSAL_LM (decoders) or SEQ_2_SEQ_LM
+     (encoder-decoder models); task_ids apply to the rows whose adapter is multitask prompt tuning.
+     The handles are borrowed for the call; freeing one on another thread meanwhile is safe. The
+     sp_adapter_* calls and sp_trainer_step refuse a batch that sets row_adapters. */
+  const sp_adapter* const* row_adapters; /* batch_size entries, or NULL (no soft prompt in any row) */
+  size_t num_row_adapters;               /* batch_size when row_adapters is given */
 } sp_batch;
 
 /* An sp_batch with struct_size set and everything else zero/NULL. */
@@ -508,8 +524,6 @@ SP_API sp_status sp_model_hidden_states(const sp_model* model, const sp_batch* b
 /* ------------------------------------------------------------------------------------------------
  * Adapters
  * --------------------------------------------------------------------------------------------- */
-
-typedef struct sp_adapter sp_adapter;
 
 /* The soft-prompt methods, as PEFT defines them for causal language models. */
 typedef enum sp_method {
@@ -686,6 +700,10 @@ typedef struct sp_adapter_info {
   sp_task_type task_type;
   int32_t num_labels;  /* SEQ_CLS and TOKEN_CLS; 0 for the other tasks */
   int64_t hidden_size; /* the model's: sp_adapter_hidden_states returns batch_size * seq_len * hidden_size floats */
+  /* Appended in 0.6. */
+  uint64_t version; /* counts changes to the adapter's values (1 after create or load, +1 per trainer
+                       step that updates them, per trainer state loaded): a call uses the compiled
+                       prompt of the version current when it began (see "Serving many adapters") */
 } sp_adapter_info;
 
 /* An sp_adapter_info with struct_size set and everything else zero. */
@@ -909,6 +927,11 @@ typedef struct sp_context_params {
                              Encoder-decoder models: the same bound on prompt plus generated tokens,
                              though the prompt goes to the encoder and only the decoder's start token
                              and generated tokens take cache room. */
+  /* Appended in 0.6. */
+  int32_t recompute_prompts; /* 0 (default): prompt methods' virtual tokens enter as their compiled
+                                keys and values (computed once per adapter version, see "Serving many
+                                adapters"); 1: run them again in every prefill (the same logits,
+                                slower: for measuring what compiling saves) */
 } sp_context_params;
 
 SP_API sp_context_params sp_context_default_params(void) SP_NOEXCEPT;
@@ -948,6 +971,14 @@ typedef struct sp_prompts {
   const int32_t* task_ids; /* one task per prompt: required by multitask prompt tuning adapters,
                               ignored otherwise (NULL allowed then) */
   size_t num_task_ids;     /* must equal count when task_ids is given */
+  /* Appended in 0.6: one adapter per prompt, replacing the context's adapter for that row (a NULL
+     entry: the base model), any mix of methods and virtual-token counts in one batch; NULL = the
+     context's adapter for every row. Each adapter must belong to the context's model and have the
+     task type a context accepts. The call takes each adapter's compiled prompt when it begins and
+     keeps it to its end: freeing the handle or training the adapter meanwhile changes nothing for
+     it. The cache grows once to the largest virtual-token count a call needs. */
+  const sp_adapter* const* adapters; /* count entries, or NULL */
+  size_t num_adapters;               /* must equal count when adapters is given */
 } sp_prompts;
 
 /* An sp_prompts with struct_size set and everything else zero/NULL. */
@@ -1110,6 +1141,33 @@ SP_API sp_status sp_logits_process(const sp_generate_params* params, const int32
  * vocabulary are left out. Writes up to capacity ids and the full number to *count.
  * Errors: SP_ERR_BUFFER_TOO_SMALL (*count set). */
 SP_API sp_status sp_model_eos_ids(const sp_model* model, int32_t* ids, size_t capacity, size_t* count) SP_NOEXCEPT;
+
+/* ------------------------------------------------------------------------------------------------
+ * Serving many adapters
+ *
+ * One model, many customers' soft prompts, one batch. Every row of a batch may name its own
+ * adapter: sp_batch.row_adapters for sp_model_logits, sp_model_eval_loss and sp_model_hidden_states,
+ * sp_prompts.adapters for sp_context_generate (and _begin), sp_context_prefill and sp_context_score.
+ * Any mix of the four methods and of virtual-token counts shares one forward pass on a decoder-only
+ * model: each row's soft prompt enters as a key/value prefix of its own length (rows with shorter or
+ * no prefixes have the unused slots masked), and its tokens sit at the positions they would have
+ * alone. Each row's logits, losses, scores and tokens are those of the row run alone with its
+ * adapter, to float32 round-off.
+ *
+ * Compiled prompts. On a decoder-only model a soft prompt at the front does not depend on the
+ * request: prompt tuning's, P-tuning's and multitask prompt tuning's virtual tokens attend only to
+ * each other, so their per-layer keys and values (and the last one's output, which predicts the
+ * first token) are computed once per adapter version and kept with the adapter; prefix tuning's
+ * prefix already is such keys and values. Every later call reuses them. A trainer step or a loaded
+ * trainer state makes a new version (sp_adapter_info.version); the next call compiles it again,
+ * while calls already running keep the version they began with. (Dynamic RoPE models, whose
+ * frequencies depend on the call's length, run the virtual tokens in every call instead.)
+ *
+ * Hot swap. Handles are checked per object, without a process-wide lock: loading an adapter,
+ * freeing one, or training one while other threads serve requests with it is safe, and a request
+ * in flight finishes with the adapter version it started with. To replace an adapter, load the new
+ * version, route new requests to it, then free the old handle.
+ * --------------------------------------------------------------------------------------------- */
 
 /* ------------------------------------------------------------------------------------------------
  * Names before 0.4
