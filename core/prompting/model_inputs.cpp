@@ -80,10 +80,10 @@ void ModelInputs::assemble(const model::Transformer& model, methods::PromptContr
   // too, so they stay in every row.
   if (contribution.prepend_embeddings.defined() && config.rope.type != "dynamic" && !encoder) {
     auto [prompts, prompt_of_row] = distinct_prompts(contribution, B, device);
-    // Training and evaluation always take the prefix form (the padded rows can then be packed);
-    // generation and scoring only when rows share a prompt: with none to share, the separate call
-    // would be pure overhead before the first token.
-    if (prompts.defined() && (positions == PositionRule::Column || prompts.size(0) < B)) {
+    // Always the prefix form (the padded rows can then be packed). Generation and scoring reach it
+    // with compiled prompts instead (prompting/compiled_prompt.h, row_prompts.cpp), computed once
+    // per adapter version rather than once per call.
+    if (prompts.defined()) {
       // The virtual tokens become a key/value prefix computed once per distinct prompt; their last
       // output comes back in front of the call's (output_hidden) with one ignored label.
       VirtualTokenOutputs outputs = run_virtual_tokens(model, prompts);
