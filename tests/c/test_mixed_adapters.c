@@ -287,6 +287,12 @@ static sp_prompts mixed_prompts(const sp_adapter* const* adapters) {
   return prompts;
 }
 
+/* Every kind's prompt with the fixture's adapter of that kind; `adapters` holds them for the call. */
+static sp_prompts fixture_prompts(const fixture* f, const sp_adapter* adapters[PROMPTS]) {
+  for (int p = 0; p < PROMPTS; ++p) adapters[p] = f->adapters[prompt_kinds[p]];
+  return mixed_prompts(adapters);
+}
+
 static sp_prompts prompt_alone(int p) {
   sp_prompts prompts = sp_prompts_init();
   prompts.count = 1;
@@ -385,8 +391,7 @@ static void rows_of_different_adapters_generate_score_and_prefill_as_alone(void*
   compute_alone(&f, &alone);
 
   const sp_adapter* adapters[PROMPTS];
-  for (int p = 0; p < PROMPTS; ++p) adapters[p] = f.adapters[prompt_kinds[p]];
-  const sp_prompts prompts = mixed_prompts(adapters);
+  const sp_prompts prompts = fixture_prompts(&f, adapters);
   /* A context without an adapter of its own, and one with a prefix-tuning adapter that every row
    * replaces: the context's adapter plays no part. */
   sp_context* contexts[2] = {context_on(f.model, NULL, PROMPTS, 0),
@@ -440,8 +445,7 @@ static void compiled_prompts_give_the_logits_of_recomputed_ones(void** state) {
   open_fixture(&f, model_folder);
   const size_t V = (size_t)f.info.vocab_size;
   const sp_adapter* adapters[PROMPTS];
-  for (int p = 0; p < PROMPTS; ++p) adapters[p] = f.adapters[prompt_kinds[p]];
-  const sp_prompts prompts = mixed_prompts(adapters);
+  const sp_prompts prompts = fixture_prompts(&f, adapters);
   float* compiled = malloc(sizeof(float) * PROMPTS * V);
   float* recomputed = malloc(sizeof(float) * PROMPTS * V);
   sp_context* reusing = context_on(f.model, NULL, PROMPTS, 0);
@@ -481,6 +485,18 @@ static uint64_t version_of(const sp_adapter* adapter) {
   sp_adapter_info info = sp_adapter_info_init();
   SP_CHECK(sp_adapter_get_info(adapter, &info));
   return info.version;
+}
+
+/* The tokens of the generation begun on `context` (one row), pulled event by event. */
+static int32_t pull_tokens(sp_context* context, int32_t ids[NEW_TOKENS]) {
+  sp_token_event event;
+  int32_t has_event = 0, count = 0;
+  for (;;) {
+    SP_CHECK(sp_context_generate_next(context, &event, &has_event));
+    if (!has_event) return count;
+    assert_true(count < NEW_TOKENS);
+    ids[count++] = event.token_id;
+  }
 }
 
 static void train_once(sp_adapter* adapter) {
@@ -530,15 +546,7 @@ static void training_makes_a_new_version_and_running_calls_keep_theirs(void** st
   SP_CHECK(sp_context_generate_begin(serving, &named, &params));
   train_once(adapter);
   assert_int_equal(version_of(adapter), 2);
-  memset(&got, 0, sizeof got);
-  sp_token_event event;
-  int32_t has_event = 0, count = 0;
-  for (;;) {
-    SP_CHECK(sp_context_generate_next(serving, &event, &has_event));
-    if (!has_event) break;
-    got.ids[0][count++] = event.token_id;
-  }
-  assert_int_equal(count, NEW_TOKENS);
+  assert_int_equal(pull_tokens(serving, got.ids[0]), NEW_TOKENS);
   assert_memory_equal(got.ids[0], old_tokens.ids[0], sizeof got.ids[0]);
 
   /* New calls use version 2; the context created before keeps version 1. */
@@ -555,13 +563,7 @@ static void training_makes_a_new_version_and_running_calls_keep_theirs(void** st
   SP_CHECK(sp_context_generate(serving, &named, &params, (result = into(&old_tokens), &result)));
   SP_CHECK(sp_context_generate_begin(serving, &named, &params));
   sp_adapter_free(adapter);
-  count = 0;
-  for (;;) {
-    SP_CHECK(sp_context_generate_next(serving, &event, &has_event));
-    if (!has_event) break;
-    got.ids[0][count++] = event.token_id;
-  }
-  assert_int_equal(count, NEW_TOKENS);
+  assert_int_equal(pull_tokens(serving, got.ids[0]), NEW_TOKENS);
   assert_memory_equal(got.ids[0], old_tokens.ids[0], sizeof got.ids[0]);
   /* ... and a new call naming the freed handle is refused, the context staying usable. */
   SP_EXPECT_ERROR(sp_context_prefill(serving, &named, logits, V), SP_ERR_INVALID_HANDLE, "adapters[0]");
@@ -588,8 +590,7 @@ typedef struct {
 static void* serve(void* argument) {
   serving_job* job = argument;
   const sp_adapter* adapters[PROMPTS];
-  for (int p = 0; p < PROMPTS; ++p) adapters[p] = job->f->adapters[prompt_kinds[p]];
-  const sp_prompts prompts = mixed_prompts(adapters);
+  const sp_prompts prompts = fixture_prompts(job->f, adapters);
   sp_context* context = NULL;
   sp_context_params context_params = sp_context_default_params();
   context_params.max_batch_size = PROMPTS;
@@ -689,8 +690,7 @@ static void bad_row_adapters_are_statuses(void** state) {
 
   /* Prompts: a count that disagrees, an adapter of another model, a missing task id. */
   const sp_adapter* adapters[PROMPTS];
-  for (int p = 0; p < PROMPTS; ++p) adapters[p] = f.adapters[prompt_kinds[p]];
-  sp_prompts prompts = mixed_prompts(adapters);
+  sp_prompts prompts = fixture_prompts(&f, adapters);
   sp_context* context = context_on(f.model, NULL, PROMPTS, 0);
   prompts.num_adapters = 2;
   SP_EXPECT_ERROR(sp_context_prefill(context, &prompts, out, PROMPTS * V), SP_ERR_SHAPE_MISMATCH, "num_");
