@@ -52,8 +52,10 @@ type Prompts struct {
 	// adapter for every row. Each row gets the tokens, scores and logits it would get alone on a
 	// context of its adapter. Each adapter must belong to the context's model
 	// (StatusInvalidArgument otherwise); another length is StatusShapeMismatch, a closed adapter
-	// StatusInvalidHandle. The call takes each adapter's compiled prompt when it begins: training or
-	// closing the adapter meanwhile changes nothing for it.
+	// StatusInvalidHandle; encoder-decoder and dynamic-RoPE models take one adapter per call
+	// (StatusUnsupported for a mix). Continuations (Score) take their prompt's adapter. The call
+	// takes each adapter's compiled prompt when it begins: training or closing the adapter meanwhile
+	// changes nothing for it.
 	Adapters []*Adapter
 }
 

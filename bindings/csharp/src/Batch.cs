@@ -41,11 +41,12 @@ namespace SoftPrompt
         /// other models.</param>
         /// <param name="rowAdapters">One adapter per row, batchSize of them, for Model.Logits, Model.EvalLoss and
         /// Model.HiddenStates: row r runs with rowAdapters[r]'s soft prompt, or with none where the entry is
-        /// null (any mix of methods and virtual-token counts, in one forward pass on decoder-only models).
-        /// Each row's result is that row's result alone with its adapter (Adapter.Logits), to float32
-        /// round-off. null = no soft prompt in any row. Every adapter must belong to the model
-        /// (InvalidArgument otherwise); another length is ShapeMismatch; a disposed adapter
-        /// ObjectDisposedException. Adapter and Trainer calls refuse a batch that sets them.</param>
+        /// null (any mix of methods and virtual-token counts, in one forward pass). Each row's result is that
+        /// row's result alone with its adapter (Adapter.Logits), to float32 round-off. null = no soft prompt
+        /// in any row. Decoder-only models without dynamic RoPE only, CausalLm adapters only (Unsupported
+        /// otherwise). Every adapter must belong to the model (InvalidArgument otherwise); another length is
+        /// ShapeMismatch; a disposed adapter ObjectDisposedException. Adapter and Trainer calls refuse a
+        /// batch that sets them (InvalidArgument).</param>
         public Batch(int batchSize, int seqLen, int[] inputIds, int[] attentionMask = null, int[] labels = null,
                      int[] taskIds = null, int[] tokenTypeIds = null, int[] rowLabels = null, int decoderSeqLen = 0,
                      int[] decoderInputIds = null, Adapter[] rowAdapters = null)

@@ -104,7 +104,9 @@ namespace SoftPrompt
         /// <param name="adapters">One adapter per prompt, replacing the context's adapter for that row (a null
         /// entry: the base model), any mix of methods and virtual-token counts in one batch; null = the
         /// context's adapter for every row. Each row gets the tokens it would get alone on a context of its
-        /// adapter. Each adapter must belong to the context's model (InvalidArgument otherwise).</param>
+        /// adapter. Each adapter must belong to the context's model (InvalidArgument otherwise); a disposed one
+        /// throws ObjectDisposedException; encoder-decoder and dynamic-RoPE models take one adapter per call
+        /// (Unsupported for a mix).</param>
         /// <exception cref="SoftPromptException">InvalidArgument (an empty prompt, options out of range,
         /// stop strings without a tokenizer, an adapter of another model), ShapeMismatch (taskIds or adapters
         /// not one per prompt), OutOfRange (ids outside the vocabulary, more prompts than MaxBatchSize, a

@@ -221,12 +221,13 @@ public final class Batch {
     /**
      * One adapter per row, batchSize of them, for {@link Model#logits}, {@link Model#evalLoss} and
      * {@link Model#hiddenStates}: row r runs with rowAdapters[r]'s soft prompt, or with none where the
-     * entry is null (any mix of methods and virtual-token counts, in one forward pass on decoder-only
-     * models). Each row's result is that row's result alone with its adapter ({@link
-     * Adapter#logits}), to float32 round-off. Not given = no soft prompt in any row. Every adapter
-     * must belong to the model ({@link Status#INVALID_ARGUMENT} otherwise); another length is
+     * entry is null (any mix of methods and virtual-token counts, in one forward pass). Each row's
+     * result is that row's result alone with its adapter ({@link Adapter#logits}), to float32
+     * round-off. Not given = no soft prompt in any row. Decoder-only models without dynamic RoPE
+     * only, {@link TaskType#CAUSAL_LM} adapters only ({@link Status#UNSUPPORTED} otherwise). Every
+     * adapter must belong to the model ({@link Status#INVALID_ARGUMENT} otherwise); another length is
      * {@link Status#SHAPE_MISMATCH}; a closed adapter an IllegalStateException. Adapter and Trainer
-     * calls refuse a batch that sets them.
+     * calls refuse a batch that sets them ({@link Status#INVALID_ARGUMENT}).
      */
     public Builder rowAdapters(Adapter... rowAdapters) {
       this.rowAdapters = rowAdapters;

@@ -149,7 +149,8 @@ public final class Context implements AutoCloseable {
    * @param adapters one adapter per prompt, replacing the context's adapter for that row (a null entry:
    *     the base model), any mix of methods and virtual-token counts in one batch; null = the context's
    *     adapter for every row. Each row gets the tokens it would get alone on a context of its adapter.
-   *     A closed adapter throws IllegalStateException.
+   *     A closed adapter throws IllegalStateException; encoder-decoder and dynamic-RoPE models take one
+   *     adapter per call (UNSUPPORTED for a mix).
    * @throws SoftPromptException INVALID_ARGUMENT (an empty prompt, options out of range, stop
    *     strings without a tokenizer, an adapter of another model), SHAPE_MISMATCH (taskIds or adapters
    *     not one per prompt), OUT_OF_RANGE (ids outside the vocabulary, more prompts than maxBatchSize, a
