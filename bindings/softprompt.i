@@ -18,6 +18,11 @@
  *                                                   Java and C# encode to UTF-8 in the public class, Go
  *                                                   passes its string's bytes as they are)
  *   (char* BYTES_OUT, size_t BYTES_OUT_COUNT)    -> byte[] / byte[] / []byte      (filled in place)
+ *   (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT)
+ *                                                -> sp_adapter[] / AdapterHandle[] / []uintptr
+ *                                                   (adapter handles, one per row; a null entry is
+ *                                                   NULL; the public classes hold each adapter for
+ *                                                   the call, as they hold the call's own handle)
  *   const char* arguments                         -> String / string / string (UTF-8)
  *   const char* results                           -> String / string / string (UTF-8, copied)
  * The idiomatic classes (Model, Adapter, Trainer, exceptions or errors) are hand-written beside
@@ -74,6 +79,10 @@
   (const char* stop_strings, size_t stop_strings_size)
 };
 %apply (char* BYTES_OUT, size_t BYTES_OUT_COUNT) { (char* text_out, size_t text_count) };
+%apply (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) {
+  (const sp_adapter* const* row_adapters, size_t num_row_adapters),
+  (const sp_adapter* const* adapters, size_t num_adapters)
+};
 
 /* Opaque handles: empty structs give each language a pointer-holding class or type. They are
  * created and freed only through the library (spb_*_create, sp_*_free), never by SWIG. */
@@ -365,15 +374,19 @@ int32_t spb_tokenizer_token_to_id(const sp_tokenizer* tokenizer, const char* tok
 /* Helpers for the batch functions below (not wrapped themselves). */
 %{
 /* ---- Batches as arrays: the same rules as sp_batch (each per-token array's count must equal
- * batch_size * seq_len; task_ids and row_labels one per row; encoder-decoder models: labels and
- * decoder_input_ids batch_size * decoder_seq_len; NULL/empty arrays = not given). ---- */
+ * batch_size * seq_len; task_ids, row_labels and row_adapters one per row; encoder-decoder models:
+ * labels and decoder_input_ids batch_size * decoder_seq_len; NULL/empty arrays = not given). Every
+ * batch function takes the row adapters, so that a batch is the same arrays everywhere: the model
+ * calls run each row with its adapter, the adapter and trainer calls refuse them (the C library
+ * checks both). ---- */
 
 static sp_batch spb_batch(int32_t batch_size, int32_t seq_len, const int32_t* input_ids, size_t num_input_ids,
                           const int32_t* attention_mask, size_t num_attention_mask, const int32_t* labels,
                           size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                           const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
                           size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
-                          size_t num_decoder_input_ids) {
+                          size_t num_decoder_input_ids, const sp_adapter* const* row_adapters,
+                          size_t num_row_adapters) {
   sp_batch batch = sp_batch_init();
   batch.batch_size = batch_size;
   batch.seq_len = seq_len;
@@ -392,13 +405,15 @@ static sp_batch spb_batch(int32_t batch_size, int32_t seq_len, const int32_t* in
   batch.decoder_seq_len = decoder_seq_len;
   batch.decoder_input_ids = num_decoder_input_ids ? decoder_input_ids : NULL;
   batch.num_decoder_input_ids = num_decoder_input_ids;
+  batch.row_adapters = num_row_adapters ? row_adapters : NULL;
+  batch.num_row_adapters = num_row_adapters;
   return batch;
 }
 
 #define SPB_BATCH_ARGUMENTS                                                                                    \
   batch_size, seq_len, input_ids, num_input_ids, attention_mask, num_attention_mask, labels, num_labels,       \
       task_ids, num_task_ids, token_type_ids, num_token_type_ids, row_labels, num_row_labels, decoder_seq_len, \
-      decoder_input_ids, num_decoder_input_ids
+      decoder_input_ids, num_decoder_input_ids, row_adapters, num_row_adapters
 %}
 
 /* SWIG does not expand macros in declarations it wraps, so the batch functions are spelled out.
@@ -410,7 +425,8 @@ sp_status spb_model_logits(const sp_model* model, int32_t batch_size, int32_t se
                            const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                            const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
                            size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
-                           size_t num_decoder_input_ids, sp_logits_mode mode, float* out, size_t out_count) {
+                           size_t num_decoder_input_ids, const sp_adapter* const* row_adapters, size_t num_row_adapters,
+                           sp_logits_mode mode, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_model_logits(model, &batch, mode, out, out_count);
 }
@@ -420,7 +436,8 @@ sp_status spb_adapter_logits(const sp_adapter* adapter, int32_t batch_size, int3
                              const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                              const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
                              size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
-                             size_t num_decoder_input_ids, sp_logits_mode mode, float* out, size_t out_count) {
+                             size_t num_decoder_input_ids, const sp_adapter* const* row_adapters,
+                             size_t num_row_adapters, sp_logits_mode mode, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_adapter_logits(adapter, &batch, mode, out, out_count);
 }
@@ -431,8 +448,9 @@ sp_status spb_model_eval_loss(const sp_model* model, int32_t batch_size, int32_t
                               const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                               const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
                               size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
-                              size_t num_decoder_input_ids, float* mean_loss_out, size_t mean_loss_count,
-                              float* rows_out, size_t rows_count) {
+                              size_t num_decoder_input_ids, const sp_adapter* const* row_adapters,
+                              size_t num_row_adapters, float* mean_loss_out, size_t mean_loss_count, float* rows_out,
+                              size_t rows_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
     return sp_model_eval_loss(model, &batch, NULL, NULL); /* reports the NULL output */
@@ -445,7 +463,8 @@ sp_status spb_adapter_eval_loss(const sp_adapter* adapter, int32_t batch_size, i
                                 const int32_t* task_ids, size_t num_task_ids, const int32_t* token_type_ids,
                                 size_t num_token_type_ids, const int32_t* row_labels, size_t num_row_labels,
                                 int32_t decoder_seq_len, const int32_t* decoder_input_ids, size_t num_decoder_input_ids,
-                                float* mean_loss_out, size_t mean_loss_count, float* rows_out, size_t rows_count) {
+                                const sp_adapter* const* row_adapters, size_t num_row_adapters, float* mean_loss_out,
+                                size_t mean_loss_count, float* rows_out, size_t rows_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (mean_loss_count < 1 || (rows_count != 0 && rows_count < (size_t)(batch_size > 0 ? batch_size : 0)))
     return sp_adapter_eval_loss(adapter, &batch, NULL, NULL);
@@ -458,7 +477,8 @@ sp_status spb_trainer_step(sp_trainer* trainer, int32_t batch_size, int32_t seq_
                            const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                            const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
                            size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
-                           size_t num_decoder_input_ids, sp_train_result* result) {
+                           size_t num_decoder_input_ids, const sp_adapter* const* row_adapters, size_t num_row_adapters,
+                           sp_train_result* result) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   if (result) *result = sp_train_result_init();
   return sp_trainer_step(trainer, &batch, result);
@@ -473,7 +493,8 @@ sp_status spb_adapter_classify(const sp_adapter* adapter, int32_t batch_size, in
                                const int32_t* labels, size_t num_labels, const int32_t* task_ids, size_t num_task_ids,
                                const int32_t* token_type_ids, size_t num_token_type_ids, const int32_t* row_labels,
                                size_t num_row_labels, int32_t decoder_seq_len, const int32_t* decoder_input_ids,
-                               size_t num_decoder_input_ids, sp_class_output what, float* out, size_t out_count) {
+                               size_t num_decoder_input_ids, const sp_adapter* const* row_adapters,
+                               size_t num_row_adapters, sp_class_output what, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_adapter_classify(adapter, &batch, what, out, out_count);
 }
@@ -484,7 +505,8 @@ sp_status spb_adapter_hidden_states(const sp_adapter* adapter, int32_t batch_siz
                                     const int32_t* task_ids, size_t num_task_ids, const int32_t* token_type_ids,
                                     size_t num_token_type_ids, const int32_t* row_labels, size_t num_row_labels,
                                     int32_t decoder_seq_len, const int32_t* decoder_input_ids,
-                                    size_t num_decoder_input_ids, float* out, size_t out_count) {
+                                    size_t num_decoder_input_ids, const sp_adapter* const* row_adapters,
+                                    size_t num_row_adapters, float* out, size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_adapter_hidden_states(adapter, &batch, out, out_count);
 }
@@ -494,20 +516,23 @@ sp_status spb_model_hidden_states(const sp_model* model, int32_t batch_size, int
                                   const int32_t* labels, size_t num_labels, const int32_t* task_ids,
                                   size_t num_task_ids, const int32_t* token_type_ids, size_t num_token_type_ids,
                                   const int32_t* row_labels, size_t num_row_labels, int32_t decoder_seq_len,
-                                  const int32_t* decoder_input_ids, size_t num_decoder_input_ids, float* out,
+                                  const int32_t* decoder_input_ids, size_t num_decoder_input_ids,
+                                  const sp_adapter* const* row_adapters, size_t num_row_adapters, float* out,
                                   size_t out_count) {
   sp_batch batch = spb_batch(SPB_BATCH_ARGUMENTS);
   return sp_model_hidden_states(model, &batch, out, out_count);
 }
 %}
 
-/* ---- Contexts: generation and scoring. Prompts travel as (all ids, lengths, task ids) arrays, as
- * in sp_prompts (empty task ids = not given). The bindings build their iterators, callbacks and
- * cancellation on the pull calls (begin / next / stop), so no callback crosses the language
- * boundary. ---- */
+/* ---- Contexts: generation and scoring. Prompts travel as (all ids, lengths, task ids, adapters)
+ * arrays, as in sp_prompts (empty task ids = not given; empty adapters = the context's adapter for
+ * every row, a NULL entry = the base model for that row). The bindings build their iterators,
+ * callbacks and cancellation on the pull calls (begin / next / stop), so no callback crosses the
+ * language boundary. ---- */
 %{
 static sp_prompts spb_prompts(const int32_t* ids, size_t num_ids, const int32_t* lengths, size_t num_lengths,
-                              const int32_t* task_ids, size_t num_task_ids) {
+                              const int32_t* task_ids, size_t num_task_ids, const sp_adapter* const* adapters,
+                              size_t num_adapters) {
   sp_prompts prompts = sp_prompts_init();
   prompts.count = (int32_t)(num_lengths > 0x7fffffff ? 0x7fffffff : num_lengths);
   prompts.ids = ids;
@@ -516,6 +541,8 @@ static sp_prompts spb_prompts(const int32_t* ids, size_t num_ids, const int32_t*
   prompts.num_lengths = num_lengths;
   prompts.task_ids = num_task_ids ? task_ids : NULL;
   prompts.num_task_ids = num_task_ids;
+  prompts.adapters = num_adapters ? adapters : NULL;
+  prompts.num_adapters = num_adapters;
   return prompts;
 }
 
@@ -553,11 +580,13 @@ sp_context* spb_context_create(sp_model* model, sp_adapter* adapter, const sp_co
  * strings as one byte array of NUL-terminated UTF-8 strings ("a\0b\0"). */
 sp_status spb_context_generate_begin(sp_context* context, const int32_t* input_ids, size_t num_input_ids,
                                      const int32_t* lengths, size_t num_lengths, const int32_t* task_ids,
-                                     size_t num_task_ids, const sp_generate_params* params, const int32_t* stop_ids,
-                                     size_t num_stop_ids, const char* stop_strings, size_t stop_strings_size) {
+                                     size_t num_task_ids, const sp_adapter* const* adapters, size_t num_adapters,
+                                     const sp_generate_params* params, const int32_t* stop_ids, size_t num_stop_ids,
+                                     const char* stop_strings, size_t stop_strings_size) {
   size_t num_strings = 0;
   const char** strings = stop_strings_size ? spb_split_strings(stop_strings, stop_strings_size, &num_strings) : NULL;
-  sp_prompts prompts = spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids);
+  sp_prompts prompts =
+      spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids, adapters, num_adapters);
   sp_generate_params copy = params ? *params : sp_generate_default_params();
   copy.stop_ids = num_stop_ids ? stop_ids : NULL;
   copy.num_stop_ids = num_stop_ids;
@@ -590,21 +619,23 @@ int32_t spb_context_generate_next(sp_context* context, int32_t* ids_out, size_t 
 sp_status spb_context_generate_stop(sp_context* context) { return sp_context_generate_stop(context); }
 
 /* Log-likelihood of each continuation after its prompt into out[out_count]. */
-sp_status spb_context_score(sp_context* context, const int32_t* input_ids, size_t num_input_ids,
-                            const int32_t* lengths, size_t num_lengths, const int32_t* task_ids, size_t num_task_ids,
-                            const int32_t* continuation_ids, size_t num_continuation_ids,
-                            const int32_t* continuation_lengths, size_t num_continuation_lengths, float* out,
-                            size_t out_count) {
-  sp_prompts prompts = spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids);
+sp_status spb_context_score(sp_context* context, const int32_t* input_ids, size_t num_input_ids, const int32_t* lengths,
+                            size_t num_lengths, const int32_t* task_ids, size_t num_task_ids,
+                            const sp_adapter* const* adapters, size_t num_adapters, const int32_t* continuation_ids,
+                            size_t num_continuation_ids, const int32_t* continuation_lengths,
+                            size_t num_continuation_lengths, float* out, size_t out_count) {
+  sp_prompts prompts =
+      spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids, adapters, num_adapters);
   sp_prompts continuations = spb_prompts(continuation_ids, num_continuation_ids, continuation_lengths,
-                                         num_continuation_lengths, NULL, 0);
+                                         num_continuation_lengths, NULL, 0, NULL, 0);
   return sp_context_score(context, &prompts, &continuations, out, out_count);
 }
 
 sp_status spb_context_prefill(sp_context* context, const int32_t* input_ids, size_t num_input_ids,
-                              const int32_t* lengths, size_t num_lengths, const int32_t* task_ids,
-                              size_t num_task_ids, float* out, size_t out_count) {
-  sp_prompts prompts = spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids);
+                              const int32_t* lengths, size_t num_lengths, const int32_t* task_ids, size_t num_task_ids,
+                              const sp_adapter* const* adapters, size_t num_adapters, float* out, size_t out_count) {
+  sp_prompts prompts =
+      spb_prompts(input_ids, num_input_ids, lengths, num_lengths, task_ids, num_task_ids, adapters, num_adapters);
   return sp_context_prefill(context, &prompts, out, out_count);
 }
 

@@ -15,6 +15,10 @@
  *   - arrays       (pointer, count) pairs become int[] / float[] / long[] / byte[] (text with its
  *                  size, as UTF-8 the public class encodes or decodes); the array is pinned with
  *                  `fixed` and passed with its length in one struct: one call, no copy.
+ *   - adapters     an array of adapter handles (a batch's row adapters, prompts' adapters) is an
+ *                  IntPtr[] of the handles' pointers, pinned like the arrays above. The public classes
+ *                  AddRef every handle first (Interop.HeldHandles, before the wrapper AddRef's its own
+ *                  handle argument, so a disposed adapter throws before anything is held).
  *   - strings      arguments are encoded to NUL-terminated UTF-8 bytes here, and results are
  *                  decoded as UTF-8, because Mono's default string marshalling is not UTF-8 on
  *                  every platform.
@@ -170,6 +174,8 @@ SPCS_ARRAY(%arg((int64_t* OUTPUT, size_t OUTPUT_COUNT)), long)
 SPCS_ARRAY(%arg((int32_t* OUTPUT, size_t OUTPUT_COUNT)), int)
 SPCS_ARRAY(%arg((const char* BYTES, size_t BYTES_COUNT)), byte)
 SPCS_ARRAY(%arg((char* BYTES_OUT, size_t BYTES_OUT_COUNT)), byte)
+/* Adapter handles' pointers (IntPtr.Zero: NULL), from Interop.HeldHandles.Pointers. */
+SPCS_ARRAY(%arg((const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT)), global::System.IntPtr)
 
 /* ---- Strings ------------------------------------------------------------------------------- */
 

@@ -21,6 +21,10 @@ type AdapterInfo struct {
 	TaskType               TaskType
 	NumLabels              int // TaskSeqCls and TaskTokenCls: Classify returns rows (* positions for TaskTokenCls) * NumLabels values; 0 for the other tasks
 	HiddenSize             int // the model's: HiddenStates returns rows * positions * HiddenSize values
+	// Version counts changes to the adapter's values: 1 after NewAdapter or a load, one more per
+	// Trainer.Step that updates them and per Trainer.LoadState. A call uses the compiled prompt of the
+	// version current when it began (see "Serving many adapters" in the README).
+	Version uint64
 }
 
 // NewAdapter creates a trainable adapter on m. opts nil means DefaultAdapterOptions(). With the
@@ -230,10 +234,10 @@ func (a *Adapter) Classify(batch Batch, what ClassOutput) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = a.statusCall(func(h Sp_adapter) Enum_SS_sp_status {
+	err = batchCall(&a.object, &batch, func(h Sp_adapter, rows []uintptr) Enum_SS_sp_status {
 		return Spb_adapter_classify(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
 			batch.Labels, batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs,
-			Enum_SS_sp_class_output(what), out)
+			rows, Enum_SS_sp_class_output(what), out)
 	})
 	if err != nil {
 		return nil, err

@@ -35,6 +35,15 @@ type Batch struct {
 	// in [0, vocab size); nil = Labels shifted right behind ModelInfo.DecoderStartTokenID (-100 read
 	// as the pad id), as transformers does. StatusInvalidArgument for other models.
 	DecoderInputIDs []int32
+
+	// RowAdapters gives each row its own adapter, BatchSize of them, for Model.Logits, Model.EvalLoss
+	// and Model.HiddenStates: row r runs with RowAdapters[r]'s soft prompt, or with none where the
+	// entry is nil; any mix of methods and virtual-token counts, in one forward pass on decoder-only
+	// models. Each row's result is that row's result alone with its adapter (Adapter.Logits,
+	// Adapter.EvalLoss), to float32 round-off. nil = no soft prompt in any row. Every adapter must
+	// belong to the model (StatusInvalidArgument otherwise); another length is StatusShapeMismatch, a
+	// closed adapter StatusInvalidHandle. Adapter and Trainer calls refuse a batch that sets them.
+	RowAdapters []*Adapter
 }
 
 // checkInt32 refuses what cannot be passed to C faithfully: BatchSize, SeqLen and DecoderSeqLen

@@ -7,20 +7,31 @@ import (
 
 // The Logits, EvalLoss and HiddenStates calls that Model and Adapter share: the same argument
 // handling and buffer sizing around a C function that differs only in its handle type. Every batch
-// call passes all of the batch's slices (spb_batch in softprompt.i).
+// call passes all of the batch's slices, its row adapters' handles included (spb_batch in
+// softprompt.i), through batchCall.
 
 // logitsFunc is Spb_model_logits or Spb_adapter_logits.
 type logitsFunc[H any] func(h H, batchSize, seqLen int, inputIDs, attentionMask, labels, taskIDs, tokenTypeIDs,
-	rowLabels []int32, decoderSeqLen int, decoderInputIDs []int32, mode Enum_SS_sp_logits_mode,
-	out []float32) Enum_SS_sp_status
+	rowLabels []int32, decoderSeqLen int, decoderInputIDs []int32, rowAdapters []uintptr,
+	mode Enum_SS_sp_logits_mode, out []float32) Enum_SS_sp_status
 
 // evalLossFunc is Spb_model_eval_loss or Spb_adapter_eval_loss.
 type evalLossFunc[H any] func(h H, batchSize, seqLen int, inputIDs, attentionMask, labels, taskIDs, tokenTypeIDs,
-	rowLabels []int32, decoderSeqLen int, decoderInputIDs []int32, meanLoss, rows []float32) Enum_SS_sp_status
+	rowLabels []int32, decoderSeqLen int, decoderInputIDs []int32, rowAdapters []uintptr,
+	meanLoss, rows []float32) Enum_SS_sp_status
 
 // hiddenStatesFunc is Spb_model_hidden_states or Spb_adapter_hidden_states.
 type hiddenStatesFunc[H any] func(h H, batchSize, seqLen int, inputIDs, attentionMask, labels, taskIDs,
-	tokenTypeIDs, rowLabels []int32, decoderSeqLen int, decoderInputIDs []int32, out []float32) Enum_SS_sp_status
+	tokenTypeIDs, rowLabels []int32, decoderSeqLen int, decoderInputIDs []int32, rowAdapters []uintptr,
+	out []float32) Enum_SS_sp_status
+
+// batchCall makes one batch call on o's live handle with the batch's row adapters held
+// (withAdapters): f passes h, the batch's slices and rows, the row adapters' handles.
+func batchCall[H swigHandle](o *object[H], batch *Batch, f func(h H, rows []uintptr) Enum_SS_sp_status) error {
+	return withAdapters(batch.RowAdapters, func(rows []uintptr) error {
+		return o.statusCall(func(h H) Enum_SS_sp_status { return f(h, rows) })
+	})
+}
 
 func batchLogits[H swigHandle](o *object[H], call logitsFunc[H], vocabSize int, batch *Batch,
 	mode LogitsMode) ([]float32, error) {
@@ -32,9 +43,9 @@ func batchLogits[H swigHandle](o *object[H], call logitsFunc[H], vocabSize int, 
 		return nil, err
 	}
 	out := make([]float32, count)
-	err = o.statusCall(func(h H) Enum_SS_sp_status {
+	err = batchCall(o, batch, func(h H, rows []uintptr) Enum_SS_sp_status {
 		return call(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask, batch.Labels,
-			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs,
+			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs, rows,
 			Enum_SS_sp_logits_mode(mode), out)
 	})
 	if err != nil {
@@ -49,9 +60,10 @@ func batchEvalLoss[H swigHandle](o *object[H], call evalLossFunc[H], batch *Batc
 	}
 	mean := make([]float32, 1)
 	rows := make([]float32, batch.outputRows())
-	err := o.statusCall(func(h H) Enum_SS_sp_status {
+	err := batchCall(o, batch, func(h H, adapters []uintptr) Enum_SS_sp_status {
 		return call(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask, batch.Labels,
-			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs, mean, rows)
+			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs, adapters,
+			mean, rows)
 	})
 	if err != nil {
 		return Evaluation{}, err
@@ -70,9 +82,9 @@ func batchHiddenStates[H swigHandle](o *object[H], call hiddenStatesFunc[H], hid
 	if err != nil {
 		return nil, err
 	}
-	err = o.statusCall(func(h H) Enum_SS_sp_status {
+	err = batchCall(o, batch, func(h H, rows []uintptr) Enum_SS_sp_status {
 		return call(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask, batch.Labels,
-			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs, out)
+			batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs, rows, out)
 	})
 	if err != nil {
 		return nil, err

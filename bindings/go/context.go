@@ -46,6 +46,15 @@ type Context struct {
 type Prompts struct {
 	IDs     [][]int32 // each prompt's ids, at least one each, in [0, vocab size)
 	TaskIDs []int32   // one task per prompt: required by multitask prompt tuning adapters, else nil
+
+	// Adapters gives each prompt its own adapter, replacing the context's for that row (a nil entry:
+	// the base model), any mix of methods and virtual-token counts in one batch; nil = the context's
+	// adapter for every row. Each row gets the tokens, scores and logits it would get alone on a
+	// context of its adapter. Each adapter must belong to the context's model
+	// (StatusInvalidArgument otherwise); another length is StatusShapeMismatch, a closed adapter
+	// StatusInvalidHandle. The call takes each adapter's compiled prompt when it begins: training or
+	// closing the adapter meanwhile changes nothing for it.
+	Adapters []*Adapter
 }
 
 // flat is p as spb_* takes it: every prompt's ids one after another, and their lengths.
@@ -61,6 +70,14 @@ func (p *Prompts) flat() (ids, lengths []int32) {
 		lengths[i] = int32(len(prompt))
 	}
 	return ids, lengths
+}
+
+// promptsCall makes one call on c's live handle with the prompts' adapters held (withAdapters): f
+// passes h and adapters, the prompts' adapters' handles (nil: the context's adapter for every row).
+func (c *Context) promptsCall(prompts *Prompts, f func(h Sp_context, adapters []uintptr) Enum_SS_sp_status) error {
+	return withAdapters(prompts.Adapters, func(adapters []uintptr) error {
+		return c.statusCall(func(h Sp_context) Enum_SS_sp_status { return f(h, adapters) })
+	})
 }
 
 // NewContext creates a context on m, with adapter's soft prompt, or with none when adapter is

@@ -66,6 +66,7 @@ func swigAdapterInfo(c *C.sp_adapter_info) adapterInfoResult {
 		TaskType:               TaskType(c.task_type),
 		NumLabels:              int(c.num_labels),
 		HiddenSize:             int(c.hidden_size),
+		Version:                uint64(c.version),
 	}}
 }
 
@@ -196,7 +197,8 @@ func swigTokenizerInfo(c *C.sp_tokenizer_info) tokenizerInfoResult {
 }
 
 func swigContextOptions(c *C.sp_context_params) ContextOptions {
-	return ContextOptions{MaxBatchSize: int(c.max_batch_size), MaxLength: int(c.max_length)}
+	return ContextOptions{MaxBatchSize: int(c.max_batch_size), MaxLength: int(c.max_length),
+		RecomputePrompts: c.recompute_prompts != 0}
 }
 
 func swigContextParams(o *ContextOptions) *C.sp_context_params {
@@ -204,9 +206,10 @@ func swigContextParams(o *ContextOptions) *C.sp_context_params {
 		return nil
 	}
 	return &C.sp_context_params{
-		struct_size:    C.size_t(unsafe.Sizeof(C.sp_context_params{})),
-		max_batch_size: C.int32_t(o.MaxBatchSize),
-		max_length:     C.int32_t(o.MaxLength),
+		struct_size:       C.size_t(unsafe.Sizeof(C.sp_context_params{})),
+		max_batch_size:    C.int32_t(o.MaxBatchSize),
+		max_length:        C.int32_t(o.MaxLength),
+		recompute_prompts: cBool(o.RecomputePrompts),
 	}
 }
 

@@ -173,8 +173,8 @@ func (c *Context) begin(ctx context.Context, prompts *Prompts, opts *GenerateOpt
 	ids, lengths := prompts.flat()
 	stopIDs, stopStrings := opts.stopIDs(), opts.joinedStopStrings()
 	c.epoch++
-	err := c.statusCall(func(h Sp_context) Enum_SS_sp_status {
-		return Spb_context_generate_begin(h, ids, lengths, prompts.TaskIDs, opts, stopIDs, stopStrings)
+	err := c.promptsCall(prompts, func(h Sp_context, adapters []uintptr) Enum_SS_sp_status {
+		return Spb_context_generate_begin(h, ids, lengths, prompts.TaskIDs, adapters, opts, stopIDs, stopStrings)
 	})
 	if err != nil {
 		return nil, err

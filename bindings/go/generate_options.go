@@ -14,6 +14,10 @@ type ContextOptions struct {
 	// default 512. The adapter's virtual tokens or prefix come on top. The cache is allocated once,
 	// when the context is created.
 	MaxLength int
+	// RecomputePrompts: false (the default), prompt methods' virtual tokens enter as their compiled
+	// keys and values, computed once per adapter version; true, they run again in every prefill (the
+	// same logits, slower: for measuring what compiling saves).
+	RecomputePrompts bool
 }
 
 // GenerateOptions says how to choose tokens and when to stop: every field of the C library's

@@ -76,22 +76,26 @@ func (m *Model) Info() (ModelInfo, error) {
 }
 
 // Logits runs the base model alone (no soft prompt) and returns its logits (see LogitsMode for
-// the layout). Decoders and encoder-decoder models only (ModelInfo.HasLMHead; StatusUnsupported for
-// an encoder); an encoder-decoder model's are the decoder's, at its batch.DecoderSeqLen positions.
+// the layout); with batch.RowAdapters, each row runs with its own adapter's soft prompt (or none)
+// and gets the logits it would get alone through Adapter.Logits. Decoders and encoder-decoder models
+// only (ModelInfo.HasLMHead; StatusUnsupported for an encoder); an encoder-decoder model's are the
+// decoder's, at its batch.DecoderSeqLen positions.
 func (m *Model) Logits(batch Batch, mode LogitsMode) ([]float32, error) {
 	return batchLogits(&m.object, Spb_model_logits, m.info.VocabSize, &batch, mode)
 }
 
 // EvalLoss returns the base model's mean causal-LM loss on the batch and each row's
-// log-likelihood. Position i predicts label i+1 (encoder-decoder models: the decoder's position i
-// predicts label i); labels of -100 are skipped.
+// log-likelihood (with batch.RowAdapters, each row with its own adapter, as Adapter.EvalLoss gives
+// it). Position i predicts label i+1 (encoder-decoder models: the decoder's position i predicts
+// label i); labels of -100 are skipped.
 func (m *Model) EvalLoss(batch Batch) (Evaluation, error) {
 	return batchEvalLoss(&m.object, Spb_model_eval_loss, &batch)
 }
 
-// HiddenStates returns the base model's final hidden states, BatchSize*SeqLen*HiddenSize values
-// (transformers' last_hidden_state; batch.TokenTypeIDs are used where the model has token types;
-// an encoder-decoder model's are its encoder's).
+// HiddenStates returns the base model's final hidden states (with batch.RowAdapters, each row with
+// its own adapter), BatchSize*SeqLen*HiddenSize values (transformers' last_hidden_state;
+// batch.TokenTypeIDs are used where the model has token types; an encoder-decoder model's are its
+// encoder's).
 func (m *Model) HiddenStates(batch Batch) ([]float32, error) {
 	return batchHiddenStates(&m.object, Spb_model_hidden_states, m.info.HiddenSize, &batch)
 }

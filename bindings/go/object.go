@@ -2,6 +2,7 @@ package softprompt
 
 import (
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -60,6 +61,51 @@ func handleCall[H swigHandle, T any](o *object[H], f func(H) (T, bool)) (T, erro
 func (o *object[H]) statusCall(f func(H) Enum_SS_sp_status) error {
 	_, err := handleCall(o, func(h H) (struct{}, bool) { return struct{}{}, f(h) == SP_OK })
 	return err
+}
+
+// withAdapters runs f with the C handles of adapters (a batch's row adapters, prompts' adapters),
+// one per entry, 0 for a nil entry (nil: none). Each adapter is held (its read lock, as a call on
+// it holds it) until f returns, so that none is freed during the C call; a closed one fails with
+// StatusInvalidHandle before f runs. Each distinct adapter is acquired once, in the order of its
+// handle: a sync.RWMutex blocks new readers while a writer (Close) waits, so two calls taking the
+// same adapters in different orders could otherwise wait on each other behind two Closes.
+func withAdapters(adapters []*Adapter, f func(handles []uintptr) error) error {
+	if len(adapters) == 0 {
+		return f(nil)
+	}
+	distinct := make([]*Adapter, 0, len(adapters))
+	seen := make(map[*Adapter]bool, len(adapters))
+	for _, a := range adapters {
+		if a != nil && !seen[a] {
+			seen[a] = true
+			distinct = append(distinct, a)
+		}
+	}
+	// The handle never changes after creation (only live does), so it may be read unlocked.
+	sort.Slice(distinct, func(i, j int) bool {
+		return distinct[i].handle.Swigcptr() < distinct[j].handle.Swigcptr()
+	})
+	for i, a := range distinct {
+		if _, err := a.acquire(); err != nil {
+			for _, held := range distinct[:i] {
+				held.release()
+			}
+			return err
+		}
+	}
+	defer func() {
+		for _, a := range distinct {
+			a.release()
+		}
+		runtime.KeepAlive(adapters)
+	}()
+	handles := make([]uintptr, len(adapters))
+	for i, a := range adapters {
+		if a != nil {
+			handles[i] = a.handle.Swigcptr()
+		}
+	}
+	return f(handles)
 }
 
 // close frees the handle once; later calls do nothing.

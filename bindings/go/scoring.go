@@ -13,8 +13,8 @@ func (c *Context) Score(prompts Prompts, continuations [][]int32) ([]float32, er
 	out := make([]float32, len(lengths))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.statusCall(func(h Sp_context) Enum_SS_sp_status {
-		return Spb_context_score(h, ids, lengths, prompts.TaskIDs, next, nextLengths, out)
+	err := c.promptsCall(&prompts, func(h Sp_context, adapters []uintptr) Enum_SS_sp_status {
+		return Spb_context_score(h, ids, lengths, prompts.TaskIDs, adapters, next, nextLengths, out)
 	})
 	if err != nil {
 		return nil, err
@@ -31,8 +31,8 @@ func (c *Context) Prefill(prompts Prompts) ([]float32, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	err := c.statusCall(func(h Sp_context) Enum_SS_sp_status {
-		return Spb_context_prefill(h, ids, lengths, prompts.TaskIDs, logits)
+	err := c.promptsCall(&prompts, func(h Sp_context, adapters []uintptr) Enum_SS_sp_status {
+		return Spb_context_prefill(h, ids, lengths, prompts.TaskIDs, adapters, logits)
 	})
 	if err != nil {
 		return nil, err

@@ -73,10 +73,10 @@ func (t *Trainer) Step(batch Batch) (TrainResult, error) {
 		return TrainResult{}, err
 	}
 	var result TrainResult
-	err := t.statusCall(func(h Sp_trainer) Enum_SS_sp_status {
+	err := batchCall(&t.object, &batch, func(h Sp_trainer, rows []uintptr) Enum_SS_sp_status {
 		return Spb_trainer_step(h, batch.BatchSize, batch.SeqLen, batch.InputIDs, batch.AttentionMask,
 			batch.Labels, batch.TaskIDs, batch.TokenTypeIDs, batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIDs,
-			&result)
+			rows, &result)
 	})
 	if err != nil {
 		return TrainResult{}, err

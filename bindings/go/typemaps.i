@@ -10,6 +10,9 @@
  *     OUTPUT_COUNT) a []int32 and (char* BYTES_OUT, size_t BYTES_OUT_COUNT) a []byte. The slice's
  *     backing array goes to C as is, in the same cgo call (no copy; cgo's pointer rules allow it
  *     because integer, float and byte memory holds no Go pointers). A nil slice is NULL with count 0.
+ *   - Adapter arrays: (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) is a Go []uintptr
+ *     of C handles (Swigcptr() values; 0 = NULL), passed the same way: a uintptr is pointer-sized
+ *     and is no Go pointer. The hand-written layer holds each adapter (object.acquire) for the call.
  *   - Text: (const char* BYTES, size_t BYTES_COUNT) is a Go string, passed as its bytes and length
  *     (SWIG's own (char *STRING, size_t LENGTH) typemaps: no copy and no NUL terminator, so the
  *     string may hold NUL bytes, and whatever bytes it holds, invalid UTF-8 included, reach the
@@ -57,6 +60,11 @@
 
 %typemap(gotype) (char* BYTES_OUT, size_t BYTES_OUT_COUNT) "[]byte"
 %typemap(in) (char* BYTES_OUT, size_t BYTES_OUT_COUNT)
+%{ $1 = ($1_ltype)$input.array;
+   $2 = ($2_ltype)$input.len; %}
+
+%typemap(gotype) (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) "[]uintptr"
+%typemap(in) (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT)
 %{ $1 = ($1_ltype)$input.array;
    $2 = ($2_ltype)$input.len; %}
 

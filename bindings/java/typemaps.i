@@ -170,6 +170,42 @@ static char spj_no_bytes[1];
   if ($1 && $1 != spj_no_bytes) JCALL3(ReleaseByteArrayElements, jenv, $input, (jbyte*)$1, 0);
 }
 
+/* ---- Adapter arrays: (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) <- sp_adapter[] ----
+ * One adapter handle per row (a batch's row adapters, prompts' adapters); a null entry is NULL.
+ * The proxies' pointers travel as one long[] (SoftPromptNative.pointers, which reads them where
+ * getCPtr is visible) and become a C array of pointers here, freed after the call. The public
+ * classes hold each adapter (NativeHandle.acquire) for the call. null is NULL with count 0. */
+%typemap(jni) (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) "jlongArray"
+%typemap(jtype) (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) "long[]"
+%typemap(jstype) (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) "sp_adapter[]"
+%typemap(javain) (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) "$module.pointers($javainput)"
+%typemap(in) (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) {
+  $1 = NULL;
+  $2 = 0;
+  if ($input) {
+    $2 = (size_t)JCALL1(GetArrayLength, jenv, $input);
+    if ($2 > 0) {
+      sp_adapter** handles = (sp_adapter**)malloc($2 * sizeof *handles);
+      jlong* values = NULL;
+      if (!handles) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaOutOfMemoryError, "softprompt: no memory for the adapter handles");
+        return $null;
+      }
+      values = JCALL2(GetLongArrayElements, jenv, $input, NULL);
+      if (!values) {
+        free((void*)handles);
+        return $null;
+      }
+      for (size_t i = 0; i < $2; ++i) handles[i] = (sp_adapter*)(intptr_t)values[i];
+      JCALL3(ReleaseLongArrayElements, jenv, $input, values, JNI_ABORT);
+      $1 = ($1_ltype)handles;
+    }
+  }
+}
+%typemap(freearg) (const sp_adapter* const* ADAPTERS, size_t ADAPTERS_COUNT) {
+  free((void*)$1);
+}
+
 /* ---- Strings in: const char* <- String as UTF-8 ----------------------------------------------
  * SWIG's default uses GetStringUTFChars, which yields *modified* UTF-8: a character outside the
  * BMP (e.g. an emoji in a file name) becomes two 3-byte surrogates, so the file is created under
@@ -233,6 +269,14 @@ static char spj_no_bytes[1];
   /** The String that UTF-8 bytes encode, or null for null. */
   static String utf8(byte[] bytes) {
     return bytes == null ? null : new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** The native pointers of adapter proxies (0 for a null entry), or null for null. */
+  static long[] pointers(sp_adapter[] adapters) {
+    if (adapters == null) return null;
+    long[] pointers = new long[adapters.length];
+    for (int i = 0; i < adapters.length; ++i) pointers[i] = sp_adapter.getCPtr(adapters[i]);
+    return pointers;
   }
 %}
 

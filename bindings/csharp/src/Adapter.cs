@@ -194,10 +194,11 @@ namespace SoftPrompt
             NativeAdapterInfo info = ReadInfo();
             long perRow = info.TaskType == TaskType.TokenCls ? (long)batch.SeqLen * info.NumLabels : info.NumLabels;
             var output = BatchCalls.OutputArray(batch, perRow, "Adapter.Classify");
-            Errors.Check(Native.spb_adapter_classify(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds,
-                                                     batch.AttentionMask, batch.Labels, batch.TaskIds,
-                                                     batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
-                                                     batch.DecoderInputIds, what, output));
+            using (HeldHandles rows = Hold(batch.RowAdapters))
+                Errors.Check(Native.spb_adapter_classify(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds,
+                                                         batch.AttentionMask, batch.Labels, batch.TaskIds,
+                                                         batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
+                                                         batch.DecoderInputIds, rows.Pointers, what, output));
             return output;
         }
 
@@ -229,6 +230,21 @@ namespace SoftPrompt
         internal AdapterHandle Handle
         {
             get { return NativeHandle.Live(handle, typeof(Adapter)); }
+        }
+
+        /// <summary>
+        /// The handles of <paramref name="adapters"/> (a batch's row adapters, prompts' adapters; a null
+        /// entry is NULL, a null array none) held for one call: dispose the result after it.
+        /// ObjectDisposedException for a disposed adapter.
+        /// </summary>
+        internal static HeldHandles Hold(Adapter[] adapters)
+        {
+            if (adapters == null)
+                return HeldHandles.Hold(null);
+            var handles = new NativeHandle[adapters.Length];
+            for (int i = 0; i < adapters.Length; ++i)
+                handles[i] = adapters[i] == null ? null : adapters[i].Handle;
+            return HeldHandles.Hold(handles);
         }
 
         /// <summary>Element count of trainable tensor <paramref name="name"/> (NotFound for unknown names).</summary>

@@ -16,6 +16,7 @@ namespace SoftPrompt
             TaskType = native.TaskType;
             NumLabels = native.NumLabels;
             HiddenSize = native.HiddenSize;
+            Version = native.Version;
         }
 
         public Method Method { get; private set; }
@@ -47,5 +48,12 @@ namespace SoftPrompt
 
         /// <summary>The model's hidden size: Adapter.HiddenStates returns BatchSize * SeqLen * this many floats.</summary>
         public long HiddenSize { get; private set; }
+
+        /// <summary>
+        /// Counts changes to the adapter's values: 1 after Create or Load, one more per Trainer.Step that
+        /// updates them and per Trainer.LoadState. A call uses the compiled prompt of the version current
+        /// when it began (see "Serving many adapters" in the README).
+        /// </summary>
+        public ulong Version { get; private set; }
     }
 }

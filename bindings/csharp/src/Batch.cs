@@ -39,9 +39,16 @@ namespace SoftPrompt
         /// decoderSeqLen of them in [0, vocabSize); null = the labels shifted right behind
         /// ModelInfo.DecoderStartTokenId (-100 read as the pad id), as transformers does. InvalidArgument for
         /// other models.</param>
+        /// <param name="rowAdapters">One adapter per row, batchSize of them, for Model.Logits, Model.EvalLoss and
+        /// Model.HiddenStates: row r runs with rowAdapters[r]'s soft prompt, or with none where the entry is
+        /// null (any mix of methods and virtual-token counts, in one forward pass on decoder-only models).
+        /// Each row's result is that row's result alone with its adapter (Adapter.Logits), to float32
+        /// round-off. null = no soft prompt in any row. Every adapter must belong to the model
+        /// (InvalidArgument otherwise); another length is ShapeMismatch; a disposed adapter
+        /// ObjectDisposedException. Adapter and Trainer calls refuse a batch that sets them.</param>
         public Batch(int batchSize, int seqLen, int[] inputIds, int[] attentionMask = null, int[] labels = null,
                      int[] taskIds = null, int[] tokenTypeIds = null, int[] rowLabels = null, int decoderSeqLen = 0,
-                     int[] decoderInputIds = null)
+                     int[] decoderInputIds = null, Adapter[] rowAdapters = null)
         {
             if (inputIds == null)
                 throw new ArgumentNullException("inputIds");
@@ -55,6 +62,7 @@ namespace SoftPrompt
             RowLabels = rowLabels;
             DecoderSeqLen = decoderSeqLen;
             DecoderInputIds = decoderInputIds;
+            RowAdapters = rowAdapters;
         }
 
         public int BatchSize { get; private set; }
@@ -68,6 +76,8 @@ namespace SoftPrompt
         /// <summary>The decoder's positions per row (encoder-decoder models); 0 when the batch has no decoder side.</summary>
         public int DecoderSeqLen { get; private set; }
         public int[] DecoderInputIds { get; private set; }
+        /// <summary>Each row's adapter (a null entry: none), or null: no soft prompt in any row.</summary>
+        public Adapter[] RowAdapters { get; private set; }
 
         /// <summary>Positions per row of an All logits call: DecoderSeqLen when the batch has a decoder side, else SeqLen.</summary>
         internal int LogitsSeqLen

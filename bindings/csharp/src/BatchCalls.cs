@@ -1,6 +1,7 @@
 // The Logits, EvalLoss and HiddenStates calls that Model and Adapter share: the same argument
 // handling and buffer sizing around a native function that differs only in its handle type. Every
-// batch call passes all of the batch's arrays (spb_batch in softprompt.i).
+// batch call passes all of the batch's arrays, its row adapters' handles included (spb_batch in
+// softprompt.i), held for the call (Adapter.Hold).
 using System;
 using SoftPrompt.Interop;
 
@@ -10,19 +11,21 @@ namespace SoftPrompt
     internal delegate Status LogitsCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
                                                  int[] attentionMask, int[] labels, int[] taskIds, int[] tokenTypeIds,
                                                  int[] rowLabels, int decoderSeqLen, int[] decoderInputIds,
-                                                 LogitsMode mode, float[] output);
+                                                 IntPtr[] rowAdapters, LogitsMode mode, float[] output);
 
     /// <summary>Native.spb_model_eval_loss / Native.spb_adapter_eval_loss.</summary>
     internal delegate Status EvalLossCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
                                                    int[] attentionMask, int[] labels, int[] taskIds,
                                                    int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen,
-                                                   int[] decoderInputIds, float[] meanLoss, float[] rows);
+                                                   int[] decoderInputIds, IntPtr[] rowAdapters,
+                                                   float[] meanLoss, float[] rows);
 
     /// <summary>Native.spb_model_hidden_states / Native.spb_adapter_hidden_states.</summary>
     internal delegate Status HiddenStatesCall<THandle>(THandle handle, int batchSize, int seqLen, int[] inputIds,
                                                        int[] attentionMask, int[] labels, int[] taskIds,
                                                        int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen,
-                                                       int[] decoderInputIds, float[] output);
+                                                       int[] decoderInputIds, IntPtr[] rowAdapters,
+                                                       float[] output);
 
     internal static class BatchCalls
     {
@@ -45,9 +48,10 @@ namespace SoftPrompt
                 throw new ArgumentNullException("batch");
             if (output == null)
                 throw new ArgumentNullException("output");
-            Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
-                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
-                              batch.DecoderInputIds, mode, output));
+            using (HeldHandles rows = Adapter.Hold(batch.RowAdapters))
+                Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
+                                  batch.Labels, batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
+                                  batch.DecoderInputIds, rows.Pointers, mode, output));
         }
 
         internal static Evaluation EvalLoss<THandle>(EvalLossCall<THandle> call, THandle handle, Batch batch)
@@ -56,9 +60,10 @@ namespace SoftPrompt
                 throw new ArgumentNullException("batch");
             var mean = new float[1];
             var rows = new float[batch.OutputRows];
-            Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
-                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
-                              batch.DecoderInputIds, mean, rows));
+            using (HeldHandles adapters = Adapter.Hold(batch.RowAdapters))
+                Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
+                                  batch.Labels, batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
+                                  batch.DecoderInputIds, adapters.Pointers, mean, rows));
             return new Evaluation(mean[0], rows);
         }
 
@@ -72,9 +77,10 @@ namespace SoftPrompt
             if (batch == null)
                 throw new ArgumentNullException("batch");
             var output = OutputArray(batch, (long)batch.SeqLen * hiddenSize, "HiddenStates");
-            Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask, batch.Labels,
-                              batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
-                              batch.DecoderInputIds, output));
+            using (HeldHandles rows = Adapter.Hold(batch.RowAdapters))
+                Errors.Check(call(handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
+                                  batch.Labels, batch.TaskIds, batch.TokenTypeIds, batch.RowLabels, batch.DecoderSeqLen,
+                                  batch.DecoderInputIds, rows.Pointers, output));
             return output;
         }
 

@@ -101,13 +101,19 @@ namespace SoftPrompt
         /// and throws OperationCanceledException. An exception from the callback stops it too.
         /// </summary>
         /// <param name="taskIds">One task per prompt for multitask prompt tuning adapters, else null.</param>
+        /// <param name="adapters">One adapter per prompt, replacing the context's adapter for that row (a null
+        /// entry: the base model), any mix of methods and virtual-token counts in one batch; null = the
+        /// context's adapter for every row. Each row gets the tokens it would get alone on a context of its
+        /// adapter. Each adapter must belong to the context's model (InvalidArgument otherwise).</param>
         /// <exception cref="SoftPromptException">InvalidArgument (an empty prompt, options out of range,
-        /// stop strings without a tokenizer), ShapeMismatch (taskIds not one per prompt), OutOfRange (ids outside the vocabulary, more prompts than
-        /// MaxBatchSize, a prompt plus MaxNewTokens longer than MaxLength), Unsupported.</exception>
+        /// stop strings without a tokenizer, an adapter of another model), ShapeMismatch (taskIds or adapters
+        /// not one per prompt), OutOfRange (ids outside the vocabulary, more prompts than MaxBatchSize, a
+        /// prompt plus MaxNewTokens longer than MaxLength), Unsupported.</exception>
         public Generation Generate(int[][] prompts, GenerateOptions options = null, Func<TokenEvent, bool> onToken = null,
-                                   int[] taskIds = null, CancellationToken cancellationToken = default(CancellationToken))
+                                   int[] taskIds = null, CancellationToken cancellationToken = default(CancellationToken),
+                                   Adapter[] adapters = null)
         {
-            Request request = new Request(Prompts.Of(prompts, taskIds), options);
+            Request request = new Request(Prompts.Of(prompts, taskIds, adapters), options);
             cancellationToken.ThrowIfCancellationRequested();
             long number = Begin(request);
             var rows = new GenerationRows(request.Prompts.Count);
@@ -154,12 +160,13 @@ namespace SoftPrompt
         /// ending it early (break, Take, Dispose) stops the generation. Cancellation is checked before
         /// each token: it stops the generation and throws OperationCanceledException. A later
         /// generation, Prefill, Decode or Reset on this context ends an enumeration in progress: its
-        /// next MoveNext throws InvalidOperationException.
+        /// next MoveNext throws InvalidOperationException. <paramref name="adapters"/>: as in Generate.
         /// </summary>
         public IEnumerable<TokenEvent> Stream(int[][] prompts, GenerateOptions options = null, int[] taskIds = null,
-                                              CancellationToken cancellationToken = default(CancellationToken))
+                                              CancellationToken cancellationToken = default(CancellationToken),
+                                              Adapter[] adapters = null)
         {
-            return Events(new Request(Prompts.Of(prompts, taskIds), options), cancellationToken);
+            return Events(new Request(Prompts.Of(prompts, taskIds, adapters), options), cancellationToken);
         }
 
         /// <summary>The events of one text prompt's generation (encoded by the model's tokenizer, special tokens added).</summary>
@@ -214,9 +221,10 @@ namespace SoftPrompt
             {
                 ++generation; // whatever ran before is over, even if this one fails to begin
                 generating = false;
-                Errors.Check(Native.spb_context_generate_begin(Handle, request.Prompts.Ids, request.Prompts.Lengths,
-                                                               request.Prompts.TaskIds, ref native, request.StopIds,
-                                                               request.StopStrings));
+                using (HeldHandles held = Adapter.Hold(request.Prompts.Adapters))
+                    Errors.Check(Native.spb_context_generate_begin(Handle, request.Prompts.Ids, request.Prompts.Lengths,
+                                                                   request.Prompts.TaskIds, held.Pointers, ref native,
+                                                                   request.StopIds, request.StopStrings));
                 generating = true;
                 return generation;
             }
@@ -282,14 +290,16 @@ namespace SoftPrompt
         /// <exception cref="SoftPromptException">As Generate (each prompt plus its continuation must fit
         /// MaxLength), ShapeMismatch (not one continuation per prompt), Unsupported (an encoder-decoder
         /// model).</exception>
-        public float[] Score(int[][] prompts, int[][] continuations, int[] taskIds = null)
+        /// <param name="adapters">One adapter per prompt (a null entry: the base model), or null: as in Generate.</param>
+        public float[] Score(int[][] prompts, int[][] continuations, int[] taskIds = null, Adapter[] adapters = null)
         {
-            Prompts batch = Prompts.Of(prompts, taskIds);
-            Prompts after = Prompts.Of(continuations, null, "continuations");
+            Prompts batch = Prompts.Of(prompts, taskIds, adapters);
+            Prompts after = Prompts.Of(continuations, null, null, "continuations");
             var output = new float[batch.Count];
             lock (sync)
-                Errors.Check(Native.spb_context_score(Handle, batch.Ids, batch.Lengths, batch.TaskIds, after.Ids,
-                                                      after.Lengths, output));
+                using (HeldHandles held = Adapter.Hold(batch.Adapters))
+                    Errors.Check(Native.spb_context_score(Handle, batch.Ids, batch.Lengths, batch.TaskIds,
+                                                          held.Pointers, after.Ids, after.Lengths, output));
             return output;
         }
 
@@ -308,17 +318,21 @@ namespace SoftPrompt
         /// <summary>
         /// Runs the prompts into the cache (replacing its contents, and ending any generation) and
         /// returns each row's next-token logits: prompts.Length * vocabulary size floats, row-major.
+        /// <paramref name="adapters"/>: one adapter per prompt (a null entry: the base model), or null: as
+        /// in Generate.
         /// </summary>
-        public float[] Prefill(int[][] prompts, int[] taskIds = null)
+        public float[] Prefill(int[][] prompts, int[] taskIds = null, Adapter[] adapters = null)
         {
-            Prompts batch = Prompts.Of(prompts, taskIds);
+            Prompts batch = Prompts.Of(prompts, taskIds, adapters);
             var logits = new float[checked(batch.Count * (int)vocabSize)];
             lock (sync)
             {
                 ContextHandle live = Handle;
                 ++generation;
                 generating = false;
-                Errors.Check(Native.spb_context_prefill(live, batch.Ids, batch.Lengths, batch.TaskIds, logits));
+                using (HeldHandles held = Adapter.Hold(batch.Adapters))
+                    Errors.Check(Native.spb_context_prefill(live, batch.Ids, batch.Lengths, batch.TaskIds,
+                                                            held.Pointers, logits));
             }
             return logits;
         }
@@ -420,23 +434,25 @@ namespace SoftPrompt
     /// </summary>
     internal sealed class Prompts
     {
-        private Prompts(int[] ids, int[] lengths, int[] taskIds)
+        private Prompts(int[] ids, int[] lengths, int[] taskIds, Adapter[] adapters)
         {
             Ids = ids;
             Lengths = lengths;
             TaskIds = taskIds;
+            Adapters = adapters;
         }
 
         internal int[] Ids { get; private set; }
         internal int[] Lengths { get; private set; }
         internal int[] TaskIds { get; private set; } // null: not given
+        internal Adapter[] Adapters { get; private set; } // null: the context's adapter for every row
 
         internal int Count
         {
             get { return Lengths.Length; }
         }
 
-        internal static Prompts Of(int[][] prompts, int[] taskIds, string name = "prompts")
+        internal static Prompts Of(int[][] prompts, int[] taskIds, Adapter[] adapters = null, string name = "prompts")
         {
             if (prompts == null)
                 throw new ArgumentNullException(name);
@@ -456,7 +472,8 @@ namespace SoftPrompt
                 at += prompts[i].Length;
                 lengths[i] = prompts[i].Length;
             }
-            return new Prompts(ids, lengths, taskIds == null ? null : (int[])taskIds.Clone());
+            return new Prompts(ids, lengths, taskIds == null ? null : (int[])taskIds.Clone(),
+                               adapters == null ? null : (Adapter[])adapters.Clone());
         }
     }
 }

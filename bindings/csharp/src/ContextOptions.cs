@@ -13,6 +13,7 @@ namespace SoftPrompt
             StructLayouts.Verify<NativeContextParams>(defaults.StructSize);
             MaxBatchSize = defaults.MaxBatchSize;
             MaxLength = defaults.MaxLength;
+            RecomputePrompts = defaults.RecomputePrompts != 0;
         }
 
         /// <summary>
@@ -27,11 +28,19 @@ namespace SoftPrompt
         /// </summary>
         public int MaxLength { get; set; }
 
+        /// <summary>
+        /// False (the default): prompt methods' virtual tokens enter as their compiled keys and values,
+        /// computed once per adapter version. True: run them again in every prefill (the same logits,
+        /// slower; for measuring what compiling saves).
+        /// </summary>
+        public bool RecomputePrompts { get; set; }
+
         internal NativeContextParams ToNative()
         {
             NativeContextParams native = defaults;
             native.MaxBatchSize = MaxBatchSize;
             native.MaxLength = MaxLength;
+            native.RecomputePrompts = RecomputePrompts ? 1 : 0;
             return native;
         }
     }

@@ -57,9 +57,10 @@ namespace SoftPrompt
         }
 
         /// <summary>
-        /// Logits of the base model alone (no soft prompt), as a new array. Decoders and encoder-decoder
-        /// models only (ModelInfo.HasLmHead; Unsupported for an encoder); an encoder-decoder model's are the
-        /// decoder's, at its Batch.DecoderSeqLen positions.
+        /// Logits of the base model alone (no soft prompt), as a new array; with Batch.RowAdapters, each
+        /// row with its own adapter's soft prompt (or none), as that row alone would give them through
+        /// Adapter.Logits. Decoders and encoder-decoder models only (ModelInfo.HasLmHead; Unsupported for an
+        /// encoder); an encoder-decoder model's are the decoder's, at its Batch.DecoderSeqLen positions.
         /// </summary>
         public float[] Logits(Batch batch, LogitsMode mode = LogitsMode.Last)
         {
@@ -84,8 +85,9 @@ namespace SoftPrompt
         }
 
         /// <summary>
-        /// Mean loss and per-row log-likelihood of the base model alone: the causal-LM loss (position i
-        /// predicts label i + 1), or for an encoder-decoder model the cross-entropy of the decoder's targets
+        /// Mean loss and per-row log-likelihood of the base model alone (with Batch.RowAdapters, each row
+        /// with its own adapter, as Adapter.EvalLoss gives it): the causal-LM loss (position i predicts
+        /// label i + 1), or for an encoder-decoder model the cross-entropy of the decoder's targets
         /// (position i predicts label i).
         /// </summary>
         public Evaluation EvalLoss(Batch batch)
@@ -94,9 +96,10 @@ namespace SoftPrompt
         }
 
         /// <summary>
-        /// Final hidden states of the base model alone, BatchSize * SeqLen * ModelInfo.HiddenSize floats
-        /// (transformers' last_hidden_state; Batch.TokenTypeIds are used where the model has token
-        /// types; an encoder-decoder model's are its encoder's). Changes nothing.
+        /// Final hidden states of the base model alone (with Batch.RowAdapters, each row with its own
+        /// adapter), BatchSize * SeqLen * ModelInfo.HiddenSize floats (transformers' last_hidden_state;
+        /// Batch.TokenTypeIds are used where the model has token types; an encoder-decoder model's are its
+        /// encoder's). Changes nothing.
         /// </summary>
         public float[] HiddenStates(Batch batch)
         {

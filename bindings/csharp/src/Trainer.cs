@@ -59,9 +59,11 @@ namespace SoftPrompt
             if (batch == null)
                 throw new ArgumentNullException("batch");
             var result = new NativeTrainResult();
-            Errors.Check(Native.spb_trainer_step(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds, batch.AttentionMask,
-                                                 batch.Labels, batch.TaskIds, batch.TokenTypeIds, batch.RowLabels,
-                                                 batch.DecoderSeqLen, batch.DecoderInputIds, ref result));
+            using (HeldHandles rows = Adapter.Hold(batch.RowAdapters))
+                Errors.Check(Native.spb_trainer_step(Handle, batch.BatchSize, batch.SeqLen, batch.InputIds,
+                                                     batch.AttentionMask, batch.Labels, batch.TaskIds, batch.TokenTypeIds,
+                                                     batch.RowLabels, batch.DecoderSeqLen, batch.DecoderInputIds,
+                                                     rows.Pointers, ref result));
             return new TrainResult(result);
         }
 

@@ -24,7 +24,8 @@ namespace SoftPrompt.Tests
         // more per cycle crosses the bound.
         private const long BoundKiB = 4096;
 
-        private static long ResidentKiB()
+        /// <summary>VmRSS after a full collection (also read by MixedAdapterTests).</summary>
+        internal static long ResidentKiB()
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();

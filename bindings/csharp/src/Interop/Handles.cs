@@ -32,6 +32,77 @@ namespace SoftPrompt.Interop
         }
     }
 
+    /// <summary>
+    /// The handles of an array argument (a batch's row adapters, prompts' adapters), each AddRef'd
+    /// for one call as a single handle argument is (so Dispose on another thread waits for the call),
+    /// with their pointers for the wrapper: Dispose releases them. A null entry is IntPtr.Zero (NULL).
+    /// Taken before the wrapper call, which AddRef's its own handle argument only once it runs.
+    /// </summary>
+    internal sealed class HeldHandles : IDisposable
+    {
+        private static readonly HeldHandles None = new HeldHandles(null);
+
+        private readonly NativeHandle[] held; // the entries AddRef'd (null where none was)
+
+        private HeldHandles(NativeHandle[] handles)
+        {
+            held = handles == null ? null : new NativeHandle[handles.Length];
+            Pointers = handles == null ? null : new IntPtr[handles.Length];
+        }
+
+        /// <summary>The handles' pointers (IntPtr.Zero for a null entry), or null when there are none.</summary>
+        internal IntPtr[] Pointers { get; private set; }
+
+        internal int Count
+        {
+            get { return Pointers == null ? 0 : Pointers.Length; }
+        }
+
+        /// <summary>
+        /// AddRef's every handle of <paramref name="handles"/> (null: none). A disposed one throws
+        /// ObjectDisposedException after the ones before it are released again.
+        /// </summary>
+        internal static HeldHandles Hold(NativeHandle[] handles)
+        {
+            if (handles == null || handles.Length == 0)
+                return None;
+            var result = new HeldHandles(handles);
+            try
+            {
+                for (int i = 0; i < handles.Length; ++i)
+                {
+                    NativeHandle handle = handles[i];
+                    if (handle == null)
+                        continue;
+                    bool added = false;
+                    handle.DangerousAddRef(ref added);
+                    if (added)
+                        result.held[i] = handle;
+                    result.Pointers[i] = handle.DangerousGetHandle();
+                }
+            }
+            catch
+            {
+                result.Dispose();
+                throw;
+            }
+            return result;
+        }
+
+        public void Dispose()
+        {
+            if (held == null)
+                return;
+            for (int i = 0; i < held.Length; ++i)
+            {
+                if (held[i] == null)
+                    continue;
+                held[i].DangerousRelease();
+                held[i] = null;
+            }
+        }
+    }
+
     internal sealed class ModelHandle : NativeHandle
     {
         // The marshaller needs a parameterless constructor to create returned handles.

@@ -93,6 +93,7 @@ namespace SoftPrompt.Interop
         public TaskType TaskType; // appended in 0.5
         public int NumLabels;
         public long HiddenSize;
+        public ulong Version; // appended in 0.6
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -123,6 +124,7 @@ namespace SoftPrompt.Interop
         public UIntPtr StructSize;
         public int MaxBatchSize;
         public int MaxLength;
+        public int RecomputePrompts; // appended in 0.6
     }
 
     [StructLayout(LayoutKind.Sequential)]

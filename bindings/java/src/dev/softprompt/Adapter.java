@@ -141,7 +141,7 @@ public final class Adapter implements AutoCloseable {
         }
         return new AdapterInfo(Method.of(info.getMethod()), info.getNum_virtual_tokens(), info.getNum_tasks(),
             info.getNum_parameter_tensors(), info.getNum_trainable_parameters(), info.getVocab_size(),
-            TaskType.of(info.getTask_type()), info.getNum_labels(), info.getHidden_size());
+            TaskType.of(info.getTask_type()), info.getNum_labels(), info.getHidden_size(), info.getVersion());
       } finally {
         info.delete();
       }
@@ -275,14 +275,9 @@ public final class Adapter implements AutoCloseable {
     AdapterInfo info = info();
     long perRow = info.taskType() == TaskType.TOKEN_CLS ? (long) batch.seqLen() * info.numLabels() : info.numLabels();
     float[] out = new float[BatchCalls.outputLength(batch, perRow, "the class scores")];
-    sp_adapter adapter = handle.acquire();
-    try {
-      Errors.check(SoftPromptNative.spb_adapter_classify(adapter, batch.batchSize(), batch.seqLen(), batch.inputIds,
-          batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(),
-          batch.decoderInputIds, what.c, out));
-    } finally {
-      handle.release();
-    }
+    BatchCalls.call(handle, batch, (adapter, rows) -> SoftPromptNative.spb_adapter_classify(adapter,
+        batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask, batch.labels, batch.taskIds,
+        batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(), batch.decoderInputIds, rows, what.c, out));
     return out;
   }
 
@@ -298,7 +293,10 @@ public final class Adapter implements AutoCloseable {
     return CALLS.hiddenStates(handle, info().hiddenSize(), batch);
   }
 
-  /** The native handle for one call (paired with {@link #release()}); for Trainer.create. */
+  /**
+   * The native handle for one call (paired with {@link #release()}); for Trainer.create, Context.create
+   * and the arrays of adapters (AdapterHandles).
+   */
   sp_adapter acquire() {
     return handle.acquire();
   }

@@ -11,9 +11,10 @@ public final class AdapterInfo {
   private final TaskType taskType;
   private final int numLabels;
   private final long hiddenSize;
+  private final long version;
 
   AdapterInfo(Method method, int numVirtualTokens, int numTasks, int numParameterTensors,
-      long numTrainableParameters, long vocabSize, TaskType taskType, int numLabels, long hiddenSize) {
+      long numTrainableParameters, long vocabSize, TaskType taskType, int numLabels, long hiddenSize, long version) {
     this.method = method;
     this.numVirtualTokens = numVirtualTokens;
     this.numTasks = numTasks;
@@ -23,6 +24,7 @@ public final class AdapterInfo {
     this.taskType = taskType;
     this.numLabels = numLabels;
     this.hiddenSize = hiddenSize;
+    this.version = version;
   }
 
   public Method method() {
@@ -74,11 +76,21 @@ public final class AdapterInfo {
     return hiddenSize;
   }
 
+  /**
+   * Counts changes to the adapter's values: 1 after create or load, one more per {@link Trainer#step}
+   * that updates them and per {@link Trainer#loadState}. A call uses the compiled prompt of the version
+   * current when it began (see "Serving many adapters" in the README). The C value is a uint64: read it
+   * with {@link Long#compareUnsigned} past 2^63.
+   */
+  public long version() {
+    return version;
+  }
+
   @Override
   public String toString() {
     return "AdapterInfo{method=" + method + ", numVirtualTokens=" + numVirtualTokens + ", numTasks=" + numTasks
         + ", numParameterTensors=" + numParameterTensors + ", numTrainableParameters=" + numTrainableParameters
         + ", vocabSize=" + vocabSize + ", taskType=" + taskType + ", numLabels=" + numLabels + ", hiddenSize="
-        + hiddenSize + "}";
+        + hiddenSize + ", version=" + Long.toUnsignedString(version) + "}";
   }
 }

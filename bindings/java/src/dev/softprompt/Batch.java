@@ -28,6 +28,7 @@ public final class Batch {
   final int[] rowLabels;
   private final int decoderSeqLen;
   final int[] decoderInputIds;
+  final Adapter[] rowAdapters;
 
   private Batch(Builder builder) {
     batchSize = builder.batchSize;
@@ -40,6 +41,7 @@ public final class Batch {
     rowLabels = copy(builder.rowLabels);
     decoderSeqLen = builder.decoderSeqLen;
     decoderInputIds = copy(builder.decoderInputIds);
+    rowAdapters = builder.rowAdapters == null ? null : builder.rowAdapters.clone();
   }
 
   /** A batch of just these ids (no mask, labels = the ids, no task ids). */
@@ -93,6 +95,11 @@ public final class Batch {
     return copy(decoderInputIds);
   }
 
+  /** A copy of each row's adapter (null entries: none), or null when not given. */
+  public Adapter[] rowAdapters() {
+    return rowAdapters == null ? null : rowAdapters.clone();
+  }
+
   /**
    * Positions per row of an ALL logits call: the decoder's (decoderSeqLen) when the batch has a
    * decoder side, else seqLen.
@@ -119,7 +126,7 @@ public final class Batch {
         + Arrays.toString(attentionMask) + ", labels=" + Arrays.toString(labels) + ", taskIds="
         + Arrays.toString(taskIds) + ", tokenTypeIds=" + Arrays.toString(tokenTypeIds) + ", rowLabels="
         + Arrays.toString(rowLabels) + ", decoderSeqLen=" + decoderSeqLen + ", decoderInputIds="
-        + Arrays.toString(decoderInputIds) + "}";
+        + Arrays.toString(decoderInputIds) + ", rowAdapters=" + Arrays.toString(rowAdapters) + "}";
   }
 
   /** Builds a {@link Batch}; every array but inputIds is optional. */
@@ -134,6 +141,7 @@ public final class Batch {
     private int[] rowLabels;
     private int decoderSeqLen;
     private int[] decoderInputIds;
+    private Adapter[] rowAdapters;
 
     private Builder(int batchSize, int seqLen) {
       this.batchSize = batchSize;
@@ -207,6 +215,21 @@ public final class Batch {
      */
     public Builder decoderInputIds(int... decoderInputIds) {
       this.decoderInputIds = decoderInputIds;
+      return this;
+    }
+
+    /**
+     * One adapter per row, batchSize of them, for {@link Model#logits}, {@link Model#evalLoss} and
+     * {@link Model#hiddenStates}: row r runs with rowAdapters[r]'s soft prompt, or with none where the
+     * entry is null (any mix of methods and virtual-token counts, in one forward pass on decoder-only
+     * models). Each row's result is that row's result alone with its adapter ({@link
+     * Adapter#logits}), to float32 round-off. Not given = no soft prompt in any row. Every adapter
+     * must belong to the model ({@link Status#INVALID_ARGUMENT} otherwise); another length is
+     * {@link Status#SHAPE_MISMATCH}; a closed adapter an IllegalStateException. Adapter and Trainer
+     * calls refuse a batch that sets them.
+     */
+    public Builder rowAdapters(Adapter... rowAdapters) {
+      this.rowAdapters = rowAdapters;
       return this;
     }
 

@@ -1,33 +1,56 @@
 package dev.softprompt;
 
 import dev.softprompt.internal.SoftPromptNative;
+import dev.softprompt.internal.sp_adapter;
 import dev.softprompt.internal.sp_logits_mode;
 import dev.softprompt.internal.sp_status;
 
 /**
  * The logits, evalLoss and hiddenStates calls that {@link Model} and {@link Adapter} share: the same
  * argument handling and buffer sizing around a native function that differs only in its handle type
- * P. Every batch call passes all of the batch's arrays (spb_batch in softprompt.i).
+ * P. Every batch call passes all of the batch's arrays, its row adapters' handles included (spb_batch
+ * in softprompt.i), through {@link #call}.
  */
 final class BatchCalls<P> {
   /** spb_model_logits / spb_adapter_logits. */
   interface Logits<P> {
     sp_status call(P handle, int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels,
-        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen, int[] decoderInputIds, sp_logits_mode mode,
-        float[] out);
+        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen, int[] decoderInputIds,
+        sp_adapter[] rowAdapters, sp_logits_mode mode, float[] out);
   }
 
   /** spb_model_eval_loss / spb_adapter_eval_loss. */
   interface EvalLoss<P> {
     sp_status call(P handle, int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels,
-        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen, int[] decoderInputIds, float[] meanLoss,
-        float[] rows);
+        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen, int[] decoderInputIds,
+        sp_adapter[] rowAdapters, float[] meanLoss, float[] rows);
   }
 
   /** spb_model_hidden_states / spb_adapter_hidden_states. */
   interface HiddenStates<P> {
     sp_status call(P handle, int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels,
-        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen, int[] decoderInputIds, float[] out);
+        int[] taskIds, int[] tokenTypeIds, int[] rowLabels, int decoderSeqLen, int[] decoderInputIds,
+        sp_adapter[] rowAdapters, float[] out);
+  }
+
+  /** One native batch call on a handle and the batch's row adapters' handles. */
+  interface Call<P> {
+    sp_status call(P handle, sp_adapter[] rowAdapters);
+  }
+
+  /**
+   * Makes one batch call with handle and the batch's row adapters held for it, and throws its
+   * failure. A closed row adapter throws IllegalStateException before the call.
+   */
+  static <P> void call(NativeHandle<P> handle, Batch batch, Call<P> call) {
+    try (AdapterHandles rows = AdapterHandles.acquire(batch.rowAdapters)) {
+      P pointer = handle.acquire();
+      try {
+        Errors.check(call.call(pointer, rows.pointers()));
+      } finally {
+        handle.release();
+      }
+    }
   }
 
   private final Logits<P> logits;
@@ -54,28 +77,18 @@ final class BatchCalls<P> {
     Checks.notNull(batch, "batch");
     Checks.notNull(mode, "mode");
     Checks.notNull(out, "out");
-    P pointer = handle.acquire();
-    try {
-      Errors.check(logits.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask,
-          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(),
-          batch.decoderInputIds, mode.c, out));
-    } finally {
-      handle.release();
-    }
+    call(handle, batch, (pointer, rows) -> logits.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds,
+        batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(),
+        batch.decoderInputIds, rows, mode.c, out));
   }
 
   Evaluation evalLoss(NativeHandle<P> handle, Batch batch) {
     Checks.notNull(batch, "batch");
     float[] meanLoss = new float[1];
     float[] rows = new float[batch.outputRows()];
-    P pointer = handle.acquire();
-    try {
-      Errors.check(evalLoss.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask,
-          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(),
-          batch.decoderInputIds, meanLoss, rows));
-    } finally {
-      handle.release();
-    }
+    call(handle, batch, (pointer, adapters) -> evalLoss.call(pointer, batch.batchSize(), batch.seqLen(),
+        batch.inputIds, batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels,
+        batch.decoderSeqLen(), batch.decoderInputIds, adapters, meanLoss, rows));
     return new Evaluation(meanLoss[0], rows);
   }
 
@@ -86,14 +99,9 @@ final class BatchCalls<P> {
   float[] hiddenStates(NativeHandle<P> handle, long hiddenSize, Batch batch) {
     Checks.notNull(batch, "batch");
     float[] out = new float[outputLength(batch, (long) batch.seqLen() * hiddenSize, "the hidden states")];
-    P pointer = handle.acquire();
-    try {
-      Errors.check(hiddenStates.call(pointer, batch.batchSize(), batch.seqLen(), batch.inputIds, batch.attentionMask,
-          batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels, batch.decoderSeqLen(),
-          batch.decoderInputIds, out));
-    } finally {
-      handle.release();
-    }
+    call(handle, batch, (pointer, rows) -> hiddenStates.call(pointer, batch.batchSize(), batch.seqLen(),
+        batch.inputIds, batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels,
+        batch.decoderSeqLen(), batch.decoderInputIds, rows, out));
     return out;
   }
 

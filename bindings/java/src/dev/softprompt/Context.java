@@ -134,6 +134,11 @@ public final class Context implements AutoCloseable {
     return generate(prompts, null, options, callback);
   }
 
+  /** As {@link #generate(int[][], int[], Adapter[], GenerateOptions, TokenCallback)} with the context's adapter. */
+  public Generation generate(int[][] prompts, int[] taskIds, GenerateOptions options, TokenCallback callback) {
+    return generate(prompts, taskIds, null, options, callback);
+  }
+
   /**
    * Generates after each prompt, passing each token to callback (may be null) as it comes; a
    * callback returning false stops every row (the rows still running end with {@link
@@ -141,12 +146,18 @@ public final class Context implements AutoCloseable {
    * propagates.
    *
    * @param taskIds one task per prompt for multitask prompt tuning adapters, else null
+   * @param adapters one adapter per prompt, replacing the context's adapter for that row (a null entry:
+   *     the base model), any mix of methods and virtual-token counts in one batch; null = the context's
+   *     adapter for every row. Each row gets the tokens it would get alone on a context of its adapter.
+   *     A closed adapter throws IllegalStateException.
    * @throws SoftPromptException INVALID_ARGUMENT (an empty prompt, options out of range, stop
-   *     strings without a tokenizer), SHAPE_MISMATCH (taskIds not one per prompt), OUT_OF_RANGE (ids outside the vocabulary, more prompts than
-   *     maxBatchSize, a prompt plus maxNewTokens longer than maxLength), UNSUPPORTED
+   *     strings without a tokenizer, an adapter of another model), SHAPE_MISMATCH (taskIds or adapters
+   *     not one per prompt), OUT_OF_RANGE (ids outside the vocabulary, more prompts than maxBatchSize, a
+   *     prompt plus maxNewTokens longer than maxLength), UNSUPPORTED
    */
-  public Generation generate(int[][] prompts, int[] taskIds, GenerateOptions options, TokenCallback callback) {
-    TokenIterator events = iterator(prompts, taskIds, options);
+  public Generation generate(int[][] prompts, int[] taskIds, Adapter[] adapters, GenerateOptions options,
+      TokenCallback callback) {
+    TokenIterator events = iterator(prompts, taskIds, adapters, options);
     try {
       while (events.hasNext()) {
         TokenEvent event = events.next();
@@ -183,23 +194,33 @@ public final class Context implements AutoCloseable {
    * @throws SoftPromptException as {@link #generate(int[][], int[], GenerateOptions, TokenCallback)}
    */
   public TokenIterator iterator(int[][] prompts, int[] taskIds, GenerateOptions options) {
-    Prompts batch = Prompts.of(prompts, taskIds);
+    return iterator(prompts, taskIds, null, options);
+  }
+
+  /**
+   * As {@link #iterator(int[][], int[], GenerateOptions)}, each prompt with its own adapter (see
+   * {@link #generate(int[][], int[], Adapter[], GenerateOptions, TokenCallback)}).
+   */
+  public TokenIterator iterator(int[][] prompts, int[] taskIds, Adapter[] adapters, GenerateOptions options) {
+    Prompts batch = Prompts.of(prompts, taskIds, adapters);
     Checks.notNull(options, "options");
     int[] stopIds = options.stopIds();
     byte[] stopStrings = options.stopStringBytes();
     sp_generate_params params = options.toNative();
     try {
       synchronized (lock) {
-        sp_context context = handle.acquire();
-        try {
-          ++generation; // whatever ran before is over, even if this one fails to begin
-          generating = false;
-          Errors.check(SoftPromptNative.spb_context_generate_begin(context, batch.ids, batch.lengths, batch.taskIds,
-              params, stopIds, stopStrings));
-          generating = true;
-          return new TokenIterator(this, generation, batch.count());
-        } finally {
-          handle.release();
+        try (AdapterHandles adapterHandles = AdapterHandles.acquire(batch.adapters)) {
+          sp_context context = handle.acquire();
+          try {
+            ++generation; // whatever ran before is over, even if this one fails to begin
+            generating = false;
+            Errors.check(SoftPromptNative.spb_context_generate_begin(context, batch.ids, batch.lengths, batch.taskIds,
+                adapterHandles.pointers(), params, stopIds, stopStrings));
+            generating = true;
+            return new TokenIterator(this, generation, batch.count());
+          } finally {
+            handle.release();
+          }
         }
       }
     } finally {
@@ -219,7 +240,15 @@ public final class Context implements AutoCloseable {
    * #iterator(int[][], int[], GenerateOptions)}.
    */
   public Stream<TokenEvent> stream(int[][] prompts, int[] taskIds, GenerateOptions options) {
-    TokenIterator events = iterator(prompts, taskIds, options);
+    return stream(prompts, taskIds, null, options);
+  }
+
+  /**
+   * As {@link #stream(int[][], int[], GenerateOptions)}, each prompt with its own adapter (see
+   * {@link #generate(int[][], int[], Adapter[], GenerateOptions, TokenCallback)}).
+   */
+  public Stream<TokenEvent> stream(int[][] prompts, int[] taskIds, Adapter[] adapters, GenerateOptions options) {
+    TokenIterator events = iterator(prompts, taskIds, adapters, options);
     return StreamSupport.stream(
         Spliterators.spliteratorUnknownSize(events, Spliterator.ORDERED | Spliterator.NONNULL), false)
         .onClose(events::close);
@@ -313,16 +342,27 @@ public final class Context implements AutoCloseable {
    *     SHAPE_MISMATCH (not one continuation per prompt), UNSUPPORTED (an encoder-decoder model)
    */
   public float[] score(int[][] prompts, int[] taskIds, int[][] continuations) {
-    Prompts batch = Prompts.of(prompts, taskIds);
+    return score(prompts, taskIds, null, continuations);
+  }
+
+  /**
+   * As {@link #score(int[][], int[], int[][])}, each prompt with its own adapter (a null entry: the
+   * base model; null: the context's adapter for every row), as that prompt alone would score on a
+   * context of its adapter.
+   */
+  public float[] score(int[][] prompts, int[] taskIds, Adapter[] adapters, int[][] continuations) {
+    Prompts batch = Prompts.of(prompts, taskIds, adapters);
     Prompts after = Prompts.of(continuations, null);
     float[] out = new float[batch.count()];
     synchronized (lock) {
-      sp_context context = handle.acquire();
-      try {
-        Errors.check(SoftPromptNative.spb_context_score(context, batch.ids, batch.lengths, batch.taskIds, after.ids,
-            after.lengths, out));
-      } finally {
-        handle.release();
+      try (AdapterHandles adapterHandles = AdapterHandles.acquire(batch.adapters)) {
+        sp_context context = handle.acquire();
+        try {
+          Errors.check(SoftPromptNative.spb_context_score(context, batch.ids, batch.lengths, batch.taskIds,
+              adapterHandles.pointers(), after.ids, after.lengths, out));
+        } finally {
+          handle.release();
+        }
       }
     }
     return out;
@@ -351,16 +391,28 @@ public final class Context implements AutoCloseable {
    * with {@link #decode(int[])}.
    */
   public float[] prefill(int[][] prompts, int[] taskIds) {
-    Prompts batch = Prompts.of(prompts, taskIds);
+    return prefill(prompts, taskIds, null);
+  }
+
+  /**
+   * As {@link #prefill(int[][], int[])}, each prompt with its own adapter (a null entry: the base
+   * model; null: the context's adapter for every row): each row's logits are those of the prompt alone
+   * on a context of its adapter.
+   */
+  public float[] prefill(int[][] prompts, int[] taskIds, Adapter[] adapters) {
+    Prompts batch = Prompts.of(prompts, taskIds, adapters);
     float[] logits = new float[Checks.arrayLength(batch.count() * vocabSize, "the logits")];
     synchronized (lock) {
-      sp_context context = handle.acquire();
-      try {
-        ++generation;
-        generating = false;
-        Errors.check(SoftPromptNative.spb_context_prefill(context, batch.ids, batch.lengths, batch.taskIds, logits));
-      } finally {
-        handle.release();
+      try (AdapterHandles adapterHandles = AdapterHandles.acquire(batch.adapters)) {
+        sp_context context = handle.acquire();
+        try {
+          ++generation;
+          generating = false;
+          Errors.check(SoftPromptNative.spb_context_prefill(context, batch.ids, batch.lengths, batch.taskIds,
+              adapterHandles.pointers(), logits));
+        } finally {
+          handle.release();
+        }
       }
     }
     return logits;

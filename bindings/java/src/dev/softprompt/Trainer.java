@@ -70,14 +70,9 @@ public final class Trainer implements AutoCloseable {
     Checks.notNull(batch, "batch");
     sp_train_result result = new sp_train_result();
     try {
-      sp_trainer trainer = handle.acquire();
-      try {
-        Errors.check(SoftPromptNative.spb_trainer_step(trainer, batch.batchSize(), batch.seqLen(), batch.inputIds,
-            batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds, batch.rowLabels,
-            batch.decoderSeqLen(), batch.decoderInputIds, result));
-      } finally {
-        handle.release();
-      }
+      BatchCalls.call(handle, batch, (trainer, rows) -> SoftPromptNative.spb_trainer_step(trainer, batch.batchSize(),
+          batch.seqLen(), batch.inputIds, batch.attentionMask, batch.labels, batch.taskIds, batch.tokenTypeIds,
+          batch.rowLabels, batch.decoderSeqLen(), batch.decoderInputIds, rows, result));
       return new TrainResult(result);
     } finally {
       result.delete();

@@ -74,8 +74,8 @@ public class MemoryTest {
     }
   }
 
-  /** VmRSS of this process, from /proc/self/status. */
-  private static long rssKib() throws IOException {
+  /** VmRSS of this process, from /proc/self/status (also read by MixedAdaptersTest). */
+  static long rssKib() throws IOException {
     for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
       if (line.startsWith("VmRSS:")) {
         return Long.parseLong(line.replaceAll("[^0-9]", ""));

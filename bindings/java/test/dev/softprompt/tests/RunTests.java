@@ -31,6 +31,7 @@ public final class RunTests {
     GgufTest.class,
     EncoderTaskTest.class,
     Seq2SeqTest.class,
+    MixedAdaptersTest.class,
   };
 
   private RunTests() {}
