@@ -124,6 +124,7 @@ sp_status sp_adapter_get_info(const sp_adapter* adapter, sp_adapter_info* info) 
     full.task_type = source.task_type;
     full.num_labels = static_cast<int32_t>(source.num_labels);
     full.hidden_size = core->model().info().hidden_size;
+    full.version = core->version();
     write_result(info, full, "sp_adapter_info");
   });
 }

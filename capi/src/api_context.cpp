@@ -2,6 +2,7 @@
 // the model's end-of-sequence ids.
 #include <cstring>
 
+#include "batch_check.h"
 #include "guard.h"
 #include "handles.h"
 #include "outputs.h"
@@ -42,6 +43,7 @@ engine::HostPrompts checked_prompts(const sp_prompts* given, const char* name) {
   host.ids = prompts.ids;
   host.lengths = prompts.lengths;
   host.task_ids = prompts.task_ids;
+  host.adapters = checked_adapters(prompts.adapters, prompts.num_adapters, prompts.count, n + "->adapters");
   return host;
 }
 

@@ -1,5 +1,7 @@
 #include "batch_check.h"
 
+#include "handles.h"
+
 #include <string>
 
 #include "guard.h"
@@ -106,10 +108,44 @@ engine::HostBatch checked_values(const sp_batch& batch, const engine::ModelInfo&
   host.decoder_seq_len = batch.decoder_seq_len;
   return host;
 }
+
+// Task ids of rows [0, batch_size) whose method has tasks (tasks_of_row > 0): required, in range.
+template <class TasksOfRow>
+void check_task_ids(const sp_batch& batch, TasksOfRow tasks_of_row, const std::string& whose) {
+  for (int32_t row = 0; row < batch.batch_size; ++row) {
+    const int64_t num_tasks = tasks_of_row(row);
+    if (num_tasks == 0) continue;  // task ids are ignored by methods without tasks
+    require(batch.task_ids != nullptr,
+            whose + " has " + std::to_string(num_tasks) + " tasks and needs batch->task_ids (one task per row)");
+    check_count_of("task_ids", batch.num_task_ids, batch.batch_size, "batch_size");
+    if (batch.task_ids[row] < 0 || batch.task_ids[row] >= num_tasks)
+      fail(ErrorKind::OutOfRange, "task id " + std::to_string(batch.task_ids[row]) + " of row " + std::to_string(row) +
+                                      " is outside [0, num_tasks = " + std::to_string(num_tasks) + ")");
+  }
+}
 }  // namespace
 
+std::vector<std::shared_ptr<const engine::Adapter>> checked_adapters(const sp_adapter* const* handles, size_t count,
+                                                                     int32_t rows, const std::string& name) {
+  std::vector<std::shared_ptr<const engine::Adapter>> adapters;
+  if (!handles) return adapters;
+  check_count_of(("num_" + name).c_str(), count, rows, "the rows");
+  for (int32_t row = 0; row < rows; ++row)
+    adapters.push_back(handles[row] ? checked(handles[row], (name + "[" + std::to_string(row) + "]").c_str())
+                                    : nullptr);
+  return adapters;
+}
+
 engine::HostBatch checked_batch(const sp_batch* given, const engine::ModelInfo& model) {
-  return checked_values(read_batch(given), model, {model.vocab_size, "vocabulary"});
+  const sp_batch batch = read_batch(given);
+  engine::HostBatch host = checked_values(batch, model, {model.vocab_size, "vocabulary"});
+  host.row_adapters = checked_adapters(batch.row_adapters, batch.num_row_adapters, batch.batch_size, "row_adapters");
+  const auto& adapters = host.row_adapters;
+  check_task_ids(
+      batch, [&](int32_t row) { return adapters.empty() || !adapters[row] ? 0 : adapters[row]->info().num_tasks; },
+      "a row's adapter");
+  if (!adapters.empty()) host.task_ids = batch.task_ids;
+  return host;
 }
 
 engine::HostBatch checked_adapter_batch(const sp_batch* given, const engine::Adapter& adapter) {
@@ -128,15 +164,12 @@ engine::HostBatch checked_adapter_batch(const sp_batch* given, const engine::Ada
                                         " is outside [0, num_labels = " + std::to_string(info.num_labels) + ")");
     host.row_labels = batch.row_labels;
   }
-  const int64_t num_tasks = info.num_tasks;
-  if (num_tasks == 0) return host;  // task ids are ignored by methods without tasks
-  require(batch.task_ids != nullptr, "the adapter's method has " + std::to_string(num_tasks) +
-                                         " tasks and needs batch->task_ids (one task per row)");
-  check_count_of("task_ids", batch.num_task_ids, batch.batch_size, "batch_size");
-  for (int32_t row = 0; row < batch.batch_size; ++row)
-    if (batch.task_ids[row] < 0 || batch.task_ids[row] >= num_tasks)
-      fail(ErrorKind::OutOfRange, "task id " + std::to_string(batch.task_ids[row]) + " of row " + std::to_string(row) +
-                                      " is outside [0, num_tasks = " + std::to_string(num_tasks) + ")");
+  require(batch.row_adapters == nullptr,
+          "batch->row_adapters is for the sp_model_* calls (each row names its adapter there); an adapter's own "
+          "calls and training run every row with that adapter");
+  if (info.num_tasks == 0) return host;
+  check_task_ids(
+      batch, [&](int32_t) { return info.num_tasks; }, "the adapter's method");
   host.task_ids = batch.task_ids;
   return host;
 }

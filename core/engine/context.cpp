@@ -33,7 +33,7 @@ namespace {
 
 constexpr int64_t kMaxRows = 4096, kMaxLength = int64_t{1} << 20;
 
-generation::Prompts to_prompts(const HostPrompts& host) {
+generation::Prompts to_prompts(const Model& model, const HostPrompts& host) {
   generation::Prompts prompts;
   const int32_t* ids = host.ids;
   for (int32_t row = 0; row < host.count; ++row) {
@@ -45,6 +45,7 @@ generation::Prompts to_prompts(const HostPrompts& host) {
     ids += length;
   }
   if (host.task_ids) prompts.task_ids.assign(host.task_ids, host.task_ids + host.count);
+  if (!host.adapters.empty()) prompts.row_prompts = compiled_prompts_of(model, host.adapters, "adapters");
   return prompts;
 }
 
@@ -66,6 +67,9 @@ std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std
     if (params.max_batch_size < 1 || params.max_batch_size > kMaxRows)
       fail(ErrorKind::InvalidArgument, "sp_context_params.max_batch_size must be in [1, " + std::to_string(kMaxRows) +
                                            "], got " + std::to_string(params.max_batch_size));
+    if (params.recompute_prompts != 0 && params.recompute_prompts != 1)
+      fail(ErrorKind::InvalidArgument,
+           "sp_context_params.recompute_prompts must be 0 or 1, got " + std::to_string(params.recompute_prompts));
     if (params.max_length < 1 || params.max_length > kMaxLength)
       fail(ErrorKind::InvalidArgument, "sp_context_params.max_length must be in [1, " + std::to_string(kMaxLength) +
                                            "], got " + std::to_string(params.max_length));
@@ -82,35 +86,12 @@ std::shared_ptr<Context> Context::create(std::shared_ptr<const Model> model, std
     impl->model = model;
     impl->transformer = model->impl_->transformer;
     if (!model->impl_->tokenizer_error) impl->tokenizer = model->impl_->tokenizer;
-    const model::ModelConfig& config = impl->transformer->config();
-
-    auto snapshot = std::make_shared<prompting::PromptSnapshot>();
-    if (adapter) {
-      std::lock_guard<std::mutex> adapter_lock(adapter->mutex_);
-      model->prepare_call();
-      *snapshot = prompting::PromptSnapshot::take(*adapter->impl_->method);
-    }
-    const int64_t positions = snapshot->num_virtual_tokens() + params.max_length;
-    if (config.position == model::PositionKind::Learned && positions > config.max_position_embeddings)
-      fail(ErrorKind::OutOfRange,
-           "sp_context_params.max_length " + std::to_string(params.max_length) +
-               (snapshot->num_virtual_tokens() > 0
-                    ? " plus the adapter's " + std::to_string(snapshot->num_virtual_tokens()) + " virtual tokens"
-                    : std::string()) +
-               " exceeds the model's " + std::to_string(config.max_position_embeddings) + " learned positions");
-    // The cache: keys and values of every layer, row and position.
-    const double elements = 2.0 * static_cast<double>(config.generating_layers()) * params.max_batch_size *
-                            static_cast<double>(config.num_kv_heads) * static_cast<double>(positions) *
-                            static_cast<double>(config.head_dim);
-    // ... and a byte per row and position for the mask of real entries.
-    const double bytes = elements * static_cast<double>(at::elementSize(impl->transformer->dtype())) +
-                         static_cast<double>(params.max_batch_size) * static_cast<double>(positions);
-    if (impl->transformer->device().is_cpu() && bytes > static_cast<double>(methods::physical_memory_bytes()))
-      fail(ErrorKind::OutOfMemory, "the key/value cache needs " + std::to_string(static_cast<uint64_t>(bytes)) +
-                                       " bytes, more than this machine's physical memory; lower max_batch_size or "
-                                       "max_length");
-    impl->session =
-        std::make_unique<generation::Session>(impl->transformer, snapshot, params.max_batch_size, params.max_length);
+    model->prepare_call();
+    std::shared_ptr<const prompting::CompiledPrompt> prompt =
+        adapter ? adapter->compiled_prompt()
+                : prompting::CompiledPrompt::compile(*impl->transformer, std::make_shared<prompting::PromptSnapshot>());
+    impl->session = std::make_unique<generation::Session>(impl->transformer, std::move(prompt), params.max_batch_size,
+                                                          params.max_length, params.recompute_prompts == 1);
     std::shared_ptr<Context> context(new Context());
     context->impl_ = std::move(impl);
     return context;
@@ -149,8 +130,8 @@ void Context::begin_locked(const HostPrompts& host, const sp_generate_params& pa
       settings.stop_strings.emplace_back(params.stop_strings[i]);
     settings.skip_special_tokens = params.skip_special_tokens == 1;
     impl_->model->prepare_call();
-    impl_->generation = std::make_unique<generation::Generation>(*impl_->session, impl_->tokenizer, to_prompts(host),
-                                                                 std::move(settings));
+    impl_->generation = std::make_unique<generation::Generation>(*impl_->session, impl_->tokenizer,
+                                                                 to_prompts(*impl_->model, host), std::move(settings));
   });
 }
 
@@ -213,8 +194,8 @@ std::vector<float> Context::score(const HostPrompts& prompts, const HostPrompts&
   return translated([&] {
     const auto held = lock();
     impl_->model->prepare_call();
-    return generation::score_continuations(*impl_->transformer, impl_->session->snapshot(), to_prompts(prompts),
-                                           to_prompts(continuations), impl_->session->limits());
+    return generation::score_continuations(*impl_->session, to_prompts(*impl_->model, prompts),
+                                           to_prompts(*impl_->model, continuations));
   });
 }
 
@@ -225,7 +206,7 @@ void Context::prefill(const HostPrompts& host, float* out, std::size_t out_count
     impl_->generation.reset();
     impl_->has_event = false;
     impl_->model->prepare_call();
-    copy_out(impl_->session->prefill(to_prompts(host), 0), out);
+    copy_out(impl_->session->prefill(to_prompts(*impl_->model, host), 0), out);
   });
 }
 

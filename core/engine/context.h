@@ -24,6 +24,8 @@ struct HostPrompts {
   const int32_t* ids = nullptr;
   const int32_t* lengths = nullptr;
   const int32_t* task_ids = nullptr;  // count ids, or nullptr
+  // Each prompt's adapter (null: the base model) instead of the context's; empty: the context's.
+  std::vector<std::shared_ptr<const Adapter>> adapters;
 };
 
 class Context {

@@ -127,15 +127,45 @@ at::Tensor logits_of(const model::Transformer& model, const methods::SoftPromptM
   return prompting::compute_logits(model, method, to_batch(batch), selection);
 }
 
-Evaluation evaluation_of(const model::Transformer& model, const methods::SoftPromptMethod* method,
-                         const HostBatch& batch) {
-  if (!method || method->task().type == SP_TASK_CAUSAL_LM) require_language_model(model, method, "causal-LM losses");
-  const prompting::Evaluation evaluation = prompting::evaluate(model, method, to_batch(batch));
+Evaluation to_evaluation(const prompting::Evaluation& evaluation) {
   Evaluation result;
   result.mean_loss = evaluation.mean_loss;
   at::Tensor rows = evaluation.row_log_likelihood.contiguous();
   result.row_log_likelihood.assign(rows.data_ptr<float>(), rows.data_ptr<float>() + rows.numel());
   return result;
+}
+
+Evaluation evaluation_of(const model::Transformer& model, const methods::SoftPromptMethod* method,
+                         const HostBatch& batch) {
+  if (!method || method->task().type == SP_TASK_CAUSAL_LM) require_language_model(model, method, "causal-LM losses");
+  return to_evaluation(prompting::evaluate(model, method, to_batch(batch)));
+}
+
+// Each row's compiled prompt of a mixed-adapter batch, held for the call. The model must let
+// prompts' keys be reused across rows (decoder-only, no dynamic RoPE); CAUSAL_LM adapters only.
+struct MixedRows {
+  std::vector<std::shared_ptr<const prompting::CompiledPrompt>> held;
+  prompting::RowPrompts rows;
+};
+
+MixedRows mixed_rows(const Model& model, const model::Transformer& transformer, const HostBatch& host,
+                     const prompting::Batch& batch) {
+  if (!prompting::reusable_prompt_keys(transformer))
+    fail(ErrorKind::Unsupported,
+         "mixed-adapter batches (row_adapters) run on decoder-only models without dynamic "
+         "RoPE; " +
+             transformer.config().model_type + " takes one call per adapter (sp_adapter_logits, sp_adapter_eval_loss)");
+  MixedRows mixed;
+  mixed.held = compiled_prompts_of(model, host.row_adapters, "row_adapters");
+  for (std::size_t row = 0; row < mixed.held.size(); ++row) {
+    if (host.row_adapters[row] && host.row_adapters[row]->info().task_type != SP_TASK_CAUSAL_LM)
+      fail(ErrorKind::Unsupported, "row_adapters[" + std::to_string(row) +
+                                       "] is not a CAUSAL_LM adapter; mixed-adapter batches give logits and "
+                                       "language-model losses");
+    mixed.rows.of_row.push_back(mixed.held[row].get());
+  }
+  if (batch.task_ids.defined()) mixed.rows.task_ids = batch.task_ids.to(transformer.device());
+  return mixed;
 }
 
 const at::Tensor& named(const methods::NamedTensors& tensors, const std::string& name, const char* what) {
@@ -166,6 +196,29 @@ int default_num_threads() {
 }
 
 }  // namespace
+
+std::vector<std::shared_ptr<const prompting::CompiledPrompt>> compiled_prompts_of(
+    const Model& model, const std::vector<std::shared_ptr<const Adapter>>& adapters, const std::string& what) {
+  std::vector<std::shared_ptr<const prompting::CompiledPrompt>> prompts(adapters.size());
+  for (std::size_t row = 0; row < adapters.size(); ++row) {
+    const Adapter* adapter = adapters[row].get();
+    if (!adapter) continue;
+    std::size_t seen = 0;  // an adapter named by an earlier row: its prompt again
+    while (seen < row && adapters[seen].get() != adapter) ++seen;
+    if (seen < row) {
+      prompts[row] = prompts[seen];
+      continue;
+    }
+    const std::string name = what + "[" + std::to_string(row) + "]";
+    if (&adapter->model() != &model) fail(ErrorKind::InvalidArgument, name + " belongs to another model");
+    const sp_task_type task = adapter->info().task_type;
+    if (task != SP_TASK_CAUSAL_LM && task != SP_TASK_SEQ_2_SEQ_LM)
+      fail(ErrorKind::Unsupported, name + "'s task is " + objectives::task_name(task) +
+                                       "; rows of a call name CAUSAL_LM or SEQ_2_SEQ_LM adapters");
+    prompts[row] = adapter->compiled_prompt();
+  }
+  return prompts;
+}
 
 std::size_t logits_count(int64_t batch_size, int64_t seq_len, sp_logits_mode mode, int64_t vocab_size) {
   if (seq_len < 0) fail(ErrorKind::OutOfRange, "seq_len " + std::to_string(seq_len) + " is negative");
@@ -278,21 +331,40 @@ void Model::logits(const HostBatch& batch, sp_logits_mode mode, float* out, std:
   translated([&] {
     check_logits_buffer(batch, mode, info_.vocab_size, out_count);
     prepare_call();
-    copy_out(logits_of(*impl_->transformer, nullptr, batch, mode), out);
+    if (batch.row_adapters.empty()) return copy_out(logits_of(*impl_->transformer, nullptr, batch, mode), out);
+    const model::Transformer& model = *impl_->transformer;
+    require_language_model(model, nullptr, "logits");
+    const prompting::Batch tensors = to_batch(batch);
+    const MixedRows mixed = mixed_rows(*this, model, batch, tensors);
+    const auto selection =
+        mode == SP_LOGITS_ALL ? prompting::LogitsSelection::AllTokens : prompting::LogitsSelection::LastToken;
+    copy_out(prompting::compute_logits(model, mixed.rows, tensors, selection), out);
   });
 }
 
 Evaluation Model::evaluate(const HostBatch& batch) const {
   return translated([&] {
     prepare_call();
-    return evaluation_of(*impl_->transformer, nullptr, batch);
+    if (batch.row_adapters.empty()) return evaluation_of(*impl_->transformer, nullptr, batch);
+    const model::Transformer& model = *impl_->transformer;
+    require_language_model(model, nullptr, "causal-LM losses");
+    const prompting::Batch tensors = to_batch(batch);
+    const MixedRows mixed = mixed_rows(*this, model, batch, tensors);
+    return to_evaluation(prompting::evaluate(model, mixed.rows, tensors));
   });
 }
 
 void Model::hidden_states(const HostBatch& batch, float* out, std::size_t out_count) const {
   translated([&] {
     prepare_call();
-    hidden_states_of(*impl_->transformer, nullptr, batch, out, out_count);
+    if (batch.row_adapters.empty()) return hidden_states_of(*impl_->transformer, nullptr, batch, out, out_count);
+    const model::Transformer& model = *impl_->transformer;
+    check_output_buffer(batch, batch.seq_len, model.config().hidden_size, out_count, "hidden states");
+    const prompting::Batch tensors = to_batch(batch);
+    const MixedRows mixed = mixed_rows(*this, model, batch, tensors);
+    c10::InferenceMode guard;
+    const prompting::ModelInputs inputs(model, mixed.rows, tensors, prompting::PositionRule::Column);
+    copy_out(prompting::caller_hidden(inputs, model.forward(inputs.forward_inputs())), out);
   });
 }
 
@@ -424,6 +496,25 @@ std::size_t Adapter::parameter_size(const std::string& name) const {
   });
 }
 
+uint64_t Adapter::version() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return impl_->version;
+}
+
+std::shared_ptr<const prompting::CompiledPrompt> Adapter::compiled_prompt() const {
+  return translated([&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!impl_->compiled || impl_->compiled_version != impl_->version) {
+      model_->prepare_call();
+      const model::Transformer& transformer = *model_->impl_->transformer;
+      impl_->compiled = prompting::CompiledPrompt::compile(
+          transformer, std::make_shared<prompting::PromptSnapshot>(prompting::PromptSnapshot::take(*impl_->method)));
+      impl_->compiled_version = impl_->version;
+    }
+    return impl_->compiled;
+  });
+}
+
 void Adapter::copy_parameter(const std::string& name, float* out, std::size_t count) const {
   translated([&] {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -466,6 +557,7 @@ TrainStepResult Trainer::step(const HostBatch& batch) {
     std::lock_guard<std::mutex> lock(adapter_->mutex_);
     adapter_->model_->prepare_call();
     const train::StepResult step = impl_->trainer->step(to_batch(batch));
+    if (step.updated) ++adapter_->impl_->version;  // calls compile the new values from now on
     return TrainStepResult{step.loss, step.updated, step.grad_norm, step.learning_rate, step.updates_done};
   });
 }
@@ -494,6 +586,7 @@ void Trainer::load_state(const std::string& path, const std::function<void(const
     train::LoadedTrainerState state = train::read_trainer_state(path, method, *transformer);
     accept_user_state(state.user_state);
     impl_->trainer = train::resume_trainer(std::move(state), transformer, method);
+    ++adapter_->impl_->version;
   });
 }
 

@@ -17,7 +17,14 @@
 #include "softprompt/softprompt.h"
 #include "tokenizer/tokenizer.h"
 
+namespace sp::prompting {
+class CompiledPrompt;
+}
+
 namespace sp::engine {
+
+class Adapter;
+class Trainer;
 
 struct ModelInfo {
   std::string model_type;
@@ -43,6 +50,9 @@ struct HostBatch {
   int64_t batch_size = 0;
   int64_t seq_len = 0;
   int64_t decoder_seq_len = 0;  // 0 = no decoder side
+  // Mixed-adapter batches (Model calls only): batch_size entries, null = no soft prompt for that
+  // row; empty = none in any row. Task ids were checked against each row's adapter.
+  std::vector<std::shared_ptr<const Adapter>> row_adapters;
   // Positions per row of per-position outputs (logits): the decoder's where there is one.
   int64_t output_len() const { return decoder_seq_len > 0 ? decoder_seq_len : seq_len; }
 };
@@ -81,9 +91,6 @@ void set_num_threads(int count);
 // The count the next computing call uses: the setting, or the default when there is none.
 int num_threads();
 
-class Adapter;
-class Trainer;
-
 class Model {
  public:
   // `params` holds valid enum values (the caller checked them); the device must exist.
@@ -92,7 +99,10 @@ class Model {
   const ModelInfo& info() const { return info_; }
 
   // `out` holds out_count floats; BufferTooSmall when that is less than logits_count. Unsupported
-  // for encoders (no output layer over the vocabulary), as evaluate.
+  // for encoders (no output layer over the vocabulary), as evaluate. With the batch's row_adapters
+  // (logits, evaluate, hidden_states): each row with its adapter's compiled prompt, in one forward
+  // pass; decoder-only models without dynamic RoPE only (Unsupported elsewhere), CAUSAL_LM adapters
+  // of this model (InvalidArgument, Unsupported).
   void logits(const HostBatch& batch, sp_logits_mode mode, float* out, std::size_t out_count) const;
   Evaluation evaluate(const HostBatch& batch) const;
   // Final hidden states, batch_size * seq_len * hidden_size floats (BufferTooSmall below that).
@@ -161,6 +171,13 @@ class Adapter {
   std::size_t parameter_size(const std::string& name) const;
   // `count` must equal parameter_size (InvalidArgument otherwise).
   void copy_parameter(const std::string& name, float* out, std::size_t count) const;
+  // Counts changes to the values: 1 after create or load, +1 per trainer step that updated them
+  // and per trainer state loaded.
+  uint64_t version() const;
+  // The current version's compiled prompt (prompting/compiled_prompt.h), computed at the first call
+  // that needs it and shared by every later one until the values change. Immutable: a call keeps
+  // it to its end whatever happens to the adapter meanwhile.
+  std::shared_ptr<const prompting::CompiledPrompt> compiled_prompt() const;
 
  private:
   friend class Trainer;

@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "methods/method.h"
 #include "model/transformer.h"
+#include "prompting/compiled_prompt.h"
 #include "train/trainer.h"
 #include "util/errors.h"
 
@@ -25,7 +26,16 @@ struct Model::Impl {
 
 struct Adapter::Impl {
   std::unique_ptr<methods::SoftPromptMethod> method;
+  uint64_t version = 1;
+  std::shared_ptr<const prompting::CompiledPrompt> compiled;  // of `compiled_version`, or null
+  uint64_t compiled_version = 0;
 };
+
+// The compiled prompts of the adapters a call names per row (null entries stay null), each adapter
+// asked once. InvalidArgument for an adapter of another model, Unsupported for one whose task is
+// not CAUSAL_LM or SEQ_2_SEQ_LM; `what` names the array in messages.
+std::vector<std::shared_ptr<const prompting::CompiledPrompt>> compiled_prompts_of(
+    const Model& model, const std::vector<std::shared_ptr<const Adapter>>& adapters, const std::string& what);
 
 struct Trainer::Impl {
   std::unique_ptr<train::Trainer> trainer;

@@ -22,13 +22,21 @@ void check_prompts(const Prompts& prompts, const PromptLimits& limits, int64_t e
                                       ", beyond the context's max_length of " + std::to_string(limits.max_length));
     check_ids(ids.data(), ids.size(), limits.vocab_size, name);
   }
-  if (limits.num_tasks > 0 && prompts.task_ids.empty())
-    fail(ErrorKind::InvalidArgument, what + ": multitask prompt tuning needs a task id per prompt");
-  for (std::size_t row = 0; row < prompts.task_ids.size() && limits.num_tasks > 0; ++row)
-    if (prompts.task_ids[row] < 0 || prompts.task_ids[row] >= limits.num_tasks)
-      fail(ErrorKind::OutOfRange, what + ": task id " + std::to_string(prompts.task_ids[row]) + " of row " +
-                                      std::to_string(row) + " is outside [0, " + std::to_string(limits.num_tasks) +
-                                      ")");
+  if (!prompts.row_prompts.empty() && prompts.row_prompts.size() != prompts.rows.size())
+    fail(ErrorKind::ShapeMismatch, what + ": " + std::to_string(prompts.row_prompts.size()) + " adapters for " +
+                                       std::to_string(rows) + " prompts");
+  for (int64_t row = 0; row < rows; ++row) {
+    const auto index = static_cast<std::size_t>(row);
+    const prompting::CompiledPrompt* prompt = prompts.row_prompts.empty() ? nullptr : prompts.row_prompts[index].get();
+    const int64_t tasks = prompts.row_prompts.empty() ? limits.num_tasks : prompt ? prompt->num_tasks() : 0;
+    if (tasks == 0) continue;  // task ids are ignored by methods without tasks
+    if (prompts.task_ids.empty())
+      fail(ErrorKind::InvalidArgument, what + ": multitask prompt tuning needs a task id per prompt" +
+                                           (prompt ? " (row " + std::to_string(row) + "'s adapter)" : ""));
+    if (prompts.task_ids[index] < 0 || prompts.task_ids[index] >= tasks)
+      fail(ErrorKind::OutOfRange, what + ": task id " + std::to_string(prompts.task_ids[index]) + " of row " +
+                                      std::to_string(row) + " is outside [0, " + std::to_string(tasks) + ")");
+  }
 }
 
 void check_ids(const int32_t* ids, std::size_t count, int64_t vocab_size, const std::string& name) {

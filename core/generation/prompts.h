@@ -8,16 +8,23 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "prompting/batch.h"
+#include "prompting/compiled_prompt.h"
 
 namespace sp::generation {
 
 struct Prompts {
   std::vector<std::vector<int32_t>> rows;  // each non-empty
   std::vector<int64_t> task_ids;           // one per row, or empty
+  // Each row's own soft prompt (null: the base model), replacing the context's; empty: the
+  // context's for every row.
+  std::vector<std::shared_ptr<const prompting::CompiledPrompt>> row_prompts;
 };
 
-// What a context allows: ids below vocab_size, task ids below num_tasks (required when > 0), at most
+// What a context allows: ids below vocab_size, task ids below num_tasks (required when > 0; with
+// row_prompts, each row's prompt's own count applies instead), at most
 // max_rows rows, each row's length plus `extra` (tokens still to come) at most max_length.
 // `what` names the prompts in messages ("prompts", "continuations").
 struct PromptLimits {

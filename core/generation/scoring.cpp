@@ -7,9 +7,9 @@
 
 namespace sp::generation {
 
-std::vector<float> score_continuations(const model::Transformer& model, const prompting::PromptSnapshot& snapshot,
-                                       const Prompts& prompts, const Prompts& continuations,
-                                       const PromptLimits& limits) {
+std::vector<float> score_continuations(const Session& session, const Prompts& prompts, const Prompts& continuations) {
+  const model::Transformer& model = session.model();
+  const PromptLimits limits = session.limits();
   if (model.config().topology == model::Topology::EncoderDecoder)
     fail(ErrorKind::Unsupported, "scoring continuations is offered for decoder-only models; with " +
                                      model.config().model_type +
@@ -20,6 +20,7 @@ std::vector<float> score_continuations(const model::Transformer& model, const pr
   // Each pair becomes one row: prompt then continuation.
   Prompts pairs;
   pairs.task_ids = prompts.task_ids;
+  pairs.row_prompts = prompts.row_prompts;
   for (std::size_t row = 0; row < prompts.rows.size(); ++row) {
     std::vector<int32_t> joined = prompts.rows[row];
     joined.insert(joined.end(), continuations.rows[row].begin(), continuations.rows[row].end());
@@ -39,10 +40,8 @@ std::vector<float> score_continuations(const model::Transformer& model, const pr
     const std::size_t count = std::min(chunk, pairs.rows.size() - first);
     const auto rows = static_cast<int64_t>(count);
     prompting::Batch batch = padded_batch(pairs, first, count, Padding::Left);
-    at::Tensor task_ids = batch.task_ids.defined() ? batch.task_ids.to(device) : at::Tensor();
-    prompting::ModelInputs inputs(model, snapshot.for_rows(rows, task_ids), snapshot.num_virtual_tokens(), batch,
-                                  prompting::PositionRule::PerRow);
-    at::Tensor hidden = inputs.output_hidden(model.forward(inputs.forward_inputs()));
+    const std::unique_ptr<prompting::ModelInputs> inputs = session.inputs_for(pairs, first, count, batch);
+    at::Tensor hidden = inputs->output_hidden(model.forward(inputs->forward_inputs()));
 
     // Left padding ends every row in the last column, so the continuations (right-aligned) are
     // predicted by the `longest` columns before the last one.

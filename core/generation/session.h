@@ -1,6 +1,10 @@
-// Runs a model with a prompt snapshot over a key/value cache: prefill (the prompts, left-padded,
-// each row placed as if alone) then one token per row at a time. Both return the next-token logits
-// of every row, float32 on the model's device. The cache is allocated once, at construction.
+// Runs a model with a soft prompt over a key/value cache: prefill (the prompts, left-padded, each
+// row placed as if alone) then one token per row at a time. Both return the next-token logits of
+// every row, float32 on the model's device. The cache is allocated at construction, and grows once
+// when a call's rows bring longer prompts than the session's own.
+// Every row may bring its own compiled prompt (Prompts::row_prompts): on decoder-only models each
+// enters as that row's key/value prefix (prompting::RowPrompts), so that rows of different adapters
+// share one forward pass.
 // Encoder-decoder models: prefill encodes the prompts (right-padded) once and runs the decoder's
 // first step (decoder_start_token_id, behind prefix tuning's prefix); decoding then appends to the
 // decoder's cache, every step attending to the kept encoder output.
@@ -13,19 +17,29 @@
 
 #include "generation/prompts.h"
 #include "model/transformer.h"
-#include "prompting/prompt_snapshot.h"
+#include "prompting/compiled_prompt.h"
+#include "prompting/model_inputs.h"
 
 namespace sp::generation {
 
 class Session {
  public:
-  // Room for `max_rows` rows of `max_length` tokens each, after the snapshot's virtual tokens.
-  Session(std::shared_ptr<const model::Transformer> model, std::shared_ptr<const prompting::PromptSnapshot> snapshot,
-          int64_t max_rows, int64_t max_length);
+  // Room for `max_rows` rows of `max_length` tokens each, after the prompt's virtual tokens.
+  // `recompute`: compile each call's prompts again instead of reusing their compiled keys (the same
+  // values, computed in every call: to measure what compiling saves).
+  Session(std::shared_ptr<const model::Transformer> model, std::shared_ptr<const prompting::CompiledPrompt> prompt,
+          int64_t max_rows, int64_t max_length, bool recompute);
+
+  // OutOfRange or OutOfMemory when a cache of `rows` x `positions` does not fit the model's learned
+  // positions or, on the CPU, the machine's memory; `why` says what the positions are.
+  static void check_cache(const model::Transformer& model, int64_t rows, int64_t positions, const std::string& why);
 
   const model::Transformer& model() const { return *model_; }
-  const prompting::PromptSnapshot& snapshot() const { return *snapshot_; }
   PromptLimits limits() const;
+  // Model inputs for rows [first, first + count) of `prompts`, padded into `batch` (per-row
+  // positions), each row with its own prompt or the session's.
+  std::unique_ptr<prompting::ModelInputs> inputs_for(const Prompts& prompts, std::size_t first, std::size_t count,
+                                                     const prompting::Batch& batch) const;
 
   // Replaces the cache's contents with `prompts` (checked against limits(), with `extra` tokens to
   // come per row) and returns (rows, vocab) logits.
@@ -40,11 +54,17 @@ class Session {
  private:
   // prefill's body for encoder-decoder models: returns the first decoder step's hidden states.
   at::Tensor prefill_encoder_decoder(const Prompts& prompts, const at::Tensor& task_ids);
-  // The cache's first n entries of every row: prefix tuning's prefix.
+  // The one prompt of rows [first, first + count) where rows cannot have their own (null: none);
+  // Unsupported when they name different ones.
+  const prompting::CompiledPrompt* uniform_prompt(const Prompts& prompts, std::size_t first, std::size_t count) const;
+  // The cache's first n entries of every row: a prefix (prefix tuning's, or compiled prompts').
   void put_prefix(const std::vector<model::KeyValuePrefix>& prefix, int64_t rows);
+  // Room for `prefix` entries before max_length tokens in every row, reallocating the cache if needed.
+  void reserve_prefix(int64_t prefix);
 
   std::shared_ptr<const model::Transformer> model_;
-  std::shared_ptr<const prompting::PromptSnapshot> snapshot_;
+  std::shared_ptr<const prompting::CompiledPrompt> prompt_;
+  bool recompute_;
   int64_t max_rows_, max_length_;
   model::KeyValueCache cache_;
   at::Tensor key_mask_;       // (max_rows, capacity) bool: a real entry; kept below cache_.length when padded_

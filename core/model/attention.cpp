@@ -7,7 +7,8 @@
 
 namespace sp::model {
 
-at::Tensor build_attention_mask(const at::Tensor& key_mask, int64_t S, int64_t P, at::Device device, bool causal) {
+at::Tensor build_attention_mask(const at::Tensor& key_mask, int64_t S, int64_t P, at::Device device, bool causal,
+                                const at::Tensor& absent_keys) {
   auto long_options = at::TensorOptions().dtype(at::kLong).device(device);
   at::Tensor mask;
   if (causal) {
@@ -19,8 +20,14 @@ at::Tensor build_attention_mask(const at::Tensor& key_mask, int64_t S, int64_t P
   }
   if (key_mask.defined()) mask = mask.logical_and(key_mask.to(device).ne(0).unsqueeze(1).unsqueeze(1));
   // A query that may see nothing (a pad before any real token) would produce NaN; let it see
-  // everything instead. Its output is padding and is never used.
-  return mask.logical_or(mask.any(-1, true).logical_not());
+  // everything instead, as transformers does (its output can still be read: the last pad before a
+  // row's first token predicts that token in a causal-LM loss). Everything its row has, that is:
+  // the slots a mixed-adapter batch pads shorter prefixes with are not the row's.
+  const at::Tensor blind = mask.any(-1, true).logical_not();
+  if (!absent_keys.defined()) return mask.logical_or(blind);
+  const at::Tensor present =
+      at::constant_pad_nd(absent_keys.to(device).logical_not(), {0, S}, 1).unsqueeze(1).unsqueeze(1);
+  return mask.logical_or(blind.logical_and(present));
 }
 
 bool SelfAttention::prefix_needs_mask(int64_t P, int64_t S, at::Device device) const {

@@ -71,6 +71,9 @@ struct CrossAttention {
 
 // Boolean (B or 1, 1, S, P + S) mask, true = may attend: every query sees the P earlier keys and, when
 // causal, the keys at or before its own position (else all S), minus keys key_mask (B, P + S) zeroes.
-at::Tensor build_attention_mask(const at::Tensor& key_mask, int64_t S, int64_t P, at::Device device, bool causal);
+// A query left with nothing to see (a pad before any real token) sees every key instead, as
+// transformers lets it, except `absent_keys` (B, P), earlier slots its row does not have at all.
+at::Tensor build_attention_mask(const at::Tensor& key_mask, int64_t S, int64_t P, at::Device device, bool causal,
+                                const at::Tensor& absent_keys = {});
 
 }  // namespace sp::model

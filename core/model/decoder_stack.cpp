@@ -26,7 +26,7 @@ at::Tensor Transformer::decoder_forward(const ForwardInputs& inputs, const at::T
   // fused kernel is faster with a mask than with placeholder queries.
   at::Tensor mask;
   if (!packed && (inputs.attention_mask.defined() || layers_.front().attention.prefix_needs_mask(P, S, device_)))
-    mask = build_attention_mask(inputs.attention_mask, S, P, device_, true);
+    mask = build_attention_mask(inputs.attention_mask, S, P, device_, true, inputs.absent_keys);
 
   for (std::size_t index = 0; index < layers_.size(); ++index) {
     const Block& block = layers_[index];

@@ -47,7 +47,11 @@ struct ForwardInputs {
   at::Tensor embeddings;      // (B, S, hidden) in the model's dtype and device
   at::Tensor token_type_ids;  // (B, S) int64, encoders with token types only; undefined = all 0
   at::Tensor attention_mask;  // (B, P + S), nonzero = may be attended to; undefined = everything visible
-  at::Tensor position_ids;    // (B, S) int64; undefined = P, P+1, ..., P+S-1 (plus config().position_offset)
+  // (B, P) true where a row has no such earlier key (mixed-adapter batches pad shorter prefixes to
+  // the longest): hidden by attention_mask too, and never seen even by a query that sees nothing
+  // else (see build_attention_mask). Undefined: every row has all P.
+  at::Tensor absent_keys;
+  at::Tensor position_ids;  // (B, S) int64; undefined = P, P+1, ..., P+S-1 (plus config().position_offset)
   // P, the earlier positions every query sees: a prefix (prefix tuning, never rotated) or a cache
   // (whose length is P; this call's keys and values are appended to it). At most one of the two.
   const std::vector<KeyValuePrefix>* kv_prefix = nullptr;  // one entry per layer, or nullptr

@@ -7,6 +7,7 @@
 #include "methods/method.h"
 #include "model/transformer.h"
 #include "prompting/batch.h"
+#include "prompting/model_inputs.h"
 
 namespace sp::prompting {
 
@@ -17,5 +18,8 @@ struct Evaluation {
 
 // Labels default to the input ids with padded positions ignored (see with_default_labels).
 Evaluation evaluate(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch);
+// The causal-LM evaluation of a mixed-adapter batch (decoder-only models): each row with its own
+// compiled prompt; the mean is over every row's targets.
+Evaluation evaluate(const model::Transformer& model, const RowPrompts& prompts, const Batch& batch);
 
 }  // namespace sp::prompting

@@ -5,17 +5,11 @@
 
 namespace sp::prompting {
 
-at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
-                          LogitsSelection selection) {
-  c10::InferenceMode guard;
-  if (model.config().topology == model::Topology::EncoderDecoder) {
-    // The decoder's positions; the last is each row's last decoder input (decoder rows carry no
-    // padding mask: padding after the targets cannot change what comes before it).
-    const at::Tensor hidden = Seq2SeqInputs(model, method, batch).decoder_hidden(model);
-    const at::Tensor selected = selection == LogitsSelection::AllTokens ? hidden : hidden.select(1, -1);
-    return model.lm_head(selected).to(at::kCPU, at::kFloat);
-  }
-  ModelInputs inputs(model, method, batch);
+namespace {
+
+// The logits `selection` asks for, from a forward pass over `inputs` (built from `batch`).
+at::Tensor selected_logits(const model::Transformer& model, const ModelInputs& inputs, const Batch& batch,
+                           LogitsSelection selection) {
   at::Tensor hidden = inputs.output_hidden(model.forward(inputs.forward_inputs()));
   const int64_t B = hidden.size(0), first = inputs.num_prepended();
   if (selection == LogitsSelection::AllTokens) return model.lm_head(hidden.slice(1, first)).to(at::kCPU, at::kFloat);
@@ -33,6 +27,27 @@ at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPr
   at::Tensor flat_index = at::arange(B, last.options()) * T + last + first;
   at::Tensor selected = hidden.reshape({B * T, hidden.size(2)}).index_select(0, flat_index);
   return model.lm_head(selected).to(at::kCPU, at::kFloat);
+}
+
+}  // namespace
+
+at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
+                          LogitsSelection selection) {
+  c10::InferenceMode guard;
+  if (model.config().topology == model::Topology::EncoderDecoder) {
+    // The decoder's positions; the last is each row's last decoder input (decoder rows carry no
+    // padding mask: padding after the targets cannot change what comes before it).
+    const at::Tensor hidden = Seq2SeqInputs(model, method, batch).decoder_hidden(model);
+    const at::Tensor selected = selection == LogitsSelection::AllTokens ? hidden : hidden.select(1, -1);
+    return model.lm_head(selected).to(at::kCPU, at::kFloat);
+  }
+  return selected_logits(model, ModelInputs(model, method, batch), batch, selection);
+}
+
+at::Tensor compute_logits(const model::Transformer& model, const RowPrompts& prompts, const Batch& batch,
+                          LogitsSelection selection) {
+  c10::InferenceMode guard;
+  return selected_logits(model, ModelInputs(model, prompts, batch, PositionRule::Column), batch, selection);
 }
 
 }  // namespace sp::prompting

@@ -6,6 +6,7 @@
 #include "methods/method.h"
 #include "model/transformer.h"
 #include "prompting/batch.h"
+#include "prompting/model_inputs.h"
 
 namespace sp::prompting {
 
@@ -17,6 +18,9 @@ enum class LogitsSelection {
 
 // float32 CPU logits.
 at::Tensor compute_logits(const model::Transformer& model, const methods::SoftPromptMethod* method, const Batch& batch,
+                          LogitsSelection selection);
+// The same for a mixed-adapter batch (decoder-only models): each row with its own compiled prompt.
+at::Tensor compute_logits(const model::Transformer& model, const RowPrompts& prompts, const Batch& batch,
                           LogitsSelection selection);
 
 }  // namespace sp::prompting

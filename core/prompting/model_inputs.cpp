@@ -1,17 +1,10 @@
 #include "prompting/model_inputs.h"
 
+#include "prompting/compiled_prompt.h"
+
 namespace sp::prompting {
 
 namespace {
-
-// Per-row positions of the caller's tokens: offset + (real tokens before this one). Padding gets
-// position offset (any valid position would do: nothing attends to it).
-at::Tensor per_row_positions(const at::Tensor& mask, int64_t B, int64_t S, int64_t offset, at::Device device) {
-  const auto long_options = at::TensorOptions().dtype(at::kLong).device(device);
-  if (!mask.defined()) return at::arange(offset, offset + S, long_options).unsqueeze(0).expand({B, S});
-  at::Tensor real = mask.ne(0).to(at::kLong);
-  return (real.cumsum(1) - 1).clamp_min(0) + offset;
-}
 
 // The distinct prompts of a contribution and each row's index into them; undefined when unknown.
 std::pair<at::Tensor, at::Tensor> distinct_prompts(const methods::PromptContribution& contribution, int64_t B,
@@ -21,26 +14,6 @@ std::pair<at::Tensor, at::Tensor> distinct_prompts(const methods::PromptContribu
   if (prepend.size(0) == 1 || prepend.stride(0) == 0)  // one prompt, expanded to every row
     return {prepend.narrow(0, 0, 1), at::zeros({B}, at::TensorOptions().dtype(at::kLong).device(device))};
   return {};
-}
-
-// What the virtual positions give a call, one row per distinct prompt: every layer's keys and
-// values, and the last position's final hidden state (it predicts the caller's first token).
-// Virtual tokens sit at positions 0 .. n-1 in every row and attend only to each other (they come
-// first and attention is causal), so they depend on the prompt alone: running them once per
-// distinct prompt instead of once per row gives the same values with less work. Not for dynamic
-// RoPE, whose frequencies depend on the whole call's length.
-struct VirtualTokenOutputs {
-  std::vector<model::KeyValuePrefix> keys;
-  at::Tensor last_hidden;  // (K, hidden)
-};
-
-VirtualTokenOutputs run_virtual_tokens(const model::Transformer& model, const at::Tensor& prompts) {
-  model::ForwardInputs inputs;
-  inputs.embeddings = prompts.to(model.dtype());
-  VirtualTokenOutputs outputs;
-  inputs.keys_out = &outputs.keys;
-  outputs.last_hidden = model.forward(inputs).select(1, prompts.size(1) - 1);
-  return outputs;
 }
 
 // Rows of a per-prompt tensor for every batch row: a view when there is one prompt.
@@ -54,6 +27,13 @@ at::Tensor for_each_row(const at::Tensor& per_prompt, const at::Tensor& prompt_o
 }
 
 }  // namespace
+
+at::Tensor per_row_positions(const at::Tensor& mask, int64_t B, int64_t S, int64_t offset, at::Device device) {
+  const auto long_options = at::TensorOptions().dtype(at::kLong).device(device);
+  if (!mask.defined()) return at::arange(offset, offset + S, long_options).unsqueeze(0).expand({B, S});
+  at::Tensor real = mask.ne(0).to(at::kLong);
+  return (real.cumsum(1) - 1).clamp_min(0) + offset;
+}
 
 methods::PromptContribution contribution_for(const model::Transformer& model, const methods::SoftPromptMethod* method,
                                              const Batch& batch, bool training) {
@@ -197,6 +177,7 @@ model::ForwardInputs ModelInputs::forward_inputs() const {
   model::ForwardInputs inputs;
   inputs.embeddings = embeddings_;
   inputs.attention_mask = attention_mask_;
+  inputs.absent_keys = absent_prefix_;
   inputs.position_ids = position_ids_;
   inputs.token_type_ids = token_type_ids_;
   inputs.kv_prefix = kv_prefix_.empty() ? nullptr : &kv_prefix_;

@@ -12,6 +12,14 @@
 
 namespace sp::prompting {
 
+class CompiledPrompt;
+
+// Each row's soft prompt in a mixed-adapter batch (prompting/row_prompts.cpp).
+struct RowPrompts {
+  std::vector<const CompiledPrompt*> of_row;  // one per row, compiled(); null: no soft prompt
+  at::Tensor task_ids;                        // (B) int64 on the model's device; read for rows whose prompt has tasks
+};
+
 // Where the caller's tokens sit.
 enum class PositionRule {
   // PEFT's forward: the token at column j is at position n + j (n: virtual tokens or prefix
@@ -22,6 +30,11 @@ enum class PositionRule {
   // tokens stay at 0 .. n-1).
   PerRow,
 };
+
+// Per-row positions of the caller's tokens, (B, S) int64: offset + (real tokens before this one)
+// under `mask` (undefined: none padded). Padding gets position offset (any valid position would do:
+// nothing attends to it).
+at::Tensor per_row_positions(const at::Tensor& mask, int64_t B, int64_t S, int64_t offset, at::Device device);
 
 // What `method` (null: the base model, nothing) contributes to a forward pass over `batch`'s rows
 // (with its task ids); `training` turns on dropout inside prompt encoders.
@@ -39,6 +52,13 @@ class ModelInputs {
   // A contribution computed beforehand (for the batch's rows) by a method with `num_virtual_tokens`.
   ModelInputs(const model::Transformer& model, methods::PromptContribution contribution, int64_t num_virtual_tokens,
               const Batch& batch, PositionRule positions);
+  // A mixed-adapter batch on a decoder-only model: row r's compiled prompt enters as its own key/value
+  // prefix (n_r entries, right-aligned in a prefix as long as the longest, the slots before them
+  // masked), its tokens at n_r + column (Column) or n_r + real tokens before (PerRow), and, for prompt
+  // methods, its last virtual output in front of its outputs (num_prepended() 1; rows without one
+  // get zeros there and their first token is no target), so that every row computes what it
+  // computes alone. Never packed.
+  ModelInputs(const model::Transformer& model, const RowPrompts& prompts, const Batch& batch, PositionRule positions);
   ModelInputs(const ModelInputs&) = delete;
   ModelInputs& operator=(const ModelInputs&) = delete;
 
@@ -73,9 +93,12 @@ class ModelInputs {
   void assemble(const model::Transformer& model, methods::PromptContribution contribution, int64_t num_virtual_tokens,
                 const Batch& batch, PositionRule positions);
   void pack_rows(const model::ModelConfig& config, int64_t num_virtual_tokens);
+  void assemble_rows(const model::Transformer& model, const RowPrompts& prompts, const Batch& batch,
+                     PositionRule positions);
 
   at::Tensor embeddings_, attention_mask_, labels_, caller_mask_, position_ids_, token_type_ids_;
   at::Tensor last_virtual_hidden_;    // (B, hidden) when prompt methods' virtual tokens ran apart
+  at::Tensor absent_prefix_;          // (B, n) mixed-adapter batches: prefix slots a row does not have
   std::vector<int64_t> row_lengths_;  // packed: real tokens per row
   at::Tensor packed_targets_, packed_rows_;
   std::vector<model::KeyValuePrefix> kv_prefix_;

@@ -24,6 +24,10 @@ class PromptSnapshot {
   // The contribution for `rows` rows; `task_ids` (rows) int64 on the model's device, needed exactly
   // when num_tasks() > 0.
   methods::PromptContribution for_rows(int64_t rows, const at::Tensor& task_ids) const;
+  // What was copied: prompt methods' (tasks or 1, n, hidden) float32 table (undefined for prefix
+  // tuning), prefix tuning's per-layer (1, kv_heads, n, head_dim) prefix (empty otherwise).
+  const at::Tensor& prepended() const { return prepend_; }
+  const std::vector<model::KeyValuePrefix>& prefix() const { return prefix_; }
 
  private:
   at::Tensor prepend_;                         // (tasks or 1, n, hidden) float32

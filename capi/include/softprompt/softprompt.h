@@ -459,14 +459,17 @@ typedef struct sp_batch {
   size_t num_decoder_input_ids;     /* batch_size * decoder_seq_len when decoder_input_ids is given */
   /* Appended in 0.6: mixed-adapter batches (sp_model_logits, sp_model_eval_loss,
      sp_model_hidden_states). Row r runs with row_adapters[r]'s soft prompt, or with none when that
-     entry is NULL: any mix of methods and virtual-token counts, in one forward pass on decoder-only
-     models (each row's virtual tokens or prefix as per-row key/value prefixes, masked and positioned
-     per row), one pass per adapter on encoder-decoder models. Each row's result is that row's result
-     alone with its adapter (sp_adapter_logits, sp_adapter_eval_loss), to float32 round-off. Every
-     adapter must belong to the call's model and have task type CAUSAL_LM (decoders) or SEQ_2_SEQ_LM
-     (encoder-decoder models); task_ids apply to the rows whose adapter is multitask prompt tuning.
-     The handles are borrowed for the call; freeing one on another thread meanwhile is safe. The
-     sp_adapter_* calls and sp_trainer_step refuse a batch that sets row_adapters. */
+     entry is NULL: any mix of methods and virtual-token counts, in one forward pass (each row's
+     compiled prompt as its own key/value prefix, masked and positioned per row; see "Serving many
+     adapters"). Each row's result is that row's result alone with its adapter (sp_adapter_logits,
+     sp_adapter_eval_loss, sp_adapter_hidden_states, the same padding), to float32 round-off; the mean
+     loss is over every row's targets. Decoder-only models without dynamic RoPE only
+     (SP_ERR_UNSUPPORTED otherwise: split the batch by adapter). Every adapter must belong to the
+     call's model (SP_ERR_INVALID_ARGUMENT) and be a CAUSAL_LM adapter (SP_ERR_UNSUPPORTED); a freed
+     handle is SP_ERR_INVALID_HANDLE; task_ids apply to the rows whose adapter is multitask prompt
+     tuning (required there). The handles are borrowed for the call; freeing one on another thread
+     meanwhile is safe. The sp_adapter_* calls and sp_trainer_step refuse a batch that sets
+     row_adapters (SP_ERR_INVALID_ARGUMENT). */
   const sp_adapter* const* row_adapters; /* batch_size entries, or NULL (no soft prompt in any row) */
   size_t num_row_adapters;               /* batch_size when row_adapters is given */
 } sp_batch;
@@ -973,10 +976,15 @@ typedef struct sp_prompts {
   size_t num_task_ids;     /* must equal count when task_ids is given */
   /* Appended in 0.6: one adapter per prompt, replacing the context's adapter for that row (a NULL
      entry: the base model), any mix of methods and virtual-token counts in one batch; NULL = the
-     context's adapter for every row. Each adapter must belong to the context's model and have the
-     task type a context accepts. The call takes each adapter's compiled prompt when it begins and
-     keeps it to its end: freeing the handle or training the adapter meanwhile changes nothing for
-     it. The cache grows once to the largest virtual-token count a call needs. */
+     context's adapter for every row. Each adapter must belong to the context's model
+     (SP_ERR_INVALID_ARGUMENT) and have the task type a context accepts (SP_ERR_UNSUPPORTED); a freed
+     handle is SP_ERR_INVALID_HANDLE; task_ids apply to the rows whose adapter is multitask prompt
+     tuning. The call takes each adapter's compiled prompt when it begins and keeps it to its end:
+     freeing the handle or training the adapter meanwhile changes nothing for it. The cache grows
+     once to the largest virtual-token count a call needs (refused like sp_context_create's sizes).
+     Encoder-decoder and dynamic-RoPE models take rows of one adapter per call (SP_ERR_UNSUPPORTED
+     for a mix). Continuations (sp_context_score) take their prompt's adapter; their own adapters
+     and task_ids are ignored. */
   const sp_adapter* const* adapters; /* count entries, or NULL */
   size_t num_adapters;               /* must equal count when adapters is given */
 } sp_prompts;
