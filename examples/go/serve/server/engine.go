@@ -49,12 +49,12 @@ type scoreResult struct {
 func (j *job) isScore() bool { return j.scores != nil }
 
 // engine batches queued jobs and runs the batches on a fixed pool of workers, each with its own
-// contexts on the one shared model.
+// context on the one shared model.
 //
 // A dispatcher gathers requests into batches: greedy generations with the same options (except
-// MaxNewTokens) share one generation of up to MaxBatch rows, the batch's longest MaxNewTokens, each
-// row cut at its own; generation computes each row as it would be alone, so batching never changes
-// a response. It waits up to BatchWindow after a batch's first request for more, and keeps adding
+// MaxNewTokens), whatever their adapters, share one generation of up to MaxBatch rows, each row
+// with its own adapter (contexts.go), the batch's longest MaxNewTokens, each row cut at its own;
+// generation computes each row as it would be alone, so batching does not change a response. It waits up to BatchWindow after a batch's first request for more, and keeps adding
 // compatible requests while every worker is busy. Sampled generations run alone (a row's random
 // draws depend on its row index) and so does each scoring. A batch that the library refuses before
 // its first token (one request's bad ids or options) is run again request by request, so that only
@@ -82,6 +82,7 @@ type engine struct {
 type engineStats struct {
 	generations  atomic.Int64 // generations run (a split batch's rows counted again)
 	batchedRows  atomic.Int64 // rows of generations that had more than one
+	mixedBatches atomic.Int64 // generations whose rows had more than one adapter version
 	splitBatches atomic.Int64 // batches refused before their first token and run row by row
 }
 
@@ -122,8 +123,8 @@ func (e *engine) submit(j *job) bool {
 	}
 }
 
-// close stops the engine: queued jobs fail, running generations stop, workers free their contexts.
-// Callers stop submitting first (http.Server.Shutdown).
+// close stops the engine: queued jobs fail, running generations stop, workers free their
+// contexts. Callers stop submitting first (http.Server.Shutdown).
 func (e *engine) close() {
 	close(e.stop)
 	e.cancel()
@@ -233,14 +234,14 @@ func (e *engine) newBatch(first *job) *batch {
 }
 
 // batchKey says which jobs may share a generation: "" for one that runs alone (a scoring, a
-// sampled generation), else the options other than MaxNewTokens and the rows' contexts need to share (routeKey).
+// sampled generation), else the options other than MaxNewTokens (the adapters may differ).
 func (e *engine) batchKey(j *job) string {
 	if j.isScore() || j.opts.DoSample {
 		return ""
 	}
 	opts := j.opts
 	opts.MaxNewTokens = 0
-	return fmt.Sprintf("%+v|%s", opts, routeKey(j.version))
+	return fmt.Sprintf("%+v", opts)
 }
 
 func (b *batch) full() bool { return b.key == "" || len(b.jobs) >= b.engine.maxBatch }
@@ -266,19 +267,18 @@ func max(a, b int) int {
 	return b
 }
 
-// worker runs batches one at a time on its own contexts.
+// worker runs batches one at a time on its own context.
 type worker struct {
-	engine   *engine
-	contexts *workerContexts
+	engine  *engine
+	context *workerContext
 }
 
 func (e *engine) newWorker() (*worker, error) {
-	contexts, err := newWorkerContexts(e.model,
-		softprompt.ContextOptions{MaxBatchSize: e.maxBatch, MaxLength: e.maxLength})
+	c, err := newWorkerContext(e.model, softprompt.ContextOptions{MaxBatchSize: e.maxBatch, MaxLength: e.maxLength})
 	if err != nil {
 		return nil, err
 	}
-	return &worker{engine: e, contexts: contexts}, nil
+	return &worker{engine: e, context: c}, nil
 }
 
 func (w *worker) run() {
@@ -303,18 +303,12 @@ func (w *worker) run() {
 	}
 }
 
-func (w *worker) close() { w.contexts.close() }
+func (w *worker) close() { w.context.close() }
 
 // generate runs one generation for the rows and sends each row its events.
 func (w *worker) generate(rows []*job) {
 	e := w.engine
-	c, prompts, err := w.contexts.prepare(rows, func(j *job) []int32 { return j.ids })
-	if err != nil {
-		for _, j := range rows {
-			e.finish(j, err)
-		}
-		return
-	}
+	c, prompts := w.context.prepare(rows, func(j *job) []int32 { return j.ids })
 	opts := rows[0].opts
 	for _, j := range rows {
 		opts.MaxNewTokens = max(opts.MaxNewTokens, j.opts.MaxNewTokens)
@@ -322,6 +316,12 @@ func (w *worker) generate(rows []*job) {
 	e.stats.generations.Add(1)
 	if len(rows) > 1 {
 		e.stats.batchedRows.Add(int64(len(rows)))
+		for _, j := range rows[1:] {
+			if j.version != rows[0].version {
+				e.stats.mixedBatches.Add(1)
+				break
+			}
+		}
 	}
 	counts := make([]int, len(rows))
 	ended := make([]bool, len(rows)) // the row had its last token
@@ -334,7 +334,7 @@ func (w *worker) generate(rows []*job) {
 		}
 		return false
 	}
-	_, err = c.GenerateFunc(e.serving, prompts, &opts, func(token softprompt.TokenEvent) bool {
+	_, err := c.GenerateFunc(e.serving, prompts, &opts, func(token softprompt.TokenEvent) bool {
 		i := token.Row
 		if ended[i] {
 			return stillWanted() // past this row's own MaxNewTokens
@@ -378,11 +378,8 @@ func (w *worker) generate(rows []*job) {
 // score runs one scoring: the prompt once per continuation.
 func (w *worker) score(j *job) {
 	e := w.engine
-	c, prompts, err := w.contexts.prepare(repeatJob(j, len(j.continuations)), func(*job) []int32 { return j.ids })
-	var values []float32
-	if err == nil {
-		values, err = c.Score(prompts, j.continuations)
-	}
+	c, prompts := w.context.prepare(repeatJob(j, len(j.continuations)), func(*job) []int32 { return j.ids })
+	values, err := c.Score(prompts, j.continuations)
 	if err == nil {
 		j.scores <- scoreResult{values: values}
 	}
