@@ -133,8 +133,7 @@ func (e *engine) close() {
 
 var errClosing = errors.New("the server is shutting down")
 
-// finish ends j: its terminal event when it has none yet (err, or StopCallback for a client that
-// left), then its lease.
+// finish ends j: err as its terminal event (nil: it had its last event already), then its lease.
 func (e *engine) finish(j *job, err error) {
 	if j.finished {
 		return
