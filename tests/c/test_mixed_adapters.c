@@ -344,7 +344,8 @@ typedef struct {
   float scores[PROMPTS];
 } alone_results;
 
-static const int32_t continuation_ids[] = {44, 45, 46, 47, 48, 49, 50};
+static const int32_t continuation_ids[] = {44, 45, 46, 47, 48, 49, 50,
+                                           51, 52, 53, 54, 55, 56}; /* 13: the lengths' sum */
 static const int32_t continuation_lengths[PROMPTS] = {1, 2, 3, 1, 2, 3, 1};
 
 static sp_prompts continuations(int first, int count) {
@@ -353,6 +354,7 @@ static sp_prompts continuations(int first, int count) {
   prompts.ids = continuation_ids;
   size_t total = 0;
   for (int i = first; i < first + count; ++i) total += (size_t)continuation_lengths[i];
+  assert_true(total <= sizeof continuation_ids / sizeof continuation_ids[0]);
   prompts.num_ids = total;
   prompts.lengths = continuation_lengths + first;
   prompts.num_lengths = (size_t)count;
