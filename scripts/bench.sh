@@ -4,7 +4,8 @@
 # (bench/compare_training.py; CPU, float32, 2 threads each side): a 4-layer, 768-wide llama (38M
 # parameters) at batch 8 x 128, the same with rows of 32..512 tokens (padded for PEFT), and a tiny
 # model where per-call overhead dominates; one table at the end. Extra arguments go to every
-# compare_training.py run, e.g. --steps 10. Then tokenizer encode throughput, generation and GGUF.
+# compare_training.py run, e.g. --steps 10. Then tokenizer encode throughput, generation, serving many
+# adapters and GGUF.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SP_BUILD_DIR:-$root/build}
@@ -47,6 +48,19 @@ if "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else
     --model "$gpu_model" --device cuda --dtype bfloat16
 else
   echo "generation, cuda: skipped (no GPU visible to torch)"
+fi
+# Serving many adapters (issue 14): 64 adapters of every method on the generation model, row r with adapter r, in one
+# call against one adapter for every row and against one call per adapter, next to PEFT's one batch per adapter
+# (logits and greedy generation, 32-token prompts, 16 new tokens); time to first token with compiled and recomputed
+# prompts; 1, 2, 4, 8 worker threads with their own contexts (about 4 minutes on 2 cores). On CUDA with the 1B-shape
+# llama in bfloat16 when torch sees a GPU.
+"${hf_quiet[@]}" "$python" "$root/bench/compare_serving.py" --bench "$build/bench/bench_serving" \
+  --model "$generation_model" --threads 2
+if "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  "${hf_quiet[@]}" "$python" "$root/bench/compare_serving.py" --bench "$build/bench/bench_serving" \
+    --model "$build/bench/model-llama-1b" --device cuda --dtype bfloat16
+else
+  echo "serving, cuda: skipped (no GPU visible to torch)"
 fi
 # GGUF: SmolLM2-135M-Instruct (Q4_1) read from the same file by both sides and dequantized to float32: load
 # time, dequantization, generation and training against transformers + PEFT, 2 threads each side (about 3

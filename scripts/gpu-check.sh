@@ -9,7 +9,7 @@
 #      float32_reference, which compare with float32 references, are left out (in bfloat16 the
 #      rule's bound, u = 2^-8, would say nothing);
 #   4. runs the benchmarks on CUDA (softprompt vs PEFT when transformers and peft are importable):
-#      every method's training step and forward pass, then generation;
+#      every method's training step and forward pass, then generation, then serving many adapters;
 #   5. prints one summary table last (rows, then the worst figure/bound ratio of each suite).
 # Budget: under 8 minutes on an H200 with 16 cores.
 #
@@ -158,6 +158,19 @@ if [ $have_reference_tools = 1 ]; then
     row "bench CUDA bfloat16 generation batch $batch (ours, PEFT tok/s, ratio)" \
       "$(echo "$out" | awk -v b="$batch" '$1 == "cuda" && $2 == "batch" && $3 == b {print $4, $5, $6; exit}')"
   done
+fi
+
+# Serving many adapters (issue 14's CUDA figures): 64 adapters of every method on the same 1B-shape llama in
+# bfloat16, mixed rows in one call against one adapter and against PEFT's one batch per adapter (logits and greedy
+# generation), time to first token compiled and recomputed, worker threads (about 2 minutes, estimated).
+if [ $have_reference_tools = 1 ]; then
+  out=$(HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error "$python" "$root/bench/compare_serving.py" \
+        --bench "$build/bench/bench_serving" --model "$build/bench/model-llama-1b" --device cuda --dtype bfloat16 \
+        2>/dev/null)
+  echo "$out"
+  row "bench CUDA bfloat16 serving (ratios; goals 0.9, 5)" \
+    "$(echo "$out" | awk '/^(logits|generate): mixed \// {v = substr($0, 59, 9); gsub(/ /, "", v);
+       s = s (s ? ", " : "") $1 " mixed/" ($4 == "one" ? "single" : "PEFT") " " v} END {print s}')"
 fi
 
 [ -s "$training_rows" ] && "$python" "$root/bench/training_table.py" "$training_rows"
