@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks, softprompt against the reference tools on this machine, in one run (about 15 minutes on
+# Benchmarks, softprompt against the reference tools on this machine, in one run (about 19 minutes on
 # 2 cores). First the training step and forward pass of every soft-prompt method against PEFT
 # (bench/compare_training.py; CPU, float32, 2 threads each side): a 4-layer, 768-wide llama (38M
 # parameters) at batch 8 x 128, the same with rows of 32..512 tokens (padded for PEFT), and a tiny
