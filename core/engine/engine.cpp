@@ -157,13 +157,8 @@ MixedRows mixed_rows(const Model& model, const model::Transformer& transformer, 
              transformer.config().model_type + " takes one call per adapter (sp_adapter_logits, sp_adapter_eval_loss)");
   MixedRows mixed;
   mixed.held = compiled_prompts_of(model, host.row_adapters, "row_adapters");
-  for (std::size_t row = 0; row < mixed.held.size(); ++row) {
-    if (host.row_adapters[row] && host.row_adapters[row]->info().task_type != SP_TASK_CAUSAL_LM)
-      fail(ErrorKind::Unsupported, "row_adapters[" + std::to_string(row) +
-                                       "] is not a CAUSAL_LM adapter; mixed-adapter batches give logits and "
-                                       "language-model losses");
-    mixed.rows.of_row.push_back(mixed.held[row].get());
-  }
+  // compiled_prompts_of admits only language-model adapters, and on a decoder-only model those are CAUSAL_LM.
+  for (const auto& prompt : mixed.held) mixed.rows.of_row.push_back(prompt.get());
   if (batch.task_ids.defined()) mixed.rows.task_ids = batch.task_ids.to(transformer.device());
   return mixed;
 }
