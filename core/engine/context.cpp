@@ -194,8 +194,10 @@ std::vector<float> Context::score(const HostPrompts& prompts, const HostPrompts&
   return translated([&] {
     const auto held = lock();
     impl_->model->prepare_call();
+    HostPrompts targets = continuations;  // a continuation takes its prompt's adapter: its own are ignored
+    targets.adapters.clear();
     return generation::score_continuations(*impl_->session, to_prompts(*impl_->model, prompts),
-                                           to_prompts(*impl_->model, continuations));
+                                           to_prompts(*impl_->model, targets));
   });
 }
 

@@ -7,18 +7,10 @@
 
 namespace sp::generation {
 
-Session::Session(std::shared_ptr<const model::Transformer> model,
-                 std::shared_ptr<const prompting::CompiledPrompt> prompt, int64_t max_rows, int64_t max_length,
-                 bool recompute)
-    : model_(std::move(model)),
-      prompt_(std::move(prompt)),
-      recompute_(recompute),
-      max_rows_(max_rows),
-      max_length_(max_length) {
-  reserve_prefix(prompt_->num_virtual_tokens());
-}
-
-void Session::check_cache(const model::Transformer& model, int64_t rows, int64_t positions, const std::string& why) {
+namespace {
+// OutOfRange or OutOfMemory when a cache of `rows` x `positions` does not fit the model's learned
+// positions or, on the CPU, the machine's memory; `why` says what the positions are.
+void check_cache(const model::Transformer& model, int64_t rows, int64_t positions, const std::string& why) {
   const model::ModelConfig& config = model.config();
   if (config.position == model::PositionKind::Learned && positions > config.max_position_embeddings)
     fail(ErrorKind::OutOfRange,
@@ -33,6 +25,18 @@ void Session::check_cache(const model::Transformer& model, int64_t rows, int64_t
     fail(ErrorKind::OutOfMemory, "the key/value cache needs " + std::to_string(static_cast<uint64_t>(bytes)) +
                                      " bytes, more than this machine's physical memory; lower max_batch_size or "
                                      "max_length");
+}
+}  // namespace
+
+Session::Session(std::shared_ptr<const model::Transformer> model,
+                 std::shared_ptr<const prompting::CompiledPrompt> prompt, int64_t max_rows, int64_t max_length,
+                 bool recompute)
+    : model_(std::move(model)),
+      prompt_(std::move(prompt)),
+      recompute_(recompute),
+      max_rows_(max_rows),
+      max_length_(max_length) {
+  reserve_prefix(prompt_->num_virtual_tokens());
 }
 
 void Session::reserve_prefix(int64_t prefix) {

@@ -30,10 +30,6 @@ class Session {
   Session(std::shared_ptr<const model::Transformer> model, std::shared_ptr<const prompting::CompiledPrompt> prompt,
           int64_t max_rows, int64_t max_length, bool recompute);
 
-  // OutOfRange or OutOfMemory when a cache of `rows` x `positions` does not fit the model's learned
-  // positions or, on the CPU, the machine's memory; `why` says what the positions are.
-  static void check_cache(const model::Transformer& model, int64_t rows, int64_t positions, const std::string& why);
-
   const model::Transformer& model() const { return *model_; }
   PromptLimits limits() const;
   // Model inputs for rows [first, first + count) of `prompts`, padded into `batch` (per-row
